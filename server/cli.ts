@@ -1,0 +1,125 @@
+// The `sascope` command: serve the dashboard, or print one snapshot of every source.
+import { parseArgs } from 'node:util';
+import { createLogger } from './log.ts';
+
+const HELP = `sascope — live dashboard for Linux security associations, read from the kernel itself
+
+Usage:
+  sascope serve [--listen HOST:PORT] [--dev]
+      Serve the dashboard (Next.js pages, /api/v1, WebSocket /ws) on one port.
+      Default --listen 127.0.0.1:7300 (loopback only).
+  sascope snapshot [--json]
+      Read every source once and print it (--json: one JSON document on stdout), then exit.
+      Exit 0 on success; on failure one line on stderr and a non-zero exit.
+  sascope --help | --version
+
+Options:
+  --listen HOST:PORT   address to bind (IPv6 as [::1]:7300)
+  --dev                Next.js in development mode (hot reload)
+  --json               machine-readable output for snapshot
+  --log-level LEVEL    trace|debug|info|warn|error (default info; env SASCOPE_LOG_LEVEL)
+
+Needs CAP_NET_ADMIN for XFRM; without it those sources say "no permission" and the rest works.`;
+
+export class UsageError extends Error {}
+
+export function parseListen(s: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(s);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new UsageError(`bad --listen '${s}': expected HOST:PORT with PORT 1-65535, e.g. 127.0.0.1:7300 or [::1]:7300`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+function fail(msg: string, code: number): never {
+  process.stderr.write(`sascope: ${msg}\n`);
+  process.exit(code);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        listen: { type: 'string', default: '127.0.0.1:7300' },
+        dev: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    fail(`${(err as Error).message}\nTry 'sascope --help'.`, 2);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const { version } = await import('./main.ts');
+  if (values.version) {
+    process.stdout.write(`sascope ${version}\n`);
+    return;
+  }
+  const cmd = positionals[0];
+  if (!cmd) fail(`no command given.\n${HELP}`, 2);
+  if (positionals.length > 1) fail(`unexpected argument '${positionals[1]}'. Try 'sascope --help'.`, 2);
+  const level = values['log-level'] ?? process.env.SASCOPE_LOG_LEVEL ?? 'info';
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) fail(`bad --log-level '${level}'`, 2);
+
+  if (cmd === 'serve') {
+    let listen;
+    try {
+      listen = parseListen(values.listen!);
+    } catch (err) {
+      fail((err as Error).message, 2);
+    }
+    const log = createLogger(level);
+    const { serve } = await import('./main.ts');
+    let running;
+    try {
+      running = await serve(log, { ...listen, dev: values.dev! });
+    } catch (err) {
+      fail((err as Error).message, 1);
+    }
+    log.info(`sascope ${version} serving http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}/`);
+    const stop = (sig: string) => {
+      log.info(`${sig}: shutting down`);
+      void running.close().then(() => process.exit(0));
+      setTimeout(() => process.exit(0), 3000).unref();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    return;
+  }
+
+  if (cmd === 'snapshot') {
+    const log = createLogger(process.env.SASCOPE_LOG_LEVEL ?? 'warn');
+    const { startKernel } = await import('./main.ts');
+    const { friendlySnapshot } = await import('./hub/http.ts');
+    let kernel;
+    try {
+      kernel = startKernel(log);
+      await kernel.ready;
+    } catch (err) {
+      fail(`snapshot failed: ${(err as Error).message}`, 1);
+    }
+    const snap = friendlySnapshot(kernel.hub);
+    kernel.stop();
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(snap, null, 2)}\n`);
+    } else {
+      const sources = snap['sources'] as Array<{ id: string; state: string; reason?: string }>;
+      for (const s of sources) process.stdout.write(`${s.id.padEnd(14)} ${s.state}${s.reason ? ` — ${s.reason}` : ''}\n`);
+      process.stdout.write(`links ${(snap['links'] as unknown[]).length}, policies ${(snap['policies'] as unknown[]).length}\n`);
+    }
+    process.exit(0);
+  }
+
+  fail(`unknown command '${cmd}'. Try 'sascope --help'.`, 2);
+}
+
+await main(process.argv.slice(2));

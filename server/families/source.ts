@@ -1,0 +1,145 @@
+// What every kernel source shares: a status the UI shows (ok, no permission, not available, stale),
+// decode errors logged once and counted, and resync by re-dumping (after ENOBUFS, a flush, a start),
+// with events that arrive during a dump held back and replayed after it so nothing newer is lost.
+import type { Logger } from '../log.ts';
+import type { EntityKind } from '../wire/protocol.ts';
+import type { SourceState, SourceStatus } from '../wire/entities.ts';
+import { SyscallError, Errno } from '../sys/errno.ts';
+import { NetlinkError, DecodeError } from '../netlink/errors.ts';
+
+/** Where sources put what they read; the model implements it. Values may hold bigint (64-bit counters). */
+export interface ModelSink {
+  replaceAll(kind: EntityKind, items: Array<{ key: string; value: object }>): void;
+  upsert(kind: EntityKind, key: string, value: object): void;
+  remove(kind: EntityKind, key: string): void;
+  event(e: { source: string; type: string; summary: string; ref?: string }): void;
+  status(s: SourceStatus): void;
+}
+
+export function classifyFailure(err: unknown): { state: SourceState; reason: string } {
+  const errno = err instanceof SyscallError || err instanceof NetlinkError ? err.errno : undefined;
+  const msg = err instanceof Error ? err.message : String(err);
+  if (errno === Errno.EPERM || errno === Errno.EACCES) return { state: 'no-permission', reason: msg };
+  if (errno === Errno.EAFNOSUPPORT || errno === Errno.EPROTONOSUPPORT || errno === Errno.ENOENT || errno === Errno.EOPNOTSUPP) {
+    return { state: 'not-available', reason: msg };
+  }
+  return { state: 'error', reason: msg };
+}
+
+export abstract class Source {
+  readonly status: SourceStatus;
+  private readonly loggedDecodeErrors = new Set<string>();
+  private statusPushedAt = 0;
+  private resyncing = false;
+  private resyncAgain: string | undefined;
+  private held: Array<() => void> | undefined;
+
+  constructor(id: string, label: string, protected readonly sink: ModelSink, protected readonly log: Logger) {
+    this.status = { id, label, state: 'starting', since: Date.now(), resyncs: 0, decodeErrors: 0 };
+  }
+
+  get id(): string {
+    return this.status.id;
+  }
+
+  /** Open sockets, dump, subscribe. Never throws: failures become the source's state. */
+  abstract start(): Promise<void>;
+  abstract stop(): void;
+  /** Read everything once (a dump) and hand it to the model. */
+  protected abstract dumpAll(): Promise<void>;
+
+  protected setState(state: SourceState, reason?: string): void {
+    const s = this.status;
+    if (s.state !== state || s.reason !== reason) {
+      if (s.state !== state) this.log.info({ source: s.id, state, reason }, `${s.id}: ${state}${reason ? ` (${reason})` : ''}`);
+      s.state = state;
+      s.reason = reason;
+      s.since = Date.now();
+    }
+    this.pushStatus(true);
+  }
+
+  private pushStatus(force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.statusPushedAt < 1000) return;
+    this.statusPushedAt = now;
+    this.sink.status({ ...this.status });
+  }
+
+  /** Note fresh kernel data (status pushed at most once a second). */
+  protected dataSeen(): void {
+    this.status.lastData = Date.now();
+    this.pushStatus(false);
+  }
+
+  protected decodeFailed(err: unknown, what: string): void {
+    const msg = err instanceof Error ? err.message : String(err);
+    this.status.decodeErrors++;
+    this.status.lastDecodeError = msg;
+    if (!this.loggedDecodeErrors.has(msg) && this.loggedDecodeErrors.size < 100) {
+      this.loggedDecodeErrors.add(msg);
+      this.log.warn({ source: this.id, what, err: msg, decodeError: err instanceof DecodeError }, `${this.id}: cannot decode ${what}: ${msg}`);
+    }
+    this.pushStatus(false);
+  }
+
+  protected failed(err: unknown): void {
+    const { state, reason } = classifyFailure(err);
+    this.setState(state, reason);
+  }
+
+  /** Run fn now, or after the dump in progress (events during a dump are replayed after it). */
+  protected applyEvent(fn: () => void): void {
+    if (this.held) this.held.push(fn);
+    else fn();
+  }
+
+  private dumpChain: Promise<void> = Promise.resolve();
+
+  /** Dump with events held back and replayed after it; dumps never overlap. */
+  protected redump(): Promise<void> {
+    const run = async () => {
+      this.held = [];
+      try {
+        await this.dumpAll();
+        this.status.lastData = Date.now();
+      } finally {
+        const held = this.held ?? [];
+        this.held = undefined;
+        for (const fn of held) fn();
+      }
+    };
+    const p = this.dumpChain.then(run, run);
+    this.dumpChain = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Re-dump and correct the model; concurrent requests fold into one more run. */
+  async resync(reason: string): Promise<void> {
+    if (this.resyncing) {
+      this.resyncAgain = reason;
+      return;
+    }
+    this.resyncing = true;
+    try {
+      let why: string | undefined = reason;
+      while (why !== undefined) {
+        this.resyncAgain = undefined;
+        if (why !== 'start') this.setState('stale', why);
+        try {
+          await this.redump();
+          this.status.resyncs += why === 'start' ? 0 : 1;
+          this.status.lastResync = Date.now();
+          if (why !== 'start') this.sink.event({ source: this.id, type: 'resync', summary: `re-dumped after: ${why}` });
+          this.setState('ok');
+        } catch (err) {
+          this.failed(err);
+          throw err;
+        }
+        why = this.resyncAgain;
+      }
+    } finally {
+      this.resyncing = false;
+    }
+  }
+}

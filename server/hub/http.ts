@@ -1,0 +1,60 @@
+// The custom server's own HTTP routes (before Next's handler): JSON, versioned under /api/v1.
+// Next route handlers cannot see this process's memory, so the browser reads through these and the socket.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Hub } from './hub.ts';
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const s = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(s) });
+  res.end(s);
+}
+
+export function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { error: { code, message } });
+}
+
+/** The snapshot as people and scripts read it: plural names at the top level. */
+export function friendlySnapshot(hub: Hub): Record<string, unknown> {
+  const s = hub.snapshot();
+  return {
+    time: new Date(s.time).toISOString(),
+    seq: s.seq,
+    server: s.server,
+    sources: s.entities.source,
+    links: s.entities.link,
+    policies: s.entities.policy,
+    sas: [],
+    events: s.entities.event,
+  };
+}
+
+/** Returns true when the request was an API request (answered), false to pass it on to Next. */
+export function handleApi(hub: Hub, req: IncomingMessage, res: ServerResponse): boolean {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (!url.pathname.startsWith('/api/')) return false;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendError(res, 405, 'method-not-allowed', `${req.method} is not allowed on ${url.pathname}`);
+    return true;
+  }
+  const snap = () => friendlySnapshot(hub);
+  switch (url.pathname) {
+    case '/api/v1/snapshot':
+      sendJson(res, 200, snap());
+      return true;
+    case '/api/v1/sources':
+      sendJson(res, 200, { sources: hub.snapshot().entities.source });
+      return true;
+    case '/api/v1/links':
+      sendJson(res, 200, { links: hub.snapshot().entities.link });
+      return true;
+    case '/api/v1/policies':
+      sendJson(res, 200, { policies: hub.snapshot().entities.policy });
+      return true;
+    case '/api/v1/health':
+      sendJson(res, 200, { ok: true, seq: hub.currentSeq, clients: hub.clientCount });
+      return true;
+    default:
+      sendError(res, 404, 'not-found', `no API route ${url.pathname}`);
+      return true;
+  }
+}

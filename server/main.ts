@@ -1,0 +1,99 @@
+// Wires the process: kernel sources → model → hub (HTTP + WebSocket) → Next.js handler, on one port.
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { Model } from './model/model.ts';
+import { Hub } from './hub/hub.ts';
+import { handleApi, sendError } from './hub/http.ts';
+import { LinkSource } from './families/link/source.ts';
+import { XfrmPolicySource } from './families/xfrm/policy-source.ts';
+import type { Source } from './families/source.ts';
+import type { Logger } from './log.ts';
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const version: string = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version;
+
+export interface Kernel {
+  model: Model;
+  hub: Hub;
+  sources: Source[];
+  /** Resolves when every source has done its first dump or settled on a failure state. */
+  ready: Promise<void>;
+  stop(): void;
+}
+
+export function startKernel(log: Logger, opts: { netns?: string } = {}): Kernel {
+  const model = new Model();
+  const hub = new Hub(model, { version, hostname: hostname(), netns: opts.netns ?? 'self' }, log);
+  const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log)];
+  for (const s of sources) model.status({ ...s.status });
+  const ready = Promise.all(sources.map((s) => s.start())).then(() => undefined);
+  return {
+    model,
+    hub,
+    sources,
+    ready,
+    stop() {
+      for (const s of sources) s.stop();
+      hub.close();
+    },
+  };
+}
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  dev: boolean;
+  netns?: string;
+}
+
+/** Start the dashboard. Rejects with a one-line reason when the port cannot be had. */
+export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: Server; kernel: Kernel; close(): Promise<void> }> {
+  const kernel = startKernel(log, { netns: opts.netns });
+  const { default: next } = await import('next');
+  const app = next({ dev: opts.dev, dir: projectRoot, hostname: opts.host, port: opts.port, quiet: !opts.dev });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const nextUpgrade = opts.dev ? app.getUpgradeHandler() : undefined;
+
+  const server = createServer((req, res) => {
+    try {
+      if (handleApi(kernel.hub, req, res)) return;
+      void handle(req, res).catch((err: unknown) => {
+        log.error({ err: String(err) }, 'next handler failed');
+        if (!res.headersSent) sendError(res, 500, 'internal', 'page rendering failed');
+      });
+    } catch (err) {
+      log.error({ err: String(err) }, 'request failed');
+      if (!res.headersSent) sendError(res, 500, 'internal', 'request failed');
+    }
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const p = new URL(req.url ?? '/', 'http://x').pathname;
+    if (p === '/ws') return kernel.hub.handleUpgrade(req, socket, head);
+    if (nextUpgrade) return void nextUpgrade(req, socket, head);
+    socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      kernel.stop();
+      if (err.code === 'EADDRINUSE') reject(new Error(`cannot listen on ${opts.host}:${opts.port}: address already in use`));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new Error(`cannot listen on ${opts.host}:${opts.port}: no such local address`));
+      else if (err.code === 'EACCES') reject(new Error(`cannot listen on ${opts.host}:${opts.port}: permission denied`));
+      else reject(new Error(`cannot listen on ${opts.host}:${opts.port}: ${err.message}`));
+    });
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  return {
+    server,
+    kernel,
+    close: () =>
+      new Promise<void>((resolve) => {
+        kernel.stop();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,58 @@
+// A multicast monitor: its own socket (never the request socket), a large receive buffer, groups
+// joined by number. ENOBUFS means the kernel dropped events: the owner must re-dump (resync).
+import { KernelSocket } from '../sys/socket.ts';
+import { AF_NETLINK, SOCK_RAW } from '../sys/libc.ts';
+import { Errno, SyscallError } from '../sys/errno.ts';
+import { NETLINK_ADD_MEMBERSHIP, SOL_NETLINK } from './constants.ts';
+import { parseMessages, type NetlinkMessage } from './message.ts';
+
+export interface MonitorHandlers {
+  onMessage(m: NetlinkMessage): void;
+  /** Events were lost (ENOBUFS, or a truncated datagram): re-dump to correct the model. */
+  onOverrun(reason: string): void;
+  /** Bytes that could not be framed, or any other failure; the monitor keeps running. */
+  onError(err: unknown): void;
+}
+
+export interface Monitor {
+  readonly receiveBufferBytes: number;
+  close(): void;
+}
+
+export interface MonitorOptions {
+  source: string;
+  protocol: number;
+  groups: number[];
+  receiveBufferBytes?: number;
+}
+
+export function openMonitor(opts: MonitorOptions, h: MonitorHandlers): Monitor {
+  const sock = KernelSocket.open(opts.source, AF_NETLINK, SOCK_RAW, opts.protocol);
+  try {
+    sock.bindNetlink(0);
+    for (const g of opts.groups) sock.setInt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, g, `join multicast group ${g}`);
+    const granted = sock.growReceiveBuffer(opts.receiveBufferBytes ?? 8 * 1024 * 1024);
+    sock.onReadable(
+      (d) => {
+        if (d.senderPort !== 0) return; // only the kernel speaks on these groups
+        let msgs: NetlinkMessage[];
+        try {
+          msgs = parseMessages(d.data, `${opts.source} event`);
+        } catch (err) {
+          h.onError(err);
+          return;
+        }
+        for (const m of msgs) h.onMessage(m);
+      },
+      (err) => {
+        if (err instanceof SyscallError && err.errno === Errno.ENOBUFS) h.onOverrun('receive buffer overflowed (ENOBUFS)');
+        else if (err instanceof SyscallError && err.errno === Errno.EMSGSIZE) h.onOverrun(err.message);
+        else h.onError(err);
+      },
+    );
+    return { receiveBufferBytes: granted, close: () => sock.close() };
+  } catch (err) {
+    sock.close();
+    throw err;
+  }
+}

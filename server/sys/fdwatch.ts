@@ -1,0 +1,45 @@
+// The only place that touches koffi.node.poll (libuv uv_poll on the fd, callback on the main thread).
+// The API is undocumented in koffi 3.x, so it is wrapped here with the contract the rest relies on,
+// and test/unit/sys/fdwatch.test.ts pins that contract:
+//  - level triggered: the callback must drain the fd to EAGAIN or it fires again at once;
+//  - native code calls cb(status, events); status < 0 is an error (e.g. EBADF);
+//  - an exception thrown inside the callback is swallowed by the binding and stops the handle,
+//    so every callback is wrapped and its error re-emitted through onError;
+//  - the handle is closed before the fd.
+import koffi from 'koffi';
+
+export interface FdWatch {
+  close(): void;
+  /** Let the process exit while this fd is watched. */
+  unref(): void;
+}
+
+type RawPollCallback = (status: number, events?: { readable?: boolean }) => void;
+
+export function watchReadable(fd: number, onReadable: () => void, onError: (err: unknown) => void): FdWatch {
+  let closed = false;
+  const cb: RawPollCallback = (status) => {
+    if (closed) return;
+    try {
+      if (status < 0) throw new Error(`poll: fd ${fd}: status ${status}`);
+      onReadable();
+    } catch (err) {
+      // Re-raise outside the native callback so it is seen and the handle keeps working.
+      process.nextTick(onError, err);
+    }
+  };
+  // koffi's index.d.ts types the callback as (ev) => void; the native side calls cb(status, events).
+  const poll = koffi.node.poll as unknown as (fd: number, opts: { readable: boolean }, cb: RawPollCallback) => ReturnType<typeof koffi.node.poll>;
+  const handle = poll(fd, { readable: true }, cb);
+  return {
+    close() {
+      if (closed) return;
+      closed = true;
+      handle.stop();
+      handle.close();
+    },
+    unref() {
+      handle.unref();
+    },
+  };
+}

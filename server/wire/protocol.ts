@@ -1,0 +1,47 @@
+// The WebSocket protocol between the hub and a browser. Written down in docs/websocket.md.
+import { z } from 'zod';
+import type { KernelEvent, Link, OnWire, SourceStatus, XfrmPolicy } from './entities.ts';
+
+/** Every kind of entity the model holds, with its wire type. */
+export interface EntityKinds {
+  source: OnWire<SourceStatus>;
+  link: OnWire<Link>;
+  policy: OnWire<XfrmPolicy>;
+  event: OnWire<KernelEvent>;
+}
+export type EntityKind = keyof EntityKinds;
+export const ENTITY_KINDS: readonly EntityKind[] = ['source', 'link', 'policy', 'event'];
+
+export type Delta =
+  | { [K in EntityKind]: { seq: number; kind: K; op: 'upsert'; key: string; value: EntityKinds[K] } }[EntityKind]
+  | { seq: number; kind: EntityKind; op: 'remove'; key: string }
+  | { seq: number; kind: EntityKind; op: 'reset' };
+
+export type Snapshot = {
+  type: 'snapshot';
+  /** The sequence number this snapshot is current at; deltas follow from seq+1. */
+  seq: number;
+  time: number;
+  server: { version: string; hostname: string; netns: string };
+  entities: { [K in EntityKind]: Array<EntityKinds[K]> };
+};
+
+export type ServerMessage =
+  | Snapshot
+  | { type: 'deltas'; time: number; deltas: Delta[] }
+  | { type: 'heartbeat'; time: number; seq: number }
+  | { type: 'pong'; time: number; echo?: number }
+  | { type: 'error'; code: string; message: string };
+
+export const ClientMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ping'), echo: z.number().optional() }).strict(),
+  z.object({ type: z.literal('resume'), seq: z.number().int().nonnegative() }).strict(),
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+/** Key of an entity within its kind. */
+export function entityKey(kind: EntityKind, v: { key?: string; id?: string | number; index?: number }): string {
+  if (kind === 'link') return String(v.index);
+  if (kind === 'source' || kind === 'event') return String(v.id);
+  return String(v.key);
+}
