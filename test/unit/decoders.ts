@@ -1,0 +1,11 @@
+// Every decoder a byte fixture can name, one netlink message in, the wire-form result out.
+// Families add their decoders here so test/unit/fixtures.test.ts and the fuzzers reach them.
+import type { NetlinkMessage } from '../../server/netlink/message.ts';
+import { toWire } from '../../server/model/model.ts';
+import { decodePolicyMessage } from '../../server/families/xfrm/policy.ts';
+import { decodeLink } from '../../server/families/link/link.ts';
+
+export const decoders: Record<string, (m: NetlinkMessage) => unknown> = {
+  'xfrm-policy': (m) => toWire(decodePolicyMessage(m)),
+  'rtnl-link': (m) => toWire(decodeLink(m)),
+};
