@@ -102,7 +102,7 @@ export abstract class Source {
       this.held = [];
       try {
         await this.dumpAll();
-        this.status.lastData = Date.now();
+        this.dataSeen();
       } finally {
         const held = this.held ?? [];
         this.held = undefined;

@@ -1,0 +1,119 @@
+'use client';
+// One WebSocket for the whole app. Messages are applied once per animation frame (so 1,000 events/s
+// cost one render a frame), written into TanStack Query's cache, and the connection's health is a
+// query of its own. Reconnects with backoff and resumes from the last sequence number.
+import { useEffect } from 'react';
+import { useQueryClient, type QueryClient } from '@tanstack/react-query';
+import type { EntityKind, ServerMessage } from '@/server/wire/protocol';
+import { LiveStore } from './store';
+import { liveKey, entitiesKey, type LiveStatus, type EntityTable } from './keys';
+
+function wsUrl(since: number): string {
+  const { protocol, host } = window.location;
+  const q = new URLSearchParams(window.location.search);
+  const token = q.get('token');
+  const params = new URLSearchParams();
+  if (since >= 0) params.set('since', String(since));
+  if (token) params.set('token', token);
+  const qs = params.toString();
+  return `${protocol === 'https:' ? 'wss' : 'ws'}://${host}/ws${qs ? `?${qs}` : ''}`;
+}
+
+function publish(qc: QueryClient, store: LiveStore, kinds: Iterable<EntityKind>, versions: Map<EntityKind, number>): void {
+  for (const k of kinds) {
+    const v = (versions.get(k) ?? 0) + 1;
+    versions.set(k, v);
+    qc.setQueryData<EntityTable<EntityKind>>(entitiesKey(k), { rows: store.get(k), version: v });
+  }
+}
+
+export function LiveConnection() {
+  const qc = useQueryClient();
+  useEffect(() => {
+    const store = new LiveStore();
+    const versions = new Map<EntityKind, number>();
+    let status: LiveStatus = { state: 'connecting', connected: false, seq: -1, reconnects: 0 };
+    const setStatus = (patch: Partial<LiveStatus>) => {
+      status = { ...status, ...patch };
+      qc.setQueryData(liveKey, status);
+    };
+    setStatus({});
+    let ws: WebSocket | undefined;
+    let queue: ServerMessage[] = [];
+    let frame = 0;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let backoff = 500;
+    let closed = false;
+
+    const flush = () => {
+      frame = 0;
+      const msgs = queue;
+      queue = [];
+      const changed = new Set<EntityKind>();
+      let sawData = false;
+      for (const m of msgs) {
+        if (m.type === 'error') {
+          console.warn(`sascope: server says ${m.code}: ${m.message}`);
+          continue;
+        }
+        const r = store.apply(m);
+        if (!r) continue;
+        sawData = true;
+        r.changed.forEach((k) => changed.add(k));
+        if (r.gap) {
+          // Lost a delta: ask for what is missing (or a snapshot) and drop the rest of this batch.
+          ws?.send(JSON.stringify({ type: 'resume', seq: store.seq }));
+          break;
+        }
+        if (m.type === 'snapshot') setStatus({ server: m.server });
+      }
+      publish(qc, store, changed, versions);
+      const now = Date.now();
+      setStatus({ seq: store.seq, lastMessageAt: now, ...(sawData && changed.size ? { lastChangeAt: now } : {}) });
+    };
+
+    const connect = () => {
+      if (closed) return;
+      setStatus({ state: status.everConnected ? 'reconnecting' : 'connecting' });
+      ws = new WebSocket(wsUrl(store.seq));
+      ws.onopen = () => {
+        backoff = 500;
+        setStatus({ state: 'open', connected: true, everConnected: true, connectedAt: Date.now(), disconnectedAt: undefined });
+      };
+      ws.onmessage = (ev) => {
+        let m: ServerMessage;
+        try {
+          m = JSON.parse(String(ev.data)) as ServerMessage;
+        } catch {
+          return;
+        }
+        queue.push(m);
+        if (!frame) frame = requestAnimationFrame(flush);
+      };
+      ws.onclose = (ev) => {
+        ws = undefined;
+        if (closed) return;
+        setStatus({
+          state: 'reconnecting',
+          connected: false,
+          disconnectedAt: status.disconnectedAt ?? Date.now(),
+          reconnects: status.reconnects + 1,
+          lastCloseReason: ev.reason || (ev.code === 1006 ? 'connection lost' : `closed (${ev.code})`),
+        });
+        retry = setTimeout(connect, backoff);
+        backoff = Math.min(backoff * 2, 10_000);
+      };
+    };
+    connect();
+    // Re-render freshness ("3 s ago") without data: a cheap tick.
+    const tick = setInterval(() => setStatus({ now: Date.now() }), 1000);
+    return () => {
+      closed = true;
+      clearInterval(tick);
+      if (retry) clearTimeout(retry);
+      if (frame) cancelAnimationFrame(frame);
+      ws?.close();
+    };
+  }, [qc]);
+  return null;
+}

@@ -1,0 +1,42 @@
+'use client';
+import { useQuery } from '@tanstack/react-query';
+import type { EntityKind, EntityKinds, Snapshot } from '@/server/wire/protocol';
+
+export interface LiveStatus {
+  state: 'connecting' | 'open' | 'reconnecting';
+  connected: boolean;
+  everConnected?: boolean;
+  seq: number;
+  reconnects: number;
+  connectedAt?: number;
+  disconnectedAt?: number;
+  lastMessageAt?: number;
+  /** Last time a delta or snapshot changed something. */
+  lastChangeAt?: number;
+  lastCloseReason?: string;
+  server?: Snapshot['server'];
+  now?: number;
+}
+
+export interface EntityTable<K extends EntityKind> {
+  rows: Map<string, EntityKinds[K]>;
+  /** Bumped on every change: the rows Map is mutated in place, memoize on this. */
+  version: number;
+}
+
+export const liveKey = ['live'] as const;
+export const entitiesKey = (kind: EntityKind) => ['entities', kind] as const;
+
+// Data arrives through the socket into the cache (LiveConnection); these queries never fetch.
+const never = (): Promise<never> => new Promise<never>(() => undefined);
+
+export function useLiveStatus(): LiveStatus {
+  const q = useQuery<LiveStatus>({ queryKey: liveKey, queryFn: never, enabled: false });
+  return q.data ?? { state: 'connecting', connected: false, seq: -1, reconnects: 0 };
+}
+
+/** Rows of one entity kind; undefined until the first snapshot (the loading state). */
+export function useEntities<K extends EntityKind>(kind: K): EntityTable<K> | undefined {
+  const q = useQuery<EntityTable<K>>({ queryKey: entitiesKey(kind), queryFn: never, enabled: false });
+  return q.data;
+}

@@ -1,0 +1,80 @@
+// The browser's copy of the model: one Map per entity kind, kept current by the snapshot and the
+// sequenced deltas. Pure logic (no React), so it is tested without a browser.
+import type { Delta, EntityKind, EntityKinds, ServerMessage, Snapshot } from '@/server/wire/protocol';
+
+export const MAX_EVENTS = 2000;
+
+export type Tables = { [K in EntityKind]: Map<string, EntityKinds[K]> };
+
+export type ApplyResult = { changed: Set<EntityKind>; gap: boolean };
+
+export class LiveStore {
+  tables = {} as Tables;
+  seq = -1;
+  server: Snapshot['server'] | undefined;
+
+  private table<K extends EntityKind>(kind: K): Map<string, EntityKinds[K]> {
+    let t = this.tables[kind];
+    if (!t) this.tables[kind] = t = new Map() as Tables[K];
+    return t;
+  }
+
+  get<K extends EntityKind>(kind: K): Map<string, EntityKinds[K]> {
+    return this.table(kind);
+  }
+
+  applySnapshot(s: Snapshot): ApplyResult {
+    const changed = new Set<EntityKind>(Object.keys(this.tables) as EntityKind[]);
+    this.tables = {} as Tables;
+    for (const [kind, rows] of Object.entries(s.entities) as Array<[EntityKind, Array<EntityKinds[EntityKind]>]>) {
+      const t = this.table(kind) as Map<string, unknown>;
+      for (const v of rows) t.set(keyOf(kind, v), v);
+      changed.add(kind);
+    }
+    this.trimEvents();
+    this.seq = s.seq;
+    this.server = s.server;
+    return { changed, gap: false };
+  }
+
+  /** Apply deltas in order; a hole in the sequence stops and reports a gap (the caller resumes). */
+  applyDeltas(deltas: Delta[]): ApplyResult {
+    const changed = new Set<EntityKind>();
+    for (const d of deltas) {
+      if (d.seq <= this.seq) continue; // already seen (a resume can overlap)
+      if (this.seq >= 0 && d.seq !== this.seq + 1) return { changed, gap: true };
+      this.seq = d.seq;
+      const t = this.table(d.kind) as Map<string, unknown>;
+      if (d.op === 'upsert') t.set(d.key, d.value);
+      else if (d.op === 'remove') t.delete(d.key);
+      else t.clear();
+      changed.add(d.kind);
+    }
+    if (changed.has('event')) this.trimEvents();
+    return { changed, gap: false };
+  }
+
+  private trimEvents(): void {
+    const ev = this.table('event');
+    if (ev.size <= MAX_EVENTS) return;
+    const drop = ev.size - MAX_EVENTS;
+    let i = 0;
+    for (const k of ev.keys()) {
+      if (i++ >= drop) break;
+      ev.delete(k);
+    }
+  }
+
+  apply(m: ServerMessage): ApplyResult | undefined {
+    if (m.type === 'snapshot') return this.applySnapshot(m);
+    if (m.type === 'deltas') return this.applyDeltas(m.deltas);
+    return undefined;
+  }
+}
+
+function keyOf(kind: EntityKind, v: unknown): string {
+  const o = v as { key?: string; id?: string | number; index?: number };
+  if (kind === 'link') return String(o.index);
+  if (kind === 'source' || kind === 'event') return String(o.id);
+  return String(o.key ?? o.id);
+}
