@@ -1,0 +1,129 @@
+// Helpers shared by integration tests, e2e and benches: start a real `sascope serve`, talk to its socket.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import type { Delta, ServerMessage, Snapshot } from '../server/wire/protocol.ts';
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Tests that add kernel state must run in a throw-away netns (test/netns-run.sh sets this). */
+export function requireTestNetns(): void {
+  if (!process.env.SASCOPE_TEST_NETNS) throw new Error('run this test through test/netns-run.sh (npm run test:integration): it changes kernel state');
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+export interface RunningServer {
+  port: number;
+  url: string;
+  proc: ChildProcess;
+  output: () => string;
+  stop(): Promise<number | null>;
+}
+
+/** Start `sascope serve` (optionally wrapped, e.g. in setpriv) and wait until /api/v1/health answers. */
+export async function startServer(opts: { wrap?: string[]; env?: Record<string, string>; args?: string[]; timeoutMs?: number } = {}): Promise<RunningServer> {
+  const port = await freePort();
+  const argv = [...(opts.wrap ?? []), process.execPath, path.join(projectRoot, 'server/bin.mjs'), 'serve', '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])];
+  const proc = spawn(argv[0]!, argv.slice(1), { cwd: projectRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}: ${out}`);
+    try {
+      const r = await fetch(`${url}/api/v1/health`);
+      if (r.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`server did not answer within ${opts.timeoutMs ?? 60_000} ms: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    port,
+    url,
+    proc,
+    output: () => out,
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve(proc.exitCode);
+        proc.once('exit', (code) => resolve(code));
+        proc.kill('SIGTERM');
+        setTimeout(() => proc.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}
+
+/** A WebSocket client that records every message with its arrival time. */
+export class LiveClient {
+  readonly messages: Array<{ at: number; msg: ServerMessage }> = [];
+  readonly ws: WebSocket;
+  private waiters: Array<() => void> = [];
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws');
+    this.ws.on('message', (data) => {
+      this.messages.push({ at: performance.timeOrigin + performance.now(), msg: JSON.parse(String(data)) as ServerMessage });
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  opened(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.ws.readyState === WebSocket.OPEN) return resolve();
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+  }
+
+  snapshot(): Snapshot | undefined {
+    return this.messages.find((m) => m.msg.type === 'snapshot')?.msg as Snapshot | undefined;
+  }
+
+  deltas(): Array<{ at: number; delta: Delta }> {
+    return this.messages.flatMap((m) => (m.msg.type === 'deltas' ? m.msg.deltas.map((delta) => ({ at: m.at, delta })) : []));
+  }
+
+  /** Wait until pred finds a delta (checking everything received so far first). */
+  async waitForDelta(pred: (d: Delta) => boolean, timeoutMs = 5000): Promise<{ at: number; delta: Delta }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.deltas().find((x) => pred(x.delta));
+      if (hit) return hit;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching delta within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+export function sh(cmd: string): string {
+  return execFileSync('sh', ['-c', cmd], { encoding: 'utf8' });
+}

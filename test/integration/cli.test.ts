@@ -1,0 +1,73 @@
+// The command line's bad input and missing pieces: port in use, bad --listen, unknown flags, no root.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { projectRoot, requireTestNetns, startServer } from '../helpers.ts';
+
+requireTestNetns();
+const bin = path.join(projectRoot, 'server/bin.mjs');
+const run = (args: string[], wrap: string[] = []) => {
+  const argv = [...wrap, process.execPath, bin, ...args];
+  return spawnSync(argv[0]!, argv.slice(1), { cwd: projectRoot, encoding: 'utf8', timeout: 60_000 });
+};
+
+test('--help says how to use it', () => {
+  const r = run(['--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /sascope serve \[--listen HOST:PORT\]/);
+  assert.match(r.stdout, /sascope snapshot \[--json\]/);
+});
+
+test('a bad --listen is one clear line and exit 2', () => {
+  for (const bad of ['nonsense', '127.0.0.1:0', '127.0.0.1:99999', ':80']) {
+    const r = run(['serve', '--listen', bad]);
+    assert.equal(r.status, 2, bad);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /bad --listen/);
+  }
+});
+
+test('an unknown flag or command is refused', () => {
+  assert.equal(run(['serve', '--bogus']).status, 2);
+  assert.equal(run(['frobnicate']).status, 2);
+});
+
+test('a port in use is one clear line and a non-zero exit', async () => {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as { port: number }).port;
+  const r = run(['serve', '--listen', `127.0.0.1:${port}`]);
+  blocker.close();
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /address already in use/);
+  assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('sascope:')).length, 1);
+});
+
+// Without root: the page loads, XFRM says "no permission", links keep working, nothing crashes.
+const nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'];
+
+test('without privilege XFRM is "no permission" and links work (serve)', async () => {
+  const s = await startServer({ wrap: nobody, env: { HOME: '/tmp' } });
+  try {
+    const snap = (await (await fetch(`${s.url}/api/v1/snapshot`)).json()) as { sources: Array<{ id: string; state: string; reason?: string }>; links: unknown[] };
+    const xfrm = snap.sources.find((x) => x.id === 'xfrm-policy');
+    assert.equal(xfrm?.state, 'no-permission');
+    assert.match(xfrm?.reason ?? '', /needs CAP_NET_ADMIN/);
+    assert.equal(snap.sources.find((x) => x.id === 'link')?.state, 'ok');
+    assert.ok(snap.links.length >= 1);
+    const page = await fetch(`${s.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /sascope/);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('without privilege `snapshot --json` still exits 0 with the states', () => {
+  const r = run(['snapshot', '--json'], nobody);
+  assert.equal(r.status, 0, r.stderr);
+  const snap = JSON.parse(r.stdout) as { sources: Array<{ id: string; state: string }> };
+  assert.equal(snap.sources.find((x) => x.id === 'xfrm-policy')?.state, 'no-permission');
+});
