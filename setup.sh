@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what sascope needs on a Debian machine (run as root), then builds it.
+#   ./setup.sh          the dashboard: Node.js check, npm ci, production build
+#   ./setup.sh --test   also everything the tests use: Debian's chromium (never a downloaded browser),
+#                       iproute2, and the real-kernel lab's host packages (qemu, busybox, strongSwan …)
+set -euo pipefail
+cd "$(dirname "$0")"
+want_test=0
+for a in "$@"; do
+  case "$a" in
+    --test) want_test=1 ;;
+    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option $a (try --help)" >&2; exit 2 ;;
+  esac
+done
+step() { printf '\n== %s\n' "$*"; }
+t0=$(date +%s)
+
+apt_missing=()
+need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || apt_missing+=("$1"); }
+
+node_ok() { command -v node >/dev/null && node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=9)?0:1)'; }
+if ! node_ok; then need_pkg nodejs; need_pkg npm; fi
+need_pkg iproute2
+need_pkg ca-certificates
+if [ "$want_test" = 1 ]; then
+  for p in chromium util-linux procps; do need_pkg "$p"; done
+  if [ -f test/lab/host-deps.sh ]; then
+    # shellcheck disable=SC1091
+    for p in $(bash test/lab/host-deps.sh --list); do need_pkg "$p"; done
+  fi
+fi
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  step "apt: installing ${apt_missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${apt_missing[@]}"
+fi
+if ! node_ok; then
+  echo "setup.sh: sascope needs Node.js >= 20.9 (found $(node -v 2>/dev/null || echo none)); install a newer nodejs and run again" >&2
+  exit 1
+fi
+
+step "npm ci"
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+npm ci --no-audit --no-fund
+
+step "build (next build)"
+npm run build
+
+echo
+echo "setup.sh: done in $(( $(date +%s) - t0 )) s"

@@ -1,0 +1,32 @@
+// End to end in Debian's Chromium (never a downloaded browser) against the production build, inside a
+// throw-away netns (npm run test:e2e → test/netns-run.sh), so the test may add XFRM policies.
+import { defineConfig } from '@playwright/test';
+
+const port = Number(process.env.SASCOPE_E2E_PORT ?? 7399);
+
+export default defineConfig({
+  testDir: '.',
+  testMatch: /.*\.spec\.ts/,
+  outputDir: '../../test-results/e2e',
+  timeout: 60_000,
+  workers: 1,
+  forbidOnly: !!process.env.CI,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    },
+  },
+  webServer: {
+    command: `node server/bin.mjs serve --listen 127.0.0.1:${port}`,
+    cwd: '../..',
+    url: `http://127.0.0.1:${port}/api/v1/health`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+});

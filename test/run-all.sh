@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Every test, phase by phase, with the time of each phase and one closing line "N passed, N failed".
+# Phases: typecheck, unit, integration (netns), e2e (Chromium, netns), lab (qemu VMs with Linux 7.2).
+# SASCOPE_PHASES="unit integration" runs a subset (locally). Under CI=true every phase runs and a
+# missing prerequisite is a failure, never a skip.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+phases=${SASCOPE_PHASES:-"typecheck unit integration e2e lab"}
+if [ -n "${CI:-}" ] && [ "$phases" != "typecheck unit integration e2e lab" ]; then
+  echo "run-all: CI=true runs every phase; SASCOPE_PHASES is ignored" >&2
+  phases="typecheck unit integration e2e lab"
+fi
+logdir=$(mktemp -d)
+passed=0; failed=0; summary=()
+count() { # node:test (spec or tap) and playwright closing lines
+  local log=$1 p f
+  p=$(grep -aE '^(ℹ |# )pass [0-9]+' "$log" | awk '{s+=$NF} END {print s+0}')
+  f=$(grep -aE '^(ℹ |# )fail [0-9]+' "$log" | awk '{s+=$NF} END {print s+0}')
+  local pw; pw=$(grep -aE '^\s+[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+  local pwf; pwf=$(grep -aE '^\s+[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+  echo $((p + pw)) $((f + pwf))
+}
+run_phase() {
+  local name=$1; shift
+  local log="$logdir/$name.log" t0 rc
+  printf '\n===== phase %s: %s\n' "$name" "$*"
+  t0=$(date +%s)
+  "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  local dt=$(( $(date +%s) - t0 ))
+  read -r p f < <(count "$log")
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi # a phase that failed outside a test counts as one failure
+  if [ "$name" = typecheck ]; then [ "$rc" = 0 ] && p=1 || f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  summary+=("$(printf '%-12s %4ss  exit %-3s %5s passed %5s failed' "$name" "$dt" "$rc" "$p" "$f")")
+}
+for ph in $phases; do
+  case "$ph" in
+    typecheck) run_phase typecheck npx tsc --noEmit -p tsconfig.json ;;
+    unit) run_phase unit npm run -s test:unit ;;
+    integration) run_phase integration npm run -s test:integration ;;
+    e2e) run_phase e2e npm run -s test:e2e ;;
+    lab) run_phase lab npm run -s test:lab ;;
+    *) echo "run-all: unknown phase $ph" >&2; failed=$((failed + 1)) ;;
+  esac
+done
+printf '\n===== summary\n'
+printf '%s\n' "${summary[@]}"
+rm -rf "$logdir"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
