@@ -25,16 +25,16 @@ need_pkg iproute2
 need_pkg ca-certificates
 if [ "$want_test" = 1 ]; then
   for p in chromium util-linux procps; do need_pkg "$p"; done
-  if [ -f test/lab/host-deps.sh ]; then
-    # shellcheck disable=SC1091
-    for p in $(bash test/lab/host-deps.sh --list); do need_pkg "$p"; done
-  fi
 fi
 if [ ${#apt_missing[@]} -gt 0 ]; then
   step "apt: installing ${apt_missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${apt_missing[@]}"
+fi
+if [ "$want_test" = 1 ]; then
+  step "lab host packages"
+  bash test/lab/host-deps.sh
 fi
 if ! node_ok; then
   echo "setup.sh: sascope needs Node.js >= 20.9 (found $(node -v 2>/dev/null || echo none)); install a newer nodejs and run again" >&2
