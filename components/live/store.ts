@@ -72,9 +72,7 @@ export class LiveStore {
   }
 }
 
-function keyOf(kind: EntityKind, v: unknown): string {
-  const o = v as { key?: string; id?: string | number; index?: number };
-  if (kind === 'link') return String(o.index);
-  if (kind === 'source' || kind === 'event') return String(o.id);
-  return String(o.key ?? o.id);
+function keyOf(_kind: EntityKind, v: unknown): string {
+  // The server puts every entity's key on it (server/model/model.ts).
+  return String((v as { key?: string }).key);
 }

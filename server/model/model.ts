@@ -56,7 +56,9 @@ export class Model implements ModelSink {
   }
 
   upsert(kind: EntityKind, key: string, value: object): void {
-    const wire = toWire(value);
+    // Every entity on the wire carries its key, so a snapshot row and a later delta name it alike.
+    const wire = toWire(value) as Record<string, unknown>;
+    wire['key'] = key;
     const json = JSON.stringify(wire);
     const t = this.table(kind);
     if (t.get(key)?.json === json) return;
