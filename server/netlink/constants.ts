@@ -47,4 +47,5 @@ export const NLA_F_NET_BYTEORDER = 0x4000;
 export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 
 // #define NLMSG_ALIGN(len) (((len)+NLMSG_ALIGNTO-1) & ~(NLMSG_ALIGNTO-1)), NLMSG_ALIGNTO 4; NLA_ALIGN likewise
-export const align4 = (n: number): number => (n + 3) & ~3;
+// Arithmetic, not bitwise: lengths read from the wire may exceed 2^31 (a bitwise & would wrap them).
+export const align4 = (n: number): number => Math.ceil(n / 4) * 4;

@@ -68,10 +68,15 @@ export function parseError(m: NetlinkMessage, what = 'netlink'): NlmsgErr {
       const r = new AttrReader(p.subarray(tlvStart), `${what} extack`);
       while (r.next()) {
         if (r.type === NLMSGERR_ATTR_MSG) extack.message = r.string();
-        else if (r.type === NLMSGERR_ATTR_OFFS) extack.offset = r.u32();
-        else if (r.type === NLMSGERR_ATTR_MISS_TYPE) extack.missingType = r.u32();
+        else if (r.type === NLMSGERR_ATTR_OFFS) {
+          const v = r.u32();
+          if (!r.err) extack.offset = v; // a wrong-sized TLV is no offset, not offset 0
+        } else if (r.type === NLMSGERR_ATTR_MISS_TYPE) {
+          const v = r.u32();
+          if (!r.err) extack.missingType = v;
+        }
       }
     }
   }
-  return { errno: -error, request, extack };
+  return { errno: error === 0 ? 0 : -error, request, extack };
 }
