@@ -9,6 +9,8 @@ import { Hub } from './hub/hub.ts';
 import { handleApi, sendError } from './hub/http.ts';
 import { LinkSource } from './families/link/source.ts';
 import { XfrmPolicySource } from './families/xfrm/policy-source.ts';
+import { OvpnSource } from './families/ovpn/source.ts';
+import { PspSource } from './families/psp/source.ts';
 import type { Source } from './families/source.ts';
 import type { Logger } from './log.ts';
 
@@ -27,7 +29,7 @@ export interface Kernel {
 export function startKernel(log: Logger, opts: { netns?: string } = {}): Kernel {
   const model = new Model();
   const hub = new Hub(model, { version, hostname: hostname(), netns: opts.netns ?? 'self' }, log);
-  const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log)];
+  const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log), new OvpnSource(model, log), new PspSource(model, log)];
   for (const s of sources) model.status({ ...s.status });
   const ready = Promise.all(sources.map((s) => s.start())).then(() => undefined);
   return {

@@ -47,6 +47,10 @@ export abstract class Source {
   abstract stop(): void;
   /** Read everything once (a dump) and hand it to the model. */
   protected abstract dumpAll(): Promise<void>;
+  /** A note for an ok state with nothing to show ("no PSP device"): the empty panel says why. */
+  protected okReason(): string | undefined {
+    return undefined;
+  }
 
   protected setState(state: SourceState, reason?: string): void {
     const s = this.status;
@@ -114,6 +118,37 @@ export abstract class Source {
     return p;
   }
 
+  private refreshRunning = false;
+  private refreshTimer: NodeJS.Timeout | undefined;
+
+  /** Re-read on a bounded interval (counters the kernel sends no events for); 0 = never. */
+  protected refreshEvery(ms: number): void {
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.refreshTimer = undefined;
+    if (ms <= 0) return;
+    this.refreshTimer = setInterval(() => void this.refresh(), ms);
+    this.refreshTimer.unref();
+  }
+
+  protected stopRefresh(): void {
+    this.refreshEvery(0);
+  }
+
+  /** One periodic re-read: skipped while one runs, during a resync, or where the source cannot read at all. */
+  protected async refresh(): Promise<void> {
+    const st = this.status.state;
+    if (this.refreshRunning || this.resyncing || st === 'starting' || st === 'no-permission' || st === 'not-available') return;
+    this.refreshRunning = true;
+    try {
+      await this.redump();
+      this.setState('ok', this.okReason());
+    } catch (err) {
+      this.failed(err);
+    } finally {
+      this.refreshRunning = false;
+    }
+  }
+
   /** Re-dump and correct the model; concurrent requests fold into one more run. */
   async resync(reason: string): Promise<void> {
     if (this.resyncing) {
@@ -131,7 +166,7 @@ export abstract class Source {
           this.status.resyncs += why === 'start' ? 0 : 1;
           this.status.lastResync = Date.now();
           if (why !== 'start') this.sink.event({ source: this.id, type: 'resync', summary: `re-dumped after: ${why}` });
-          this.setState('ok');
+          this.setState('ok', this.okReason());
         } catch (err) {
           this.failed(err);
           throw err;

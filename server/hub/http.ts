@@ -24,6 +24,9 @@ export function friendlySnapshot(hub: Hub): Record<string, unknown> {
     links: s.entities.link,
     policies: s.entities.policy,
     sas: [],
+    ovpnDevices: s.entities['ovpn-dev'],
+    ovpnPeers: s.entities['ovpn-peer'],
+    pspDevices: s.entities['psp-dev'],
     events: s.entities.event,
   };
 }
@@ -49,6 +52,14 @@ export function handleApi(hub: Hub, req: IncomingMessage, res: ServerResponse): 
       return true;
     case '/api/v1/policies':
       sendJson(res, 200, { policies: hub.snapshot().entities.policy });
+      return true;
+    case '/api/v1/ovpn': {
+      const e = hub.snapshot().entities;
+      sendJson(res, 200, { devices: e['ovpn-dev'], peers: e['ovpn-peer'] });
+      return true;
+    }
+    case '/api/v1/psp':
+      sendJson(res, 200, { devices: hub.snapshot().entities['psp-dev'] });
       return true;
     case '/api/v1/health':
       sendJson(res, 200, { ok: true, seq: hub.currentSeq, clients: hub.clientCount });

@@ -1,16 +1,21 @@
 // The WebSocket protocol between the hub and a browser. Written down in docs/websocket.md.
 import { z } from 'zod';
 import type { KernelEvent, Link, OnWire, SourceStatus, XfrmPolicy } from './entities.ts';
+import type { OvpnDevice, OvpnPeer } from './ovpn.ts';
+import type { PspDevice } from './psp.ts';
 
 /** Every kind of entity the model holds, with its wire type. */
 export interface EntityKinds {
   source: OnWire<SourceStatus>;
   link: OnWire<Link>;
   policy: OnWire<XfrmPolicy>;
+  'ovpn-dev': OnWire<OvpnDevice>;
+  'ovpn-peer': OnWire<OvpnPeer>;
+  'psp-dev': OnWire<PspDevice>;
   event: OnWire<KernelEvent>;
 }
 export type EntityKind = keyof EntityKinds;
-export const ENTITY_KINDS: readonly EntityKind[] = ['source', 'link', 'policy', 'event'];
+export const ENTITY_KINDS: readonly EntityKind[] = ['source', 'link', 'policy', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'event'];
 
 export type Delta =
   | { [K in EntityKind]: { seq: number; kind: K; op: 'upsert'; key: string; value: EntityKinds[K] } }[EntityKind]
@@ -40,8 +45,9 @@ export const ClientMessage = z.discriminatedUnion('type', [
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 /** Key of an entity within its kind. */
-export function entityKey(kind: EntityKind, v: { key?: string; id?: string | number; index?: number }): string {
+export function entityKey(kind: EntityKind, v: { key?: string; id?: string | number; index?: number; ifindex?: number }): string {
   if (kind === 'link') return String(v.index);
-  if (kind === 'source' || kind === 'event') return String(v.id);
+  if (kind === 'ovpn-dev') return String(v.ifindex);
+  if (kind === 'source' || kind === 'event' || kind === 'psp-dev') return String(v.id);
   return String(v.key);
 }

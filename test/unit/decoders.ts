@@ -4,8 +4,12 @@ import type { NetlinkMessage } from '../../server/netlink/message.ts';
 import { toWire } from '../../server/model/model.ts';
 import { decodePolicyMessage } from '../../server/families/xfrm/policy.ts';
 import { decodeLink } from '../../server/families/link/link.ts';
+import { decodeOvpnMessage } from '../../server/families/ovpn/peer.ts';
+import { decodePspMessage } from '../../server/families/psp/dev.ts';
 
 export const decoders: Record<string, (m: NetlinkMessage) => unknown> = {
   'xfrm-policy': (m) => toWire(decodePolicyMessage(m)),
   'rtnl-link': (m) => toWire(decodeLink(m)),
+  'ovpn-genl': (m) => toWire(decodeOvpnMessage(m)),
+  'psp-genl': (m) => toWire(decodePspMessage(m)),
 };
