@@ -32,7 +32,7 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${apt_missing[@]}"
 fi
-if [ "$want_test" = 1 ]; then
+if [ "$want_test" = 1 ] && [ -f test/lab/host-deps.sh ]; then
   step "lab host packages"
   bash test/lab/host-deps.sh
 fi
