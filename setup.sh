@@ -41,9 +41,12 @@ if ! node_ok; then
   exit 1
 fi
 
-step "npm ci"
+step "npm install (the locked versions)"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-npm ci --no-audit --no-fund
+# Not `npm ci`: with omit-lockfile-registry-resolved (set on these machines) npm 11 leaves other
+# platforms' optional packages out of the lock file and then `npm ci` refuses it as out of sync.
+# `npm install --no-save` installs the locked versions and leaves package*.json untouched.
+npm install --no-save --no-audit --no-fund
 
 step "build (next build)"
 npm run build
