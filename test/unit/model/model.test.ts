@@ -1,0 +1,60 @@
+// The one model: only real changes emit, replaceAll removes what is gone, events bounded, wire form.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Model, toWire, type ModelChange } from '../../../server/model/model.ts';
+
+function watched(opts = {}) {
+  const m = new Model(opts);
+  const changes: ModelChange[] = [];
+  m.onChange((c) => changes.push(c));
+  return { m, changes };
+}
+
+test('a no-op upsert emits nothing; a real change emits one delta', () => {
+  const { m, changes } = watched();
+  m.upsert('link', '1', { index: 1, name: 'lo', bytes: 5n });
+  m.upsert('link', '1', { index: 1, name: 'lo', bytes: 5n });
+  m.upsert('link', '1', { index: 1, name: 'lo', bytes: 5n, gone: undefined });
+  assert.equal(changes.length, 1);
+  m.upsert('link', '1', { index: 1, name: 'lo', bytes: 6n });
+  assert.equal(changes.length, 2);
+  m.remove('link', '1');
+  m.remove('link', '1');
+  assert.deepEqual(changes.map((c) => c.op), ['upsert', 'upsert', 'remove']);
+});
+
+test('replaceAll removes what is gone, upserts what changed, stays silent on the rest', () => {
+  const { m, changes } = watched();
+  m.replaceAll('policy', [{ key: 'a', value: { v: 1 } }, { key: 'b', value: { v: 1 } }, { key: 'c', value: { v: 1 } }]);
+  changes.length = 0;
+  m.replaceAll('policy', [{ key: 'b', value: { v: 1 } }, { key: 'c', value: { v: 2 } }, { key: 'd', value: { v: 1 } }]);
+  assert.deepEqual(changes.map((c) => `${c.op}:${c.key}`).sort(), ['remove:a', 'upsert:c', 'upsert:d']);
+  assert.deepEqual(m.list('policy'), [{ v: 1, key: 'b' }, { v: 2, key: 'c' }, { v: 1, key: 'd' }], 'every wire entity carries its key');
+  changes.length = 0;
+  m.replaceAll('policy', []);
+  assert.equal(m.count('policy'), 0);
+  assert.equal(changes.length, 3);
+});
+
+test('events are bounded at maxEvents, oldest out', () => {
+  const { m } = watched({ maxEvents: 5 });
+  for (let i = 0; i < 12; i++) m.event({ source: 's', type: 't', summary: `e${i}` });
+  assert.equal(m.count('event'), 5);
+  assert.deepEqual((m.list('event') as Array<{ summary: string; id: number }>).map((e) => e.summary), ['e7', 'e8', 'e9', 'e10', 'e11']);
+});
+
+test('toWire: bigint → decimal string, Buffer → hex, undefined dropped, nested and arrays', () => {
+  assert.deepEqual(toWire({ a: 2n ** 64n - 1n, b: [1n, { c: Buffer.from([0xab]) }], d: undefined, e: null, f: 'x' }), {
+    a: '18446744073709551615', b: ['1', { c: 'ab' }], e: null, f: 'x',
+  });
+  const { m } = watched();
+  m.upsert('sa', 'k', { bytes: 10n });
+  assert.deepEqual(m.get('sa', 'k'), { bytes: '10', key: 'k' });
+  assert.doesNotThrow(() => JSON.stringify(m.entities()));
+});
+
+test('status() keys sources by id', () => {
+  const { m } = watched();
+  m.status({ id: 'xfrm-policy', label: 'x', state: 'ok', since: 1, resyncs: 0, decodeErrors: 0 });
+  assert.equal((m.get('source', 'xfrm-policy') as { state: string }).state, 'ok');
+});
