@@ -1,0 +1,219 @@
+// The WebSocket hub on a real HTTP server (127.0.0.1:0) with `ws` clients: snapshot, seq'd deltas,
+// resume, bad client messages, oversized frames, and a client that does not read.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import WebSocket from 'ws';
+import { Hub, type HubOptions } from '../../../server/hub/hub.ts';
+import { Model } from '../../../server/model/model.ts';
+import type { ServerMessage, Snapshot, Delta } from '../../../server/wire/protocol.ts';
+import { memoryLogger } from '../memlog.ts';
+
+interface Rig { model: Model; hub: Hub; server: Server; url: string; lines: Array<Record<string, unknown>> }
+const rigs: Rig[] = [];
+after(() => {
+  for (const r of rigs) {
+    r.hub.close();
+    r.server.closeAllConnections();
+    r.server.close();
+  }
+});
+
+async function rig(opts: Partial<HubOptions> = {}): Promise<Rig> {
+  const model = new Model();
+  const ml = memoryLogger();
+  const hub = new Hub(model, { version: 'test', hostname: 'h', netns: 'n', heartbeatMs: 60_000, ...opts }, ml.log);
+  const server = createServer((_req, res) => res.end());
+  server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const r = { model, hub, server, url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`, lines: ml.lines };
+  rigs.push(r);
+  return r;
+}
+
+/** A client whose messages queue up; next() waits for the next one. */
+class Client {
+  readonly ws: WebSocket;
+  private readonly queue: ServerMessage[] = [];
+  private waiters: Array<(m: ServerMessage) => void> = [];
+  closed: Promise<{ code: number }>;
+  constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as ServerMessage;
+      const w = this.waiters.shift();
+      if (w) w(m);
+      else this.queue.push(m);
+    });
+    this.closed = new Promise((r) => this.ws.on('close', (code) => r({ code })));
+  }
+  next(timeoutMs = 3000): Promise<ServerMessage> {
+    const q = this.queue.shift();
+    if (q) return Promise.resolve(q);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no message in time')), timeoutMs);
+      this.waiters.push((m) => {
+        clearTimeout(t);
+        resolve(m);
+      });
+    });
+  }
+  async nextOf<T extends ServerMessage['type']>(type: T): Promise<Extract<ServerMessage, { type: T }>> {
+    for (;;) {
+      const m = await this.next();
+      if (m.type === type) return m as Extract<ServerMessage, { type: T }>;
+    }
+  }
+  send(x: unknown): void {
+    this.ws.send(typeof x === 'string' || Buffer.isBuffer(x) ? x : JSON.stringify(x));
+  }
+  close(): void {
+    this.ws.terminate();
+  }
+}
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('a client gets the snapshot first, then deltas with strictly increasing seq', async () => {
+  const { model, url } = await rig();
+  model.upsert('link', '1', { index: 1, name: 'lo' });
+  const c = new Client(url);
+  const s = (await c.next()) as Snapshot;
+  assert.equal(s.type, 'snapshot');
+  assert.equal(s.entities.link.length, 1);
+  const first = s.seq;
+  for (let i = 0; i < 5; i++) {
+    model.upsert('link', String(i + 10), { index: i + 10, name: `d${i}` });
+    if (i % 2) await tick();
+  }
+  model.remove('link', '10');
+  const seqs: number[] = [];
+  while (seqs.length < 6) for (const d of (await c.nextOf('deltas')).deltas) seqs.push(d.seq);
+  assert.deepEqual(seqs, [first + 1, first + 2, first + 3, first + 4, first + 5, first + 6]);
+  c.close();
+});
+
+test('reconnect with ?since=N gets exactly the missed deltas; since = now gets none', async () => {
+  const { model, url, hub } = await rig();
+  const c = new Client(url);
+  const s = (await c.next()) as Snapshot;
+  c.close();
+  model.upsert('policy', 'a', { v: 1 });
+  model.upsert('policy', 'b', { v: 1 });
+  model.remove('policy', 'a');
+  await tick();
+  const c2 = new Client(`${url}?since=${s.seq + 1}`);
+  const m = await c2.next();
+  assert.equal(m.type, 'deltas');
+  assert.deepEqual((m as { deltas: Delta[] }).deltas.map((d) => `${d.seq}:${d.op}:${d.key}`), [`${s.seq + 2}:upsert:b`, `${s.seq + 3}:remove:a`]);
+  const c3 = new Client(`${url}?since=${hub.currentSeq}`);
+  const none = await c3.next();
+  assert.equal(none.type, 'deltas');
+  assert.deepEqual((none as { deltas: Delta[] }).deltas, []);
+  c2.close();
+  c3.close();
+});
+
+test('since older than the ring → a snapshot; a bad since → error, then a snapshot', async () => {
+  const { model, url } = await rig({ ringSize: 3 });
+  for (let i = 0; i < 10; i++) model.upsert('policy', String(i), { i });
+  await tick();
+  const c = new Client(`${url}?since=2`);
+  const m = await c.next();
+  assert.equal(m.type, 'snapshot');
+  assert.equal((m as Snapshot).seq, 10);
+  const c2 = new Client(`${url}?since=-4`);
+  const e = await c2.next();
+  assert.equal(e.type, 'error');
+  assert.equal((e as { code: string }).code, 'bad-since');
+  assert.equal((await c2.next()).type, 'snapshot');
+  // resume by message works like ?since
+  c.send({ type: 'resume', seq: 9 });
+  const r = await c.nextOf('deltas');
+  assert.deepEqual(r.deltas.map((d) => d.seq), [10]);
+  c.close();
+  c2.close();
+});
+
+test('bad JSON, unknown type, extra fields, binary → an error each; the connection stays usable', async () => {
+  const { url } = await rig();
+  const c = new Client(url);
+  await c.nextOf('snapshot');
+  const bad: Array<[unknown, string]> = [
+    ['{not json', 'bad-json'],
+    [{ type: 'subscribe', topic: 'x' }, 'bad-message'],
+    [{ type: 'ping', echo: 1, extra: true }, 'bad-message'],
+    [{ type: 'resume', seq: -1 }, 'bad-message'],
+    [Buffer.from([1, 2, 3]), 'bad-message'],
+  ];
+  for (const [msg, code] of bad) {
+    c.send(msg);
+    const e = await c.nextOf('error');
+    assert.equal(e.code, code, JSON.stringify(msg));
+  }
+  c.send({ type: 'ping', echo: 42 });
+  const p = await c.nextOf('pong');
+  assert.equal(p.echo, 42);
+  c.close();
+});
+
+test('a frame over maxPayload closes that connection only', async () => {
+  const { url } = await rig({ maxPayloadBytes: 1024 });
+  const big = new Client(url);
+  const other = new Client(url);
+  await big.nextOf('snapshot');
+  await other.nextOf('snapshot');
+  big.ws.on('error', () => undefined);
+  big.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(4096) }));
+  const { code } = await big.closed;
+  assert.equal(code, 1009, 'message too big');
+  other.send({ type: 'ping', echo: 7 });
+  assert.equal((await other.nextOf('pong')).echo, 7);
+  other.close();
+});
+
+test('a client that does not read is bounded: withheld after maxBufferedBytes, then a snapshot when it drains', async () => {
+  const maxBuffered = 256 * 1024;
+  const { model, url, hub, lines } = await rig({ maxBufferedBytes: maxBuffered });
+  const slow = new Client(url);
+  const fast = new Client(url);
+  await slow.nextOf('snapshot');
+  await fast.nextOf('snapshot');
+  const sock = (slow.ws as unknown as { _socket: import('node:net').Socket })._socket;
+  sock.pause();
+  const blob = 'x'.repeat(64 * 1024);
+  const serverClients = (hub as unknown as { clients: Set<{ ws: WebSocket; behind: boolean }> }).clients;
+  let maxSeen = 0;
+  let behind = false;
+  for (let i = 0; i < 1500 && !behind; i++) {
+    model.upsert('policy', String(i % 50), { blob, i });
+    await tick();
+    for (const c of serverClients) maxSeen = Math.max(maxSeen, c.ws.bufferedAmount);
+    behind = [...serverClients].some((c) => c.behind);
+  }
+  assert.ok(behind, 'the slow client is marked behind');
+  // Keep changing: the slow client's queue does not grow any more.
+  const before = Math.max(...[...serverClients].map((c) => c.ws.bufferedAmount));
+  for (let i = 0; i < 100; i++) {
+    model.upsert('policy', String(i % 50), { blob, i: -i });
+    await tick();
+  }
+  const afterMore = Math.max(...[...serverClients].map((c) => c.ws.bufferedAmount));
+  assert.ok(afterMore <= before, `no growth while behind (${before} → ${afterMore})`);
+  assert.ok(maxSeen < maxBuffered + 2 * 1024 * 1024, `bounded queue (max ${maxSeen})`);
+  assert.ok(lines.some((l) => String(l['msg']).includes('not reading')));
+  // The fast client kept receiving deltas all along.
+  const fastDeltas = await fast.nextOf('deltas');
+  assert.ok(fastDeltas.deltas.length > 0);
+  sock.resume();
+  // After the backlog it gets a snapshot current at the latest seq.
+  for (;;) {
+    const m = await slow.next(10_000);
+    if (m.type === 'snapshot') {
+      assert.equal(m.seq, hub.currentSeq);
+      break;
+    }
+  }
+  slow.close();
+  fast.close();
+});
