@@ -5,10 +5,10 @@ import { createLogger } from './log.ts';
 const HELP = `sascope — live dashboard for Linux security associations, read from the kernel itself
 
 Usage:
-  sascope serve [--listen HOST:PORT] [--dev]
+  sascope serve [--listen HOST:PORT] [--dev] [--netns NAME] [--data-dir DIR]
       Serve the dashboard (Next.js pages, /api/v1, WebSocket /ws) on one port.
       Default --listen 127.0.0.1:7300 (loopback only).
-  sascope snapshot [--json]
+  sascope snapshot [--json] [--netns NAME]
       Read every source once and print it (--json: one JSON document on stdout), then exit.
       Exit 0 on success; on failure one line on stderr and a non-zero exit.
   sascope --help | --version
@@ -17,6 +17,10 @@ Options:
   --listen HOST:PORT   address to bind (IPv6 as [::1]:7300)
   --dev                Next.js in development mode (hot reload)
   --json               machine-readable output for snapshot
+  --netns NAME         watch the network namespace NAME (/run/netns/NAME, as made by 'ip netns add')
+                       instead of sascope's own; entered before any socket opens
+  --data-dir DIR       where sascope keeps its state (the key fingerprint secret, mode 0600);
+                       default /var/lib/sascope. Unwritable: fingerprints change across restarts
   --log-level LEVEL    trace|debug|info|warn|error (default info; env SASCOPE_LOG_LEVEL)
 
 Needs CAP_NET_ADMIN for XFRM; without it those sources say "no permission" and the rest works.`;
@@ -46,6 +50,8 @@ async function main(argv: string[]): Promise<void> {
         listen: { type: 'string', default: '127.0.0.1:7300' },
         dev: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        netns: { type: 'string' },
+        'data-dir': { type: 'string', default: '/var/lib/sascope' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
@@ -81,7 +87,7 @@ async function main(argv: string[]): Promise<void> {
     const { serve } = await import('./main.ts');
     let running;
     try {
-      running = await serve(log, { ...listen, dev: values.dev! });
+      running = await serve(log, { ...listen, dev: values.dev!, netns: values.netns, dataDir: values['data-dir'] });
     } catch (err) {
       fail((err as Error).message, 1);
     }
@@ -102,7 +108,7 @@ async function main(argv: string[]): Promise<void> {
     const { friendlySnapshot } = await import('./hub/http.ts');
     let kernel;
     try {
-      kernel = startKernel(log);
+      kernel = startKernel(log, { netns: values.netns, dataDir: values['data-dir'] });
       await kernel.ready;
     } catch (err) {
       fail(`snapshot failed: ${(err as Error).message}`, 1);
@@ -114,7 +120,7 @@ async function main(argv: string[]): Promise<void> {
     } else {
       const sources = snap['sources'] as Array<{ id: string; state: string; reason?: string }>;
       for (const s of sources) process.stdout.write(`${s.id.padEnd(14)} ${s.state}${s.reason ? ` — ${s.reason}` : ''}\n`);
-      process.stdout.write(`links ${(snap['links'] as unknown[]).length}, policies ${(snap['policies'] as unknown[]).length}\n`);
+      process.stdout.write(`links ${(snap['links'] as unknown[]).length}, policies ${(snap['policies'] as unknown[]).length}, SAs ${(snap['sas'] as unknown[]).length}\n`);
     }
     process.exit(0);
   }

@@ -9,6 +9,11 @@ import { Hub } from './hub/hub.ts';
 import { handleApi, sendError } from './hub/http.ts';
 import { LinkSource } from './families/link/source.ts';
 import { XfrmPolicySource } from './families/xfrm/policy-source.ts';
+import { XfrmSaSource } from './families/xfrm/sa-source.ts';
+import { XfrmTotalsSource } from './families/xfrm/totals-source.ts';
+import { XfrmEvents } from './families/xfrm/events.ts';
+import { loadFingerprintSecret } from './families/xfrm/fingerprint.ts';
+import { enterNetns } from './sys/netns.ts';
 import { OvpnSource } from './families/ovpn/source.ts';
 import { PspSource } from './families/psp/source.ts';
 import type { Source } from './families/source.ts';
@@ -26,10 +31,22 @@ export interface Kernel {
   stop(): void;
 }
 
-export function startKernel(log: Logger, opts: { netns?: string } = {}): Kernel {
+export interface KernelOptions {
+  /** Watch this network namespace (/run/netns/NAME) instead of our own: entered before any socket opens. Throws NetnsError. */
+  netns?: string;
+  /** Where the key fingerprint secret is kept (default /var/lib/sascope). */
+  dataDir?: string;
+}
+
+export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
+  if (opts.netns) enterNetns(opts.netns);
+  const fp = loadFingerprintSecret(opts.dataDir);
+  if (!fp.persisted) log.warn({ source: 'xfrm-sa', reason: fp.reason }, `xfrm: ${fp.reason}`);
   const model = new Model();
   const hub = new Hub(model, { version, hostname: hostname(), netns: opts.netns ?? 'self' }, log);
-  const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log), new OvpnSource(model, log), new PspSource(model, log)];
+  // One XFRM monitor socket for the policy and SA sources: each message type is handled by one of them.
+  const xfrmEvents = new XfrmEvents();
+  const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log), new PspSource(model, log)];
   for (const s of sources) model.status({ ...s.status });
   const ready = Promise.all(sources.map((s) => s.start())).then(() => undefined);
   return {
@@ -49,11 +66,12 @@ export interface ServeOptions {
   port: number;
   dev: boolean;
   netns?: string;
+  dataDir?: string;
 }
 
 /** Start the dashboard. Rejects with a one-line reason when the port cannot be had. */
 export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: Server; kernel: Kernel; close(): Promise<void> }> {
-  const kernel = startKernel(log, { netns: opts.netns });
+  const kernel = startKernel(log, { netns: opts.netns, dataDir: opts.dataDir });
   const { default: next } = await import('next');
   const app = next({ dev: opts.dev, dir: projectRoot, hostname: opts.host, port: opts.port, quiet: !opts.dev });
   await app.prepare();

@@ -14,6 +14,8 @@ export interface ModelSink {
   remove(kind: EntityKind, key: string): void;
   event(e: { source: string; type: string; summary: string; ref?: string }): void;
   status(s: SourceStatus): void;
+  /** The entity as the model holds it (wire form: bigint as strings), for sources that merge partial updates. */
+  get?(kind: EntityKind, key: string): unknown;
 }
 
 export function classifyFailure(err: unknown): { state: SourceState; reason: string } {

@@ -2,6 +2,17 @@
 // Next route handlers cannot see this process's memory, so the browser reads through these and the socket.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hub } from './hub.ts';
+import type { EntityKinds } from '../wire/protocol.ts';
+
+/**
+ * An SA as the snapshot JSON shows it: like the wire form, except lifetime.current.bytes and .packets are
+ * JSON numbers (scripts compare them with iproute2's). They are exact up to 2^53 (8 PiB, 9e15 packets); past
+ * that the number is the nearest double. Every other 64-bit value stays a decimal string, as on the wire.
+ */
+export function friendlySa(sa: EntityKinds['sa']): unknown {
+  const cur = sa.lifetime.current;
+  return { ...sa, lifetime: { ...sa.lifetime, current: { ...cur, bytes: Number(cur.bytes), packets: Number(cur.packets) } } };
+}
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const s = JSON.stringify(body);
@@ -23,7 +34,8 @@ export function friendlySnapshot(hub: Hub): Record<string, unknown> {
     sources: s.entities.source,
     links: s.entities.link,
     policies: s.entities.policy,
-    sas: [],
+    sas: s.entities.sa.map(friendlySa),
+    xfrmTotals: s.entities['xfrm-totals'][0] ?? null,
     ovpnDevices: s.entities['ovpn-dev'],
     ovpnPeers: s.entities['ovpn-peer'],
     pspDevices: s.entities['psp-dev'],
@@ -49,6 +61,12 @@ export function handleApi(hub: Hub, req: IncomingMessage, res: ServerResponse): 
       return true;
     case '/api/v1/links':
       sendJson(res, 200, { links: hub.snapshot().entities.link });
+      return true;
+    case '/api/v1/sas':
+      sendJson(res, 200, { sas: hub.snapshot().entities.sa.map(friendlySa) });
+      return true;
+    case '/api/v1/xfrm-totals':
+      sendJson(res, 200, { totals: hub.snapshot().entities['xfrm-totals'][0] ?? null });
       return true;
     case '/api/v1/policies':
       sendJson(res, 200, { policies: hub.snapshot().entities.policy });

@@ -70,78 +70,10 @@ export interface Link {
   unknown?: UnknownAttribute[];
 }
 
-export interface XfrmSelector {
-  family: string;
-  /** "10.0.0.0/24" */
-  src: string;
-  dst: string;
-  sport: number;
-  sportMask: number;
-  dport: number;
-  dportMask: number;
-  proto: string | number;
-  ifindex: number;
-  user: number;
-}
-
-export interface XfrmLifetimeConfig {
-  softByteLimit: bigint;
-  hardByteLimit: bigint;
-  softPacketLimit: bigint;
-  hardPacketLimit: bigint;
-  softAddExpiresSeconds: bigint;
-  hardAddExpiresSeconds: bigint;
-  softUseExpiresSeconds: bigint;
-  hardUseExpiresSeconds: bigint;
-}
-
-export interface XfrmLifetimeCurrent {
-  bytes: bigint;
-  packets: bigint;
-  /** Seconds since epoch (0 = never). */
-  addTime: bigint;
-  useTime: bigint;
-}
-
-export interface XfrmMark {
-  value: number;
-  mask: number;
-}
-
-export interface XfrmTemplate {
-  dst: string;
-  spi: number;
-  proto: string | number;
-  family: string;
-  src: string;
-  reqid: number;
-  mode: string | number;
-  share: string | number;
-  optional: boolean;
-  aalgos: number;
-  ealgos: number;
-  calgos: number;
-}
-
-export interface XfrmPolicy {
-  /** index:dir — the kernel's policy index is unique per table; dir kept for readability. */
-  key: string;
-  index: number;
-  dir: string | number;
-  action: string | number;
-  priority: number;
-  flags: string[];
-  share: string | number;
-  type: string | number;
-  selector: XfrmSelector;
-  lifetime: { config: XfrmLifetimeConfig; current: XfrmLifetimeCurrent };
-  templates: XfrmTemplate[];
-  mark?: XfrmMark;
-  ifId?: number;
-  securityContext?: { doi: number; alg: number; context: string };
-  offload?: { ifindex: number; flags: string[] };
-  unknown?: UnknownAttribute[];
-}
+// XFRM entities live in ./xfrm.ts; re-exported here so existing imports keep working.
+export type {
+  XfrmSelector, XfrmLifetimeConfig, XfrmLifetimeCurrent, XfrmMark, XfrmTemplate, XfrmPolicy,
+} from './xfrm.ts';
 
 export interface KernelEvent {
   /** Monotonic id. */

@@ -1,13 +1,14 @@
-// XFRM policies, live: GETPOLICY dump + XFRMNLGRP_POLICY (and POLEXPIRE from XFRMNLGRP_EXPIRE).
+// XFRM policies, live: GETPOLICY dump + XFRMNLGRP_POLICY (and POLEXPIRE from XFRMNLGRP_EXPIRE), events
+// through the family's one shared monitor (events.ts).
 import { NETLINK_XFRM } from '../../netlink/constants.ts';
 import { NetlinkConnection, openNetlinkTransport, type Transport } from '../../netlink/conn.ts';
-import { openMonitor, type Monitor } from '../../netlink/monitor.ts';
 import type { NetlinkMessage } from '../../netlink/message.ts';
 import type { XfrmPolicy } from '../../wire/entities.ts';
 import { Source, type ModelSink } from '../source.ts';
 import type { Logger } from '../../log.ts';
 import { decodePolicyMessage } from './policy.ts';
-import { XFRM_MSG, XFRM_MSG_NAME, XFRMNLGRP } from './spec.ts';
+import { XFRM_MSG, XFRM_MSG_NAME } from './spec.ts';
+import { XfrmEvents, type XfrmEventSubscriber } from './events.ts';
 
 export function describePolicy(p: XfrmPolicy): string {
   const tmpl = p.templates.map((t) => `${t.proto} ${t.mode}${t.reqid ? ` reqid ${t.reqid}` : ''}`).join(', ');
@@ -17,12 +18,18 @@ export function describePolicy(p: XfrmPolicy): string {
 export interface XfrmPolicySourceOptions {
   /** Test seam: a transport in place of a NETLINK_XFRM socket. */
   transport?: Transport;
+  /** The family's shared monitor; without one (and without a test transport) the source opens its own. */
+  events?: XfrmEvents;
   receiveBufferBytes?: number;
 }
 
+/** The message types this source handles. */
+export const POLICY_EVENT_TYPES = [XFRM_MSG.NEWPOLICY, XFRM_MSG.UPDPOLICY, XFRM_MSG.DELPOLICY, XFRM_MSG.POLEXPIRE, XFRM_MSG.FLUSHPOLICY] as const;
+
 export class XfrmPolicySource extends Source {
   private conn: NetlinkConnection | undefined;
-  private monitor: Monitor | undefined;
+  private events: XfrmEvents | undefined;
+  private subscriber: XfrmEventSubscriber | undefined;
 
   constructor(sink: ModelSink, log: Logger, private readonly opts: XfrmPolicySourceOptions = {}) {
     super('xfrm-policy', 'XFRM policies', sink, log);
@@ -31,15 +38,16 @@ export class XfrmPolicySource extends Source {
   async start(): Promise<void> {
     try {
       this.conn = new NetlinkConnection('xfrm', this.opts.transport ?? openNetlinkTransport('xfrm', NETLINK_XFRM));
-      if (!this.opts.transport) {
-        this.monitor = openMonitor(
-          { source: 'xfrm', protocol: NETLINK_XFRM, groups: [XFRMNLGRP.POLICY, XFRMNLGRP.EXPIRE], receiveBufferBytes: this.opts.receiveBufferBytes },
-          {
-            onMessage: (m) => this.onEvent(m),
-            onOverrun: (reason) => void this.resync(reason).catch(() => undefined),
-            onError: (err) => this.decodeFailed(err, 'event datagram'),
-          },
-        );
+      this.events = this.opts.events ?? (this.opts.transport ? undefined : new XfrmEvents({ receiveBufferBytes: this.opts.receiveBufferBytes, aevents: false }));
+      if (this.events) {
+        this.subscriber = {
+          types: POLICY_EVENT_TYPES,
+          onMessage: (m) => this.onEvent(m),
+          onOverrun: (reason) => void this.resync(reason).catch(() => undefined),
+          onError: (err) => this.decodeFailed(err, 'event datagram'),
+        };
+        this.events.subscribe(this.subscriber);
+        this.events.open();
       }
       await this.resync('start');
     } catch (err) {
@@ -70,7 +78,7 @@ export class XfrmPolicySource extends Source {
       this.decodeFailed(err, XFRM_MSG_NAME[m.type] ?? `message ${m.type}`);
       return;
     }
-    if (!d) return; // SA expires share the EXPIRE group: the SA source reads those
+    if (!d) return; // not a policy message (the shared monitor sends only policy types here)
     this.dataSeen();
     const type = XFRM_MSG_NAME[m.type] ?? String(m.type);
     this.applyEvent(() => {
@@ -97,7 +105,7 @@ export class XfrmPolicySource extends Source {
   }
 
   stop(): void {
-    this.monitor?.close();
+    if (this.subscriber) this.events?.unsubscribe(this.subscriber);
     this.conn?.close();
   }
 }

@@ -1,0 +1,83 @@
+// Keyed key fingerprints: HMAC-SHA256(key) under a random 32-byte secret, first 8 hex digits. Operators can
+// tell keys apart and see that a rekey changed them; without the secret (mode 0600 in the data directory)
+// a fingerprint says nothing about the key, and 32 bits are too few to confirm a guessed key offline anyway.
+// The secret is generated once and kept so fingerprints stay comparable across restarts; when the data
+// directory cannot be written it lives in memory only and the caller says so (source status + log).
+import { createHmac, randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeSync, constants as fsc } from 'node:fs';
+import path from 'node:path';
+
+export const DEFAULT_DATA_DIR = '/var/lib/sascope';
+const SECRET_FILE = 'fingerprint.key';
+const SECRET_BYTES = 32;
+
+export interface FingerprintSecretState {
+  persisted: boolean;
+  path?: string;
+  /** Why the secret is in memory only. */
+  reason?: string;
+}
+
+let secret: Buffer = randomBytes(SECRET_BYTES);
+let state: FingerprintSecretState = { persisted: false, reason: 'no data directory loaded yet' };
+
+/** The fingerprint of key bytes (a view into the datagram; nothing here keeps it). */
+export function keyFingerprint(key: Buffer): string {
+  return createHmac('sha256', secret).update(key).digest('hex').slice(0, 8);
+}
+
+export function fingerprintSecretState(): FingerprintSecretState {
+  return { ...state };
+}
+
+/** Test seam: a fixed secret so fixtures' fingerprints are stable. */
+export function useFingerprintSecret(s: Buffer, st: FingerprintSecretState = { persisted: false, reason: 'test secret' }): void {
+  if (s.length !== SECRET_BYTES) throw new Error(`fingerprint secret must be ${SECRET_BYTES} bytes`);
+  secret = Buffer.from(s);
+  state = st;
+}
+
+/**
+ * Load the secret from dataDir/fingerprint.key, or create it (dir 0700, file 0600, O_EXCL so two processes
+ * starting together agree on the first one written). Never throws: on failure the secret stays in memory.
+ */
+export function loadFingerprintSecret(dataDir: string = DEFAULT_DATA_DIR): FingerprintSecretState {
+  const file = path.join(dataDir, SECRET_FILE);
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    let s: Buffer | undefined;
+    try {
+      s = readFileSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (!s) {
+      const fresh = randomBytes(SECRET_BYTES);
+      try {
+        const fd = openSync(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+        try {
+          writeSync(fd, fresh);
+        } finally {
+          closeSync(fd);
+        }
+        s = fresh;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        s = readFileSync(file);
+      }
+    }
+    if (s.length !== SECRET_BYTES) throw new Error(`${file} holds ${s.length} bytes, expected ${SECRET_BYTES}`);
+    chmodSync(file, 0o600);
+    secret = s;
+    state = { persisted: true, path: file };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    secret = randomBytes(SECRET_BYTES);
+    state = {
+      persisted: false,
+      path: file,
+      reason: `cannot keep the fingerprint secret in ${dataDir} (${e.code ?? e.message}): using a secret in memory, fingerprints change across restarts`,
+    };
+  }
+  return fingerprintSecretState();
+}

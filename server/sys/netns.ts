@@ -1,0 +1,39 @@
+// `--netns NAME`: move the main thread into the network namespace `ip netns add NAME` made
+// (/run/netns/NAME, a bind-mounted nsfd) with setns(fd, CLONE_NEWNET), before any socket opens. Every
+// kernel socket sascope opens is opened by a synchronous koffi call on the main thread, so all of them,
+// and /proc/net (/proc/self/net follows the thread-group leader), then belong to that namespace.
+// libuv's pool threads stay where they were; sascope opens no sockets from them.
+import { closeSync, openSync, constants as fsc } from 'node:fs';
+import { c, lastErrno, CLONE_NEWNET } from './libc.ts';
+import { SyscallError } from './errno.ts';
+
+export const NETNS_RUN_DIR = '/run/netns';
+
+/** A one-line reason the namespace cannot be entered (the CLI prints it and exits). */
+export class NetnsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NetnsError';
+  }
+}
+
+export function enterNetns(name: string, runDir = NETNS_RUN_DIR): void {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name === '.' || name === '..') throw new NetnsError(`bad netns name '${name}'`);
+  const file = `${runDir}/${name}`;
+  let fd: number;
+  try {
+    fd = openSync(file, fsc.O_RDONLY);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') throw new NetnsError(`netns '${name}' not found (no ${file}; see 'ip netns list')`);
+    throw new NetnsError(`netns '${name}': cannot open ${file}: ${e.code ?? e.message}`);
+  }
+  try {
+    if ((c.setns(fd, CLONE_NEWNET) as number) < 0) {
+      const e = new SyscallError('netns', 'setns', lastErrno());
+      throw new NetnsError(`netns '${name}': ${e.message.replace(/^netns: /, '')}`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
