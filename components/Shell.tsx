@@ -7,8 +7,11 @@ import { ThemeToggle } from './ui/ThemeToggle';
 
 const NAV = [
   { href: '/', label: 'Overview' },
+  { href: '/sas', label: 'SAs' },
   { href: '/policies', label: 'Policies' },
   { href: '/devices', label: 'Devices' },
+  { href: '/ovpn', label: 'OpenVPN' },
+  { href: '/psp', label: 'PSP' },
   { href: '/events', label: 'Events' },
 ];
 

@@ -5,7 +5,8 @@
 import { useEffect } from 'react';
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import type { EntityKind, ServerMessage } from '@/server/wire/protocol';
-import { LiveStore } from './store';
+import { LiveStore, type Observer } from './store';
+import { rates } from './rates';
 import { liveKey, entitiesKey, type LiveStatus, type EntityTable } from './keys';
 
 function wsUrl(since: number): string {
@@ -27,10 +28,26 @@ function publish(qc: QueryClient, store: LiveStore, kinds: Iterable<EntityKind>,
   }
 }
 
+/** Counter samples for rates and sparklines, taken as values arrive. */
+const sampleCounters: Observer = (kind, key, value) => {
+  const v = value as Record<string, any> | undefined;
+  if (kind === 'sa') {
+    if (!v) return void (rates.saBytes.forget(key), rates.saPackets.forget(key));
+    rates.saBytes.record(key, Number(v.lifetime?.current?.bytes ?? 0));
+    rates.saPackets.record(key, Number(v.lifetime?.current?.packets ?? 0));
+  } else if (kind === 'link' && v?.stats) {
+    rates.linkRx.record(key, Number(v.stats.rxBytes));
+    rates.linkTx.record(key, Number(v.stats.txBytes));
+  } else if (kind === 'ovpn-peer' && v) {
+    rates.peerRx.record(key, Number(v.vpn?.rxBytes ?? 0));
+    rates.peerTx.record(key, Number(v.vpn?.txBytes ?? 0));
+  }
+};
+
 export function LiveConnection() {
   const qc = useQueryClient();
   useEffect(() => {
-    const store = new LiveStore();
+    const store = new LiveStore(sampleCounters);
     const versions = new Map<EntityKind, number>();
     let status: LiveStatus = { state: 'connecting', connected: false, seq: -1, reconnects: 0 };
     const setStatus = (patch: Partial<LiveStatus>) => {

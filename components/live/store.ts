@@ -2,6 +2,9 @@
 // sequenced deltas. Pure logic (no React), so it is tested without a browser.
 import type { Delta, EntityKind, EntityKinds, ServerMessage, Snapshot } from '@/server/wire/protocol';
 
+/** Called for every entity value that arrives (snapshot rows and upserts), e.g. to sample counters. */
+export type Observer = (kind: EntityKind, key: string, value: unknown | undefined) => void;
+
 export const MAX_EVENTS = 2000;
 
 export type Tables = { [K in EntityKind]: Map<string, EntityKinds[K]> };
@@ -12,6 +15,8 @@ export class LiveStore {
   tables = {} as Tables;
   seq = -1;
   server: Snapshot['server'] | undefined;
+
+  constructor(private readonly observe?: Observer) {}
 
   private table<K extends EntityKind>(kind: K): Map<string, EntityKinds[K]> {
     let t = this.tables[kind];
@@ -28,7 +33,11 @@ export class LiveStore {
     this.tables = {} as Tables;
     for (const [kind, rows] of Object.entries(s.entities) as Array<[EntityKind, Array<EntityKinds[EntityKind]>]>) {
       const t = this.table(kind) as Map<string, unknown>;
-      for (const v of rows) t.set(keyOf(kind, v), v);
+      for (const v of rows) {
+        const k = keyOf(kind, v);
+        t.set(k, v);
+        this.observe?.(kind, k, v);
+      }
       changed.add(kind);
     }
     this.trimEvents();
@@ -45,9 +54,13 @@ export class LiveStore {
       if (this.seq >= 0 && d.seq !== this.seq + 1) return { changed, gap: true };
       this.seq = d.seq;
       const t = this.table(d.kind) as Map<string, unknown>;
-      if (d.op === 'upsert') t.set(d.key, d.value);
-      else if (d.op === 'remove') t.delete(d.key);
-      else t.clear();
+      if (d.op === 'upsert') {
+        t.set(d.key, d.value);
+        this.observe?.(d.kind, d.key, d.value);
+      } else if (d.op === 'remove') {
+        t.delete(d.key);
+        this.observe?.(d.kind, d.key, undefined);
+      } else t.clear();
       changed.add(d.kind);
     }
     if (changed.has('event')) this.trimEvents();

@@ -1,0 +1,69 @@
+'use client';
+import type { OnWire } from '@/server/wire/entities';
+import type { PspDevice } from '@/server/wire/psp';
+import { useEntities } from '../live/keys';
+import { Panel, PanelState } from '../ui/Panel';
+import { DataTable, type Column } from '../ui/DataTable';
+import { RelTime } from '../ui/RelTime';
+import { StateBadge } from '../SourceStatusList';
+import { formatBytes, formatCount } from '../format';
+
+type Dev = OnWire<PspDevice>;
+
+const columns: Column<Dev>[] = [
+  { id: 'id', header: 'PSP dev', cell: (d) => d.id, sortValue: (d) => d.id, align: 'right' },
+  { id: 'if', header: 'Device', cell: (d) => <span className="font-mono">{d.ifname ?? `ifindex ${d.ifindex}`}{d.byAssociation ? ' (associated)' : ''}</span> },
+  { id: 'cap', header: 'Versions capable', cell: (d) => <span className="text-xs">{d.versionsCapable.join(', ') || '—'}</span> },
+  { id: 'ena', header: 'Enabled', cell: (d) => <span className="text-xs">{d.versionsEnabled.join(', ') || 'none'}</span> },
+  { id: 'rot', header: 'Key rotations', cell: (d) => (d.rotations ? <>{d.rotations} · last <RelTime ms={d.lastRotation} /></> : 'none seen'), sortValue: (d) => d.rotations, align: 'right' },
+  {
+    id: 'stats',
+    header: 'Statistics',
+    cell: (d) =>
+      d.stats ? (
+        <span className="text-xs">
+          rx {formatBytes(d.stats.rxBytes)} ({formatCount(d.stats.rxPackets)} pkt, {formatCount(d.stats.rxAuthFail)} auth fail) · tx {formatBytes(d.stats.txBytes)} · rotations {formatCount(d.stats.keyRotations)} · stale {formatCount(d.stats.staleEvents)}
+        </span>
+      ) : (
+        <span className="text-xs text-slate-500">{d.statsNote ?? '—'}</span>
+      ),
+  },
+];
+
+export function PspView() {
+  const devs = useEntities('psp-dev');
+  const src = useEntities('source')?.rows.get('psp');
+  const events = useEntities('event');
+  const recent = events ? [...events.rows.values()].filter((e) => e.source === 'psp').slice(-15).reverse() : [];
+  const list = devs ? [...devs.rows.values()] : [];
+  return (
+    <div className="space-y-4">
+      <Panel title={`PSP devices${devs ? ` (${list.length})` : ''}`} id="psp" actions={src && src.state !== 'ok' ? <StateBadge state={src.state} /> : undefined}>
+        {!devs ? (
+          <PanelState kind="loading">Loading PSP devices…</PanelState>
+        ) : list.length === 0 ? (
+          <PanelState kind={src && src.state !== 'ok' ? 'error' : 'empty'}>
+            {src && src.state !== 'ok' ? `PSP: ${src.reason ?? src.state}` : 'No PSP device in this namespace.'}
+          </PanelState>
+        ) : (
+          <DataTable label="PSP devices" rows={list} columns={columns} rowKey={(d) => String(d.id)} rowTestId={(d) => `psp-dev-${d.id}`} />
+        )}
+      </Panel>
+      <Panel title="PSP notifications">
+        {recent.length === 0 ? (
+          <PanelState kind="empty">No device changes or key rotations since the server started.</PanelState>
+        ) : (
+          <ol className="divide-y divide-slate-100 text-sm dark:divide-slate-800">
+            {recent.map((e) => (
+              <li key={e.id} className="flex gap-3 px-4 py-1.5">
+                <RelTime ms={e.time} className="w-20 shrink-0 text-xs text-slate-500" />
+                <span className="w-32 shrink-0 font-mono text-xs">{e.type}</span>
+                <span className="text-xs">{e.summary}</span>
+              </li>
+            ))}
+          </ol>
+        )}
+      </Panel>
+    </div>
+  );
+}
