@@ -1,6 +1,7 @@
 // The WebSocket protocol between the hub and a browser. Written down in docs/websocket.md.
 import { z } from 'zod';
 import type { KernelEvent, Link, OnWire, SourceStatus, XfrmPolicy } from './entities.ts';
+import type { SecurityAssociation, XfrmTotals } from './xfrm.ts';
 import type { OvpnDevice, OvpnPeer } from './ovpn.ts';
 import type { PspDevice } from './psp.ts';
 
@@ -9,13 +10,15 @@ export interface EntityKinds {
   source: OnWire<SourceStatus>;
   link: OnWire<Link>;
   policy: OnWire<XfrmPolicy>;
+  sa: OnWire<SecurityAssociation>;
+  'xfrm-totals': OnWire<XfrmTotals>;
   'ovpn-dev': OnWire<OvpnDevice>;
   'ovpn-peer': OnWire<OvpnPeer>;
   'psp-dev': OnWire<PspDevice>;
   event: OnWire<KernelEvent>;
 }
 export type EntityKind = keyof EntityKinds;
-export const ENTITY_KINDS: readonly EntityKind[] = ['source', 'link', 'policy', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'event'];
+export const ENTITY_KINDS: readonly EntityKind[] = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'event'];
 
 export type Delta =
   | { [K in EntityKind]: { seq: number; kind: K; op: 'upsert'; key: string; value: EntityKinds[K] } }[EntityKind]
