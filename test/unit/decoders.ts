@@ -11,22 +11,12 @@ import { useFingerprintSecret } from '../../server/families/xfrm/fingerprint.ts'
 // Fixtures' key fingerprints are computed under this fixed test secret (production: a random one, 0600).
 export const TEST_FINGERPRINT_SECRET = Buffer.alloc(32, 0x5a);
 useFingerprintSecret(TEST_FINGERPRINT_SECRET);
-import { decodeSaMessage } from '../../server/families/xfrm/sa.ts';
-import { decodeSadInfo, decodeSpdInfo } from '../../server/families/xfrm/totals.ts';
-import { useFingerprintSecret } from '../../server/families/xfrm/fingerprint.ts';
-
-// Fixtures' key fingerprints are computed under this fixed test secret (production: a random one, 0600).
-export const TEST_FINGERPRINT_SECRET = Buffer.alloc(32, 0x5a);
-useFingerprintSecret(TEST_FINGERPRINT_SECRET);
 import { decodeOvpnMessage } from '../../server/families/ovpn/peer.ts';
 import { decodePspMessage } from '../../server/families/psp/dev.ts';
 
 export const decoders: Record<string, (m: NetlinkMessage) => unknown> = {
   'xfrm-policy': (m) => toWire(decodePolicyMessage(m)),
   'rtnl-link': (m) => toWire(decodeLink(m)),
-  'xfrm-sa': (m) => toWire(decodeSaMessage(m)),
-  'xfrm-sadinfo': (m) => toWire(decodeSadInfo(m)),
-  'xfrm-spdinfo': (m) => toWire(decodeSpdInfo(m)),
   'xfrm-sa': (m) => toWire(decodeSaMessage(m)),
   'xfrm-sadinfo': (m) => toWire(decodeSadInfo(m)),
   'xfrm-spdinfo': (m) => toWire(decodeSpdInfo(m)),

@@ -58,7 +58,7 @@ test('sizes agree with koffi.sizeof of the C declarations', () => {
     [xfrm_selector, K.sel], [xfrm_userpolicy_info, K.pol], [xfrm_usersa_info, K.sa], [xfrm_id, K.id], [xfrm_user_tmpl, K.tmpl],
     [xfrm_usersa_id, K.saId], [xfrm_user_expire, K.expire], [xfrm_userpolicy_id, K.polId], [xfrm_user_polexpire, K.polExpire], [ifinfomsg, K.ifinfomsg],
   ];
-  for (const [s, k] of pairs) assert.equal(s.size, koffi.sizeof(k as koffi.IKoffiCType), s.name);
+  for (const [s, k] of pairs) assert.equal(s.size, koffi.sizeof(k as Parameters<typeof koffi.sizeof>[0]), s.name);
   assert.equal(koffi.offsetof(K.tmpl, 'saddr'), xfrm_user_tmpl.fields.find((f) => f.name === 'saddr')!.offset, 'xfrm_user_tmpl.saddr');
   assert.equal(koffi.offsetof(K.tmpl, 'aalgos'), xfrm_user_tmpl.fields.find((f) => f.name === 'aalgos')!.offset, 'xfrm_user_tmpl.aalgos');
 });
