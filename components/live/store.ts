@@ -50,6 +50,7 @@ export class LiveStore {
   applyDeltas(deltas: Delta[]): ApplyResult {
     const changed = new Set<EntityKind>();
     for (const d of deltas) {
+      if (this.seq < 0) return { changed, gap: false }; // nothing to apply deltas to before a snapshot
       if (d.seq <= this.seq) continue; // already seen (a resume can overlap)
       if (this.seq >= 0 && d.seq !== this.seq + 1) return { changed, gap: true };
       this.seq = d.seq;

@@ -120,6 +120,7 @@ export class Hub {
 
   /** What a client that has seen `since` needs: the missed deltas, or a snapshot when they are gone. */
   private resume(c: Client, since: number | undefined): void {
+    if (c.behind) return; // it gets a fresh snapshot as soon as it drains
     this.flush(); // pending deltas first, so the answer is in order
     if (since !== undefined && since <= this.seq) {
       const first = this.ring[0]?.seq ?? this.seq + 1;

@@ -9,7 +9,7 @@ import {
   NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_MULTI, NLM_F_REQUEST, SOL_NETLINK,
 } from './constants.ts';
 import { DecodeError, DumpInterruptedError, NetlinkError } from './errors.ts';
-import { encodeMessage, parseError, parseMessages, type NetlinkMessage } from './message.ts';
+import { encodeMessage, parseDoneExtack, parseError, parseMessages, type NetlinkMessage } from './message.ts';
 
 export interface Transport {
   readonly portId: number;
@@ -130,9 +130,10 @@ export class NetlinkConnection {
         return;
       }
       case NLMSG_DONE: {
-        // A dump that failed part-way puts a negative errno in DONE's payload.
+        // A dump that failed part-way puts a negative errno in DONE's payload, and (NLM_F_ACK_TLVS)
+        // the kernel's extack after it.
         const err = m.payload.length >= 4 ? m.payload.readInt32LE(0) : 0;
-        if (err < 0) this.settle(m.seq, p, new NetlinkError(this.source, p.op, -err));
+        if (err < 0) this.settle(m.seq, p, new NetlinkError(this.source, p.op, -err, parseDoneExtack(m)));
         else this.settle(m.seq, p);
         return;
       }

@@ -80,3 +80,12 @@ export function parseError(m: NetlinkMessage, what = 'netlink'): NlmsgErr {
   }
   return { errno: error === 0 ? 0 : -error, request, extack };
 }
+
+/** NLMSG_DONE of a failed dump: int error, then (NLM_F_ACK_TLVS) the extack TLVs. */
+export function parseDoneExtack(m: NetlinkMessage): NlmsgErr['extack'] {
+  const extack: NlmsgErr['extack'] = {};
+  if (!(m.flags & NLM_F_ACK_TLVS) || m.payload.length <= 4) return extack;
+  const r = new AttrReader(m.payload.subarray(4), 'NLMSG_DONE extack');
+  while (r.next()) if (r.type === NLMSGERR_ATTR_MSG) extack.message = r.string();
+  return extack;
+}

@@ -70,3 +70,10 @@ test('events are trimmed to MAX_EVENTS, the oldest first', () => {
   s.apply(big);
   assert.equal(s.get('event').size, MAX_EVENTS);
 });
+
+test('deltas before any snapshot are not applied (a snapshot always comes first)', () => {
+  const st = new LiveStore();
+  const r = st.applyDeltas([{ seq: 7, kind: 'policy', op: 'remove', key: 'x' }]);
+  assert.equal(r.changed.size, 0);
+  assert.equal(st.seq, -1);
+});

@@ -77,6 +77,22 @@ test('NLMSG_DONE with a negative errno fails the dump', async () => {
   conn.close();
 });
 
+test('NLMSG_DONE of a failed dump carries the kernel\'s extack text into the error', async () => {
+  const t = fakeTransport((req) => {
+    const msg = Buffer.from('dump stopped by test\0');
+    const tlv = Buffer.alloc(4 + ((msg.length + 3) & ~3));
+    tlv.writeUInt16LE(4 + msg.length, 0);
+    tlv.writeUInt16LE(1, 2); // NLMSGERR_ATTR_MSG
+    msg.copy(tlv, 4);
+    const done = Buffer.alloc(4);
+    done.writeInt32LE(-22);
+    return [encodeMessage(NLMSG_DONE, NLM_F_MULTI | 0x200 /* NLM_F_ACK_TLVS */, req.seq, Buffer.concat([done, tlv]))];
+  });
+  const conn = new NetlinkConnection('test', t);
+  await assert.rejects(conn.dump(T, Buffer.alloc(0), { op: 'dump' }), { message: 'test: dump: EINVAL (dump stopped by test)' });
+  conn.close();
+});
+
 test('NLM_F_DUMP_INTR: the dump is retried, then succeeds; retries are bounded', async () => {
   let n = 0;
   const t = fakeTransport((req) => multipart(req, T, [Buffer.from(`try${++n}`)], n < 3 ? NLM_F_DUMP_INTR : 0));
