@@ -1,6 +1,8 @@
 // Helpers shared by integration tests, e2e and benches: start a real `sascope serve`, talk to its socket.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -27,15 +29,31 @@ export function freePort(): Promise<number> {
 export interface RunningServer {
   port: number;
   url: string;
+  /** The server's --data-dir (a fresh temporary directory unless given). */
+  dataDir: string;
+  /** The tokens sascope created in dataDir/tokens.json on its first start, by role. */
+  tokens(): { operator: string; viewer: string };
   proc: ChildProcess;
   output: () => string;
   stop(): Promise<number | null>;
 }
 
-/** Start `sascope serve` (optionally wrapped, e.g. in setpriv) and wait until /api/v1/health answers. */
-export async function startServer(opts: { wrap?: string[]; env?: Record<string, string>; args?: string[]; timeoutMs?: number } = {}): Promise<RunningServer> {
+/** The tokens a server created in its data dir (tokens.json). */
+export function readTokens(dataDir: string): { operator: string; viewer: string } {
+  const f = JSON.parse(readFileSync(path.join(dataDir, 'tokens.json'), 'utf8')) as { tokens: Array<{ role: string; token: string }> };
+  return { operator: f.tokens.find((t) => t.role === 'operator')!.token, viewer: f.tokens.find((t) => t.role === 'viewer')!.token };
+}
+
+/**
+ * Start `sascope serve` (optionally wrapped, e.g. in setpriv) and wait until /api/v1/health answers.
+ * Access: by default with --open-loopback (tests on 127.0.0.1 need no token) and a fresh --data-dir;
+ * `access: 'tokens'` starts without it — then requests need a token from tokens().
+ */
+export async function startServer(opts: { wrap?: string[]; env?: Record<string, string>; args?: string[]; timeoutMs?: number; access?: 'open-loopback' | 'tokens'; dataDir?: string } = {}): Promise<RunningServer> {
   const port = await freePort();
-  const argv = [...(opts.wrap ?? []), process.execPath, path.join(projectRoot, 'server/bin.mjs'), 'serve', '--listen', `127.0.0.1:${port}`, ...(opts.args ?? [])];
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'sascope-test-'));
+  const access = opts.access === 'tokens' ? [] : ['--open-loopback'];
+  const argv = [...(opts.wrap ?? []), process.execPath, path.join(projectRoot, 'server/bin.mjs'), 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...access, ...(opts.args ?? [])];
   const proc = spawn(argv[0]!, argv.slice(1), { cwd: projectRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -46,7 +64,7 @@ export async function startServer(opts: { wrap?: string[]; env?: Record<string, 
     if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}: ${out}`);
     try {
       const r = await fetch(`${url}/api/v1/health`);
-      if (r.ok) break;
+      if (r.ok || r.status === 401) break; // 401: up, and asking for a token
     } catch {
       // not up yet
     }
@@ -59,6 +77,8 @@ export async function startServer(opts: { wrap?: string[]; env?: Record<string, 
   return {
     port,
     url,
+    dataDir,
+    tokens: () => readTokens(dataDir),
     proc,
     output: () => out,
     stop: () =>
@@ -77,8 +97,9 @@ export class LiveClient {
   readonly ws: WebSocket;
   private waiters: Array<() => void> = [];
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws');
+  constructor(url: string, opts: { token?: string; path?: string; headers?: Record<string, string> } = {}) {
+    const headers = { ...opts.headers, ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) };
+    this.ws = new WebSocket(url.replace(/^http/, 'ws') + (opts.path ?? '/ws'), { headers });
     this.ws.on('message', (data) => {
       this.messages.push({ at: performance.timeOrigin + performance.now(), msg: JSON.parse(String(data)) as ServerMessage });
       for (const w of this.waiters.splice(0)) w();

@@ -21,7 +21,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `node server/bin.mjs serve --listen 127.0.0.1:${port}`,
+    // Open loopback access (the browser on 127.0.0.1 needs no token) and a throw-away data dir.
+    command: `node server/bin.mjs serve --listen 127.0.0.1:${port} --open-loopback --data-dir "$(mktemp -d /tmp/sascope-e2e-XXXXXX)"`,
     cwd: '../..',
     url: `http://127.0.0.1:${port}/api/v1/health`,
     reuseExistingServer: false,

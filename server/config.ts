@@ -1,0 +1,238 @@
+// sascope's configuration: one JSON file validated with zod, and the access tokens.
+//
+// Where the file is: --config PATH (it must exist), else <data-dir>/config.json when present, else the
+// defaults below. A bad file stops start-up with its path and the offending key (ConfigError → exit 2).
+//
+// Tokens: from the config file's `tokens`, else from <data-dir>/tokens.json. On the first start with
+// neither, sascope creates one operator and one viewer token (32 random bytes each, base64url) in
+// <data-dir>/tokens.json with mode 0600 and says where — never what they are.
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants as fsc, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+export const DEFAULT_DATA_DIR = '/var/lib/sascope';
+export const CONFIG_FILE = 'config.json';
+export const TOKENS_FILE = 'tokens.json';
+
+export const Role = z.enum(['viewer', 'operator']);
+export type Role = z.infer<typeof Role>;
+
+export const TokenEntry = z
+  .object({
+    /** Who holds it ("wall", "alice"): shown in logs instead of the token. */
+    name: z.string().min(1).max(64),
+    role: Role,
+    token: z.string().min(16, 'a token needs at least 16 characters').max(512).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
+  })
+  .strict();
+export type TokenEntry = z.infer<typeof TokenEntry>;
+
+export const AlarmThresholds = z
+  .object({
+    /** Hard expiry (time) of a tunnel's current SA closer than this: "expiring soon". */
+    expiringSoonSeconds: z.number().int().positive().default(120),
+    /** Soft expiry passed this long ago and no new SA in the tunnel: "rekey overdue". */
+    rekeyOverdueSeconds: z.number().int().nonnegative().default(30),
+    /** Share of the sequence number space used, in percent: "sequence space". */
+    sequenceUsedPercent: z.number().min(0).max(100).default(80),
+    /** Integrity or replay failures that rose by more than this within failureWindowSeconds: "failures rising". */
+    failuresRisingCount: z.number().int().nonnegative().default(0),
+    failureWindowSeconds: z.number().int().positive().default(60),
+    /** How long "peer deleted" stays raised after the kernel deleted an ovpn peer. */
+    peerDeletedHoldSeconds: z.number().int().positive().default(300),
+  })
+  .strict();
+export type AlarmThresholds = z.infer<typeof AlarmThresholds>;
+
+export const ConfigSchema = z
+  .object({
+    /** Requests from 127.0.0.0/8 and ::1 need no token (also --open-loopback). */
+    openLoopback: z.boolean().default(false),
+    /** Origins (scheme://host[:port]) besides the server's own that may open the WebSocket. */
+    allowedOrigins: z.array(z.string().url()).default([]),
+    tokens: z.array(TokenEntry).optional(),
+    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    history: z
+      .object({
+        enabled: z.boolean().default(true),
+        retentionDays: z.number().positive().max(3650).default(7),
+        /** One counter sample per tunnel at most this often (downsampling). */
+        sampleSeconds: z.number().int().min(1).max(3600).default(60),
+        /** Queued writes are committed in one transaction this often. */
+        flushMs: z.number().int().min(50).max(60_000).default(1000),
+      })
+      .strict()
+      .prefault({}),
+    alarms: AlarmThresholds.prefault({}),
+    metrics: z
+      .object({
+        /** Per-tunnel series at most; the rest are summed under tunnel="other". */
+        maxTunnelSeries: z.number().int().min(1).max(10_000).default(200),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+/** "path: key.sub[2]: message" for the first issue — what start-up prints. */
+function describeIssue(file: string, err: z.ZodError): string {
+  const issue = err.issues[0]!;
+  const key = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('') || '(top level)';
+  let msg = issue.message;
+  if (issue.code === 'unrecognized_keys') return `${file}: unknown key ${issue.keys.map((k) => (key === '(top level)' ? k : `${key}.${k}`)).join(', ')}`;
+  if (/token/.test(key)) msg = msg.replace(/received .*/, 'invalid'); // never echo a token back
+  return `${file}: ${key}: ${msg}`;
+}
+
+export function parseConfig(file: string, text: string): Config {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(describeIssue(file, r.error));
+  const names = new Set<string>();
+  const tokens = new Set<string>();
+  for (const [i, t] of (r.data.tokens ?? []).entries()) {
+    if (names.has(t.name)) throw new ConfigError(`${file}: tokens[${i}].name: '${t.name}' is used twice`);
+    if (tokens.has(t.token)) throw new ConfigError(`${file}: tokens[${i}].token: the same token is listed twice`);
+    names.add(t.name);
+    tokens.add(t.token);
+  }
+  return r.data;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file read, or undefined when none exists and defaults apply. */
+  file?: string;
+  /** Why the default file could not be read (defaults apply; the caller warns). */
+  note?: string;
+}
+
+/** Read the config: an explicit path must exist; the data-dir default may be absent. Throws ConfigError. */
+export function loadConfig(opts: { configPath?: string; dataDir: string }): LoadedConfig {
+  const file = opts.configPath ?? path.join(opts.dataDir, CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !opts.configPath) return { config: ConfigSchema.parse({}) };
+    // The default place in a data dir we may not read (e.g. started as another user): defaults, said aloud.
+    if (code === 'EACCES' && !opts.configPath) return { config: ConfigSchema.parse({}), note: `cannot read ${file} (EACCES): using the defaults` };
+    throw new ConfigError(`${file}: cannot read (${code ?? (err as Error).message})`);
+  }
+  return { config: parseConfig(file, text), file };
+}
+
+const TokensFile = z.object({ tokens: z.array(TokenEntry).min(1) }).strict();
+
+export interface TokenSet {
+  tokens: TokenEntry[];
+  /** Where they came from: "config", or the tokens file path. */
+  from: string;
+  /** Set when this start created them (the one line that points to the file). */
+  created?: string;
+  /** Why no tokens could be had (unwritable data dir): only open loopback access works then. */
+  problem?: string;
+}
+
+/**
+ * The tokens: the config's, else <dataDir>/tokens.json, else create that file (dir 0700, file 0600,
+ * O_EXCL so two processes starting together agree). A broken tokens file is a ConfigError; an
+ * unwritable data dir is a `problem` (the caller decides whether that stops start-up).
+ */
+export function loadTokens(config: Config, dataDir: string): TokenSet {
+  if (config.tokens && config.tokens.length > 0) return { tokens: config.tokens, from: 'config' };
+  const file = path.join(dataDir, TOKENS_FILE);
+  let text: string | undefined;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') return { tokens: [], from: file, problem: `cannot read ${file} (${code ?? (err as Error).message})` };
+  }
+  if (text !== undefined) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
+    }
+    const r = TokensFile.safeParse(raw);
+    if (!r.success) throw new ConfigError(describeIssue(file, r.error));
+    return { tokens: r.data.tokens, from: file };
+  }
+  const fresh: TokenEntry[] = [
+    { name: 'operator', role: 'operator', token: randomBytes(32).toString('base64url') },
+    { name: 'viewer', role: 'viewer', token: randomBytes(32).toString('base64url') },
+  ];
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const fd = openSync(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify({ tokens: fresh }, null, 2)}\n`);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EEXIST') return loadTokens(config, dataDir); // another process won the race
+    return { tokens: [], from: file, problem: `cannot create ${file} (${e.code ?? e.message})` };
+  }
+  return { tokens: fresh, from: file, created: file };
+}
+
+export interface ServeConfigInput {
+  dataDir: string;
+  configPath?: string;
+  /** --open-loopback (or-ed with the config's openLoopback). */
+  openLoopback?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+export interface ServeConfig {
+  config: Config;
+  configFile?: string;
+  configNote?: string;
+  tokens: TokenSet;
+  openLoopback: boolean;
+  tls?: { cert: Buffer; key: Buffer; certPath: string };
+}
+
+/**
+ * Everything `serve` needs before it opens a socket: the config, the tokens (created on first start),
+ * TLS material. Throws ConfigError (exit 2) for a bad file, half a TLS pair, unreadable TLS files, or
+ * no way in at all (no tokens and no open loopback).
+ */
+export function resolveServeConfig(input: ServeConfigInput): ServeConfig {
+  const { config, file, note } = loadConfig({ configPath: input.configPath, dataDir: input.dataDir });
+  const openLoopback = input.openLoopback === true || config.openLoopback;
+  const tokens = loadTokens(config, input.dataDir);
+  if (tokens.problem && !openLoopback) {
+    throw new ConfigError(`${tokens.problem}: no access tokens and open loopback access is off, so nobody could sign in — fix --data-dir, list tokens in the config file, or use --open-loopback`);
+  }
+  const certPath = input.tlsCert ?? config.tls?.cert;
+  const keyPath = input.tlsKey ?? config.tls?.key;
+  if ((certPath === undefined) !== (keyPath === undefined)) throw new ConfigError('--tls-cert and --tls-key go together: give both or neither');
+  let tls: ServeConfig['tls'];
+  if (certPath && keyPath) {
+    const read = (p: string, what: string) => {
+      try {
+        return readFileSync(p);
+      } catch (err) {
+        throw new ConfigError(`${p}: cannot read the TLS ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      }
+    };
+    tls = { cert: read(certPath, 'certificate'), key: read(keyPath, 'key'), certPath };
+  }
+  return { config, configFile: file, configNote: note, tokens, openLoopback, tls };
+}

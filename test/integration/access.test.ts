@@ -1,0 +1,148 @@
+// Access, end to end against a real `sascope serve` started without open loopback: tokens created on
+// first start (mode 0600, never printed), 401 without a token on HTTP and on the WebSocket upgrade, the
+// login page and its cookie, the wall's ?token= exchange, viewer vs operator (the AF_ALG probe), Origin.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { projectRoot, requireTestNetns, startServer, type RunningServer } from '../helpers.ts';
+
+requireTestNetns();
+
+let server: RunningServer;
+let tokens: { operator: string; viewer: string };
+before(async () => {
+  server = await startServer({ access: 'tokens' });
+  tokens = server.tokens();
+});
+after(async () => {
+  assert.equal(await server.stop(), 0);
+});
+
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+
+/** Open a WebSocket; resolves with the first message, or the HTTP status the upgrade was refused with. */
+function wsOutcome(headers: Record<string, string>, pathAndQuery = '/ws'): Promise<{ status?: number; first?: { type: string } }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}${pathAndQuery}`, { headers });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve({ status: res.statusCode });
+      ws.terminate();
+    });
+    ws.once('message', (d) => {
+      resolve({ first: JSON.parse(String(d)) as { type: string } });
+      ws.close();
+    });
+    ws.once('error', () => undefined);
+  });
+}
+
+test('first start created an operator and a viewer token, mode 0600, and printed only where they are', () => {
+  const st = statSync(path.join(server.dataDir, 'tokens.json'));
+  assert.equal(st.mode & 0o777, 0o600);
+  assert.notEqual(tokens.operator, tokens.viewer);
+  assert.ok(tokens.operator.length >= 40);
+  const out = server.output();
+  assert.match(out, /tokens\.json/);
+  assert.ok(!out.includes(tokens.operator) && !out.includes(tokens.viewer), 'token values never appear in the output');
+});
+
+test('without a token: 401 JSON on the API and on /metrics, the login page for a browser', async () => {
+  for (const p of ['/api/v1/snapshot', '/api/v1/health', '/api/v1/sas', '/metrics']) {
+    const r = await fetch(`${server.url}${p}`);
+    assert.equal(r.status, 401, p);
+    const body = (await r.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'no-token');
+  }
+  const bad = await fetch(`${server.url}/api/v1/snapshot`, { headers: bearer('not-a-real-token-at-all') });
+  assert.equal(bad.status, 401);
+  assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'bad-token');
+  const page = await fetch(`${server.url}/`, { headers: { accept: 'text/html' } });
+  assert.equal(page.status, 401);
+  assert.match(await page.text(), /<form method="post" action="\/login"/);
+});
+
+test('a token in the Authorization header reads the API', async () => {
+  const r = await fetch(`${server.url}/api/v1/snapshot`, { headers: bearer(tokens.viewer) });
+  assert.equal(r.status, 200);
+  const snap = (await r.json()) as { sources: unknown[]; sas: unknown[] };
+  assert.ok(Array.isArray(snap.sources) && Array.isArray(snap.sas));
+});
+
+test('the login page sets an HttpOnly SameSite=Strict cookie that then opens the API', async () => {
+  const wrong = await fetch(`${server.url}/login`, { method: 'POST', body: new URLSearchParams({ token: 'nope-nope-nope-nope' }), redirect: 'manual' });
+  assert.equal(wrong.status, 401);
+  assert.match(await wrong.text(), /not valid/);
+  const r = await fetch(`${server.url}/login`, { method: 'POST', body: new URLSearchParams({ token: tokens.viewer, next: '/policies' }), redirect: 'manual' });
+  assert.equal(r.status, 303);
+  assert.equal(r.headers.get('location'), '/policies');
+  const cookie = r.headers.get('set-cookie') ?? '';
+  assert.match(cookie, /^sascope_token=/);
+  assert.match(cookie, /HttpOnly/);
+  assert.match(cookie, /SameSite=Strict/);
+  const jar = cookie.split(';')[0]!;
+  const api = await fetch(`${server.url}/api/v1/sources`, { headers: { cookie: jar } });
+  assert.equal(api.status, 200);
+  // An open redirect is not possible through next=.
+  const evil = await fetch(`${server.url}/login`, { method: 'POST', body: new URLSearchParams({ token: tokens.viewer, next: '//evil.example/' }), redirect: 'manual' });
+  assert.equal(evil.headers.get('location'), '/');
+});
+
+test('the wall: a viewer token in the URL becomes the cookie and is stripped by a redirect; an operator token is refused there', async () => {
+  const r = await fetch(`${server.url}/?view=wall&token=${encodeURIComponent(tokens.viewer)}`, { redirect: 'manual' });
+  assert.equal(r.status, 303);
+  assert.equal(r.headers.get('location'), '/?view=wall');
+  assert.match(r.headers.get('set-cookie') ?? '', /sascope_token=.*HttpOnly/);
+  const op = await fetch(`${server.url}/api/v1/sources?token=${encodeURIComponent(tokens.operator)}`);
+  assert.equal(op.status, 401);
+  assert.equal(((await op.json()) as { error: { code: string } }).error.code, 'token-in-url');
+});
+
+test('WebSocket: no token → upgrade refused with 401; a token → snapshot; a foreign Origin → 403', async () => {
+  assert.deepEqual(await wsOutcome({}), { status: 401 });
+  assert.equal((await wsOutcome(bearer(tokens.viewer))).first?.type, 'snapshot');
+  assert.equal((await wsOutcome({}, `/ws?token=${encodeURIComponent(tokens.viewer)}`)).first?.type, 'snapshot', "the lead's client passes the page's ?token=");
+  assert.equal((await wsOutcome({ ...bearer(tokens.viewer), origin: server.url })).first?.type, 'snapshot', 'same origin');
+  assert.deepEqual(await wsOutcome({ ...bearer(tokens.viewer), origin: 'http://evil.example' }), { status: 403 });
+  assert.deepEqual(await wsOutcome({ ...bearer(tokens.operator), origin: `http://127.0.0.1:${server.port + 1}` }), { status: 403 }, 'another port is another origin');
+});
+
+test('a viewer cannot start the AF_ALG probe (403); an operator can (not 403)', async () => {
+  const v = await fetch(`${server.url}/api/v1/crypto/probe`, { method: 'POST', headers: bearer(tokens.viewer) });
+  assert.equal(v.status, 403);
+  assert.equal(((await v.json()) as { error: { code: string } }).error.code, 'forbidden');
+  const o = await fetch(`${server.url}/api/v1/crypto/probe`, { method: 'POST', headers: bearer(tokens.operator) });
+  assert.notEqual(o.status, 403);
+  assert.notEqual(o.status, 401);
+  await o.text();
+  // A state change from a foreign page is refused even with a valid cookie.
+  const x = await fetch(`${server.url}/api/v1/crypto/probe`, { method: 'POST', headers: { ...bearer(tokens.operator), origin: 'http://evil.example' } });
+  assert.equal(x.status, 403);
+});
+
+test('a bad config file stops start-up with its path and the offending key (exit 2)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sascope-cfg-'));
+  const file = path.join(dir, 'config.json');
+  const run = (cfg: string) => {
+    writeFileSync(file, cfg);
+    return spawnSync(process.execPath, [path.join(projectRoot, 'server/bin.mjs'), 'serve', '--listen', '127.0.0.1:1', '--data-dir', dir, '--config', file], { cwd: projectRoot, encoding: 'utf8', timeout: 60_000 });
+  };
+  const a = run('{"openLoopback": "yes"}');
+  assert.equal(a.status, 2, a.stderr);
+  assert.match(a.stderr, new RegExp(`${file.replace(/[.]/g, '\\.')}: openLoopback`));
+  const b = run('{"alarms": {"expiringSoonSecs": 5}}');
+  assert.equal(b.status, 2);
+  assert.match(b.stderr, /unknown key alarms\.expiringSoonSecs/);
+  const c = run('{"tokens": [{"name": "x", "role": "admin", "token": "0123456789abcdef"}]}');
+  assert.equal(c.status, 2);
+  assert.match(c.stderr, /tokens\[0\]\.role/);
+  const d = run('not json');
+  assert.equal(d.status, 2);
+  assert.match(d.stderr, /not valid JSON/);
+  const missing = spawnSync(process.execPath, [path.join(projectRoot, 'server/bin.mjs'), 'serve', '--data-dir', dir, '--config', path.join(dir, 'nope.json')], { cwd: projectRoot, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /nope\.json: cannot read \(ENOENT\)/);
+});
