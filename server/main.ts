@@ -1,6 +1,5 @@
 // Wires the process: kernel sources → model → hub (HTTP + WebSocket) → Next.js handler, on one port.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,9 +16,13 @@ import { loadFingerprintSecret } from './families/xfrm/fingerprint.ts';
 import { enterNetns } from './sys/netns.ts';
 import { OvpnSource } from './families/ovpn/source.ts';
 import { PspSource } from './families/psp/source.ts';
+import { EthtoolSource } from './families/ethtool/source.ts';
+import { CryptoSource } from './families/crypto/source.ts';
+import { afAlgUnavailable } from './families/crypto/info.ts';
+import { ProbeBusyError, ProbeRunner } from './families/alg/runner.ts';
+import { DerivedViews } from './model/views.ts';
+import type { ApiActions } from './hub/http.ts';
 import type { Source } from './families/source.ts';
-import { DEFAULT_DATA_DIR, resolveServeConfig, type ServeConfig } from './config.ts';
-import { Auth, gate, gateUpgrade, redactedUrl } from './hub/auth.ts';
 import type { Logger } from './log.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,6 +32,8 @@ export interface Kernel {
   model: Model;
   hub: Hub;
   sources: Source[];
+  /** What the HTTP API may start (the AF_ALG probe). */
+  actions: ApiActions;
   /** Resolves when every source has done its first dump or settled on a failure state. */
   ready: Promise<void>;
   stop(): void;
@@ -50,15 +55,44 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
   // One XFRM monitor socket for the policy and SA sources: each message type is handled by one of them.
   const xfrmEvents = new XfrmEvents();
   const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log), new PspSource(model, log)];
+  // Devices, offload and kernel crypto: ethtool features, /proc/crypto, derived offload / crypto-use views, the AF_ALG probe.
+  const crypto = new CryptoSource(model, log);
+  sources.push(new EthtoolSource(model, log), crypto);
+  const views = new DerivedViews(model);
+  const probe = new ProbeRunner({
+    sink: model,
+    log,
+    uses: () => views.uses(),
+    algorithms: () => crypto.algorithms(),
+    reread: () => crypto.reread(),
+    unavailable: () => {
+      const info = crypto.cryptoInfo();
+      return info ? afAlgUnavailable(info) : undefined;
+    },
+  });
+  probe.publish();
+  const actions: ApiActions = {
+    startCryptoProbe() {
+      try {
+        void probe.start().catch((err: unknown) => log.error({ source: 'alg', err: String(err) }, 'crypto probe failed'));
+        return { started: true, probe: model.get('crypto-probe', 'probe') };
+      } catch (err) {
+        if (err instanceof ProbeBusyError) return { started: false, message: err.message };
+        throw err;
+      }
+    },
+  };
   for (const s of sources) model.status({ ...s.status });
-  const ready = Promise.all(sources.map((s) => s.start())).then(() => undefined);
+  const ready = Promise.all(sources.map((s) => s.start())).then(() => views.recompute());
   return {
     model,
     hub,
     sources,
+    actions,
     ready,
     stop() {
       for (const s of sources) s.stop();
+      views.close();
       hub.close();
     },
   };
@@ -70,39 +104,20 @@ export interface ServeOptions {
   dev: boolean;
   netns?: string;
   dataDir?: string;
-  /** --config: the config file (default <data-dir>/config.json when present). */
-  configPath?: string;
-  /** --open-loopback: loopback requests need no token. */
-  openLoopback?: boolean;
-  tlsCert?: string;
-  tlsKey?: string;
 }
 
 /** Start the dashboard. Rejects with a one-line reason when the port cannot be had. */
-export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: Server; kernel: Kernel; config: ServeConfig; close(): Promise<void> }> {
-  const dataDir = opts.dataDir ?? DEFAULT_DATA_DIR;
-  // Config and tokens first: a bad file stops start-up (ConfigError) before any socket opens.
-  const config = resolveServeConfig({ dataDir, configPath: opts.configPath, openLoopback: opts.openLoopback, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey });
-  if (config.configNote) log.warn(config.configNote);
-  if (config.tokens.created) log.info({ file: config.tokens.created }, `created an operator and a viewer access token in ${config.tokens.created} (mode 0600)`);
-  if (config.tokens.problem) log.warn(`${config.tokens.problem}: no access tokens; only open loopback access works`);
-  if (config.openLoopback) log.warn('open loopback access: requests from 127.0.0.0/8 and ::1 need no token');
-  const auth = new Auth({ tokens: config.tokens.tokens, openLoopback: config.openLoopback, allowedOrigins: config.config.allowedOrigins, tls: config.tls !== undefined });
-  const kernel = startKernel(log, { netns: opts.netns, dataDir });
+export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: Server; kernel: Kernel; close(): Promise<void> }> {
+  const kernel = startKernel(log, { netns: opts.netns, dataDir: opts.dataDir });
   const { default: next } = await import('next');
   const app = next({ dev: opts.dev, dir: projectRoot, hostname: opts.host, port: opts.port, quiet: !opts.dev });
   await app.prepare();
   const handle = app.getRequestHandler();
   const nextUpgrade = opts.dev ? app.getUpgradeHandler() : undefined;
 
-  const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const t0 = performance.now();
-    // Request log: method, path with token parameters redacted, status, the token's name — never headers or cookies.
-    res.once('finish', () => log.debug({ method: req.method, url: redactedUrl(req.url), status: res.statusCode, ms: Math.round(performance.now() - t0) }, 'http'));
-    if (!(await gate(auth, req, res, url))) return;
+  const server = createServer((req, res) => {
     try {
-      if (handleApi(kernel.hub, req, res)) return;
+      if (handleApi(kernel.hub, req, res, kernel.actions)) return;
       void handle(req, res).catch((err: unknown) => {
         log.error({ err: String(err) }, 'next handler failed');
         if (!res.headersSent) sendError(res, 500, 'internal', 'page rendering failed');
@@ -111,18 +126,9 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
       log.error({ err: String(err) }, 'request failed');
       if (!res.headersSent) sendError(res, 500, 'internal', 'request failed');
     }
-  };
-  const handler = (req: IncomingMessage, res: ServerResponse) =>
-    void onRequest(req, res).catch((err: unknown) => {
-      log.error({ err: String(err) }, 'request failed');
-      if (!res.headersSent) sendError(res, 500, 'internal', 'request failed');
-    });
-  const server: Server = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, handler) : createServer(handler);
+  });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const p = url.pathname;
-    // Origin (403) and token (401) are checked before the handshake.
-    if (!gateUpgrade(auth, req, socket, url)) return;
+    const p = new URL(req.url ?? '/', 'http://x').pathname;
     if (p === '/ws') return kernel.hub.handleUpgrade(req, socket, head);
     if (nextUpgrade) return void nextUpgrade(req, socket, head);
     socket.destroy();
@@ -140,7 +146,6 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
   return {
     server,
     kernel,
-    config,
     close: () =>
       new Promise<void>((resolve) => {
         kernel.stop();

@@ -39,14 +39,59 @@ export function friendlySnapshot(hub: Hub): Record<string, unknown> {
     ovpnDevices: s.entities['ovpn-dev'],
     ovpnPeers: s.entities['ovpn-peer'],
     pspDevices: s.entities['psp-dev'],
+    ethtoolDevices: s.entities['ethtool-dev'],
+    offloadDevices: s.entities['offload-dev'],
+    offload: s.entities['offload-info'][0] ?? null,
+    crypto: cryptoView(hub),
     events: s.entities.event,
   };
 }
 
+/** The crypto panel's data: header facts, algorithms in use with their drivers, the probe, /proc/crypto. */
+export function cryptoView(hub: Hub): Record<string, unknown> {
+  const e = hub.snapshot().entities;
+  return { info: e['crypto-info'][0] ?? null, uses: e['crypto-use'], probe: e['crypto-probe'][0] ?? null, algorithms: e['crypto-alg'] };
+}
+
+/** Operations the API can start (wired by server/main.ts; the hub layer does not import the families). */
+export interface ApiActions {
+  /** Start the AF_ALG probe: the probe row as it stands, or busy with the reason when one already runs. */
+  startCryptoProbe(): { started: true; probe: unknown } | { started: false; message: string };
+}
+
+/**
+ * ACCESS HOOK (issue: access control): the operator-role check for state-changing requests goes here.
+ * Until that issue lands every caller is allowed; keep every POST route behind this function.
+ */
+export function operatorAllowed(_req: IncomingMessage): boolean {
+  return true;
+}
+
+function handlePost(req: IncomingMessage, res: ServerResponse, path: string, actions: ApiActions | undefined): boolean {
+  if (path !== '/api/v1/crypto/probe') {
+    sendError(res, 405, 'method-not-allowed', `${req.method} is not allowed on ${path}`);
+    return true;
+  }
+  if (!operatorAllowed(req)) {
+    sendError(res, 403, 'forbidden', 'starting a crypto probe needs the operator role');
+    return true;
+  }
+  if (!actions) {
+    sendError(res, 503, 'unavailable', 'the crypto probe is not wired in this server');
+    return true;
+  }
+  req.resume(); // the body, if any, is not used
+  const r = actions.startCryptoProbe();
+  if (r.started) sendJson(res, 202, { probe: r.probe });
+  else sendError(res, 409, 'probe-running', r.message);
+  return true;
+}
+
 /** Returns true when the request was an API request (answered), false to pass it on to Next. */
-export function handleApi(hub: Hub, req: IncomingMessage, res: ServerResponse): boolean {
+export function handleApi(hub: Hub, req: IncomingMessage, res: ServerResponse, actions?: ApiActions): boolean {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (!url.pathname.startsWith('/api/')) return false;
+  if (req.method === 'POST') return handlePost(req, res, url.pathname, actions);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     sendError(res, 405, 'method-not-allowed', `${req.method} is not allowed on ${url.pathname}`);
     return true;
@@ -78,6 +123,17 @@ export function handleApi(hub: Hub, req: IncomingMessage, res: ServerResponse): 
     }
     case '/api/v1/psp':
       sendJson(res, 200, { devices: hub.snapshot().entities['psp-dev'] });
+      return true;
+    case '/api/v1/crypto':
+      sendJson(res, 200, cryptoView(hub));
+      return true;
+    case '/api/v1/offload': {
+      const e = hub.snapshot().entities;
+      sendJson(res, 200, { info: e['offload-info'][0] ?? null, devices: e['offload-dev'] });
+      return true;
+    }
+    case '/api/v1/ethtool':
+      sendJson(res, 200, { devices: hub.snapshot().entities['ethtool-dev'] });
       return true;
     case '/api/v1/health':
       sendJson(res, 200, { ok: true, seq: hub.currentSeq, clients: hub.clientCount });

@@ -14,7 +14,7 @@ export interface FdWatch {
   unref(): void;
 }
 
-type RawPollCallback = (status: number, events?: { readable?: boolean }) => void;
+type RawPollCallback = (status: number, events?: { readable?: boolean; writable?: boolean }) => void;
 
 export function watchReadable(fd: number, onReadable: () => void, onError: (err: unknown) => void): FdWatch {
   let closed = false;
@@ -42,4 +42,30 @@ export function watchReadable(fd: number, onReadable: () => void, onError: (err:
       handle.unref();
     },
   };
+}
+
+/**
+ * Wait once until the fd is readable or writable (whichever is asked), under the same libuv poll: for
+ * code that drives a non-blocking socket step by step (the AF_ALG probe) and got EAGAIN. Rejects on a
+ * poll error or when timeoutMs passes; the handle is always closed.
+ */
+export function waitFd(fd: number, want: { readable?: boolean; writable?: boolean }, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const poll = koffi.node.poll as unknown as (fd: number, opts: { readable?: boolean; writable?: boolean }, cb: RawPollCallback) => ReturnType<typeof koffi.node.poll>;
+    let done = false;
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      handle.stop();
+      handle.close();
+      if (err) reject(err);
+      else resolve();
+    };
+    const handle = poll(fd, { readable: !!want.readable, writable: !!want.writable }, (status) => {
+      // Settle outside the native callback (an exception there would be swallowed).
+      process.nextTick(() => finish(status < 0 ? new Error(`poll: fd ${fd}: status ${status}`) : undefined));
+    });
+    const timer = setTimeout(() => finish(new Error(`poll: fd ${fd}: no answer in ${timeoutMs} ms`)), timeoutMs);
+  });
 }

@@ -4,6 +4,8 @@ import type { KernelEvent, Link, OnWire, SourceStatus, XfrmPolicy } from './enti
 import type { SecurityAssociation, XfrmTotals } from './xfrm.ts';
 import type { OvpnDevice, OvpnPeer } from './ovpn.ts';
 import type { PspDevice } from './psp.ts';
+import type { EthtoolDevice, OffloadDevice, OffloadInfo } from './ethtool.ts';
+import type { CryptoAlgorithm, CryptoInfo, CryptoProbe, CryptoUse } from './crypto.ts';
 
 /** Every kind of entity the model holds, with its wire type. */
 export interface EntityKinds {
@@ -15,10 +17,17 @@ export interface EntityKinds {
   'ovpn-dev': OnWire<OvpnDevice>;
   'ovpn-peer': OnWire<OvpnPeer>;
   'psp-dev': OnWire<PspDevice>;
+  'ethtool-dev': OnWire<EthtoolDevice>;
+  'offload-dev': OnWire<OffloadDevice>;
+  'offload-info': OnWire<OffloadInfo>;
+  'crypto-alg': OnWire<CryptoAlgorithm>;
+  'crypto-info': OnWire<CryptoInfo>;
+  'crypto-use': OnWire<CryptoUse>;
+  'crypto-probe': OnWire<CryptoProbe>;
   event: OnWire<KernelEvent>;
 }
 export type EntityKind = keyof EntityKinds;
-export const ENTITY_KINDS: readonly EntityKind[] = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'event'];
+export const ENTITY_KINDS: readonly EntityKind[] = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'event'];
 
 export type Delta =
   | { [K in EntityKind]: { seq: number; kind: K; op: 'upsert'; key: string; value: EntityKinds[K] } }[EntityKind]
@@ -50,7 +59,7 @@ export type ClientMessage = z.infer<typeof ClientMessage>;
 /** Key of an entity within its kind. */
 export function entityKey(kind: EntityKind, v: { key?: string; id?: string | number; index?: number; ifindex?: number }): string {
   if (kind === 'link') return String(v.index);
-  if (kind === 'ovpn-dev') return String(v.ifindex);
+  if (kind === 'ovpn-dev' || kind === 'ethtool-dev') return String(v.ifindex);
   if (kind === 'source' || kind === 'event' || kind === 'psp-dev') return String(v.id);
   return String(v.key);
 }

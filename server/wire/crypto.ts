@@ -1,0 +1,120 @@
+// Kernel crypto entities, shared by server and browser: what /proc/crypto lists, the FIPS and AF_ALG
+// state, which driver serves each algorithm an SA uses, and the operator's AF_ALG throughput probe.
+// No key ever appears here: the probe's throw-away key lives and dies inside the probe function.
+
+/** One /proc/crypto entry (kind 'crypto-alg'). Key: the driver name (cra_driver_name), unique per registration. */
+export interface CryptoAlgorithm {
+  key: string;
+  /** Generic name (cra_name): "rfc4106(gcm(aes))", "sha256". */
+  name: string;
+  /** Implementation (cra_driver_name): "rfc4106-gcm-aesni", "sha256-generic". */
+  driver: string;
+  /** "kernel" for built-in, else the module that registered it. */
+  module: string;
+  priority: number;
+  refcnt: number;
+  /** passed, unknown (not yet tested), or what the kernel says. */
+  selftest: string;
+  /** Only usable inside the kernel (never picked for a by-name lookup from outside). */
+  internal: boolean;
+  /** "fips : yes" (shown in FIPS mode for allowed algorithms); absent when the line is absent. */
+  fips?: boolean;
+  /** aead, skcipher, lskcipher, shash, ahash, cipher, rng, akcipher, kpp, scomp, acomp, sig … */
+  type: string;
+  /** Every other line of the entry as the kernel gives it (blocksize, ivsize, maxauthsize, geniv, async …); numbers as numbers. */
+  fields: Record<string, string | number>;
+}
+
+/** A module sascope checks for (af_alg, algif_*): loaded (listed in /proc/modules), built in, or not loaded. */
+export interface KernelModuleState {
+  name: string;
+  state: 'loaded' | 'built-in' | 'not-loaded' | 'unknown';
+  /** Why the state is what it is, in words. */
+  note?: string;
+}
+
+/** The crypto panel's header row (kind 'crypto-info', key "crypto"). */
+export interface CryptoInfo {
+  key: string;
+  /** /proc/sys/crypto/fips_enabled: true/false, or absent with a note. */
+  fipsEnabled?: boolean;
+  fipsNote?: string;
+  afAlg: {
+    /** socket(AF_ALG, SOCK_SEQPACKET, 0) works. */
+    socket: boolean;
+    /** Why not (EAFNOSUPPORT: "AF_ALG not in this kernel"). */
+    socketError?: string;
+    /** af_alg and algif_hash / algif_skcipher / algif_aead / algif_rng. */
+    modules: KernelModuleState[];
+    /** /proc/modules readable (a kernel without module support has none). */
+    procModules: boolean;
+    /** /proc/sys/crypto/af_alg_restrict (Linux 7.3+): present or not, and its value. */
+    restrict: { present: boolean; value?: string };
+    /** AF_ALG is deprecated from Linux 7.2: the probe is optional, never a dependency. */
+    note: string;
+  };
+  /** /proc/crypto: entries read, when, and a read error if any. */
+  algorithms: number;
+  readAt: number;
+  procCryptoError?: string;
+}
+
+/** Which driver serves one algorithm some SA uses (kind 'crypto-use'). Key: "<role>:<name>". */
+export interface CryptoUse {
+  key: string;
+  name: string;
+  /** How the SAs use it: aead, enc, auth, comp. */
+  role: 'aead' | 'enc' | 'auth' | 'comp';
+  /** Key sizes in bits seen on those SAs (AEAD keys include the salt, as XFRM counts them). */
+  keyBits: number[];
+  /** AEAD: the ICV length in bits of the first SA. */
+  icvBits?: number;
+  /** SA entity keys using it (capped at 50) and the count. */
+  sas: string[];
+  saCount: number;
+  /** The highest-priority usable /proc/crypto entry with this name (what a by-name allocation gets). */
+  driver?: string;
+  priority?: number;
+  module?: string;
+  type?: string;
+  selftest?: string;
+  /** Other usable drivers for the same name, highest priority first. */
+  alternatives: Array<{ driver: string; priority: number; module: string }>;
+  /** When there is no driver: why ("not instantiated yet …", "null algorithm"). */
+  note?: string;
+}
+
+export type ProbeKind = 'hash' | 'skcipher' | 'aead';
+
+/** One algorithm's probe result. */
+export interface ProbeResult {
+  name: string;
+  type: ProbeKind;
+  keyBits: number;
+  /** Payload bytes processed (AEAD: without AAD and tag) and the time the kernel calls took. */
+  bytes: number;
+  seconds: number;
+  /** 10^6 bytes per second. */
+  mbPerSec?: number;
+  /** The driver /proc/crypto names for it after the run (highest usable priority). */
+  driver?: string;
+  /** Why this one gave no rate (EINVAL, algorithm not found …). */
+  error?: string;
+}
+
+/** The operator's AF_ALG probe (kind 'crypto-probe', key "probe"): its state and last results. */
+export interface CryptoProbe {
+  key: string;
+  state: 'idle' | 'running' | 'done' | 'unavailable' | 'failed';
+  /** Why unavailable/failed, in words (no AF_ALG in the kernel, algif module absent, restricted …). */
+  reason?: string;
+  startedAt?: number;
+  finishedAt?: number;
+  /** Where the list came from: the SAs in use, or the default set when no SA uses any algorithm. */
+  basis?: 'in-use' | 'default';
+  /** The bounds each algorithm ran under. */
+  limits: { seconds: number; bytes: number };
+  /** Algorithm being measured now (state running). */
+  current?: string;
+  results: ProbeResult[];
+}
