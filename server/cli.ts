@@ -5,7 +5,8 @@ import { createLogger } from './log.ts';
 const HELP = `sascope — live dashboard for Linux security associations, read from the kernel itself
 
 Usage:
-  sascope serve [--listen HOST:PORT] [--dev] [--netns NAME] [--data-dir DIR]
+  sascope serve [--listen HOST:PORT] [--dev] [--netns NAME] [--data-dir DIR] [--config FILE]
+                [--open-loopback] [--tls-cert FILE --tls-key FILE]
       Serve the dashboard (Next.js pages, /api/v1, WebSocket /ws) on one port.
       Default --listen 127.0.0.1:7300 (loopback only).
   sascope snapshot [--json] [--netns NAME]
@@ -21,7 +22,16 @@ Options:
                        instead of sascope's own; entered before any socket opens
   --data-dir DIR       where sascope keeps its state (the key fingerprint secret, mode 0600);
                        default /var/lib/sascope. Unwritable: fingerprints change across restarts
+  --config FILE        the config file (JSON; see docs/config.md). Default DIR/config.json when it
+                       exists. A bad file stops start-up with its path and the offending key (exit 2)
+  --open-loopback      requests from 127.0.0.0/8 and ::1 need no token (config: "openLoopback": true)
+  --tls-cert FILE      serve HTTPS with this certificate (PEM) and --tls-key FILE (PEM)
+  --tls-key FILE
   --log-level LEVEL    trace|debug|info|warn|error (default info; env SASCOPE_LOG_LEVEL)
+
+Access: every request needs a token (Authorization: Bearer <token>, or sign in on /login; a viewer
+token may be given once as ?token= in a page URL). On first start sascope creates an operator and a
+viewer token in DIR/tokens.json (mode 0600) unless the config file lists tokens.
 
 Needs CAP_NET_ADMIN for XFRM; without it those sources say "no permission" and the rest works.`;
 
@@ -52,6 +62,10 @@ async function main(argv: string[]): Promise<void> {
         json: { type: 'boolean', default: false },
         netns: { type: 'string' },
         'data-dir': { type: 'string', default: '/var/lib/sascope' },
+        config: { type: 'string' },
+        'open-loopback': { type: 'boolean', default: false },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
@@ -87,11 +101,22 @@ async function main(argv: string[]): Promise<void> {
     const { serve } = await import('./main.ts');
     let running;
     try {
-      running = await serve(log, { ...listen, dev: values.dev!, netns: values.netns, dataDir: values['data-dir'] });
+      running = await serve(log, {
+        ...listen,
+        dev: values.dev!,
+        netns: values.netns,
+        dataDir: values['data-dir'],
+        configPath: values.config,
+        openLoopback: values['open-loopback'],
+        tlsCert: values['tls-cert'],
+        tlsKey: values['tls-key'],
+      });
     } catch (err) {
+      const { ConfigError } = await import('./config.ts');
+      if (err instanceof ConfigError) fail(err.message, 2);
       fail((err as Error).message, 1);
     }
-    log.info(`sascope ${version} serving http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}/`);
+    log.info(`sascope ${version} serving ${running.config.tls ? 'https' : 'http'}://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}/`);
     const stop = (sig: string) => {
       log.info(`${sig}: shutting down`);
       void running.close().then(() => process.exit(0));

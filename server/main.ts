@@ -1,5 +1,6 @@
 // Wires the process: kernel sources → model → hub (HTTP + WebSocket) → Next.js handler, on one port.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,8 @@ import { ProbeBusyError, ProbeRunner } from './families/alg/runner.ts';
 import { DerivedViews } from './model/views.ts';
 import type { ApiActions } from './hub/http.ts';
 import type { Source } from './families/source.ts';
+import { DEFAULT_DATA_DIR, resolveServeConfig, type ServeConfig } from './config.ts';
+import { Auth, gate, gateUpgrade, redactedUrl } from './hub/auth.ts';
 import type { Logger } from './log.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -104,18 +107,37 @@ export interface ServeOptions {
   dev: boolean;
   netns?: string;
   dataDir?: string;
+  /** --config: the config file (default <data-dir>/config.json when present). */
+  configPath?: string;
+  /** --open-loopback: loopback requests need no token. */
+  openLoopback?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** Start the dashboard. Rejects with a one-line reason when the port cannot be had. */
-export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: Server; kernel: Kernel; close(): Promise<void> }> {
-  const kernel = startKernel(log, { netns: opts.netns, dataDir: opts.dataDir });
+export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: Server; kernel: Kernel; config: ServeConfig; close(): Promise<void> }> {
+  const dataDir = opts.dataDir ?? DEFAULT_DATA_DIR;
+  // Config and tokens first: a bad file stops start-up (ConfigError) before any socket opens.
+  const config = resolveServeConfig({ dataDir, configPath: opts.configPath, openLoopback: opts.openLoopback, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey });
+  if (config.configNote) log.warn(config.configNote);
+  if (config.tokens.created) log.info({ file: config.tokens.created }, `created an operator and a viewer access token in ${config.tokens.created} (mode 0600)`);
+  if (config.tokens.problem) log.warn(`${config.tokens.problem}: no access tokens; only open loopback access works`);
+  if (config.openLoopback) log.warn('open loopback access: requests from 127.0.0.0/8 and ::1 need no token');
+  const auth = new Auth({ tokens: config.tokens.tokens, openLoopback: config.openLoopback, allowedOrigins: config.config.allowedOrigins, tls: config.tls !== undefined });
+  const kernel = startKernel(log, { netns: opts.netns, dataDir });
   const { default: next } = await import('next');
   const app = next({ dev: opts.dev, dir: projectRoot, hostname: opts.host, port: opts.port, quiet: !opts.dev });
   await app.prepare();
   const handle = app.getRequestHandler();
   const nextUpgrade = opts.dev ? app.getUpgradeHandler() : undefined;
 
-  const server = createServer((req, res) => {
+  const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const t0 = performance.now();
+    // Request log: method, path with token parameters redacted, status, the token's name — never headers or cookies.
+    res.once('finish', () => log.debug({ method: req.method, url: redactedUrl(req.url), status: res.statusCode, ms: Math.round(performance.now() - t0) }, 'http'));
+    if (!(await gate(auth, req, res, url))) return;
     try {
       if (handleApi(kernel.hub, req, res, kernel.actions)) return;
       void handle(req, res).catch((err: unknown) => {
@@ -126,9 +148,18 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
       log.error({ err: String(err) }, 'request failed');
       if (!res.headersSent) sendError(res, 500, 'internal', 'request failed');
     }
-  });
+  };
+  const handler = (req: IncomingMessage, res: ServerResponse) =>
+    void onRequest(req, res).catch((err: unknown) => {
+      log.error({ err: String(err) }, 'request failed');
+      if (!res.headersSent) sendError(res, 500, 'internal', 'request failed');
+    });
+  const server: Server = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, handler) : createServer(handler);
   server.on('upgrade', (req, socket, head) => {
-    const p = new URL(req.url ?? '/', 'http://x').pathname;
+    const url = new URL(req.url ?? '/', 'http://x');
+    const p = url.pathname;
+    // Origin (403) and token (401) are checked before the handshake.
+    if (!gateUpgrade(auth, req, socket, url)) return;
     if (p === '/ws') return kernel.hub.handleUpgrade(req, socket, head);
     if (nextUpgrade) return void nextUpgrade(req, socket, head);
     socket.destroy();
@@ -146,6 +177,7 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
   return {
     server,
     kernel,
+    config,
     close: () =>
       new Promise<void>((resolve) => {
         kernel.stop();
