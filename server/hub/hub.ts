@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Model, ModelChange } from '../model/model.ts';
-import { ClientMessage, type Delta, type ServerMessage, type Snapshot } from '../wire/protocol.ts';
+import { ClientMessage, type Delta, type EntityKind, type EntityKinds, type ServerMessage, type Snapshot } from '../wire/protocol.ts';
 import type { Logger } from '../log.ts';
 
 export interface HubOptions {
@@ -38,13 +38,18 @@ export class Hub {
   private readonly ringSize: number;
   private readonly maxBuffered: number;
 
-  constructor(private readonly model: Model, private readonly opts: HubOptions, private readonly log: Logger) {
+  constructor(readonly model: Model, private readonly opts: HubOptions, private readonly log: Logger) {
     this.ringSize = opts.ringSize ?? 20_000;
     this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes ?? 64 * 1024 });
     model.onChange((c) => this.onChange(c));
     this.heartbeat = setInterval(() => this.broadcast({ type: 'heartbeat', time: Date.now(), seq: this.seq }), opts.heartbeatMs ?? 5000);
     this.heartbeat.unref();
+  }
+
+  /** One kind's rows in wire form (cheaper than a whole snapshot). */
+  list<K extends EntityKind>(kind: K): Array<EntityKinds[K]> {
+    return this.model.list(kind) as Array<EntityKinds[K]>;
   }
 
   get currentSeq(): number {

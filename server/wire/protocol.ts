@@ -4,6 +4,7 @@ import type { KernelEvent, Link, OnWire, SourceStatus, XfrmPolicy } from './enti
 import type { SecurityAssociation, XfrmTotals } from './xfrm.ts';
 import type { OvpnDevice, OvpnPeer } from './ovpn.ts';
 import type { PspDevice } from './psp.ts';
+import type { Alarm, Rotation, Tunnel } from './tunnels.ts';
 import type { EthtoolDevice, OffloadDevice, OffloadInfo } from './ethtool.ts';
 import type { CryptoAlgorithm, CryptoInfo, CryptoProbe, CryptoUse } from './crypto.ts';
 
@@ -24,10 +25,13 @@ export interface EntityKinds {
   'crypto-info': OnWire<CryptoInfo>;
   'crypto-use': OnWire<CryptoUse>;
   'crypto-probe': OnWire<CryptoProbe>;
+  tunnel: OnWire<Tunnel>;
+  rotation: OnWire<Rotation>;
+  alarm: OnWire<Alarm>;
   event: OnWire<KernelEvent>;
 }
 export type EntityKind = keyof EntityKinds;
-export const ENTITY_KINDS: readonly EntityKind[] = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'event'];
+export const ENTITY_KINDS: readonly EntityKind[] = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'tunnel', 'rotation', 'alarm', 'event'];
 
 export type Delta =
   | { [K in EntityKind]: { seq: number; kind: K; op: 'upsert'; key: string; value: EntityKinds[K] } }[EntityKind]

@@ -1,0 +1,148 @@
+// What an operator asks about, derived from the raw entities by server/model/: tunnels (SAs grouped by
+// what stays the same across rekeys), rotations (one record per rekey), alarms. Shared with the browser.
+// Times are ms since epoch; 64-bit counters bigint in the server, decimal strings on the wire.
+
+export type TunnelFamily = 'xfrm' | 'ovpn';
+
+/** Countdowns of a tunnel's current SA. Absent fields: that limit is not set ("no limit"). */
+export interface Countdown {
+  /** Soft and hard expiry by time: the earlier of add-based (addTime + limit) and use-based (useTime + limit). */
+  softExpiresAt?: number;
+  hardExpiresAt?: number;
+  /** Which limit gives the time above: 'add' (since the SA was added) or 'use' (since first use). */
+  softBasis?: 'add' | 'use';
+  hardBasis?: 'add' | 'use';
+  /** Use-based limits that have not started (the SA was never used). */
+  useLimitPending?: boolean;
+  bytesToSoft?: bigint;
+  bytesToHard?: bigint;
+  packetsToSoft?: bigint;
+  packetsToHard?: bigint;
+  /** Share of the sequence number space used, in percent (never the raw counter). */
+  sequenceUsedPercent?: number;
+  /** 32, or 64 with ESN. */
+  sequenceBits?: 32 | 64;
+}
+
+export type TunnelState = 'up' | 'rekeying' | 'down';
+
+/**
+ * A tunnel: XFRM SAs with the same family, protocol, addresses, reqid, mode, selector, mark and if_id
+ * (what a rekey keeps), one direction each; or an ovpn peer (its key slots rotate inside it).
+ * Key: "xfrm:<proto>:<src>><dst>:reqid=<n>[…]" or "ovpn:<ifindex>:<peer-id>".
+ */
+export interface Tunnel {
+  key: string;
+  family: TunnelFamily;
+  /** Short human name: "10.0.0.1 → 10.0.0.2 esp reqid 1". */
+  name: string;
+  src: string;
+  dst: string;
+  proto?: string | number;
+  reqid?: number;
+  mode?: string | number;
+  /** in / out / fwd: the SA's XFRMA_SA_DIR, else the direction of the policy whose template names it. */
+  direction?: string;
+  selector?: { src: string; dst: string; proto: string | number; sport: number; dport: number };
+  mark?: { value: number; mask: number };
+  ifId?: number;
+  /** Policy entity keys whose templates lead to this tunnel. */
+  policies: string[];
+  /** The tunnel of the opposite direction (same pair of addresses and reqid), when seen. */
+  reverse?: string;
+  state: TunnelState;
+  /** Live SA entity keys (kind 'sa'), newest first; the first is the current SA. */
+  sas: string[];
+  /** The current SA (newest): SPI, when it was added, key fingerprint and algorithm. */
+  current?: { sa: string; spi: number; addedAt: number; fingerprint?: string; algorithm?: string; offload?: string };
+  /** ovpn: the primary key slot's key id. */
+  keyId?: number;
+  firstSeen: number;
+  /** Bytes and packets since the tunnel was first seen, continuous across rotations (and sascope restarts, with history). */
+  bytes: bigint;
+  packets: bigint;
+  /** Same, for the kernel's per-SA failure counters (struct xfrm_stats). */
+  integrityFailed: number;
+  replayFailed: number;
+  replayWindowFailed: number;
+  rotations: number;
+  lastRotation?: number;
+  countdown?: Countdown;
+  /** Alarm types raised on this tunnel now. */
+  alarms: string[];
+}
+
+/**
+ * Why a rotation happened, read from what the kernel said before it:
+ * soft-expire: the old SA had a soft EXPIRE (the usual IKE rekey); daemon-rekey: a new SA came while the
+ * old one was alive and not soft-expired (the daemon's own timer); hard-expire: the old SA died by hard
+ * EXPIRE before any replacement; manual: the old SA was deleted (DELSA) before the new one came, without
+ * an expire; key-swap / new-key (ovpn): the secondary key became primary / a new primary key id;
+ * key-rotate (PSP): the device rotated its key.
+ */
+export type RotationCause = 'soft-expire' | 'daemon-rekey' | 'hard-expire' | 'manual' | 'key-swap' | 'new-key' | 'key-rotate';
+
+/** One rekey. Key: "<tunnel>#<new SPI or key id>@<time>". */
+export interface Rotation {
+  key: string;
+  family: 'xfrm' | 'ovpn' | 'psp';
+  /** Tunnel key (psp: "psp:<device id>"). */
+  tunnel: string;
+  tunnelName: string;
+  /** When the new SA / key appeared. */
+  time: number;
+  cause: RotationCause;
+  oldSpi?: number;
+  newSpi?: number;
+  oldFingerprint?: string;
+  newFingerprint?: string;
+  /** ovpn key ids. */
+  oldKeyId?: number;
+  newKeyId?: number;
+  /** overlapping: old and new both alive; done: the old one is gone (or there was no overlap). */
+  state: 'overlapping' | 'done';
+  /** Old and new alive together, ms (0: the old one was gone first). */
+  overlapMs?: number;
+  /** When the old SA went (hard-expire / manual: before `time`). */
+  oldGoneAt?: number;
+}
+
+export type AlarmType =
+  | 'expiring-soon'
+  | 'rekey-overdue'
+  | 'hard-expired'
+  | 'sequence-space'
+  | 'integrity-failures'
+  | 'replay-failures'
+  | 'offload-fallback'
+  | 'ovpn-key-swap-needed'
+  | 'peer-deleted'
+  | 'source-stale';
+
+export const ALARM_TYPES: readonly AlarmType[] = [
+  'expiring-soon', 'rekey-overdue', 'hard-expired', 'sequence-space', 'integrity-failures', 'replay-failures',
+  'offload-fallback', 'ovpn-key-swap-needed', 'peer-deleted', 'source-stale',
+];
+
+/** A raised alarm. Key: "<type>:<ref>". It is removed from the model when it clears (history keeps both). */
+export interface Alarm {
+  key: string;
+  type: AlarmType;
+  severity: 'warning' | 'critical';
+  /** The entity it is about: "tunnel:<key>", "ovpn-peer:<key>", "source:<id>". */
+  ref: string;
+  summary: string;
+  since: number;
+  /** The measured value and the configured threshold, where the alarm has one. */
+  value?: number;
+  threshold?: number;
+}
+
+/** The history database's state (kind 'source', id 'history', carries the status; this is the detail). */
+export interface HistoryGap {
+  /** sascope was not running from `from` to `to` (ms): nothing was recorded, nothing is invented. */
+  from: number;
+  to: number;
+  /** clean: stopped by a signal; crash: the last write is all we know. */
+  how: 'clean' | 'crash';
+}
