@@ -13,6 +13,7 @@ export const TEST_FINGERPRINT_SECRET = Buffer.alloc(32, 0x5a);
 useFingerprintSecret(TEST_FINGERPRINT_SECRET);
 import { decodeOvpnMessage } from '../../server/families/ovpn/peer.ts';
 import { decodePspMessage } from '../../server/families/psp/dev.ts';
+import { decodePfkeyDatagram } from './pfkey/fixture-decoder.ts';
 
 export const decoders: Record<string, (m: NetlinkMessage) => unknown> = {
   'xfrm-policy': (m) => toWire(decodePolicyMessage(m)),
@@ -22,4 +23,9 @@ export const decoders: Record<string, (m: NetlinkMessage) => unknown> = {
   'xfrm-spdinfo': (m) => toWire(decodeSpdInfo(m)),
   'ovpn-genl': (m) => toWire(decodeOvpnMessage(m)),
   'psp-genl': (m) => toWire(decodePspMessage(m)),
+};
+
+/** Decoders of whole datagrams for sockets that are not netlink (PF_KEY): the fixture's hex is one datagram. */
+export const datagramDecoders: Record<string, (bytes: Buffer) => unknown> = {
+  pfkey: decodePfkeyDatagram,
 };

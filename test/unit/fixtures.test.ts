@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseMessages } from '../../server/netlink/message.ts';
-import { decoders } from './decoders.ts';
+import { datagramDecoders, decoders } from './decoders.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
 
@@ -25,6 +25,11 @@ for (const file of files) {
   const fx = JSON.parse(readFileSync(file, 'utf8')) as { decoder: string; provenance: string[]; messages: Array<{ hex: string; expected: unknown }> };
   test(`fixture ${path.relative(root, file)}`, () => {
     assert.ok(fx.provenance.length > 0, 'a fixture says how it was captured');
+    const datagram = datagramDecoders[fx.decoder];
+    if (datagram) {
+      for (const [i, m] of fx.messages.entries()) assert.deepEqual(datagram(Buffer.from(m.hex, 'hex')), m.expected, `datagram ${i}`);
+      return;
+    }
     const decode = decoders[fx.decoder];
     assert.ok(decode, `decoder ${fx.decoder} is registered in test/unit/decoders.ts`);
     for (const [i, m] of fx.messages.entries()) {

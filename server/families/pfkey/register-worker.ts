@@ -1,0 +1,34 @@
+// Runs in a worker thread: SADB_REGISTER for each SA type asked, on a PF_KEY socket of its own, closed
+// before the thread ends. The kernel answers inside sendmsg (pfkey_register → pfkey_broadcast to the
+// sender), so each reply is already queued when send returns; a non-blocking recv picks it up.
+import { parentPort, workerData } from 'node:worker_threads';
+import { SyscallError } from '../../sys/errno.ts';
+import { openPfkeySocket } from './conn.ts';
+import { encodeSadbMessage } from './message.ts';
+import { SADB } from './spec.ts';
+
+const { satypes, pid } = workerData as { satypes: number[]; pid: number };
+try {
+  const sock = openPfkeySocket('pfkey register', 1024 * 1024);
+  const replies: string[] = [];
+  try {
+    for (const [i, satype] of satypes.entries()) {
+      const seq = i + 1;
+      sock.send(encodeSadbMessage({ type: SADB.REGISTER, satype, seq, pid }));
+      let found = false;
+      for (let d = sock.recv(); d; d = sock.recv()) {
+        const b = d.data;
+        if (b.length >= 16 && b[1] === SADB.REGISTER && b.readUInt32LE(12) === pid && b.readUInt32LE(8) === seq) {
+          replies.push(b.toString('hex'));
+          found = true;
+        }
+      }
+      if (!found) throw new Error(`pfkey: register satype ${satype}: no reply queued after sendmsg returned`);
+    }
+  } finally {
+    sock.close();
+  }
+  parentPort!.postMessage({ replies });
+} catch (err) {
+  parentPort!.postMessage({ error: { message: err instanceof Error ? err.message : String(err), errno: err instanceof SyscallError ? err.errno : undefined, call: err instanceof SyscallError ? err.call : undefined } });
+}

@@ -1,0 +1,38 @@
+// SADB_REGISTER without stalling the event loop. Registering makes the kernel run xfrm_probe_algs(),
+// which looks up every algorithm of xfrm_algo.c through the crypto API and may request_module() each
+// one — all inside the sendmsg call (measured in the lab: minutes under TCG on first use). So the
+// REGISTER requests run in a worker thread with a short-lived socket of their own (a registered socket
+// would also receive ACQUIREs and make the kernel count us as a key manager), and only the replies'
+// bytes come back. Not the libuv thread pool: a dedicated thread that ends when it is done.
+import { Worker } from 'node:worker_threads';
+import { SyscallError } from '../../sys/errno.ts';
+
+export type RegisterReader = (satypes: number[], pid: number) => Promise<Buffer[]>;
+
+export const readRegisterReplies: RegisterReader = (satypes, pid) =>
+  new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./register-worker.mjs', import.meta.url), { workerData: { satypes, pid } });
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      void worker.terminate();
+      reject(new Error('pfkey: register: no answer in 300 s (the kernel is still probing algorithms)'));
+    }, 300_000);
+    timer.unref();
+    worker.unref();
+    worker.once('message', (m: { replies?: string[]; error?: { message: string; errno?: number; call?: string } }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (m.replies) resolve(m.replies.map((h) => Buffer.from(h, 'hex')));
+      else if (m.error?.errno !== undefined) reject(new SyscallError('pfkey', m.error.call ?? 'register', m.error.errno));
+      else reject(new Error(m.error?.message ?? 'pfkey: register worker failed'));
+    });
+    worker.once('error', (err) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(err);
+    });
+  });

@@ -1,0 +1,219 @@
+// PF_KEY v2, live: the SAD (SADB_DUMP, all SA types) and SPD (SADB_X_SPDDUMP) as a PF_KEY socket sees
+// them, the algorithms SADB_REGISTER advertises, and every PF_KEY message any process exchanges as an
+// event (PROMISC monitor). Two sockets: one for requests/dumps, one promiscuous for events.
+// Tables follow events by asking the kernel again for the one SA or policy an event names (SADB_GET,
+// SADB_X_SPDGET): what the model shows is always the kernel's answer, never a user's request.
+import type { Logger } from '../../log.ts';
+import type { PfkeyAlgorithm, PfkeyPolicy, PfkeySa } from '../../wire/pfkey.ts';
+import { Errno, SyscallError } from '../../sys/errno.ts';
+import { Source, type ModelSink } from '../source.ts';
+import { PfkeyConnection, PfkeyError, openPfkeyTransport, type PfkeyTransport } from './conn.ts';
+import { openPromiscMonitor, type PromiscMonitor, type PromiscOptions } from './monitor.ts';
+import { decodeSadbMessage, type SadbMessage } from './message.ts';
+import { readRegisterReplies, type RegisterReader } from './register.ts';
+import { algorithmsFromRegister, describeMessage, pfkeyPolicyKey, pfkeySaKey, policyFromMessage, saFromMessage } from './sa.ts';
+import { SADB, SADB_NAME, SATYPE, SATYPE_NAME } from './spec.ts';
+
+const SA_EVENTS = new Set<number>([SADB.GETSPI, SADB.UPDATE, SADB.ADD, SADB.DELETE, SADB.EXPIRE]);
+const SPD_EVENTS = new Set<number>([SADB.X_SPDUPDATE, SADB.X_SPDADD, SADB.X_SPDDELETE, SADB.X_SPDEXPIRE, SADB.X_SPDSETIDX, SADB.X_SPDDELETE2]);
+
+export const PFKEY_NOT_AVAILABLE = 'PF_KEY not available (module af_key not loaded)';
+
+export interface PfkeySourceOptions {
+  /** Test seams: transports/sockets in place of real PF_KEY sockets. */
+  transport?: PfkeyTransport;
+  readRegister?: RegisterReader;
+  promiscSocket?: PromiscOptions['socket'] | null;
+  pid?: number;
+}
+
+export class PfkeySource extends Source {
+  private conn: PfkeyConnection | undefined;
+  private monitor: PromiscMonitor | undefined;
+  private readonly pid: number;
+  /** Refreshes queued per entity key, so a burst of events for one SA costs one GET. */
+  private readonly refreshing = new Set<string>();
+  /** Replies to other processes' dumps, counted rather than logged one by one. */
+  private readonly foreignDumps = new Map<string, number>();
+
+  constructor(sink: ModelSink, log: Logger, private readonly opts: PfkeySourceOptions = {}) {
+    super('pfkey', 'PF_KEY v2', sink, log);
+    this.pid = opts.pid ?? process.pid;
+  }
+
+  async start(): Promise<void> {
+    try {
+      const transport = this.opts.transport ?? openPfkeyTransport('pfkey');
+      this.conn = new PfkeyConnection('pfkey', transport, this.pid, (err) => this.decodeFailed(err, 'broadcast on the request socket'));
+      if (this.opts.promiscSocket !== null) {
+        this.monitor = openPromiscMonitor(
+          { source: 'pfkey', ownPid: this.pid, socket: this.opts.promiscSocket },
+          { onMessage: (m) => this.onPromisc(m), onError: (err) => this.decodeFailed(err, 'promiscuous message') },
+        );
+      }
+      await this.resync('start');
+      // Not awaited: the kernel may probe crypto modules for a while; the tables are ready without it.
+      void this.loadAlgorithms();
+    } catch (err) {
+      this.failedOpen(err);
+    }
+  }
+
+  /** Status words an operator reads: af_key missing, or no privilege. */
+  private failedOpen(err: unknown): void {
+    if (err instanceof SyscallError && err.call === 'socket') {
+      if (err.errno === Errno.EAFNOSUPPORT || err.errno === Errno.EPROTONOSUPPORT) return this.setState('not-available', PFKEY_NOT_AVAILABLE);
+      if (err.errno === Errno.EPERM || err.errno === Errno.EACCES) return this.setState('no-permission', 'no permission: a PF_KEY socket needs CAP_NET_ADMIN');
+    }
+    this.failed(err);
+  }
+
+  protected async dumpAll(): Promise<void> {
+    const conn = this.conn!;
+    const sas = await conn.dump({ type: SADB.DUMP, satype: SATYPE.UNSPEC, op: 'dump SAs' });
+    const saItems: Array<{ key: string; value: PfkeySa }> = [];
+    for (const m of sas.messages) {
+      try {
+        const sa = saFromMessage(m);
+        saItems.push({ key: sa.key, value: sa });
+      } catch (err) {
+        this.decodeFailed(err, 'SA in dump');
+      }
+    }
+    const pols = await conn.dump({ type: SADB.X_SPDDUMP, satype: SATYPE.UNSPEC, op: 'dump policies' });
+    const polItems: Array<{ key: string; value: PfkeyPolicy }> = [];
+    for (const m of pols.messages) {
+      try {
+        const p = policyFromMessage(m);
+        polItems.push({ key: p.key, value: p });
+      } catch (err) {
+        this.decodeFailed(err, 'policy in dump');
+      }
+    }
+    this.sink.replaceAll('pfkey-sa', saItems);
+    this.sink.replaceAll('pfkey-policy', polItems);
+    for (const [what, r] of [['SA', sas], ['policy', pols]] as const) {
+      if (r.endErrno) {
+        this.log.warn({ source: this.id, errno: r.endErrno }, `pfkey: the kernel ended the ${what} dump early (errno ${r.endErrno}): entries after it are missing`);
+        this.sink.event({ source: this.id, type: 'dump-incomplete', summary: `the kernel stopped the ${what} dump with errno ${r.endErrno} after ${r.messages.length} entries (an entry PF_KEY cannot express)` });
+      }
+    }
+  }
+
+  /** SADB_REGISTER for ESP, AH and IPCOMP (in a worker thread: see register.ts). */
+  async loadAlgorithms(): Promise<void> {
+    try {
+      const satypes = [SATYPE.ESP, SATYPE.AH, SATYPE.IPCOMP];
+      const replies = await (this.opts.readRegister ?? readRegisterReplies)(satypes, this.pid);
+      const algs = new Map<string, PfkeyAlgorithm>();
+      for (const bytes of replies) {
+        let reply: SadbMessage;
+        try {
+          reply = decodeSadbMessage(bytes, 'pfkey register reply');
+        } catch (err) {
+          this.decodeFailed(err, 'REGISTER reply');
+          continue;
+        }
+        for (const a of algorithmsFromRegister(reply)) {
+          const seen = algs.get(a.key);
+          if (seen) seen.satypes.push(...a.satypes.filter((s) => !seen.satypes.includes(s)));
+          else algs.set(a.key, a);
+        }
+      }
+      this.sink.replaceAll('pfkey-alg', [...algs.values()].map((a) => ({ key: a.key, value: a })));
+    } catch (err) {
+      this.log.warn({ source: this.id, err: String(err) }, `pfkey: cannot read the supported algorithms: ${String(err)}`);
+    }
+  }
+
+  /** One message from the promiscuous socket: an event, then the table it touches is refreshed. */
+  onPromisc(m: SadbMessage): void {
+    this.dataSeen();
+    const h = m.header;
+    const name = SADB_NAME[h.type] ?? `SADB ${h.type}`;
+    if ((h.type === SADB.DUMP || h.type === SADB.X_SPDDUMP) && h.errno === 0 && h.len > 2) {
+      // Another process's dump: one event when it ends, not one per entry.
+      const k = `${h.type}:${h.pid}`;
+      const n = (this.foreignDumps.get(k) ?? 0) + 1;
+      if (h.seq !== 0) this.foreignDumps.set(k, n);
+      else {
+        this.foreignDumps.delete(k);
+        this.sink.event({ source: this.id, type: `${name} reply`, summary: `${n} entries to pid ${h.pid}` });
+      }
+      return;
+    }
+    let ref: string | undefined;
+    if (m.ext.sa && m.ext.addressDst) ref = `pfkey-sa:${pfkeySaKey(SATYPE_NAME[h.satype] ?? h.satype, m.ext.addressDst.address, m.ext.sa.spi)}`;
+    else if (m.ext.policy && m.ext.policy.id) ref = `pfkey-policy:${pfkeyPolicyKey(m.ext.policy.id, m.ext.policy.dir)}`;
+    const failed = h.errno ? ` failed: ${new PfkeyError('pfkey', name, h.errno).code}` : '';
+    this.sink.event({ source: this.id, type: `${name}${failed}`, summary: describeMessage(m), ...(ref ? { ref } : {}) });
+    if (h.errno) return;
+    this.applyEvent(() => this.follow(m));
+  }
+
+  private follow(m: SadbMessage): void {
+    const h = m.header;
+    if (SA_EVENTS.has(h.type) && m.ext.sa && m.ext.addressDst && h.satype !== SATYPE.UNSPEC) {
+      const key = pfkeySaKey(SATYPE_NAME[h.satype] ?? h.satype, m.ext.addressDst.address, m.ext.sa.spi);
+      this.askAgain(`sa:${key}`, () => this.refreshSa(key, m));
+    } else if (SPD_EVENTS.has(h.type) && m.ext.policy && m.ext.policy.id !== 0) {
+      const key = pfkeyPolicyKey(m.ext.policy.id, m.ext.policy.dir);
+      this.askAgain(`policy:${key}`, () => this.refreshPolicy(key, m));
+    } else if (h.type === SADB.FLUSH || h.type === SADB.X_SPDFLUSH) {
+      void this.resync(`${SADB_NAME[h.type]} by pid ${h.pid}`).catch(() => undefined);
+    }
+  }
+
+  private askAgain(id: string, run: () => Promise<void>): void {
+    if (this.refreshing.has(id)) return;
+    this.refreshing.add(id);
+    // Taken off the set before the request goes out: an event after this point queues another look.
+    queueMicrotask(() => {
+      this.refreshing.delete(id);
+      run().catch((err) => this.decodeFailed(err, `refresh ${id}`));
+    });
+  }
+
+  private async refreshSa(key: string, m: SadbMessage): Promise<void> {
+    if (!this.conn) return;
+    const { sa, addressSrc, addressDst } = m.ext;
+    try {
+      const reply = await this.conn.request({
+        type: SADB.GET, satype: m.header.satype, op: `get SA ${key}`,
+        ext: { sa: { spi: sa!.spi, replay: 0, state: 0, auth: 0, encrypt: 0, flags: 0 }, addressDst: { ...addressDst!, port: 0, proto: 0 }, ...(addressSrc ? { addressSrc: { ...addressSrc, port: 0, proto: 0 } } : {}) },
+      });
+      const fresh = saFromMessage(reply);
+      this.sink.upsert('pfkey-sa', fresh.key, fresh);
+    } catch (err) {
+      if (!(err instanceof PfkeyError && (err.errno === Errno.ESRCH || err.errno === Errno.ENOENT))) throw err;
+      const gone = m.header.type === SADB.DELETE || (m.header.type === SADB.EXPIRE && m.ext.lifetimeHard !== undefined);
+      if (gone) this.sink.remove('pfkey-sa', key);
+      // Not found right after an ADD/UPDATE: either a request that failed, or an SA that SADB_GET cannot
+      // reach (af_key.c looks up with mark 0, so marked SAs are in the dump but never found by GET).
+      else void this.resync(`${key} not found by SADB_GET after ${SADB_NAME[m.header.type]}`).catch(() => undefined);
+    }
+  }
+
+  private async refreshPolicy(key: string, m: SadbMessage): Promise<void> {
+    if (!this.conn) return;
+    const pol = m.ext.policy!;
+    try {
+      const reply = await this.conn.request({
+        type: SADB.X_SPDGET, op: `get policy ${key}`,
+        ext: { policy: { type: pol.type, dir: pol.dir, id: pol.id, priority: 0, requests: [] } },
+      });
+      const fresh = policyFromMessage(reply);
+      this.sink.upsert('pfkey-policy', fresh.key, fresh);
+    } catch (err) {
+      if (err instanceof PfkeyError && (err.errno === Errno.ENOENT || err.errno === Errno.ESRCH)) this.sink.remove('pfkey-policy', key);
+      else throw err;
+    }
+  }
+
+  stop(): void {
+    this.monitor?.close();
+    this.conn?.close();
+  }
+}
+
+

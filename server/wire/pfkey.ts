@@ -1,0 +1,129 @@
+// PF_KEY v2 entities: the SAD and SPD as a PF_KEY socket sees them, the algorithms SADB_REGISTER
+// advertises, and the per-SA cross-check against the XFRM view. bigint in the server, strings on the wire.
+
+/** An algorithm id as PF_KEY carries it, with its pfkeyv2.h constant where known. */
+export interface PfkeyAlgorithmRef {
+  id: number;
+  /** Short name ("aes-cbc", "hmac-sha256"); "none" for 0; "unknown-N" when pfkeyv2.h has no constant. */
+  name: string;
+  constant?: string;
+}
+
+/** sadb_address + sockaddr. */
+export interface PfkeyAddress {
+  family: string;
+  address: string;
+  port: number;
+  /** sadb_address_proto: upper-layer protocol; "any" for IPSEC_PROTO_ANY (255). */
+  proto: string | number;
+  prefixlen: number;
+}
+
+/** sadb_lifetime. In CURRENT, allocations is the packet count (a 32-bit field); in HARD/SOFT, 0 = no limit. */
+export interface PfkeyLifetime {
+  allocations: number;
+  bytes: bigint;
+  addTime: bigint;
+  useTime: bigint;
+}
+
+export interface PfkeyIdentity {
+  type: string | number;
+  id: bigint;
+  value: string;
+}
+
+export interface PfkeySa {
+  /** "esp/10.0.0.2/0x00001000": SA type, destination, SPI — what identifies an SA to PF_KEY. */
+  key: string;
+  satype: string | number;
+  spi: number;
+  spiHex: string;
+  state: string | number;
+  replayWindow: number;
+  auth: PfkeyAlgorithmRef;
+  /** sadb_sa_encrypt for ESP; for IPCOMP it is the compression algorithm (see compression). */
+  encrypt: PfkeyAlgorithmRef;
+  compression?: PfkeyAlgorithmRef;
+  flags: string[];
+  src: PfkeyAddress;
+  dst: PfkeyAddress;
+  /** SADB_EXT_ADDRESS_PROXY: Linux sends the selector source here when it differs from the SA source. */
+  proxy?: PfkeyAddress;
+  lifetime: { current?: PfkeyLifetime; hard?: PfkeyLifetime; soft?: PfkeyLifetime };
+  /** Key length in bits and keyed fingerprint (same secret as XFRM's, so equal keys match across views);
+   * the key bytes never leave the decoder. */
+  authKey?: { bits: number; fingerprint?: string };
+  encryptKey?: { bits: number; fingerprint?: string };
+  mode?: string | number;
+  reqid?: number;
+  sequence?: number;
+  natT?: { type: string | number; sport?: number; dport?: number; originalAddress?: PfkeyAddress };
+  identitySrc?: PfkeyIdentity;
+  identityDst?: PfkeyIdentity;
+  sensitivity?: { dpd: number; sensLevel: number; integLevel: number; sensBitmap: string; integBitmap: string };
+  securityContext?: { doi: number; alg: number; context: string };
+  /** Extension types this decoder does not know: number and length only. */
+  unknown?: Array<{ type: number; length: number }>;
+}
+
+export interface PfkeyIpsecRequest {
+  proto: string | number;
+  mode: string | number;
+  level: string | number;
+  reqid: number;
+  tunnelSrc?: string;
+  tunnelDst?: string;
+}
+
+export interface PfkeyPolicy {
+  /** "id:dir" (sadb_x_policy_id is the XFRM policy index). */
+  key: string;
+  id: number;
+  dir: string | number;
+  /** IPSEC_POLICY_*: ipsec, none (allow without IPsec), discard. */
+  type: string | number;
+  priority: number;
+  src: PfkeyAddress;
+  dst: PfkeyAddress;
+  lifetime: { current?: PfkeyLifetime; hard?: PfkeyLifetime; soft?: PfkeyLifetime };
+  requests: PfkeyIpsecRequest[];
+  securityContext?: { doi: number; alg: number; context: string };
+  /** Linux puts the policy's reference count in sadb_msg_reserved of SPD messages. */
+  refcount: number;
+  unknown?: Array<{ type: number; length: number }>;
+}
+
+/** One algorithm the kernel advertises to SADB_REGISTER (kind 'pfkey-alg'). */
+export interface PfkeyAlgorithm {
+  /** "auth:5", "encrypt:12" */
+  key: string;
+  class: 'auth' | 'encrypt';
+  id: number;
+  name: string;
+  constant?: string;
+  /** Crypto API names XFRM uses for the same algorithm (from xfrm_algo.c). */
+  xfrmNames: string[];
+  /** sadb_alg_ivlen as the kernel fills it (Linux puts bytes of IV here for most ciphers, RFC 2367 says bits). */
+  ivlen: number;
+  minBits: number;
+  maxBits: number;
+  /** The SA types whose REGISTER reply listed it. */
+  satypes: string[];
+}
+
+export type PfkeyCheckStatus = 'agree' | 'mismatch' | 'not-representable' | 'missing';
+
+/** Whether the PF_KEY and XFRM views of one SA agree (kind 'pfkey-check'). */
+export interface PfkeyCheck {
+  /** The SA identity both sides share: "esp/10.0.0.2/0x00001000". */
+  key: string;
+  status: PfkeyCheckStatus;
+  /** Fields that differ, with each side's value as text. */
+  differences: Array<{ field: string; xfrm: string; pfkey: string }>;
+  /** Why PF_KEY cannot show this SA faithfully, or which side lacks it. */
+  reason?: string;
+  /** The XFRM 'sa' entity key and the 'pfkey-sa' key, where present. */
+  xfrmKey?: string;
+  pfkeyKey?: string;
+}
