@@ -4,6 +4,7 @@ import type { KernelEvent, Link, OnWire, SourceStatus, XfrmPolicy } from './enti
 import type { SecurityAssociation, XfrmTotals } from './xfrm.ts';
 import type { OvpnDevice, OvpnPeer } from './ovpn.ts';
 import type { PspDevice } from './psp.ts';
+import type { PfkeyAlgorithm, PfkeyCheck, PfkeyPolicy, PfkeySa } from './pfkey.ts';
 import type { Alarm, Rotation, Tunnel } from './tunnels.ts';
 import type { EthtoolDevice, OffloadDevice, OffloadInfo } from './ethtool.ts';
 import type { CryptoAlgorithm, CryptoInfo, CryptoProbe, CryptoUse } from './crypto.ts';
@@ -18,6 +19,10 @@ export interface EntityKinds {
   'ovpn-dev': OnWire<OvpnDevice>;
   'ovpn-peer': OnWire<OvpnPeer>;
   'psp-dev': OnWire<PspDevice>;
+  'pfkey-sa': OnWire<PfkeySa>;
+  'pfkey-policy': OnWire<PfkeyPolicy>;
+  'pfkey-alg': OnWire<PfkeyAlgorithm>;
+  'pfkey-check': OnWire<PfkeyCheck>;
   'ethtool-dev': OnWire<EthtoolDevice>;
   'offload-dev': OnWire<OffloadDevice>;
   'offload-info': OnWire<OffloadInfo>;
@@ -31,7 +36,7 @@ export interface EntityKinds {
   event: OnWire<KernelEvent>;
 }
 export type EntityKind = keyof EntityKinds;
-export const ENTITY_KINDS: readonly EntityKind[] = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'tunnel', 'rotation', 'alarm', 'event'];
+export const ENTITY_KINDS: readonly EntityKind[] = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'pfkey-sa', 'pfkey-policy', 'pfkey-alg', 'pfkey-check', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'tunnel', 'rotation', 'alarm', 'event'];
 
 export type Delta =
   | { [K in EntityKind]: { seq: number; kind: K; op: 'upsert'; key: string; value: EntityKinds[K] } }[EntityKind]
