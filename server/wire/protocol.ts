@@ -4,8 +4,8 @@ import type { KernelEvent, Link, OnWire, SourceStatus, XfrmPolicy } from './enti
 import type { SecurityAssociation, XfrmTotals } from './xfrm.ts';
 import type { OvpnDevice, OvpnPeer } from './ovpn.ts';
 import type { PspDevice } from './psp.ts';
-import type { PfkeyAlgorithm, PfkeyCheck, PfkeyPolicy, PfkeySa } from './pfkey.ts';
 import type { Alarm, Rotation, Tunnel } from './tunnels.ts';
+import type { PfkeyAlgorithm, PfkeyCheck, PfkeyPolicy, PfkeySa } from './pfkey.ts';
 import type { EthtoolDevice, OffloadDevice, OffloadInfo } from './ethtool.ts';
 import type { CryptoAlgorithm, CryptoInfo, CryptoProbe, CryptoUse } from './crypto.ts';
 
@@ -50,11 +50,23 @@ export type Snapshot = {
   time: number;
   server: { version: string; hostname: string; netns: string };
   entities: { [K in EntityKind]: Array<EntityKinds[K]> };
+  /** Present after `subscribe` (or ?topics=): only these kinds are in `entities`. */
+  topics?: EntityKind[];
 };
 
 export type ServerMessage =
   | Snapshot
-  | { type: 'deltas'; time: number; deltas: Delta[] }
+  | {
+      type: 'deltas';
+      time: number;
+      deltas: Delta[];
+      /** The hub sequence range this message brings the client through (a topic filter leaves holes in deltas' seq). */
+      from?: number;
+      through?: number;
+      /** Deltas of a backed-up client merged to the latest per entity: seq has holes; apply and set seq = through. */
+      coalesced?: true;
+    }
+  | { type: 'subscribed'; topics: Array<EntityKind | '*'>; seq: number }
   | { type: 'heartbeat'; time: number; seq: number }
   | { type: 'pong'; time: number; echo?: number }
   | { type: 'error'; code: string; message: string };
@@ -62,6 +74,8 @@ export type ServerMessage =
 export const ClientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping'), echo: z.number().optional() }).strict(),
   z.object({ type: z.literal('resume'), seq: z.number().int().nonnegative() }).strict(),
+  /** Entity kinds to receive ('*' or [] for all). Answered by `subscribed` and a snapshot of those kinds. */
+  z.object({ type: z.literal('subscribe'), topics: z.array(z.string().max(64)).max(64) }).strict(),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 

@@ -217,3 +217,95 @@ test('a client that does not read is bounded: withheld after maxBufferedBytes, t
   slow.close();
   fast.close();
 });
+
+test('subscribe: only the chosen topics, a snapshot of them, from/through cover the holes', async () => {
+  const { model, url } = await rig();
+  model.upsert('link', '1', { index: 1, name: 'lo' });
+  model.upsert('policy', 'p1', { key: 'p1' });
+  const c = new Client(url);
+  await c.nextOf('snapshot');
+  c.send({ type: 'subscribe', topics: ['policy', 'tunnel'] });
+  const sub = await c.nextOf('subscribed');
+  assert.deepEqual(sub.topics.sort(), ['policy', 'tunnel']);
+  const snap = await c.nextOf('snapshot');
+  assert.deepEqual(Object.keys(snap.entities).sort(), ['policy', 'tunnel']);
+  assert.deepEqual(snap.topics?.sort(), ['policy', 'tunnel']);
+  model.upsert('link', '2', { index: 2, name: 'eth0' }); // not a topic
+  model.upsert('policy', 'p2', { key: 'p2' });
+  const d = await c.nextOf('deltas');
+  assert.deepEqual(d.deltas.map((x) => x.kind), ['policy']);
+  assert.equal(d.from, snap.seq + 1, 'from: right after the snapshot');
+  assert.equal(d.through, d.deltas[0]!.seq);
+  assert.ok(d.deltas[0]!.seq > d.from!, 'the link delta is a hole, covered by from..through');
+  c.send({ type: 'subscribe', topics: ['nonsense'] });
+  const e = await c.nextOf('error');
+  assert.equal(e.code, 'bad-topic');
+  c.send({ type: 'subscribe', topics: ['*'] });
+  assert.deepEqual((await c.nextOf('subscribed')).topics, ['*']);
+  assert.ok('link' in (await c.nextOf('snapshot')).entities);
+  c.close();
+  // ?topics= at connect, and resume within the topics
+  const t = new Client(`${url}?topics=policy`);
+  const ts = await t.nextOf('snapshot');
+  assert.deepEqual(Object.keys(ts.entities), ['policy']);
+  t.close();
+});
+
+test('a subscribed client that does not read gets its deltas coalesced (latest per entity), then a bounded fallback to a snapshot', async () => {
+  const maxBuffered = 256 * 1024;
+  const { model, url, hub } = await rig({ maxBufferedBytes: maxBuffered, maxPendingDeltas: 40 });
+  const slow = new Client(url);
+  await slow.nextOf('snapshot');
+  slow.send({ type: 'subscribe', topics: ['policy'] });
+  await slow.nextOf('snapshot');
+  const serverClients = (hub as unknown as { clients: Set<{ ws: WebSocket; pending?: Map<string, unknown>; behind: boolean }> }).clients;
+  const sock = (slow.ws as unknown as { _socket: import('node:net').Socket })._socket;
+  sock.pause();
+  const blob = 'x'.repeat(64 * 1024);
+  let coalescing = false;
+  for (let i = 0; i < 400 && !coalescing; i++) {
+    model.upsert('policy', String(i % 20), { blob, i });
+    await tick();
+    coalescing = [...serverClients].some((c) => c.pending !== undefined);
+  }
+  assert.ok(coalescing, 'backed up → coalescing');
+  // 20 entities churned many times: at most 20 pending, the queue stays put.
+  for (let i = 0; i < 200; i++) {
+    model.upsert('policy', String(i % 20), { small: true, i });
+    await tick();
+  }
+  const pend = [...serverClients].find((c) => c.pending)?.pending;
+  assert.ok(pend && pend.size <= 20, `pending ${pend?.size}`);
+  sock.resume();
+  let merged: Extract<ServerMessage, { type: 'deltas' }> | undefined;
+  for (;;) {
+    const m = await slow.next(10_000);
+    if (m.type === 'deltas' && m.coalesced) {
+      merged = m;
+      break;
+    }
+  }
+  assert.equal(merged.deltas.length, 20, 'one delta per entity');
+  const last = merged.deltas.find((d) => d.key === '19');
+  assert.equal(last?.op === 'upsert' && (last.value as unknown as { i: number }).i, 199, 'the latest value');
+  assert.equal(merged.through, hub.currentSeq);
+  // Past maxPendingDeltas (40 distinct entities while backed up) → a snapshot instead.
+  sock.pause();
+  let behind = false;
+  for (let i = 0; i < 600 && !behind; i++) {
+    model.upsert('policy', `n${i}`, { blob, i });
+    await tick();
+    behind = [...serverClients].some((c) => c.behind);
+  }
+  assert.ok(behind, 'too many distinct pending deltas → behind');
+  sock.resume();
+  for (;;) {
+    const m = await slow.next(10_000);
+    if (m.type === 'snapshot') {
+      assert.equal(m.seq, hub.currentSeq);
+      assert.deepEqual(Object.keys(m.entities), ['policy'], 'a snapshot of its topics');
+      break;
+    }
+  }
+  slow.close();
+});
