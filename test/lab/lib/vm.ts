@@ -1,0 +1,183 @@
+// Boots one lab VM: qemu (TCG) with the host root over 9p read-only under a tmpfs overlay,
+// runs one command as root in the project directory (or an interactive shell), streams the
+// console and returns the command's exit status, which stage 2 writes into the lab share.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { CACHE, PROJECT_DIR, artifacts, paths, type KernelName } from './config.ts';
+import { fmtDuration, say } from './log.ts';
+
+export interface VmOptions {
+  kernel: KernelName;
+  /** shell command (bash) run as root in the project directory; absent = interactive shell */
+  command?: string;
+  /** seconds before the command is killed (exit 124) */
+  timeoutSec?: number;
+  /** host-forwarded TCP ports for a user-mode NIC (demo): "127.0.0.1:7300-:7300" */
+  hostfwd?: string[];
+  memoryMB?: number;
+  cpus?: number;
+  /** receives console output of the command; default: process.stdout */
+  onOutput?: (chunk: string) => void;
+  /** keep the run's share directory (console log, dmesg) after success */
+  keep?: boolean;
+}
+
+export interface VmResult {
+  exitCode: number;
+  timedOut: boolean;
+  /** ms from qemu start until the command started */
+  bootMs: number;
+  totalMs: number;
+  runDir: string;
+}
+
+const BEGIN = 'SASCOPE-LAB-BEGIN';
+const END = 'SASCOPE-LAB-END';
+const FAIL = 'SASCOPE-LAB-FAIL';
+/**
+ * Under TCG on a loaded host the kernel's TSC calibration goes wrong (PIT and HPET disagree,
+ * "Detected 43 MHz processor") and guest time then runs many times too fast: timeouts, rekeys and
+ * the soft-lockup watchdog all misbehave. The HPET is emulated from the host clock: use it.
+ */
+const CLOCK_ARGS = 'clocksource=hpet tsc=unstable';
+/** Boot allowance on top of --timeout before the host kills qemu itself. */
+const HOST_GRACE_SEC = 120;
+
+let runCounter = 0;
+
+export function bootVm(opts: VmOptions): Promise<VmResult> {
+  const a = artifacts(opts.kernel);
+  for (const f of [a.image, a.initrd]) {
+    if (!existsSync(f)) throw new Error(`${opts.kernel} kernel not provisioned (${f} missing): npm run lab -- provision --kernel ${opts.kernel}`);
+  }
+  const interactive = opts.command === undefined;
+  const timeoutSec = opts.timeoutSec ?? 300;
+  const runDir = join(paths.runs, `${opts.kernel}-${process.pid}-${Date.now()}-${runCounter++}`);
+  mkdirSync(runDir, { recursive: true });
+  const env: Record<string, string> = {
+    LAB_KERNEL: opts.kernel,
+    LAB_MODE: interactive ? 'shell' : 'run',
+    LAB_CWD: process.env.SASCOPE_LAB_CWD || PROJECT_DIR,
+    LAB_TIMEOUT: String(timeoutSec),
+    LAB_MODULES: a.modules ?? '',
+    LAB_NET: opts.hostfwd?.length ? '1' : '0',
+    LAB_CACHE: CACHE,
+    LAB_COLS: String(process.stdout.columns || 80),
+    LAB_ROWS: String(process.stdout.rows || 24),
+    LAB_TERM: process.env.TERM || 'linux',
+  };
+  writeFileSync(join(runDir, 'env'), Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''));
+  if (!interactive) writeFileSync(join(runDir, 'cmd'), `${opts.command}\n`);
+
+  const nic = opts.hostfwd?.length
+    ? ['-nic', `user,model=virtio-net-pci,${opts.hostfwd.map((f) => `hostfwd=tcp:${f}`).join(',')}`]
+    : ['-nic', 'none'];
+  const args = [
+    '-accel', 'tcg,thread=multi', '-machine', 'q35', '-cpu', 'max',
+    '-m', String(opts.memoryMB ?? 2048), '-smp', String(opts.cpus ?? 2),
+    '-no-reboot', '-display', 'none', '-vga', 'none',
+    '-kernel', a.image, '-initrd', a.initrd,
+    '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs', `local,path=${runDir},mount_tag=labout,security_model=none,multidevs=remap`,
+    ...nic,
+    '-append', `console=ttyS0 panic=-1 quiet loglevel=4 ${CLOCK_ARGS} labinit2=${paths.init2}`,
+    ...(interactive ? ['-serial', 'mon:stdio'] : ['-serial', 'stdio', '-monitor', 'none']),
+  ];
+  const t0 = Date.now();
+  const out = opts.onOutput ?? ((s: string) => void process.stdout.write(s));
+  return new Promise((resolve, reject) => {
+    const qemu = spawn('qemu-system-x86_64', args, {
+      stdio: interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+    });
+    let console = '';
+    let state: 'boot' | 'cmd' | 'after' = interactive ? 'cmd' : 'boot';
+    let bootMs = 0;
+    let partial = '';
+    let timedOut = false;
+    const utf8 = new StringDecoder('utf8'); // chunks split multi-byte characters
+    const onData = (d: Buffer) => {
+      const s = utf8.write(d);
+      console += s;
+      if (state === 'cmd') return emit(s);
+      partial += s;
+      if (state === 'boot') {
+        const i = partial.indexOf(`${BEGIN}\n`);
+        if (i >= 0) {
+          bootMs = Date.now() - t0;
+          state = 'cmd';
+          const rest = partial.slice(i + BEGIN.length + 1);
+          partial = '';
+          emit(rest);
+        } else if (partial.includes(FAIL)) {
+          process.stderr.write(partial);
+          partial = '';
+        }
+      }
+    };
+    // hold back a possible partial END marker at the end of a chunk
+    let held = '';
+    const emit = (s: string) => {
+      const text = held + s;
+      held = '';
+      const i = text.indexOf(`${END}\n`);
+      if (i >= 0) {
+        out(text.slice(0, i));
+        state = 'after';
+        return;
+      }
+      for (let k = Math.min(text.length, END.length); k > 0; k--) {
+        if (text.endsWith(END.slice(0, k))) {
+          held = text.slice(text.length - k);
+          break;
+        }
+      }
+      out(text.slice(0, text.length - held.length));
+    };
+    qemu.stdout?.on('data', onData);
+    qemu.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
+    const hostDeadline = interactive ? undefined : setTimeout(() => {
+      timedOut = true;
+      say(`${opts.kernel} VM: no exit after ${timeoutSec} s + ${HOST_GRACE_SEC} s grace; killing qemu`);
+      qemu.kill('SIGKILL');
+    }, (timeoutSec + HOST_GRACE_SEC) * 1000);
+    const stop = () => qemu.kill('SIGTERM');
+    if (!interactive) {
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    }
+    qemu.on('error', (e) => reject(new Error(`cannot start qemu-system-x86_64: ${e.message} (test/lab/host-deps.sh)`)));
+    qemu.on('close', (code, signal) => {
+      if (hostDeadline) clearTimeout(hostDeadline);
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+      if (held) out(held);
+      writeFileSync(join(runDir, 'console.log'), console);
+      const totalMs = Date.now() - t0;
+      const rcFile = join(runDir, 'rc');
+      if (existsSync(join(runDir, 'timedout'))) timedOut = true;
+      let exitCode: number;
+      if (existsSync(rcFile)) {
+        exitCode = Number(readFileSync(rcFile, 'utf8').trim());
+      } else if (timedOut) {
+        exitCode = 124;
+      } else {
+        if (state === 'boot') process.stderr.write(console.slice(-4000));
+        say(`${opts.kernel} VM ended without an exit status (qemu ${signal ?? `exit ${code}`}); console log: ${join(runDir, 'console.log')}`);
+        resolve({ exitCode: 125, timedOut, bootMs, totalMs, runDir });
+        return;
+      }
+      if (timedOut) say(`${opts.kernel} VM: command timed out after ${timeoutSec} s (exit 124)`);
+      const failed = exitCode !== 0;
+      if (!opts.keep && !failed) rmSync(runDir, { recursive: true, force: true });
+      else if (!interactive) say(`${opts.kernel} VM run directory (console.log, dmesg): ${runDir}`);
+      if (process.env.SASCOPE_LAB_VERBOSE) say(`${opts.kernel} VM: boot ${fmtDuration(bootMs)}, total ${fmtDuration(totalMs)}`);
+      resolve({ exitCode, timedOut, bootMs, totalMs, runDir });
+    });
+  });
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,57 @@
+#!/bin/bash
+# The full demo scenario, then sascope serving on 0.0.0.0:PORT (the host reaches it on
+# 127.0.0.1:PORT through qemu's user-mode NIC). Started by `npm run lab -- demo`.
+#   lab-a <-> lab-b : veth, strongSwan IKEv2 (tunnel CHILD_SA rekeying every ~25 s, transport
+#                     CHILD_SA rekeying by bytes), pings through both; ovpn0 P2P with keys in both
+#                     slots and pings
+#   lab-zoo         : the manual SA zoo (AEAD, cbc+hmac, ESN, NAT-T, IPv6, beet, mark, if_id + xfrm
+#                     interface ipsec42, 20 s/30 s lifetimes) + 2000 batch SAs
+#   init netns      : (custom kernel) netdevsim1 with offloaded SAs, netdevsim2's PSP device with
+#                     a key rotation every 60 s; AF_ALG ready
+. "$(dirname "$0")/lib.sh"
+PORT=${1:-7300}
+step() { echo "demo: $*"; }
+step "kernel $(uname -r) ($SASCOPE_LAB_KERNEL)"
+bash "$SCENARIOS/netns-pair.sh" up lab-a lab-b >/dev/null
+step "strongSwan pair (rekey every ~25 s) …"
+bash "$SCENARIOS/strongswan-pair.sh" up 25 lab-a lab-b >/dev/null
+bash "$SCENARIOS/strongswan-pair.sh" traffic lab-a lab-b
+step "ovpn pair …"
+bash "$SCENARIOS/ovpn-pair.sh" up lab-a lab-b >/dev/null && bash "$SCENARIOS/ovpn-pair.sh" traffic lab-a lab-b \
+  || step "ovpn pair FAILED (see above); continuing"
+step "SA zoo + 2000 batch SAs in netns lab-zoo …"
+ip netns del lab-zoo 2>/dev/null || true
+ip netns add lab-zoo && ip -n lab-zoo link set lo up
+bash "$SCENARIOS/sa-zoo.sh" add lab-zoo >/dev/null
+bash "$SCENARIOS/batch-sas.sh" lab-zoo 2000 >/dev/null
+if [[ -e /sys/bus/netdevsim ]]; then
+  step "netdevsim1 with offloaded SAs, netdevsim2 PSP device (key rotation every 60 s) …"
+  bash "$SCENARIOS/netdevsim.sh" up 1 >/dev/null && bash "$SCENARIOS/netdevsim.sh" offload 1 "" 2 >/dev/null \
+    || step "netdevsim offload FAILED; continuing"
+  if bash "$SCENARIOS/netdevsim.sh" up 2 >/dev/null; then
+    ifindex=$(cat /sys/class/net/"$(ls /sys/bus/netdevsim/devices/netdevsim2/net/)"/ifindex)
+    id=$(bash "$SCENARIOS/psp.sh" dev-get | $PY -c "import json,sys; print(next(d['id'] for d in json.load(sys.stdin) if d['ifindex']==$ifindex))")
+    bash "$SCENARIOS/psp.sh" enable "$id" >/dev/null || true
+    bash "$SCENARIOS/psp.sh" rotate-every 60 "$id" &
+  fi
+else
+  step "no netdevsim/PSP on the $SASCOPE_LAB_KERNEL kernel (use --kernel custom)"
+fi
+want_module algif_hash algif_skcipher algif_aead algif_rng af_key
+step "scenario ready: $(ip netns exec lab-a ip xfrm state count | tr -d '\t'), $(ip netns exec lab-zoo ip xfrm state count | tr -d '\t') in lab-zoo"
+if [[ ! -f server/bin.mjs ]]; then
+  step "sascope is not there yet (server/bin.mjs missing); the scenario stays up — Ctrl-C to stop"
+  sleep infinity
+fi
+step "starting sascope: node server/bin.mjs serve --listen 0.0.0.0:$PORT → http://127.0.0.1:$PORT/ on the host"
+/usr/bin/node server/bin.mjs serve --listen 0.0.0.0:"$PORT" &
+pid=$!
+for _ in $(seq 120); do
+  kill -0 $pid 2>/dev/null || break
+  if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then step "sascope is listening on :$PORT"; break; fi
+  sleep 1
+done
+wait $pid
+rc=$?
+step "sascope exited with status $rc; the scenario stays up for inspection — Ctrl-C to stop"
+sleep infinity
