@@ -1,0 +1,112 @@
+// UI figures in Debian's Chromium (prints numbers; not a timed test): first paint of the SA table
+// with 100k SAs, filter by SPI, scrolling frame times, and main-thread responsiveness while 1,000
+// deltas/s arrive. The page is the real production build served by `sascope serve`; its WebSocket
+// is routed by Playwright to a synthetic model of N SAs (no kernel needed).
+//   npx tsx test/bench/ui-100k.ts            (BENCH_SAS=100000 by default)
+import { chromium } from '@playwright/test';
+import type { Delta, Snapshot } from '../../server/wire/protocol.ts';
+import { startServer } from '../helpers.ts';
+
+const N = Number(process.env.BENCH_SAS ?? 100_000);
+const INF = '18446744073709551615';
+
+function sa(i: number, bytes = 0) {
+  const spi = (0xc0000000 + i) >>> 0;
+  const key = `inet:esp:10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:${spi}`;
+  return {
+    key,
+    src: `10.0.${(i >> 8) & 255}.${i & 255}`,
+    dst: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    spi,
+    proto: 'esp',
+    family: 'inet',
+    mode: i % 3 ? 'tunnel' : 'transport',
+    reqid: i % 1000,
+    seq: 0,
+    replayWindow: 32,
+    flags: ['af-unspec'],
+    dir: i % 2 ? 'out' : 'in',
+    selector: { family: 'inet', src: '0.0.0.0/0', dst: '0.0.0.0/0', sport: 0, sportMask: 0, dport: 0, dportMask: 0, proto: 'any', ifindex: 0, user: 0 },
+    lifetime: {
+      config: { softByteLimit: INF, hardByteLimit: INF, softPacketLimit: INF, hardPacketLimit: INF, softAddExpiresSeconds: '3000', hardAddExpiresSeconds: '3600', softUseExpiresSeconds: '0', hardUseExpiresSeconds: '0' },
+      current: { bytes: String(bytes), packets: String(Math.floor(bytes / 1000)), addTime: String(Math.floor(Date.now() / 1000) - (i % 3000)), useTime: '0' },
+    },
+    stats: { replayWindow: 0, replay: 0, integrityFailed: 0 },
+    aead: { name: 'rfc4106(gcm(aes))', keyBits: 160, icvBits: 128, fingerprint: (i * 2654435761 >>> 0).toString(16).padStart(8, '0') },
+    antiReplay: { esn: false, seq: 0, oseq: i * 10, bitmap: 0 },
+  };
+}
+
+const server = await startServer();
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'] });
+const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+const sas = Array.from({ length: N }, (_, i) => sa(i));
+const snapshot: Snapshot = {
+  type: 'snapshot',
+  seq: 1,
+  time: Date.now(),
+  server: { version: 'bench', hostname: 'bench', netns: 'self' },
+  entities: { source: [{ key: 'xfrm-sa', id: 'xfrm-sa', label: 'XFRM security associations', state: 'ok', since: Date.now(), resyncs: 0, decodeErrors: 0 }], link: [], policy: [], sa: sas, event: [] } as unknown as Snapshot['entities'],
+};
+const snapJson = JSON.stringify(snapshot);
+let send: ((s: string) => void) | undefined;
+await page.routeWebSocket(/\/ws/, (ws) => {
+  send = (s) => ws.send(s);
+  ws.send(snapJson);
+  ws.onMessage(() => undefined);
+});
+
+const t0 = Date.now();
+await page.goto(`${server.url}/sas`);
+await page.locator('[role="grid"][aria-label="Security associations"] [role="row"][data-key]').first().waitFor({ timeout: 60_000 });
+const firstPaint = Date.now() - t0;
+console.log(`SA table first paint with ${N.toLocaleString()} SAs: ${firstPaint} ms (goal ≤ 2000 ms; snapshot ${(snapJson.length / 1e6).toFixed(1)} MB)`);
+
+// Filter by SPI.
+const target = (0xc0000000 + Math.floor(N * 0.73)) >>> 0;
+const t1 = Date.now();
+await page.getByRole('searchbox', { name: /Search SAs/ }).fill(`0x${target.toString(16)}`);
+await page.locator('[role="grid"] [role="row"][data-key]').first().filter({ hasText: `0x${target.toString(16)}` }).waitFor({ timeout: 30_000 });
+await page.waitForFunction(() => document.querySelectorAll('[role="grid"] [role="row"][data-key]').length === 1, undefined, { timeout: 30_000 });
+console.log(`filter by SPI to 1 row: ${Date.now() - t1} ms`);
+await page.getByRole('searchbox', { name: /Search SAs/ }).fill('');
+await page.waitForFunction((n) => (document.querySelector('[role="grid"]')?.getAttribute('aria-rowcount') ?? '') === String(n + 1), N, { timeout: 30_000 });
+
+// Scroll: frame times while scrolling the grid body to the bottom in steps.
+const frames = await page.evaluate(async () => {
+  const body = document.querySelector('[data-testid="vtable-body"]') as HTMLElement;
+  const times: number[] = [];
+  let last = performance.now();
+  for (let i = 0; i < 120; i++) {
+    body.scrollTop += body.scrollHeight / 150;
+    await new Promise((r) => requestAnimationFrame(() => r(undefined)));
+    const now = performance.now();
+    times.push(now - last);
+    last = now;
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]!, max: times[times.length - 1]! };
+});
+console.log(`scrolling frame time: p50 ${frames.p50.toFixed(1)} ms, p95 ${frames.p95.toFixed(1)} ms, max ${frames.max.toFixed(1)} ms`);
+
+// 1,000 deltas/s for 5 s (counters moving on random SAs): longest main-thread stall.
+await page.evaluate(() => {
+  (window as unknown as { __stalls: number[] }).__stalls = [];
+  new PerformanceObserver((l) => l.getEntries().forEach((e) => (window as unknown as { __stalls: number[] }).__stalls.push(e.duration))).observe({ type: 'longtask', buffered: false });
+});
+let seq = 1;
+for (let s = 0; s < 50; s++) {
+  const deltas: Delta[] = [];
+  for (let k = 0; k < 100; k++) {
+    const i = Math.floor(Math.random() * N);
+    deltas.push({ seq: ++seq, kind: 'sa', op: 'upsert', key: sas[i]!.key, value: sa(i, s * 1000 + k) } as unknown as Delta);
+  }
+  send?.(JSON.stringify({ type: 'deltas', time: Date.now(), deltas }));
+  await new Promise((r) => setTimeout(r, 100));
+}
+await page.waitForTimeout(1500);
+const stalls = await page.evaluate(() => (window as unknown as { __stalls: number[] }).__stalls);
+const stallSum = stalls.reduce((a, b) => a + b, 0);
+console.log(`1,000 deltas/s for 5 s: ${stalls.length} long tasks, longest ${Math.max(0, ...stalls).toFixed(0)} ms, ${(stallSum / 6500 * 100).toFixed(1)} % of the time blocked`);
+await browser.close();
+await server.stop();
