@@ -11,6 +11,8 @@ import { handleApi, sendError } from './hub/http.ts';
 import { LinkSource } from './families/link/source.ts';
 import { XfrmPolicySource } from './families/xfrm/policy-source.ts';
 import { XfrmSaSource } from './families/xfrm/sa-source.ts';
+import { PfkeySource } from './families/pfkey/source.ts';
+import { PfkeyCrossCheck } from './model/crosscheck.ts';
 import { XfrmTotalsSource } from './families/xfrm/totals-source.ts';
 import { XfrmEvents } from './families/xfrm/events.ts';
 import { loadFingerprintSecret } from './families/xfrm/fingerprint.ts';
@@ -57,7 +59,9 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
   const hub = new Hub(model, { version, hostname: hostname(), netns: opts.netns ?? 'self' }, log);
   // One XFRM monitor socket for the policy and SA sources: each message type is handled by one of them.
   const xfrmEvents = new XfrmEvents();
-  const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log), new PspSource(model, log)];
+  const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log), new PspSource(model, log), new PfkeySource(model, log)];
+  // PF_KEY ⇄ XFRM, per SA, while both sources are ok.
+  const pfkeyCheck = new PfkeyCrossCheck(model);
   // Devices, offload and kernel crypto: ethtool features, /proc/crypto, derived offload / crypto-use views, the AF_ALG probe.
   const crypto = new CryptoSource(model, log);
   sources.push(new EthtoolSource(model, log), crypto);
@@ -96,6 +100,7 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
     stop() {
       for (const s of sources) s.stop();
       views.close();
+      pfkeyCheck.close();
       hub.close();
     },
   };

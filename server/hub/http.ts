@@ -44,6 +44,7 @@ export function friendlySnapshot(hub: Hub): Record<string, unknown> {
     ovpnDevices: s.entities['ovpn-dev'],
     ovpnPeers: s.entities['ovpn-peer'],
     pspDevices: s.entities['psp-dev'],
+    pfkey: { sas: s.entities['pfkey-sa'], policies: s.entities['pfkey-policy'], algorithms: s.entities['pfkey-alg'], checks: s.entities['pfkey-check'] },
     ethtoolDevices: s.entities['ethtool-dev'],
     offloadDevices: s.entities['offload-dev'],
     offload: s.entities['offload-info'][0] ?? null,

@@ -63,7 +63,6 @@ if (values.promisc) {
     (e) => console.error(String(e)),
   );
   sock.send(encodeSadbMessage({ type: SADB.X_PROMISC, satype: 1, seq: 1, pid }));
-  arm();
   setTimeout(() => {
     if (values.run) {
       console.log(`# run: ${values.run}`);
@@ -100,6 +99,8 @@ if (values.promisc) {
       console.log(h.toString('hex'));
       if (!dump || h.readUInt32LE(8) === 0 || h[2] !== 0) done(0);
   };
+  // When the request left (ms since the epoch): promiscuous sockets get their copy inside this sendmsg.
+  console.log(`# send-at ${(performance.timeOrigin + performance.now()).toFixed(3)}`);
   sock.send(msg);
   for (let d = sock.recv(); d; d = sock.recv()) onDatagram(d);
   arm();

@@ -60,7 +60,7 @@ export const IPSEC_LEVEL: Record<number, string> = { 0: 'default', 1: 'use', 2: 
 export const IPSEC_PROTO_ANY = 255;
 
 // NAT-T encapsulation types (UDP_ENCAP_* of <linux/udp.h>): sadb_x_nat_t_type_type.
-export const NAT_T_TYPE: Record<number, string> = { 1: 'espinudp-non-ike', 2: 'espinudp', 3: 'l2tpinudp', 7: 'espintcp' };
+export const NAT_T_TYPE: Record<number, string> = { 1: 'espinudp-nonike', 2: 'espinudp', 3: 'l2tpinudp', 7: 'espintcp' };
 
 /** One algorithm id of pfkeyv2.h: its constant's name, a short name, and the XFRM (crypto API) names the
  * kernel's xfrm_algo.c maps to it (name and compat name), so PF_KEY and XFRM views can be compared. */

@@ -1,0 +1,224 @@
+// PF_KEY ⇄ XFRM cross-check, in the model layer: for every SA, whether the PF_KEY view ('pfkey-sa')
+// and the XFRM view ('sa') agree, as entities of kind 'pfkey-check'. Recomputed per SA when either side
+// changes (one SA's identity at a time), and wholesale only when a source becomes (un)available.
+//
+// What PF_KEY cannot represent was found in the lab on Linux 7.2 (test/fixtures/pfkey/sa-dump-zoo) and in
+// net/key/af_key.c: AEAD SAs dump with encrypt=0/auth=0 and no keys; marks, if_id, output marks, offload,
+// TFC padding, ESN and IP-TFS have no extension; modes other than transport/tunnel/beet make af_key.c
+// fail the message; only ESP, AH and IPComp are walked; sadb_sa_replay is 8 bits; auth truncation is
+// implied by the algorithm; NAT-T's original address is never sent.
+import type { OnWire } from '../wire/entities.ts';
+import type { SecurityAssociation } from '../wire/xfrm.ts';
+import type { PfkeyCheck, PfkeyLifetime, PfkeySa } from '../wire/pfkey.ts';
+import { sadbIdOfXfrmName, type AlgClass } from '../families/pfkey/spec.ts';
+import type { Model, ModelChange } from './model.ts';
+
+type Xsa = OnWire<SecurityAssociation>;
+type Psa = OnWire<PfkeySa>;
+
+const PFKEY_SOURCE = 'pfkey';
+const XFRM_SA_SOURCE = 'xfrm-sa';
+const U64_MAX = '18446744073709551615';
+const PFKEY_PROTOS = new Set(['esp', 'ah', 'comp']);
+const PFKEY_MODES = new Set(['transport', 'tunnel', 'beet']);
+/** XFRM flags PF_KEY carries in sadb_sa_flags (SADB_SAFLAGS_NOECN, DECAP_DSCP, NOPMTUDISC). */
+const PFKEY_FLAGS = new Set(['noecn', 'decap-dscp', 'nopmtudisc']);
+/** Default ICV truncation per auth algorithm (xfrm_algo.c icv_truncbits): what an SA added through PF_KEY gets. */
+const DEFAULT_TRUNC_BITS: Record<string, number> = {
+  'hmac(md5)': 96, 'hmac(sha1)': 96, 'hmac(sha256)': 128, 'hmac(sha384)': 192, 'hmac(sha512)': 256,
+  'hmac(rmd160)': 96, 'xcbc(aes)': 96, 'hmac(sm3)': 256, digest_null: 0,
+};
+
+/** The identity both views share: family, protocol (XFRM name), destination, SPI — the saKey form without mark. */
+function identity(family: string, proto: string | number, dst: string, spi: number): string {
+  const d = dst.includes(':') ? `[${dst}]` : dst;
+  return `${family}:${proto}:${d}:0x${spi.toString(16).padStart(8, '0')}`;
+}
+
+const xfrmIdentity = (x: Xsa) => identity(x.family, x.proto, x.dst, x.spi);
+const pfkeyIdentity = (p: Psa) => identity(p.dst.family, p.satype === 'ipcomp' ? 'comp' : p.satype, p.dst.address, p.spi);
+
+/** Why PF_KEY cannot show this XFRM SA faithfully (empty: it can). */
+export function unrepresentable(x: Xsa): string[] {
+  const r: string[] = [];
+  if (!PFKEY_PROTOS.has(String(x.proto))) r.push(`protocol ${x.proto}: a PF_KEY dump walks only ESP, AH and IPComp`);
+  if (x.family !== 'inet' && x.family !== 'inet6') r.push(`family ${x.family}`);
+  if (!PFKEY_MODES.has(String(x.mode))) r.push(`mode ${x.mode} has no IPSEC_MODE_* value (af_key.c fails the message; a PF_KEY dump stops at it)`);
+  if (x.aead) r.push(`AEAD ${x.aead.name}: PF_KEY shows encrypt=0, auth=0 and no key`);
+  if (x.mark && (x.mark.value || x.mark.mask)) r.push(`mark 0x${x.mark.value.toString(16)}/0x${x.mark.mask.toString(16)}: no PF_KEY extension (SADB_GET looks up with mark 0)`);
+  if (x.ifId) r.push(`if_id ${x.ifId}: no PF_KEY extension`);
+  if (x.setMark && (x.setMark.value || x.setMark.mask)) r.push('output mark: no PF_KEY extension');
+  if (x.antiReplay?.esn || x.flags.includes('esn')) r.push(`ESN${x.antiReplay?.replayWindow ? ` (replay window ${x.antiReplay.replayWindow})` : ''}: PF_KEY has no 64-bit sequence numbers`);
+  if (x.replayWindow > 255) r.push(`replay window ${x.replayWindow} exceeds sadb_sa_replay (8 bits)`);
+  if (x.offload) r.push(`${x.offload.type} offload on ifindex ${x.offload.ifindex}: not in PF_KEY`);
+  if (x.tfcpad) r.push(`TFC padding ${x.tfcpad}: not in PF_KEY`);
+  if (x.iptfs) r.push('IP-TFS parameters: not in PF_KEY');
+  if (x.encap && x.encap.oa && x.encap.oa !== '0.0.0.0' && x.encap.oa !== '::') r.push(`NAT-T original address ${x.encap.oa}: af_key.c never sends SADB_X_EXT_NAT_T_OA`);
+  const algs: Array<[AlgClass, { name: string } | undefined]> = [['auth', x.auth], ['encrypt', x.enc], ['comp', x.comp]];
+  for (const [cls, a] of algs) {
+    if (a && sadbIdOfXfrmName(cls, a.name).length === 0) r.push(`${cls === 'encrypt' ? 'cipher' : cls} ${a.name} has no SADB id`);
+  }
+  if (x.auth?.truncBits !== undefined && DEFAULT_TRUNC_BITS[x.auth.name] !== undefined && x.auth.truncBits !== DEFAULT_TRUNC_BITS[x.auth.name]) {
+    r.push(`${x.auth.name} truncated to ${x.auth.truncBits} bits: PF_KEY implies ${DEFAULT_TRUNC_BITS[x.auth.name]}`);
+  }
+  return r;
+}
+
+const limit = (v: string) => (v === U64_MAX ? '0' : v); // _X2KEY: XFRM_INF is 0 on PF_KEY
+
+/** Field-by-field differences between the two views of one SA (only fields both can express). */
+export function differences(x: Xsa, p: Psa): PfkeyCheck['differences'] {
+  const out: PfkeyCheck['differences'] = [];
+  const cmp = (field: string, xv: unknown, pv: unknown) => {
+    const a = xv === undefined ? '—' : String(xv);
+    const b = pv === undefined ? '—' : String(pv);
+    if (a !== b) out.push({ field, xfrm: a, pfkey: b });
+  };
+  cmp('src', x.src, p.src.address);
+  cmp('dst', x.dst, p.dst.address);
+  if (PFKEY_MODES.has(String(x.mode))) cmp('mode', x.mode, p.mode);
+  cmp('reqid', x.reqid, p.reqid);
+  if (x.replayWindow <= 255 && !x.antiReplay?.esn) cmp('replay window', x.replayWindow, p.replayWindow);
+  const lc = x.lifetime.config;
+  const lt = (which: 'hard' | 'soft', l: OnWire<PfkeyLifetime> | undefined) => {
+    const H = which === 'hard' ? 'hard' : 'soft';
+    const pk = (k: keyof typeof lc) => lc[k];
+    const packets = limit(pk(`${H}PacketLimit` as keyof typeof lc));
+    // sadb_lifetime_allocations is 32 bits: larger limits cannot be compared
+    if (BigInt(packets) <= 0xffffffffn) cmp(`${which} packet limit`, packets, l?.allocations ?? '0');
+    cmp(`${which} byte limit`, limit(pk(`${H}ByteLimit` as keyof typeof lc)), l?.bytes ?? '0');
+    cmp(`${which} add expires (s)`, pk(`${H}AddExpiresSeconds` as keyof typeof lc), l?.addTime ?? '0');
+    cmp(`${which} use expires (s)`, pk(`${H}UseExpiresSeconds` as keyof typeof lc), l?.useTime ?? '0');
+  };
+  lt('hard', p.lifetime.hard);
+  lt('soft', p.lifetime.soft);
+  // Current bytes/packets move between the two reads; the add time does not.
+  cmp('added at', x.lifetime.current.addTime, p.lifetime.current?.addTime);
+  const alg = (cls: AlgClass, label: string, xa: { name: string; keyBits: number; fingerprint?: string } | undefined, pid: number, pkey?: { bits: number; fingerprint?: string }) => {
+    if (!xa) {
+      if (pid !== 0) cmp(label, 'none', pid);
+      return;
+    }
+    const ids = sadbIdOfXfrmName(cls, xa.name);
+    if (ids.length === 0) return; // listed as not representable
+    if (!ids.includes(pid)) cmp(label, `${xa.name} (SADB id ${ids.join('/')})`, pid);
+    if (cls !== 'comp') {
+      cmp(`${label} key bits`, xa.keyBits, pkey?.bits ?? 0);
+      if (xa.fingerprint && pkey?.fingerprint) cmp(`${label} key fingerprint`, xa.fingerprint, pkey.fingerprint);
+    }
+  };
+  if (!x.aead) {
+    alg('auth', 'auth', x.auth, p.auth.id, p.authKey);
+    if (x.proto === 'comp') alg('comp', 'compression', x.comp, p.compression?.id ?? 0);
+    else alg('encrypt', 'cipher', x.enc, p.encrypt.id, p.encryptKey);
+  }
+  const flags = x.flags.filter((f) => PFKEY_FLAGS.has(f)).sort().join(',');
+  cmp('flags', flags || 'none', p.flags.filter((f) => PFKEY_FLAGS.has(f)).sort().join(',') || 'none');
+  const encap = x.encap;
+  cmp('NAT-T', encap ? `${encap.type} ${encap.sport}→${encap.dport}` : 'none', p.natT ? `${p.natT.type} ${p.natT.sport ?? '?'}→${p.natT.dport ?? '?'}` : 'none');
+  return out;
+}
+
+/** The check entities for one identity: one per XFRM SA with it (marks make several), or one for a PF_KEY-only SA. */
+export function checksFor(id: string, xsas: Xsa[], psa: Psa | undefined): PfkeyCheck[] {
+  if (!xsas.length) {
+    if (!psa) return [];
+    return [{ key: id, status: 'missing', differences: [], reason: 'in the PF_KEY dump but not in the XFRM SA table', pfkeyKey: psa.key }];
+  }
+  return xsas.map((x) => {
+    const reasons = unrepresentable(x);
+    const base = { key: x.key, xfrmKey: x.key, ...(psa ? { pfkeyKey: psa.key } : {}) };
+    if (!psa) {
+      return reasons.length
+        ? { ...base, status: 'not-representable' as const, differences: [], reason: reasons.join('; ') }
+        : { ...base, status: 'missing' as const, differences: [], reason: 'in the XFRM SA table but not in the PF_KEY dump' };
+    }
+    const diffs = differences(x, psa);
+    if (diffs.length) return { ...base, status: 'mismatch' as const, differences: diffs, ...(reasons.length ? { reason: reasons.join('; ') } : {}) };
+    if (reasons.length) return { ...base, status: 'not-representable' as const, differences: [], reason: reasons.join('; ') };
+    return { ...base, status: 'agree' as const, differences: [] };
+  });
+}
+
+/** Keeps 'pfkey-check' current: listens to the model, recomputes one identity per change. */
+export class PfkeyCrossCheck {
+  private readonly xfrmIds = new Map<string, string>(); // xfrm sa key → identity
+  private readonly pfkeyIds = new Map<string, string>(); // pfkey-sa key → identity
+  /** identity → entity keys, per side (so a change costs one identity, not a scan). */
+  private readonly byId = { sa: new Map<string, Set<string>>(), 'pfkey-sa': new Map<string, Set<string>>() };
+  private readonly written = new Map<string, Set<string>>(); // identity → check keys written
+  private active = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly model: Model) {
+    this.unsubscribe = model.onChange((c) => this.onChange(c));
+    for (const x of model.list('sa') as Xsa[]) this.index('sa', x.key, xfrmIdentity(x));
+    for (const p of model.list('pfkey-sa') as Psa[]) this.index('pfkey-sa', p.key, pfkeyIdentity(p));
+    this.setActive(this.bothReady());
+  }
+
+  private bothReady(): boolean {
+    const ok = (id: string) => (this.model.get('source', id) as { state?: string } | undefined)?.state === 'ok';
+    return ok(PFKEY_SOURCE) && ok(XFRM_SA_SOURCE);
+  }
+
+  /** Checks exist only while both sources are ok: without af_key every SA would read "missing". */
+  private setActive(on: boolean): void {
+    if (on === this.active) return;
+    this.active = on;
+    if (on) {
+      for (const id of new Set([...this.xfrmIds.values(), ...this.pfkeyIds.values()])) this.recompute(id);
+    } else {
+      for (const keys of this.written.values()) for (const k of keys) this.model.remove('pfkey-check', k);
+      this.written.clear();
+    }
+  }
+
+  private onChange(c: ModelChange): void {
+    if (c.kind === 'source') {
+      if (c.key === PFKEY_SOURCE || c.key === XFRM_SA_SOURCE) this.setActive(this.bothReady());
+      return;
+    }
+    if (c.kind !== 'sa' && c.kind !== 'pfkey-sa') return;
+    const ids = c.kind === 'sa' ? this.xfrmIds : this.pfkeyIds;
+    const before = ids.get(c.key);
+    const after = c.op === 'remove' ? undefined : c.kind === 'sa' ? xfrmIdentity(c.value as Xsa) : pfkeyIdentity(c.value as Psa);
+    this.index(c.kind, c.key, after);
+    if (!this.active) return;
+    if (before && before !== after) this.recompute(before);
+    if (after) this.recompute(after);
+  }
+
+  private index(kind: 'sa' | 'pfkey-sa', key: string, id: string | undefined): void {
+    const ids = kind === 'sa' ? this.xfrmIds : this.pfkeyIds;
+    const rev = this.byId[kind];
+    const old = ids.get(key);
+    if (old !== undefined) {
+      rev.get(old)?.delete(key);
+      if (!rev.get(old)?.size) rev.delete(old);
+    }
+    if (id === undefined) ids.delete(key);
+    else {
+      ids.set(key, id);
+      let set = rev.get(id);
+      if (!set) rev.set(id, (set = new Set()));
+      set.add(key);
+    }
+  }
+
+  private recompute(id: string): void {
+    const xsas = [...(this.byId.sa.get(id) ?? [])].map((k) => this.model.get('sa', k) as Xsa);
+    const pkey = this.byId['pfkey-sa'].get(id)?.values().next().value;
+    const psa = pkey === undefined ? undefined : (this.model.get('pfkey-sa', pkey) as Psa | undefined);
+    const checks = checksFor(id, xsas.filter(Boolean), psa);
+    const keys = new Set(checks.map((c) => c.key));
+    for (const old of this.written.get(id) ?? []) if (!keys.has(old)) this.model.remove('pfkey-check', old);
+    for (const c of checks) this.model.upsert('pfkey-check', c.key, c);
+    if (keys.size) this.written.set(id, keys);
+    else this.written.delete(id);
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+}
