@@ -8,11 +8,13 @@ import { ThemeToggle } from './ui/ThemeToggle';
 const NAV = [
   { href: '/', label: 'Overview' },
   { href: '/sas', label: 'SAs' },
+  { href: '/tunnels', label: 'Tunnels' },
   { href: '/policies', label: 'Policies' },
   { href: '/devices', label: 'Devices' },
   { href: '/ovpn', label: 'OpenVPN' },
   { href: '/psp', label: 'PSP' },
   { href: '/events', label: 'Events' },
+  { href: '/wall', label: 'Wall' },
 ];
 
 export function Shell({ children }: { children: ReactNode }) {

@@ -1,0 +1,35 @@
+import type { AlarmType } from '@/server/wire/tunnels';
+
+/** Alarm types in words an operator reads from across the room. */
+export const ALARM_WORDS: Record<AlarmType, string> = {
+  'expiring-soon': 'Expiring soon',
+  'rekey-overdue': 'Rekey overdue',
+  'hard-expired': 'Hard expiry reached',
+  'sequence-space': 'Sequence space nearly used',
+  'integrity-failures': 'Integrity failures rising',
+  'replay-failures': 'Replay failures rising',
+  'offload-fallback': 'Offload fell back to software',
+  'ovpn-key-swap-needed': 'OpenVPN key swap needed',
+  'peer-deleted': 'Peer deleted',
+  'source-stale': 'Source stale',
+};
+
+export const CAUSE_WORDS: Record<string, string> = {
+  'soft-expire': 'soft expire',
+  'daemon-rekey': 'daemon rekey',
+  'hard-expire': 'hard expire',
+  manual: 'manual',
+  'key-swap': 'key swap',
+  'new-key': 'new key',
+  'key-rotate': 'key rotate',
+};
+
+export const CAUSE_TONE: Record<string, string> = {
+  'soft-expire': 'bg-emerald-500',
+  'daemon-rekey': 'bg-sky-500',
+  'hard-expire': 'bg-red-500',
+  manual: 'bg-amber-500',
+  'key-swap': 'bg-violet-500',
+  'new-key': 'bg-violet-500',
+  'key-rotate': 'bg-fuchsia-500',
+};
