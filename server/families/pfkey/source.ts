@@ -68,30 +68,26 @@ export class PfkeySource extends Source {
     this.failed(err);
   }
 
+  /** Entities from dump replies; a reply that does not decode is counted and skipped. */
+  private entities<T extends { key: string }>(messages: SadbMessage[], build: (m: SadbMessage) => T, what: string): Array<{ key: string; value: T }> {
+    const out: Array<{ key: string; value: T }> = [];
+    for (const m of messages) {
+      try {
+        const v = build(m);
+        out.push({ key: v.key, value: v });
+      } catch (err) {
+        this.decodeFailed(err, what);
+      }
+    }
+    return out;
+  }
+
   protected async dumpAll(): Promise<void> {
     const conn = this.conn!;
     const sas = await conn.dump({ type: SADB.DUMP, satype: SATYPE.UNSPEC, op: 'dump SAs' });
-    const saItems: Array<{ key: string; value: PfkeySa }> = [];
-    for (const m of sas.messages) {
-      try {
-        const sa = saFromMessage(m);
-        saItems.push({ key: sa.key, value: sa });
-      } catch (err) {
-        this.decodeFailed(err, 'SA in dump');
-      }
-    }
     const pols = await conn.dump({ type: SADB.X_SPDDUMP, satype: SATYPE.UNSPEC, op: 'dump policies' });
-    const polItems: Array<{ key: string; value: PfkeyPolicy }> = [];
-    for (const m of pols.messages) {
-      try {
-        const p = policyFromMessage(m);
-        polItems.push({ key: p.key, value: p });
-      } catch (err) {
-        this.decodeFailed(err, 'policy in dump');
-      }
-    }
-    this.sink.replaceAll('pfkey-sa', saItems);
-    this.sink.replaceAll('pfkey-policy', polItems);
+    this.sink.replaceAll('pfkey-sa', this.entities<PfkeySa>(sas.messages, (m) => saFromMessage(m), 'SA in dump'));
+    this.sink.replaceAll('pfkey-policy', this.entities<PfkeyPolicy>(pols.messages, (m) => policyFromMessage(m), 'policy in dump'));
     for (const [what, r] of [['SA', sas], ['policy', pols]] as const) {
       if (r.endErrno) {
         this.log.warn({ source: this.id, errno: r.endErrno }, `pfkey: the kernel ended the ${what} dump early (errno ${r.endErrno}): entries after it are missing`);
