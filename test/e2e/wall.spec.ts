@@ -1,0 +1,61 @@
+// The NOC wall on synthetic data: alarms first and in words, tiles with state and next rekey, a
+// rotation in the ticker, and DATA STALE when the socket is down for more than 5 s.
+import { test, expect } from '@playwright/test';
+import { fakeHub, syntheticTunnel } from './fake-hub.ts';
+
+test('alarms come first, tiles say their state, and a torn-down tunnel raises an alarm live', async ({ page }) => {
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  const hub = await fakeHub(page, () => ({
+    tunnel: [syntheticTunnel('gw-a → gw-b esp reqid 1'), syntheticTunnel('gw-a → gw-c esp reqid 2', { key: 'xfrm:esp:c' })],
+    alarm: [],
+    rotation: [],
+  }));
+  await page.goto('/wall');
+  await expect(page.getByTestId('wall-alarms')).toContainText('NO ALARMS');
+  await expect(page.getByTestId('wall-tile')).toHaveCount(2);
+  await expect(page.getByTestId('wall-tile').first()).toContainText('UP');
+  await expect(page.getByTestId('wall-tile').first()).toContainText('next rekey');
+  await expect(page.getByTestId('wall-tile').first()).toContainText(/2 min/);
+
+  // The tunnel to gw-c is torn down: tunnel down + alarm + a rotation in the ticker.
+  const down = syntheticTunnel('gw-a → gw-c esp reqid 2', { key: 'xfrm:esp:c', state: 'down', alarms: ['hard-expired'] });
+  hub.sendDeltas([
+    { kind: 'tunnel', op: 'upsert', key: down.key, value: down },
+    { kind: 'alarm', op: 'upsert', key: 'hard-expired:tunnel:c', value: { key: 'hard-expired:tunnel:c', type: 'hard-expired', severity: 'critical', ref: 'tunnel:xfrm:esp:c', summary: 'gw-a → gw-c: SA hard-expired, no replacement', since: Date.now() } },
+    { kind: 'rotation', op: 'upsert', key: 'r1', value: { key: 'r1', family: 'xfrm', tunnel: 'xfrm:esp:gw-a', tunnelName: 'gw-a → gw-b esp reqid 1', time: Date.now(), cause: 'soft-expire', oldSpi: 1, newSpi: 2, state: 'done' } },
+  ]);
+  await expect(page.getByTestId('wall-alarms')).toContainText('CRITICAL');
+  await expect(page.getByTestId('wall-alarms')).toContainText('Hard expiry reached');
+  // Trouble first: the alarmed tile leads.
+  await expect(page.getByTestId('wall-tile').first()).toHaveAttribute('data-alarm', 'true');
+  await expect(page.getByTestId('wall-tile').first()).toContainText('DOWN');
+  await expect(page.getByTestId('wall-ticker')).toContainText('ROTATED gw-a → gw-b esp reqid 1 (soft expire)');
+  await page.screenshot({ path: 'test-results/wall-alarm.png' });
+});
+
+test('DATA STALE appears only after the socket has been down for more than 5 s', async ({ page }) => {
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  let refuse = false;
+  await page.routeWebSocket(/\/ws/, (ws) => {
+    if (refuse) return void ws.close({ code: 4001, reason: 'backend stopped' });
+    ws.send(JSON.stringify({ type: 'snapshot', seq: 1, time: Date.now(), server: { version: 't', hostname: 'gw', netns: 'self' }, entities: { source: [], tunnel: [syntheticTunnel('t1')], alarm: [], rotation: [], event: [] } }));
+    setTimeout(() => {
+      refuse = true;
+      ws.close({ code: 4001, reason: 'backend stopped' });
+    }, 1500);
+  });
+  await page.goto('/wall');
+  await expect(page.getByTestId('wall-tile')).toHaveCount(1);
+  await expect(page.getByText('OFFLINE')).toBeVisible({ timeout: 5000 });
+  await expect(page.getByTestId('wall-stale')).toHaveCount(0);
+  await expect(page.getByTestId('wall-stale')).toContainText('DATA STALE since', { timeout: 10_000 });
+  await page.screenshot({ path: 'test-results/wall-stale.png' });
+});
+
+test('more tunnels than fit: pages cycle', async ({ page }) => {
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await fakeHub(page, () => ({ tunnel: Array.from({ length: 40 }, (_, i) => syntheticTunnel(`t${String(i).padStart(2, '0')}`, { key: `k${i}` })), alarm: [], rotation: [] }));
+  await page.goto('/wall');
+  await expect(page.getByTestId('wall-page')).toContainText(/page 1 of \d/);
+  await expect(page.getByTestId('wall-page')).toContainText(/page 2 of \d/, { timeout: 15_000 });
+});
