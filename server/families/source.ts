@@ -53,6 +53,10 @@ export abstract class Source {
   protected okReason(): string | undefined {
     return undefined;
   }
+  /** After a change between dumps (a device came or went): an ok state's note follows it. */
+  protected noteOkReason(): void {
+    if (this.status.state === 'ok') this.setState('ok', this.okReason());
+  }
 
   protected setState(state: SourceState, reason?: string): void {
     const s = this.status;

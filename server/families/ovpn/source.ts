@@ -7,23 +7,18 @@
 // is one dump of ~2.3 MB (≈230 bytes a peer) and 2000 key-gets in flight 32 at a time, so each peer's
 // keys are re-read every 10 refreshes (20 s) while counters are fresh every 2 s; a key swap shows as a
 // rotation within one key round. New peers and peers named by key-swap-ntf have their keys read first.
-import type { Transport } from '../../netlink/conn.ts';
-import type { Monitor } from '../../netlink/monitor.ts';
 import { NetlinkError } from '../../netlink/errors.ts';
-import { GenlClient, type GenlMessage } from '../../genl/client.ts';
+import type { GenlMessage } from '../../genl/client.ts';
 import { Errno } from '../../sys/errno.ts';
-import { LinkWatch } from '../link/watch.ts';
 import type { Link } from '../../wire/entities.ts';
 import type { OvpnDevice, OvpnKeySlot, OvpnPeer } from '../../wire/ovpn.ts';
 import type { Logger } from '../../log.ts';
-import { Source, type ModelSink } from '../source.ts';
+import type { ModelSink } from '../source.ts';
+import { GenlSource, type GenlSourceOptions } from '../genl-source.ts';
 import { decodeOvpnGenl, keyGetRequest, keySlot, peerDumpRequest, type OvpnPeerAttrs } from './peer.ts';
 import { KEY_SLOTS, OVPN_CMD, ovpnFamily, type OvpnOp } from './spec.ts';
 
-export interface OvpnSourceOptions {
-  /** Test seams: transports in place of the NETLINK_GENERIC and NETLINK_ROUTE sockets (no monitors then). */
-  genlTransport?: Transport;
-  linkTransport?: Transport;
+export interface OvpnSourceOptions extends GenlSourceOptions {
   /** Peers (counters, keys) are re-read this often; 0 = only on events and resyncs. */
   refreshIntervalMs?: number;
   /** Most key-get requests in one refresh (two per peer). */
@@ -48,11 +43,7 @@ async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<void>): 
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }
 
-export class OvpnSource extends Source {
-  private client: GenlClient<OvpnOp> | undefined;
-  private links: LinkWatch | undefined;
-  private monitor: Monitor | undefined;
-  private linksStale = true;
+export class OvpnSource extends GenlSource<OvpnOp> {
   private readonly devices = new Map<number, OvpnDevice>();
   private readonly peers = new Map<string, OvpnPeer>();
   /** Peers whose keys were read at least once (a change after that is a rotation). */
@@ -64,37 +55,7 @@ export class OvpnSource extends Source {
   private keyCursor = 0;
 
   constructor(sink: ModelSink, log: Logger, private readonly opts: OvpnSourceOptions = {}) {
-    super('ovpn', 'OpenVPN data-channel offload (ovpn)', sink, log);
-  }
-
-  async start(): Promise<void> {
-    try {
-      this.client = await GenlClient.open(ovpnFamily, 'ovpn', { transport: this.opts.genlTransport });
-      this.links = new LinkWatch(
-        'ovpn',
-        {
-          onChange: (l, removed) => this.applyEvent(() => this.onLinkChange(l, removed)),
-          onOverrun: (reason) => {
-            this.linksStale = true;
-            void this.resync(reason).catch(() => undefined);
-          },
-          onDecodeError: (err, what) => this.decodeFailed(err, what),
-        },
-        { transport: this.opts.linkTransport, filter: (l) => l.kind === 'ovpn' },
-      );
-      this.links.start();
-      if (!this.opts.genlTransport) {
-        this.monitor = this.client.subscribe({
-          onMessage: (g) => this.onNotification(g),
-          onOverrun: (reason) => void this.resync(reason).catch(() => undefined),
-          onError: (err) => this.decodeFailed(err, 'notification datagram'),
-        });
-      }
-      await this.resync('start');
-      this.refreshEvery(this.opts.refreshIntervalMs ?? 2000);
-    } catch (err) {
-      this.failed(err);
-    }
+    super('ovpn', 'OpenVPN data-channel offload (ovpn)', sink, log, { family: ovpnFamily, linkFilter: (l) => l.kind === 'ovpn', refreshMs: opts.refreshIntervalMs ?? 2000 }, opts);
   }
 
   protected override okReason(): string | undefined {
@@ -102,13 +63,10 @@ export class OvpnSource extends Source {
   }
 
   protected async dumpAll(): Promise<void> {
-    if (this.linksStale) {
-      await this.links!.dump();
-      this.linksStale = false;
-    }
+    const links = await this.currentLinks();
     const seen = new Set<string>();
-    for (const link of [...this.links!.links.values()]) await this.readPeers(this.deviceOf(link), seen);
-    for (const ifindex of [...this.devices.keys()]) if (!this.links!.links.has(ifindex)) this.dropDevice(ifindex);
+    for (const link of [...links.values()]) await this.readPeers(this.deviceOf(link), seen);
+    for (const ifindex of [...this.devices.keys()]) if (!links.has(ifindex)) this.dropDevice(ifindex);
     // Peers of readable devices that the dumps did not return are gone (deleted without a notification
     // we saw); peers of a device whose dump failed stay as they were.
     for (const [key, p] of this.peers) if (!seen.has(key) && !this.devices.get(p.ifindex)?.error) this.forgetPeer(key);
@@ -260,7 +218,7 @@ export class OvpnSource extends Source {
     for (const [key, p] of this.peers) if (p.ifindex === ifindex) this.forgetPeer(key);
   }
 
-  private onLinkChange(l: Link, removed: boolean): void {
+  protected onLinkChange(l: Link, removed: boolean): void {
     if (removed) {
       if (!this.devices.has(l.index)) return;
       const peers = [...this.peers.values()].filter((p) => p.ifindex === l.index).map((p) => p.key);
@@ -268,7 +226,7 @@ export class OvpnSource extends Source {
       for (const k of peers) this.sink.remove('ovpn-peer', k);
       this.sink.remove('ovpn-dev', String(l.index));
       this.sink.event({ source: this.id, type: 'ovpn-dev-del', summary: `${l.name} removed`, ref: `ovpn-dev:${l.index}` });
-      this.noteEmptiness();
+      this.noteOkReason();
       return;
     }
     const known = this.devices.has(l.index);
@@ -276,16 +234,12 @@ export class OvpnSource extends Source {
     this.sink.upsert('ovpn-dev', String(l.index), dev);
     if (!known) {
       this.sink.event({ source: this.id, type: 'ovpn-dev-new', summary: `${l.name} (${l.ovpnMode ?? 'ovpn'}) appeared`, ref: `ovpn-dev:${l.index}` });
-      this.noteEmptiness();
+      this.noteOkReason();
       void this.refresh(); // read its peers now rather than at the next tick
     }
   }
 
-  private noteEmptiness(): void {
-    if (this.status.state === 'ok') this.setState('ok', this.okReason());
-  }
-
-  /** One message from the `peers` group (public for tests that replay notifications). */
+  /** One message from the `peers` group. */
   onNotification(g: GenlMessage): void {
     let m;
     try {
@@ -347,12 +301,5 @@ export class OvpnSource extends Source {
           return; // a command this table does not know (a newer kernel): nothing to show
       }
     });
-  }
-
-  stop(): void {
-    this.stopRefresh();
-    this.monitor?.close();
-    this.links?.close();
-    this.client?.close();
   }
 }

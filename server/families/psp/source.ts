@@ -3,68 +3,33 @@
 // op list). PSP devices are per netns: sascope sees those of the namespace it runs in. Device names come
 // from rtnetlink (LinkWatch), not from the model. Stats are re-read every statsIntervalMs (one get-stats
 // dump for all devices); dev-get is re-read with them, so a missed notification heals within a tick.
-import type { Transport } from '../../netlink/conn.ts';
-import type { Monitor } from '../../netlink/monitor.ts';
 import { NetlinkError } from '../../netlink/errors.ts';
-import { GenlClient, type GenlMessage } from '../../genl/client.ts';
-import { LinkWatch } from '../link/watch.ts';
+import type { GenlClient, GenlMessage } from '../../genl/client.ts';
+import type { Link } from '../../wire/entities.ts';
 import type { PspDevice, PspStats } from '../../wire/psp.ts';
 import type { Logger } from '../../log.ts';
-import { Source, type ModelSink } from '../source.ts';
+import type { ModelSink } from '../source.ts';
+import { GenlSource, type GenlSourceOptions } from '../genl-source.ts';
 import { decodePspGenl, statsRequest, type PspDevAttrs } from './dev.ts';
 import { PSP_CMD, pspFamily, type PspOp } from './spec.ts';
 
-export interface PspSourceOptions {
-  /** Test seams: transports in place of the NETLINK_GENERIC and NETLINK_ROUTE sockets (no monitors then). */
-  genlTransport?: Transport;
-  linkTransport?: Transport;
+export interface PspSourceOptions extends GenlSourceOptions {
   /** Devices and stats are re-read this often; 0 = only on events and resyncs. */
   statsIntervalMs?: number;
 }
 
 export const STATS_NOT_OFFERED = 'not offered by this kernel (no get-stats operation in the psp family)';
 
-export class PspSource extends Source {
-  private client: GenlClient<PspOp> | undefined;
-  private links: LinkWatch | undefined;
-  private monitor: Monitor | undefined;
-  private linksStale = true;
+export class PspSource extends GenlSource<PspOp> {
   private statsOffered = false;
   private readonly devices = new Map<number, PspDevice>();
 
   constructor(sink: ModelSink, log: Logger, private readonly opts: PspSourceOptions = {}) {
-    super('psp', 'PSP devices (psp)', sink, log);
+    super('psp', 'PSP devices (psp)', sink, log, { family: pspFamily, refreshMs: opts.statsIntervalMs ?? 2000 }, opts);
   }
 
-  async start(): Promise<void> {
-    try {
-      this.client = await GenlClient.open(pspFamily, 'psp', { transport: this.opts.genlTransport });
-      this.statsOffered = this.client.offers('get-stats');
-      this.links = new LinkWatch(
-        'psp',
-        {
-          onChange: (l, removed) => this.applyEvent(() => this.onLinkChange(l.index, removed ? undefined : l.name)),
-          onOverrun: (reason) => {
-            this.linksStale = true;
-            void this.resync(reason).catch(() => undefined);
-          },
-          onDecodeError: (err, what) => this.decodeFailed(err, what),
-        },
-        { transport: this.opts.linkTransport },
-      );
-      this.links.start();
-      if (!this.opts.genlTransport) {
-        this.monitor = this.client.subscribe({
-          onMessage: (g) => this.onNotification(g),
-          onOverrun: (reason) => void this.resync(reason).catch(() => undefined),
-          onError: (err) => this.decodeFailed(err, 'notification datagram'),
-        });
-      }
-      await this.resync('start');
-      this.refreshEvery(this.opts.statsIntervalMs ?? 2000);
-    } catch (err) {
-      this.failed(err);
-    }
+  protected override familyResolved(client: GenlClient<PspOp>): void {
+    this.statsOffered = client.offers('get-stats');
   }
 
   protected override okReason(): string | undefined {
@@ -88,10 +53,7 @@ export class PspSource extends Source {
   }
 
   protected async dumpAll(): Promise<void> {
-    if (this.linksStale) {
-      await this.links!.dump();
-      this.linksStale = false;
-    }
+    await this.currentLinks();
     const seen = new Set<number>();
     for (const g of await this.client!.dump('dev-get', undefined, 'dump PSP devices')) {
       try {
@@ -134,7 +96,10 @@ export class PspSource extends Source {
     }
   }
 
-  private onLinkChange(ifindex: number, name: string | undefined): void {
+  /** A renamed (or vanished) netdevice renames (or unnames) the PSP devices on it. */
+  protected onLinkChange(l: Link, removed: boolean): void {
+    const ifindex = l.index;
+    const name = removed ? undefined : l.name;
     for (const d of this.devices.values()) {
       if (d.ifindex !== ifindex || d.ifname === name) continue;
       if (name) d.ifname = name;
@@ -148,7 +113,7 @@ export class PspSource extends Source {
     return `PSP device ${d.id}${name ? ` (${name})` : d.ifindex !== undefined ? ` (ifindex ${d.ifindex})` : ''}`;
   }
 
-  /** One message from the mgmt or use group (public for tests that replay notifications). */
+  /** One message from the mgmt or use group. */
   onNotification(g: GenlMessage): void {
     let m;
     try {
@@ -194,19 +159,12 @@ export class PspSource extends Source {
         default:
           return;
       }
-      if (this.status.state === 'ok') this.setState('ok', this.okReason());
+      this.noteOkReason();
     });
   }
 
   private upsertIfKnown(id: number): void {
     const d = this.devices.get(id);
     if (d) this.sink.upsert('psp-dev', String(id), d);
-  }
-
-  stop(): void {
-    this.stopRefresh();
-    this.monitor?.close();
-    this.links?.close();
-    this.client?.close();
   }
 }

@@ -1,0 +1,98 @@
+// What a generic netlink source does the same way every time: resolve its family through nlctrl (absent →
+// "family X not found"), watch rtnetlink links for the devices it names, join the family's multicast
+// groups, dump, then re-read on a bounded interval. A family source only says how to dump and what a
+// notification or a link change means.
+import type { Transport } from '../netlink/conn.ts';
+import type { Monitor } from '../netlink/monitor.ts';
+import { GenlClient, type GenlFamilySpec, type GenlMessage } from '../genl/client.ts';
+import type { Link } from '../wire/entities.ts';
+import type { Logger } from '../log.ts';
+import { LinkWatch } from './link/watch.ts';
+import { Source, type ModelSink } from './source.ts';
+
+export interface GenlSourceOptions {
+  /** Test seams: transports in place of the NETLINK_GENERIC and NETLINK_ROUTE sockets (no monitors then). */
+  genlTransport?: Transport;
+  linkTransport?: Transport;
+}
+
+export interface GenlSourceSetup<Op extends string> {
+  family: GenlFamilySpec<Op>;
+  /** Which links to keep (all when absent). */
+  linkFilter?: (l: Link) => boolean;
+  /** Re-read interval in ms; 0 = only on events and resyncs. */
+  refreshMs: number;
+}
+
+export abstract class GenlSource<Op extends string> extends Source {
+  protected client: GenlClient<Op> | undefined;
+  protected links: LinkWatch | undefined;
+  private monitor: Monitor | undefined;
+  private linksStale = true;
+
+  constructor(
+    id: string,
+    label: string,
+    sink: ModelSink,
+    log: Logger,
+    private readonly setup: GenlSourceSetup<Op>,
+    private readonly transports: GenlSourceOptions = {},
+  ) {
+    super(id, label, sink, log);
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.client = await GenlClient.open(this.setup.family, this.id, { transport: this.transports.genlTransport });
+      this.familyResolved(this.client);
+      this.links = new LinkWatch(
+        this.id,
+        {
+          onChange: (l, removed) => this.applyEvent(() => this.onLinkChange(l, removed)),
+          onOverrun: (reason) => {
+            this.linksStale = true;
+            void this.resync(reason).catch(() => undefined);
+          },
+          onDecodeError: (err, what) => this.decodeFailed(err, what),
+        },
+        { transport: this.transports.linkTransport, filter: this.setup.linkFilter },
+      );
+      this.links.start();
+      if (!this.transports.genlTransport) {
+        this.monitor = this.client.subscribe({
+          onMessage: (g) => this.onNotification(g),
+          onOverrun: (reason) => void this.resync(reason).catch(() => undefined),
+          onError: (err) => this.decodeFailed(err, 'notification datagram'),
+        });
+      }
+      await this.resync('start');
+      this.refreshEvery(this.setup.refreshMs);
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  /** Called once the family is known (e.g. to look up which operations this kernel offers). */
+  protected familyResolved(_client: GenlClient<Op>): void {}
+
+  /** The watched links, re-dumped first when link events were lost (or at the first dump). */
+  protected async currentLinks(): Promise<Map<number, Link>> {
+    if (this.linksStale) {
+      await this.links!.dump();
+      this.linksStale = false;
+    }
+    return this.links!.links;
+  }
+
+  /** One message from the family's multicast groups (public for tests that replay notifications). */
+  abstract onNotification(g: GenlMessage): void;
+  /** A watched link appeared, changed or went away (runs after any dump in progress). */
+  protected abstract onLinkChange(l: Link, removed: boolean): void;
+
+  stop(): void {
+    this.stopRefresh();
+    this.monitor?.close();
+    this.links?.close();
+    this.client?.close();
+  }
+}
