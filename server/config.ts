@@ -30,7 +30,7 @@ export type TokenEntry = z.infer<typeof TokenEntry>;
 
 export const AlarmThresholds = z
   .object({
-    /** Hard expiry (time) of a tunnel's current SA closer than this: "expiring soon". */
+    /** Hard expiry (time) of a tunnel's current SA closer than this, with its soft limit passed (no rekey under way): "expiring soon". */
     expiringSoonSeconds: z.number().int().positive().default(120),
     /** Soft expiry passed this long ago and no new SA in the tunnel: "rekey overdue". */
     rekeyOverdueSeconds: z.number().int().nonnegative().default(30),

@@ -26,8 +26,11 @@ import { ProbeBusyError, ProbeRunner } from './families/alg/runner.ts';
 import { DerivedViews } from './model/views.ts';
 import type { ApiActions } from './hub/http.ts';
 import type { Source } from './families/source.ts';
-import { DEFAULT_DATA_DIR, resolveServeConfig, type ServeConfig } from './config.ts';
+import { ConfigSchema, DEFAULT_DATA_DIR, resolveServeConfig, type Config, type ServeConfig } from './config.ts';
 import { Auth, gate, gateUpgrade, redactedUrl } from './hub/auth.ts';
+import { TunnelTracker } from './model/tunnels.ts';
+import { History } from './history/history.ts';
+import { Metrics } from './hub/metrics.ts';
 import type { Logger } from './log.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,6 +42,11 @@ export interface Kernel {
   sources: Source[];
   /** What the HTTP API may start (the AF_ALG probe). */
   actions: ApiActions;
+  /** Tunnels, rotations, countdowns and alarms derived from the model. */
+  tunnels: TunnelTracker;
+  /** The SQLite history (serve only; undefined when off). */
+  history?: History;
+  metrics: Metrics;
   /** Resolves when every source has done its first dump or settled on a failure state. */
   ready: Promise<void>;
   stop(): void;
@@ -49,6 +57,10 @@ export interface KernelOptions {
   netns?: string;
   /** Where the key fingerprint secret is kept (default /var/lib/sascope). */
   dataDir?: string;
+  /** The config file's settings (alarm thresholds, history, metrics); defaults when absent. */
+  config?: Config;
+  /** Keep history in dataDir (serve; `snapshot` does not). */
+  history?: boolean;
 }
 
 export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
@@ -57,6 +69,21 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
   if (!fp.persisted) log.warn({ source: 'xfrm-sa', reason: fp.reason }, `xfrm: ${fp.reason}`);
   const model = new Model();
   const hub = new Hub(model, { version, hostname: hostname(), netns: opts.netns ?? 'self' }, log);
+  // Derived kinds (tunnel, rotation, alarm) listen after the hub, so each raw delta goes out before what it causes.
+  const config = opts.config ?? ConfigSchema.parse({});
+  const history = opts.history && config.history.enabled
+    ? new History(model, log, { dataDir: opts.dataDir ?? DEFAULT_DATA_DIR, retentionDays: config.history.retentionDays, sampleSeconds: config.history.sampleSeconds, flushMs: config.history.flushMs, version })
+    : undefined;
+  const tunnels = new TunnelTracker(model, {
+    thresholds: config.alarms,
+    onRotation: (r) => history?.rotation(r),
+    alarms: { raised: (a) => history?.alarmRaised(a), cleared: (a, at) => history?.alarmCleared(a, at) },
+  });
+  if (history) {
+    tunnels.restore(history.open());
+    history.trackStateFrom(() => tunnels.exportState());
+  }
+  const metrics = new Metrics(model, { maxTunnelSeries: config.metrics.maxTunnelSeries, history });
   // One XFRM monitor socket for the policy and SA sources: each message type is handled by one of them.
   const xfrmEvents = new XfrmEvents();
   const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log), new PspSource(model, log), new PfkeySource(model, log)];
@@ -90,15 +117,23 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
     },
   };
   for (const s of sources) model.status({ ...s.status });
-  const ready = Promise.all(sources.map((s) => s.start())).then(() => views.recompute());
+  const ready = Promise.all(sources.map((s) => s.start())).then(() => {
+    views.recompute();
+    tunnels.settle();
+  });
   return {
     model,
     hub,
     sources,
     actions,
+    tunnels,
+    history,
+    metrics,
     ready,
     stop() {
       for (const s of sources) s.stop();
+      tunnels.close();
+      history?.close();
       views.close();
       pfkeyCheck.close();
       hub.close();
@@ -130,7 +165,7 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
   if (config.tokens.problem) log.warn(`${config.tokens.problem}: no access tokens; only open loopback access works`);
   if (config.openLoopback) log.warn('open loopback access: requests from 127.0.0.0/8 and ::1 need no token');
   const auth = new Auth({ tokens: config.tokens.tokens, openLoopback: config.openLoopback, allowedOrigins: config.config.allowedOrigins, tls: config.tls !== undefined });
-  const kernel = startKernel(log, { netns: opts.netns, dataDir });
+  const kernel = startKernel(log, { netns: opts.netns, dataDir, config: config.config, history: true });
   const { default: next } = await import('next');
   const app = next({ dev: opts.dev, dir: projectRoot, hostname: opts.host, port: opts.port, quiet: !opts.dev });
   await app.prepare();
@@ -144,7 +179,8 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
     res.once('finish', () => log.debug({ method: req.method, url: redactedUrl(req.url), status: res.statusCode, ms: Math.round(performance.now() - t0) }, 'http'));
     if (!(await gate(auth, req, res, url))) return;
     try {
-      if (handleApi(kernel.hub, req, res, kernel.actions)) return;
+      if (url.pathname === '/metrics') return void kernel.metrics.handle(req, res);
+      if (handleApi(kernel.hub, req, res, kernel.actions, kernel.history)) return;
       void handle(req, res).catch((err: unknown) => {
         log.error({ err: String(err) }, 'next handler failed');
         if (!res.headersSent) sendError(res, 500, 'internal', 'page rendering failed');

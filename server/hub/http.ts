@@ -181,6 +181,10 @@ export const ROUTES: Route[] = [
   },
   { method: 'GET', path: '/api/v1/ovpn', role: 'viewer', summary: 'OpenVPN data-channel offload devices and peers', handle: (ctx, _q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'ovpn-dev'), peers: rows(ctx, 'ovpn-peer') }) },
   { method: 'GET', path: '/api/v1/psp', role: 'viewer', summary: 'PSP devices', handle: (ctx, _q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'psp-dev') }) },
+  {
+    method: 'GET', path: '/api/v1/pfkey', role: 'viewer', summary: 'The PF_KEY view: SAs, policies, algorithms and the cross-check with XFRM',
+    handle: (ctx, _q, _r, res) => sendJson(res, 200, { sas: rows(ctx, 'pfkey-sa'), policies: rows(ctx, 'pfkey-policy'), algorithms: rows(ctx, 'pfkey-alg'), checks: rows(ctx, 'pfkey-check') }),
+  },
   { method: 'GET', path: '/api/v1/crypto', role: 'viewer', summary: 'Kernel crypto: algorithms in use and their drivers, the AF_ALG probe, /proc/crypto', handle: (ctx, _q, _r, res) => sendJson(res, 200, cryptoView(ctx.hub)) },
   {
     method: 'POST', path: '/api/v1/crypto/probe', role: 'operator', summary: 'Start the AF_ALG probe (operator)',

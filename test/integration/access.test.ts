@@ -65,6 +65,16 @@ test('without a token: 401 JSON on the API and on /metrics, the login page for a
   assert.match(await page.text(), /<form method="post" action="\/login"/);
 });
 
+test('/metrics with a viewer token: Prometheus text with bounded labels', async () => {
+  const r = await fetch(`${server.url}/metrics`, { headers: bearer(tokens.viewer) });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type') ?? '', /text\/plain/);
+  const text = await r.text();
+  assert.match(text, /# TYPE sascope_tunnel_bytes_total counter/);
+  assert.match(text, /sascope_source_up\{source="link"\} 1/);
+  assert.match(text, /sascope_history_ok 1/);
+});
+
 test('a token in the Authorization header reads the API', async () => {
   const r = await fetch(`${server.url}/api/v1/snapshot`, { headers: bearer(tokens.viewer) });
   assert.equal(r.status, 200);

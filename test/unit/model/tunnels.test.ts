@@ -1,0 +1,294 @@
+// Tunnels, rotations, countdowns and alarms derived from model changes, on a fake clock: rekeys by soft
+// expire, by the daemon, after a hard expire and by hand; continuous counters; SAs present at start are not
+// rotations; restore across a restart; ovpn key swaps and PSP rotations; clock-driven alarms.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Model } from '../../../server/model/model.ts';
+import { TunnelTracker } from '../../../server/model/tunnels.ts';
+import { countdownOf, XFRM_INF } from '../../../server/model/countdown.ts';
+import { parseConfig } from '../../../server/config.ts';
+import type { OnWire } from '../../../server/wire/entities.ts';
+import type { Alarm, Rotation, Tunnel } from '../../../server/wire/tunnels.ts';
+import type { SecurityAssociation } from '../../../server/wire/xfrm.ts';
+
+const T0 = 1_800_000_000_000; // ms
+const thresholds = parseConfig('t', '{}').alarms;
+
+function rig(opts: { now?: number; thresholds?: Partial<typeof thresholds> } = {}) {
+  const model = new Model();
+  const clock = { now: opts.now ?? T0 };
+  const rotations: Rotation[] = [];
+  const tracker = new TunnelTracker(model, { thresholds: { ...thresholds, ...opts.thresholds }, now: () => clock.now, tickMs: 0, onRotation: (r) => rotations.push(r) });
+  const settle = () => new Promise((r) => setImmediate(r));
+  const tunnels = () => model.list('tunnel') as Array<OnWire<Tunnel>>;
+  const alarms = () => model.list('alarm') as Array<OnWire<Alarm>>;
+  return { model, clock, tracker, rotations, settle, tunnels, alarms };
+}
+
+let spiSeq = 0;
+function sa(spi: number, o: { addSec?: number; bytes?: bigint; packets?: bigint; src?: string; dst?: string; reqid?: number; fp?: string; cfg?: Partial<Record<string, bigint>>; antiReplay?: object; integrity?: number; offload?: boolean } = {}): SecurityAssociation {
+  spiSeq++;
+  const dst = o.dst ?? '10.0.0.2';
+  return {
+    key: `inet:esp:${dst}:0x${spi.toString(16).padStart(8, '0')}`,
+    src: o.src ?? '10.0.0.1', dst, spi, proto: 'esp', family: 'inet', mode: 'tunnel', reqid: o.reqid ?? 1, seq: 0, replayWindow: 32, flags: [],
+    selector: { family: 'inet', src: '0.0.0.0/0', dst: '0.0.0.0/0', sport: 0, sportMask: 0, dport: 0, dportMask: 0, proto: 0, ifindex: 0, user: 0 },
+    lifetime: {
+      config: { softByteLimit: XFRM_INF, hardByteLimit: XFRM_INF, softPacketLimit: XFRM_INF, hardPacketLimit: XFRM_INF, softAddExpiresSeconds: 20n, hardAddExpiresSeconds: 30n, softUseExpiresSeconds: 0n, hardUseExpiresSeconds: 0n, ...o.cfg } as SecurityAssociation['lifetime']['config'],
+      current: { bytes: o.bytes ?? 0n, packets: o.packets ?? 0n, addTime: BigInt(o.addSec ?? Math.floor(T0 / 1000)), useTime: 0n },
+    },
+    stats: { replayWindow: 0, replay: 0, integrityFailed: o.integrity ?? 0 },
+    aead: { name: 'rfc4106(gcm(aes))', keyBits: 160, icvBits: 128, fingerprint: o.fp ?? `fp${spi.toString(16)}` },
+    ...(o.antiReplay ? { antiReplay: o.antiReplay as SecurityAssociation['antiReplay'] } : {}),
+    ...(o.offload ? { offload: { ifindex: 3, dir: 'out' as const, type: 'crypto' as const } } : {}),
+  };
+}
+
+const put = (m: Model, s: SecurityAssociation) => m.upsert('sa', s.key, s);
+const ev = (m: Model, type: string, s: SecurityAssociation) => m.event({ source: 'xfrm-sa', type, summary: type, ref: `sa:${s.key}` });
+
+test('soft expire → new SA → old deleted: one rotation (soft-expire, overlap), counters continuous', async () => {
+  const { model, clock, rotations, settle, tunnels } = rig();
+  const a = sa(0xa1, { bytes: 1000n, packets: 10n });
+  put(model, a);
+  await settle();
+  assert.equal(tunnels().length, 1);
+  const t1 = tunnels()[0]!;
+  assert.equal(t1.state, 'up');
+  assert.equal(t1.bytes, '1000');
+  assert.equal(t1.current?.spi, 0xa1);
+  assert.equal(t1.rotations, 0);
+  clock.now += 20_000;
+  put(model, sa(0xa1, { bytes: 5000n, packets: 50n }));
+  ev(model, 'EXPIRE soft', a);
+  const b = sa(0xb2, { addSec: Math.floor(clock.now / 1000), bytes: 0n });
+  put(model, b);
+  await settle();
+  assert.equal(rotations.length, 1);
+  assert.equal(rotations[0]!.cause, 'soft-expire');
+  assert.equal(rotations[0]!.state, 'overlapping');
+  assert.equal(rotations[0]!.oldSpi, 0xa1);
+  assert.equal(rotations[0]!.newSpi, 0xb2);
+  assert.equal(rotations[0]!.oldFingerprint, 'fpa1');
+  assert.equal(rotations[0]!.newFingerprint, 'fpb2');
+  assert.equal(tunnels()[0]!.state, 'rekeying');
+  assert.equal(tunnels()[0]!.current?.spi, 0xb2);
+  clock.now += 2_000;
+  put(model, sa(0xb2, { addSec: Math.floor((clock.now - 2000) / 1000), bytes: 700n, packets: 7n }));
+  model.remove('sa', a.key);
+  ev(model, 'DELSA', a);
+  await settle();
+  assert.equal(rotations.length, 2, 'the same rotation, updated');
+  assert.equal(rotations[1]!.key, rotations[0]!.key);
+  assert.equal(rotations[1]!.state, 'done');
+  assert.equal(rotations[1]!.overlapMs, 2000);
+  assert.equal((model.list('rotation') as unknown[]).length, 1, 'one rotation entity');
+  const t = tunnels()[0]!;
+  assert.equal(t.bytes, '5700', 'retired 5000 + live 700');
+  assert.equal(t.packets, '57');
+  assert.equal(t.rotations, 1);
+  assert.equal(t.state, 'up');
+  assert.deepEqual(t.sas, [b.key]);
+});
+
+test('causes: daemon rekey (no soft expire), hard expire (then a new SA), manual (DELSA then add)', async () => {
+  const { model, clock, rotations, settle, tunnels, alarms } = rig();
+  const now = () => Math.floor(clock.now / 1000);
+  const a = sa(0x1);
+  put(model, a);
+  await settle();
+  clock.now += 5000;
+  put(model, sa(0x2, { addSec: now() }));
+  await settle();
+  assert.equal(rotations.at(-1)!.cause, 'daemon-rekey');
+  model.remove('sa', a.key);
+  await settle();
+  // hard expire of the only SA: the source removes it, then logs EXPIRE hard
+  const b = sa(0x2, { addSec: now() });
+  model.remove('sa', b.key);
+  ev(model, 'EXPIRE hard', b);
+  await settle();
+  assert.equal(tunnels()[0]!.state, 'down');
+  assert.deepEqual(alarms().map((x) => x.type), ['hard-expired']);
+  assert.equal(alarms()[0]!.severity, 'critical');
+  clock.now += 3000;
+  put(model, sa(0x3, { addSec: now() }));
+  await settle();
+  const hard = rotations.at(-1)!;
+  assert.equal(hard.cause, 'hard-expire');
+  assert.equal(hard.oldSpi, 0x2);
+  assert.equal(hard.overlapMs, 0);
+  assert.equal(hard.oldGoneAt, clock.now - 3000);
+  assert.deepEqual(alarms(), [], 'cleared by the new SA');
+  // manual: deleted without expire, then a new one
+  model.remove('sa', sa(0x3).key);
+  await settle();
+  put(model, sa(0x4, { addSec: now() }));
+  await settle();
+  assert.equal(rotations.at(-1)!.cause, 'manual');
+  assert.equal(tunnels()[0]!.rotations, 3);
+  assert.equal(tunnels().length, 1);
+});
+
+test('SAs the kernel had before sascope started are not rotations; other tunnels stay apart', async () => {
+  const { model, rotations, settle, tunnels } = rig();
+  const old = Math.floor(T0 / 1000) - 100;
+  put(model, sa(0x10, { addSec: old - 10 }));
+  put(model, sa(0x11, { addSec: old }));
+  put(model, sa(0x20, { addSec: old, src: '10.0.0.2', dst: '10.0.0.1' }));
+  put(model, sa(0x30, { addSec: old, reqid: 2 }));
+  await settle();
+  assert.equal(rotations.length, 0);
+  assert.equal(tunnels().length, 3);
+  const t = tunnels().find((x) => x.reqid === 1 && x.src === '10.0.0.1')!;
+  assert.equal(t.current?.spi, 0x11, 'the newest is current');
+  assert.equal(t.sas.length, 2);
+  const rev = tunnels().find((x) => x.src === '10.0.0.2')!;
+  assert.equal(t.reverse, rev.key);
+  assert.equal(rev.reverse, t.key);
+});
+
+test('larval SAs (no algorithm yet) are not tunnels; an SA completed later joins with its fingerprint', async () => {
+  const { model, clock, rotations, settle, tunnels } = rig();
+  put(model, sa(0x1));
+  await settle();
+  clock.now += 1000;
+  const larval = { ...sa(0x2, { addSec: Math.floor(clock.now / 1000) }), aead: undefined };
+  model.upsert('sa', larval.key, larval);
+  await settle();
+  assert.equal(rotations.length, 0);
+  put(model, sa(0x2, { addSec: Math.floor(clock.now / 1000) }));
+  await settle();
+  assert.equal(rotations.length, 1);
+  assert.equal(rotations[0]!.newFingerprint, 'fp2');
+  assert.equal(tunnels().length, 1);
+});
+
+test('countdowns: add- and use-based expiry, bytes/packets left, sequence space in percent (32 and 64 bit)', () => {
+  const w = (s: SecurityAssociation) => JSON.parse(JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))) as OnWire<SecurityAssociation>;
+  const s = sa(1, { addSec: 1000, bytes: 400n, packets: 4n, cfg: { softByteLimit: 1000n, hardByteLimit: 2000n, softPacketLimit: 10n, softUseExpiresSeconds: 5n, hardUseExpiresSeconds: 50n }, antiReplay: { esn: false, seq: 0, oseq: 2 ** 31 } });
+  s.lifetime.current.useTime = 1010n;
+  const c = countdownOf(w(s));
+  assert.equal(c.softExpiresAt, 1015_000, 'use-based soft (1010+5) is earlier than add-based (1000+20)');
+  assert.equal(c.softBasis, 'use');
+  assert.equal(c.hardExpiresAt, 1030_000);
+  assert.equal(c.hardBasis, 'add');
+  assert.equal(c.bytesToSoft, 600n);
+  assert.equal(c.bytesToHard, 1600n);
+  assert.equal(c.packetsToSoft, 6n);
+  assert.equal(c.packetsToHard, undefined, 'no limit');
+  assert.equal(c.sequenceUsedPercent, 50);
+  assert.equal(c.sequenceBits, 32);
+  const never = sa(2, { addSec: 1000, cfg: { softAddExpiresSeconds: 0n, hardAddExpiresSeconds: 0n, hardUseExpiresSeconds: 60n } });
+  const n = countdownOf(w(never));
+  assert.equal(n.hardExpiresAt, undefined);
+  assert.equal(n.useLimitPending, true);
+  const esn = countdownOf(w(sa(3, { antiReplay: { esn: true, seq: 0, oseq: 0, seqHi: 0, oseqHi: 1, replayWindow: 128, bitmapLength: 4 } })));
+  assert.equal(esn.sequenceBits, 64);
+  assert.equal(esn.sequenceUsedPercent, 2.32831e-8, '2^32 of 2^64');
+});
+
+test('alarms on the clock: expiring soon, rekey overdue; sequence space; integrity failures rising; offload fell back', async () => {
+  const { model, clock, tracker, settle, alarms } = rig({ thresholds: { expiringSoonSeconds: 10, rekeyOverdueSeconds: 5, failureWindowSeconds: 60 } });
+  const a = sa(0x1, { offload: true, antiReplay: { esn: false, seq: 0, oseq: 4000000000 } });
+  put(model, a);
+  await settle();
+  const types = () => alarms().map((x) => x.type).sort();
+  assert.deepEqual(types(), ['sequence-space']);
+  clock.now += 21_000; // soft at +20 s, hard at +30 s
+  tracker.tick();
+  assert.deepEqual(types(), ['expiring-soon', 'sequence-space']);
+  clock.now += 5_000;
+  tracker.tick();
+  assert.deepEqual(types(), ['expiring-soon', 'rekey-overdue', 'sequence-space']);
+  put(model, sa(0x1, { offload: true, integrity: 3, antiReplay: { esn: false, seq: 0, oseq: 4000000000 } }));
+  await settle();
+  assert.ok(types().includes('integrity-failures'));
+  const b = sa(0x2, { addSec: Math.floor(clock.now / 1000) });
+  put(model, b);
+  model.remove('sa', a.key);
+  await settle();
+  assert.ok(types().includes('offload-fallback'), types().join());
+  assert.ok(!types().includes('rekey-overdue'));
+  assert.ok(!types().includes('sequence-space'));
+  clock.now += 61_000;
+  tracker.tick();
+  assert.ok(!types().includes('integrity-failures'), 'no new failures within the window');
+  const evs = (model.list('event') as Array<{ type: string }>).map((e) => e.type);
+  assert.ok(evs.includes('alarm') && evs.includes('alarm cleared'));
+});
+
+test('restart: counters continue from the saved state; SAs that died while down are retired once', async () => {
+  const first = rig();
+  put(first.model, sa(0x1, { bytes: 1000n }));
+  put(first.model, sa(0x9, { bytes: 50n, reqid: 9 }));
+  await first.settle();
+  first.clock.now += 1000;
+  put(first.model, sa(0x2, { addSec: Math.floor(first.clock.now / 1000), bytes: 10n }));
+  first.model.remove('sa', sa(0x1).key);
+  await first.settle();
+  const state = first.tracker.exportState();
+  assert.equal(first.tunnels().find((t) => t.reqid === 1)!.bytes, '1010');
+  first.tracker.close();
+  // Restart 60 s later: SA 2 still there with more bytes; SA 9 died while down; a new SA 3 came while down.
+  const second = rig({ now: first.clock.now + 60_000 });
+  second.tracker.restore(state);
+  put(second.model, sa(0x2, { addSec: Math.floor((first.clock.now) / 1000), bytes: 30n }));
+  put(second.model, sa(0x3, { addSec: Math.floor((first.clock.now + 30_000) / 1000), bytes: 5n, reqid: 9 }));
+  await second.settle();
+  second.tracker.settle();
+  await second.settle();
+  const t1 = second.tunnels().find((t) => t.reqid === 1)!;
+  assert.equal(t1.bytes, '1030', 'retired 1000 + live 30');
+  assert.equal(t1.rotations, 1, 'the count survives');
+  const t9 = second.tunnels().find((t) => t.reqid === 9)!;
+  assert.equal(t9.bytes, '55', 'the dead SA 9 (50) retired + new SA 3 (5)');
+  assert.equal(second.rotations.length, 0, 'nothing invented for the time sascope was down');
+  assert.equal(t1.firstSeen, T0);
+});
+
+test('ovpn: a key swap is a rotation; key-swap-needed and peer-deleted alarms; PSP key rotations', async () => {
+  const { model, clock, rotations, settle, tunnels, alarms } = rig();
+  const counters = { rxBytes: 100n, txBytes: 200n, rxPackets: 1n, txPackets: 2n };
+  const peer = (keys: Array<{ slot: string; keyId: number }>, state = 'ok') => ({
+    key: '5:1', ifindex: 5, device: 'ovpn0', id: 1, remoteAddress: '192.0.2.1', vpn: counters, link: counters,
+    keys: keys.map((k) => ({ ...k, cipher: 'aes-gcm' })), state, rotations: 0,
+  });
+  model.upsert('ovpn-peer', '5:1', peer([{ slot: 'primary', keyId: 1 }, { slot: 'secondary', keyId: 2 }]));
+  await settle();
+  const t = tunnels()[0]!;
+  assert.equal(t.family, 'ovpn');
+  assert.equal(t.bytes, '300');
+  assert.equal(t.keyId, 1);
+  model.upsert('ovpn-peer', '5:1', peer([{ slot: 'primary', keyId: 1 }], 'rekey-needed'));
+  await settle();
+  assert.deepEqual(alarms().map((a) => a.type), ['ovpn-key-swap-needed']);
+  model.upsert('ovpn-peer', '5:1', peer([{ slot: 'primary', keyId: 2 }, { slot: 'secondary', keyId: 1 }]));
+  await settle();
+  assert.equal(rotations.at(-1)!.cause, 'new-key', 'key 2 was no longer the secondary');
+  model.upsert('ovpn-peer', '5:1', peer([{ slot: 'primary', keyId: 1 }, { slot: 'secondary', keyId: 2 }]));
+  await settle();
+  assert.equal(rotations.at(-1)!.cause, 'key-swap');
+  assert.equal(rotations.at(-1)!.oldKeyId, 2);
+  assert.deepEqual(alarms(), []);
+  model.remove('ovpn-peer', '5:1');
+  await settle();
+  assert.deepEqual(alarms().map((a) => a.type), ['peer-deleted']);
+  assert.equal(tunnels()[0]!.state, 'down');
+  // PSP: the first sight is a baseline; an increase is a rotation.
+  model.upsert('psp-dev', '1', { id: 1, ifindex: 2, versionsCapable: [], versionsEnabled: [], rotations: 0 });
+  model.upsert('psp-dev', '1', { id: 1, ifindex: 2, versionsCapable: [], versionsEnabled: [], rotations: 1, lastRotation: clock.now });
+  await settle();
+  assert.equal(rotations.at(-1)!.family, 'psp');
+  assert.equal(rotations.at(-1)!.cause, 'key-rotate');
+});
+
+test('a stale or failed source raises source-stale; ok clears it', async () => {
+  const { model, settle, alarms } = rig();
+  model.status({ id: 'xfrm-sa', label: 'XFRM SAs', state: 'stale', reason: 'no dump for 30 s', since: T0, resyncs: 0, decodeErrors: 0 });
+  await settle();
+  assert.equal(alarms()[0]?.type, 'source-stale');
+  model.status({ id: 'xfrm-sa', label: 'XFRM SAs', state: 'ok', since: T0, resyncs: 0, decodeErrors: 0 });
+  await settle();
+  assert.deepEqual(alarms(), []);
+});
