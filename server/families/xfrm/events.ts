@@ -92,3 +92,23 @@ export class XfrmEvents {
     this.monitor = undefined;
   }
 }
+
+/**
+ * Join a source to the family's monitor and open it: its message types, a re-dump when events were lost,
+ * undecodable datagrams counted by the source. Returns how to leave (the socket closes with the last one).
+ */
+export function joinXfrmEvents(
+  events: XfrmEvents,
+  types: readonly number[],
+  source: { onEvent(m: NetlinkMessage): void; resync(reason: string): Promise<void>; eventDatagramFailed(err: unknown): void },
+): () => void {
+  const sub: XfrmEventSubscriber = {
+    types,
+    onMessage: (m) => source.onEvent(m),
+    onOverrun: (reason) => void source.resync(reason).catch(() => undefined),
+    onError: (err) => source.eventDatagramFailed(err),
+  };
+  events.subscribe(sub);
+  events.open();
+  return () => events.unsubscribe(sub);
+}

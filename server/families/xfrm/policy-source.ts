@@ -8,7 +8,7 @@ import { Source, type ModelSink } from '../source.ts';
 import type { Logger } from '../../log.ts';
 import { decodePolicyMessage } from './policy.ts';
 import { XFRM_MSG, XFRM_MSG_NAME } from './spec.ts';
-import { XfrmEvents, type XfrmEventSubscriber } from './events.ts';
+import { XfrmEvents, joinXfrmEvents } from './events.ts';
 
 export function describePolicy(p: XfrmPolicy): string {
   const tmpl = p.templates.map((t) => `${t.proto} ${t.mode}${t.reqid ? ` reqid ${t.reqid}` : ''}`).join(', ');
@@ -28,8 +28,7 @@ export const POLICY_EVENT_TYPES = [XFRM_MSG.NEWPOLICY, XFRM_MSG.UPDPOLICY, XFRM_
 
 export class XfrmPolicySource extends Source {
   private conn: NetlinkConnection | undefined;
-  private events: XfrmEvents | undefined;
-  private subscriber: XfrmEventSubscriber | undefined;
+  private leaveEvents: (() => void) | undefined;
 
   constructor(sink: ModelSink, log: Logger, private readonly opts: XfrmPolicySourceOptions = {}) {
     super('xfrm-policy', 'XFRM policies', sink, log);
@@ -38,17 +37,8 @@ export class XfrmPolicySource extends Source {
   async start(): Promise<void> {
     try {
       this.conn = new NetlinkConnection('xfrm', this.opts.transport ?? openNetlinkTransport('xfrm', NETLINK_XFRM));
-      this.events = this.opts.events ?? (this.opts.transport ? undefined : new XfrmEvents({ receiveBufferBytes: this.opts.receiveBufferBytes, aevents: false }));
-      if (this.events) {
-        this.subscriber = {
-          types: POLICY_EVENT_TYPES,
-          onMessage: (m) => this.onEvent(m),
-          onOverrun: (reason) => void this.resync(reason).catch(() => undefined),
-          onError: (err) => this.decodeFailed(err, 'event datagram'),
-        };
-        this.events.subscribe(this.subscriber);
-        this.events.open();
-      }
+      const events = this.opts.events ?? (this.opts.transport ? undefined : new XfrmEvents({ receiveBufferBytes: this.opts.receiveBufferBytes, aevents: false }));
+      if (events) this.leaveEvents = joinXfrmEvents(events, POLICY_EVENT_TYPES, this);
       await this.resync('start');
     } catch (err) {
       this.failed(err);
@@ -67,6 +57,10 @@ export class XfrmPolicySource extends Source {
       }
     }
     this.sink.replaceAll('policy', items);
+  }
+
+  eventDatagramFailed(err: unknown): void {
+    this.decodeFailed(err, 'event datagram');
   }
 
   /** Handle one message from the POLICY/EXPIRE groups (public for tests that replay fixtures). */
@@ -105,7 +99,7 @@ export class XfrmPolicySource extends Source {
   }
 
   stop(): void {
-    if (this.subscriber) this.events?.unsubscribe(this.subscriber);
+    this.leaveEvents?.();
     this.conn?.close();
   }
 }

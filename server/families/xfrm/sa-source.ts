@@ -19,9 +19,8 @@ import { NetlinkConnection, openNetlinkTransport, type Transport } from '../../n
 import type { NetlinkMessage } from '../../netlink/message.ts';
 import type { Logger } from '../../log.ts';
 import type { SecurityAssociation } from '../../wire/xfrm.ts';
-import type { SourceState } from '../../wire/entities.ts';
 import { Source, type ModelSink } from '../source.ts';
-import { XfrmEvents, type XfrmEventSubscriber } from './events.ts';
+import { XfrmEvents, joinXfrmEvents } from './events.ts';
 import { fingerprintSecretState } from './fingerprint.ts';
 import { decodeSaMessage, type SaMessage } from './sa.ts';
 import { XFRM_MSG, XFRM_MSG_NAME } from './spec.ts';
@@ -55,8 +54,7 @@ export interface XfrmSaSourceOptions {
 
 export class XfrmSaSource extends Source {
   private conn: NetlinkConnection | undefined;
-  private events: XfrmEvents | undefined;
-  private subscriber: XfrmEventSubscriber | undefined;
+  private leaveEvents: (() => void) | undefined;
   private countersTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Duration of the last full dump (ms), for the refresh's duty-cycle bound. */
@@ -69,25 +67,16 @@ export class XfrmSaSource extends Source {
   }
 
   /** An ok state still says when fingerprints are not comparable across restarts. */
-  protected override setState(state: SourceState, reason?: string): void {
+  protected override okReason(): string | undefined {
     const fp = fingerprintSecretState();
-    super.setState(state, reason ?? (state === 'ok' && !fp.persisted && fp.reason ? fp.reason : undefined));
+    return fp.persisted ? undefined : fp.reason;
   }
 
   async start(): Promise<void> {
     try {
       this.conn = new NetlinkConnection('xfrm', this.opts.transport ?? openNetlinkTransport('xfrm', NETLINK_XFRM));
-      this.events = this.opts.events ?? (this.opts.transport ? undefined : new XfrmEvents());
-      if (this.events) {
-        this.subscriber = {
-          types: SA_EVENT_TYPES,
-          onMessage: (m) => this.onEvent(m),
-          onOverrun: (reason) => void this.resync(reason).catch(() => undefined),
-          onError: (err) => this.decodeFailed(err, 'event datagram'),
-        };
-        this.events.subscribe(this.subscriber);
-        this.events.open();
-      }
+      const events = this.opts.events ?? (this.opts.transport ? undefined : new XfrmEvents());
+      if (events) this.leaveEvents = joinXfrmEvents(events, SA_EVENT_TYPES, this);
       await this.resync('start');
       this.scheduleRefresh();
     } catch (err) {
@@ -112,7 +101,7 @@ export class XfrmSaSource extends Source {
     if (st === 'starting' || st === 'no-permission' || st === 'not-available') return;
     try {
       await this.redump();
-      if (this.status.state !== 'ok') this.setState('ok');
+      if (this.status.state !== 'ok') this.setState('ok', this.okReason());
     } catch (err) {
       // A failed refresh (e.g. a truncated part) leaves the model as it was; the next one tries again.
       this.failed(err);
@@ -137,6 +126,10 @@ export class XfrmSaSource extends Source {
     if (failures === 0) this.sink.replaceAll('sa', items);
     else for (const { key, value } of items) this.sink.upsert('sa', key, value);
     this.lastDumpMs = performance.now() - t0;
+  }
+
+  eventDatagramFailed(err: unknown): void {
+    this.decodeFailed(err, 'event datagram');
   }
 
   /** Handle one SA-related message (public for tests that replay fixtures). */
@@ -223,7 +216,7 @@ export class XfrmSaSource extends Source {
   stop(): void {
     this.stopped = true;
     if (this.countersTimer) clearTimeout(this.countersTimer);
-    if (this.subscriber) this.events?.unsubscribe(this.subscriber);
+    this.leaveEvents?.();
     this.conn?.close();
   }
 }

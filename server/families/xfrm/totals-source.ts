@@ -21,8 +21,6 @@ export const TOTALS_KEY = 'xfrm';
 
 export class XfrmTotalsSource extends Source {
   private conn: NetlinkConnection | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private reading = false;
   private readonly stat: XfrmStatReader;
 
   constructor(sink: ModelSink, log: Logger, private readonly opts: XfrmTotalsSourceOptions = {}) {
@@ -34,26 +32,9 @@ export class XfrmTotalsSource extends Source {
     try {
       this.conn = new NetlinkConnection('xfrm', this.opts.transport ?? openNetlinkTransport('xfrm', NETLINK_XFRM));
       await this.resync('start');
-      const every = this.opts.intervalMs ?? 5000;
-      if (every > 0) {
-        this.timer = setInterval(() => void this.tick(), every);
-        this.timer.unref();
-      }
+      this.refreshEvery(this.opts.intervalMs ?? 5000);
     } catch (err) {
       this.failed(err);
-    }
-  }
-
-  private async tick(): Promise<void> {
-    if (this.reading) return;
-    this.reading = true;
-    try {
-      await this.redump();
-      if (this.status.state !== 'ok') this.setState('ok');
-    } catch (err) {
-      this.failed(err);
-    } finally {
-      this.reading = false;
     }
   }
 
@@ -84,7 +65,7 @@ export class XfrmTotalsSource extends Source {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.stopRefresh();
     this.conn?.close();
   }
 }

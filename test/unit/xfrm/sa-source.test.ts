@@ -36,6 +36,8 @@ test('dump, then NEWSA/DELSA/EXPIRE/NEWAE/FLUSHSA change the model and the event
   const src = new XfrmSaSource(model, log, { transport: t, refreshIntervalMs: 0 });
   await src.start();
   assert.equal(src.status.state, 'ok');
+  // the fingerprint secret is not persisted here (test secret): the ok state says so
+  assert.equal(src.status.reason, 'test secret');
   assert.equal(model.count('sa'), 2);
   const k1 = 'inet:esp:10.0.0.2:0x00000001';
   const fp1 = (model.get('sa', k1) as Row).aead?.fingerprint;

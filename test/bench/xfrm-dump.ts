@@ -1,0 +1,163 @@
+// XFRM SA figures (prints numbers, not a pass/fail test). Run in the lab, as root in the VM's own netns:
+//   npm run lab -- run --kernel debian --timeout 1500 'node --expose-gc --import tsx test/bench/xfrm-dump.ts'
+// 1. GETSA dump + decode of 10k and 100k SAs against `ip -s xfrm state > /dev/null` on the same table
+//    (ratio ours/ip; goal ≤ 1.0), and the same dump into the model (what the bounded refresh costs).
+// 2. Backend heap per SA: decoded SAs held by the model (wire rows + their JSON), by heapUsed after gc.
+// 3. Kernel event → WebSocket client latency at 1,000 SA changes per second against `sascope serve`:
+//    NEWSAs sent through sascope's own netlink encoder at that rate (the send time stands for the
+//    kernel's message time: xfrm_add_sa notifies while it handles the request); p50/p99 (goal ≤ 20 ms).
+// BENCH_SIZES=10000,100000 BENCH_RATE=1000 BENCH_SECONDS=5 override the defaults.
+import { execFileSync, execSync } from 'node:child_process';
+import { NetlinkConnection, openNetlinkTransport } from '../../server/netlink/conn.ts';
+import { NETLINK_XFRM } from '../../server/netlink/constants.ts';
+import { encodeStruct } from '../../server/netlink/struct.ts';
+import { AttrWriter } from '../../server/netlink/attr.ts';
+import { XFRM_MSG, xfrm_usersa_info } from '../../server/families/xfrm/spec.ts';
+import { decodeSaMessage } from '../../server/families/xfrm/sa.ts';
+import { Model } from '../../server/model/model.ts';
+import { LiveClient, startServer } from '../helpers.ts';
+
+const sizes = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
+const rate = Number(process.env.BENCH_RATE ?? 1000);
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const gc = (globalThis as { gc?: () => void }).gc;
+const now = () => performance.now();
+const sh = (cmd: string) => execSync(cmd, { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 30, shell: '/bin/bash' }).toString();
+
+const INF = 0xffffffffffffffffn;
+const key = Buffer.alloc(20, 0x42);
+function saAdd(i: number, spiBase: number): Buffer {
+  const daddr = Buffer.alloc(16);
+  daddr.writeUInt32BE(((10 << 24) | (200 << 16) | (i & 0xffff)) >>> 0);
+  const saddr = Buffer.from([10, 0, 0, 1, ...Array(12).fill(0)]);
+  const info = encodeStruct(xfrm_usersa_info, {
+    sel: { family: 2 },
+    id: { daddr, spi: spiBase + i, proto: 50 },
+    saddr,
+    lft: { soft_byte_limit: INF, hard_byte_limit: INF, soft_packet_limit: INF, hard_packet_limit: INF },
+    family: 2, mode: 1, reqid: 1,
+  });
+  const alg = Buffer.alloc(72 + key.length);
+  alg.write('rfc4106(gcm(aes))', 0);
+  alg.writeUInt32LE(key.length * 8, 64);
+  alg.writeUInt32LE(128, 68);
+  key.copy(alg, 72);
+  return Buffer.concat([info, new AttrWriter().bytes(18, alg).encode()]);
+}
+
+function timeIp(): number {
+  const t0 = now();
+  execFileSync('sh', ['-c', 'ip -s xfrm state > /dev/null']);
+  return now() - t0;
+}
+
+const conn = new NetlinkConnection('bench', openNetlinkTransport('bench', NETLINK_XFRM));
+
+async function dumpDecode(): Promise<{ ms: number; n: number }> {
+  const t0 = now();
+  const parts = await conn.dump(XFRM_MSG.GETSA, Buffer.alloc(0), { op: 'dump SAs', timeoutMs: 600_000 });
+  let n = 0;
+  for (const m of parts) if (decodeSaMessage(m)?.kind === 'upsert') n++;
+  return { ms: now() - t0, n };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+console.log(`kernel ${sh('uname -r').trim()}, node ${process.version}, ${sh('nproc').trim()} CPUs (TCG VM)`);
+for (const n of sizes) {
+  sh('ip xfrm state flush; ip xfrm policy flush');
+  const t0 = now();
+  sh(`bash test/lab/scenarios/batch-sas.sh "" ${n} > /dev/null`);
+  console.log(`\n${n} SAs: added in ${((now() - t0) / 1000).toFixed(1)} s (ip -batch)`);
+  const ipMs: number[] = [];
+  const ours: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    ipMs.push(timeIp());
+    const d = await dumpDecode();
+    if (d.n !== n) throw new Error(`dump returned ${d.n} SAs, expected ${n}`);
+    ours.push(d.ms);
+  }
+  const ip = median(ipMs);
+  const o = median(ours);
+  console.log(`  ip -s xfrm state > /dev/null: ${ip.toFixed(0)} ms   sascope dump+decode: ${o.toFixed(0)} ms   ratio ${(o / ip).toFixed(2)}× (goal ≤ 1.0)   [${ipMs.map((x) => x.toFixed(0)).join('/')} vs ${ours.map((x) => x.toFixed(0)).join('/')}]`);
+
+  // into the model, as the source does; heap held per SA
+  gc?.();
+  const h0 = process.memoryUsage().heapUsed;
+  const model = new Model();
+  const tm = now();
+  const parts = await conn.dump(XFRM_MSG.GETSA, Buffer.alloc(0), { op: 'dump SAs', timeoutMs: 600_000 });
+  const items: Array<{ key: string; value: object }> = [];
+  for (const m of parts) {
+    const d = decodeSaMessage(m);
+    if (d?.kind === 'upsert') items.push({ key: d.sa.key, value: d.sa });
+  }
+  model.replaceAll('sa', items);
+  const intoModel = now() - tm;
+  parts.length = 0;
+  items.length = 0;
+  gc?.();
+  const h1 = process.memoryUsage().heapUsed;
+  const t2 = now();
+  const again = await conn.dump(XFRM_MSG.GETSA, Buffer.alloc(0), { op: 'dump SAs', timeoutMs: 600_000 });
+  const items2 = again.flatMap((m) => {
+    const d = decodeSaMessage(m);
+    return d?.kind === 'upsert' ? [{ key: d.sa.key, value: d.sa }] : [];
+  });
+  model.replaceAll('sa', items2); // the refresh: nothing changed, nothing emitted
+  const refresh = now() - t2;
+  console.log(`  first dump into the model: ${intoModel.toFixed(0)} ms; an unchanged refresh dump: ${refresh.toFixed(0)} ms → with the 5 % duty cap the next refresh waits ≥ ${(refresh / 0.05 / 1000).toFixed(1)} s`);
+  console.log(`  heap held by the model: ${((h1 - h0) / n).toFixed(0)} B per SA${gc ? '' : ' (run with --expose-gc for an exact figure)'} (goal ≤ 1024)`);
+  if (model.count('sa') !== n) throw new Error('model count');
+}
+
+// 3. event → client latency at `rate` SA changes per second
+sh('ip xfrm state flush; ip xfrm policy flush');
+const server = await startServer({ args: ['--data-dir', '/tmp/sascope-bench-data'], timeoutMs: 400_000 });
+const client = new LiveClient(server.url);
+await client.opened();
+await new Promise((r) => setTimeout(r, 2000));
+const sent = new Map<string, number>();
+const spiBase = 0x7000000;
+const total = rate * seconds;
+const lat: number[] = [];
+const seen = new Set<string>();
+const tickMs = 10;
+const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+let i = 0;
+const t0 = now();
+while (i < total) {
+  const due = t0 + (i / rate) * 1000;
+  const wait = due - now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  for (let k = 0; k < perTick && i < total; k++, i++) {
+    const spi = spiBase + i;
+    const keyStr = `inet:esp:10.200.${(i >> 8) & 0xff}.${i & 0xff}:0x${spi.toString(16).padStart(8, '0')}`;
+    sent.set(keyStr, performance.timeOrigin + performance.now());
+    void conn.do(XFRM_MSG.NEWSA, saAdd(i, spiBase), { op: 'add SA' });
+  }
+}
+const achieved = total / ((now() - t0) / 1000);
+const deadline = Date.now() + 60_000;
+while (seen.size < total && Date.now() < deadline) {
+  for (const { at, delta } of client.deltas()) {
+    if (delta.kind !== 'sa' || delta.op !== 'upsert' || seen.has(delta.key)) continue;
+    const s = sent.get(delta.key);
+    if (s === undefined) continue;
+    seen.add(delta.key);
+    lat.push(at - s);
+  }
+  client.messages.length = 0;
+  await new Promise((r) => setTimeout(r, 100));
+}
+lat.sort((a, b) => a - b);
+const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!.toFixed(1);
+console.log(`\nevent → WebSocket client at ${achieved.toFixed(0)} SA adds/s for ${seconds} s: ${lat.length}/${total} seen, p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${lat[lat.length - 1]!.toFixed(1)} ms (goal p99 ≤ 20 ms)`);
+client.close();
+await server.stop();
+conn.close();
+sh('ip xfrm state flush');
+process.exit(0);
