@@ -11,6 +11,7 @@ import { DataTable, type Column } from '../ui/DataTable';
 import { RelTime } from '../ui/RelTime';
 import { Sparkline } from '../ui/Sparkline';
 import { StateBadge } from '../SourceStatusList';
+import { SourceEvents } from '../SourceEvents';
 import { formatBytes, formatCount } from '../format';
 
 type Peer = OnWire<OvpnPeer>;
@@ -64,7 +65,6 @@ export function OvpnView() {
   const devs = useEntities('ovpn-dev');
   const peers = useEntities('ovpn-peer');
   const src = useEntities('source')?.rows.get('ovpn');
-  const events = useEntities('event');
   const byDev = useMemo(() => {
     const m = new Map<number, Peer[]>();
     for (const p of peers?.rows.values() ?? []) {
@@ -74,7 +74,6 @@ export function OvpnView() {
     }
     return m;
   }, [peers, peers?.version]);
-  const recent = useMemo(() => (events ? [...events.rows.values()].filter((e) => e.source === 'ovpn').slice(-15).reverse() : []), [events, events?.version]);
 
   if (!devs) return <PanelState kind="loading">Loading OpenVPN devices…</PanelState>;
   const list = [...devs.rows.values()];
@@ -109,21 +108,7 @@ export function OvpnView() {
           );
         })
       )}
-      <Panel title="OpenVPN notifications">
-        {recent.length === 0 ? (
-          <PanelState kind="empty">No peer deletions, key swaps or floats since the server started.</PanelState>
-        ) : (
-          <ol className="divide-y divide-slate-100 text-sm dark:divide-slate-800">
-            {recent.map((e) => (
-              <li key={e.id} className="flex gap-3 px-4 py-1.5">
-                <RelTime ms={e.time} className="w-20 shrink-0 text-xs text-slate-500" />
-                <span className="w-32 shrink-0 font-mono text-xs">{e.type}</span>
-                <span className="text-xs">{e.summary}</span>
-              </li>
-            ))}
-          </ol>
-        )}
-      </Panel>
+      <SourceEvents source="ovpn" title="OpenVPN notifications" empty="No peer deletions, key swaps or floats since the server started." />
     </div>
   );
 }

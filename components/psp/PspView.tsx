@@ -6,6 +6,7 @@ import { Panel, PanelState } from '../ui/Panel';
 import { DataTable, type Column } from '../ui/DataTable';
 import { RelTime } from '../ui/RelTime';
 import { StateBadge } from '../SourceStatusList';
+import { SourceEvents } from '../SourceEvents';
 import { formatBytes, formatCount } from '../format';
 
 type Dev = OnWire<PspDevice>;
@@ -33,8 +34,6 @@ const columns: Column<Dev>[] = [
 export function PspView() {
   const devs = useEntities('psp-dev');
   const src = useEntities('source')?.rows.get('psp');
-  const events = useEntities('event');
-  const recent = events ? [...events.rows.values()].filter((e) => e.source === 'psp').slice(-15).reverse() : [];
   const list = devs ? [...devs.rows.values()] : [];
   return (
     <div className="space-y-4">
@@ -49,21 +48,7 @@ export function PspView() {
           <DataTable label="PSP devices" rows={list} columns={columns} rowKey={(d) => String(d.id)} rowTestId={(d) => `psp-dev-${d.id}`} />
         )}
       </Panel>
-      <Panel title="PSP notifications">
-        {recent.length === 0 ? (
-          <PanelState kind="empty">No device changes or key rotations since the server started.</PanelState>
-        ) : (
-          <ol className="divide-y divide-slate-100 text-sm dark:divide-slate-800">
-            {recent.map((e) => (
-              <li key={e.id} className="flex gap-3 px-4 py-1.5">
-                <RelTime ms={e.time} className="w-20 shrink-0 text-xs text-slate-500" />
-                <span className="w-32 shrink-0 font-mono text-xs">{e.type}</span>
-                <span className="text-xs">{e.summary}</span>
-              </li>
-            ))}
-          </ol>
-        )}
-      </Panel>
+      <SourceEvents source="psp" title="PSP notifications" empty="No device changes or key rotations since the server started." />
     </div>
   );
 }
