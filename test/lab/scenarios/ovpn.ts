@@ -1,4 +1,4 @@
-// ovpnPair(): a real ovpn setup for lab tests (inside the lab VM only). A hub device "ovpn-hub" in mp mode
+// ovpnHub(): a real ovpn setup for lab tests (inside the lab VM only). A hub device "ovpn-hub" in mp mode
 // in the current netns with one peer per spoke; each spoke is a netns (ovpn-sN) joined by veth
 // (10.70.N.1 ↔ 10.70.N.2) with its own p2p device "ovpn-p" and the hub as its peer. Keys in both slots
 // (primary key-id 1, secondary key-id 2, aes-gcm), tunnel addresses 10.8.0.1 (hub) and 10.8.0.(N+1).
@@ -7,8 +7,10 @@
 // lets go of it, so this module holds the sockets: the peers live as long as the test process (or close()).
 // Test-only: it drives the write side of the family (peer-new, key-new, key-swap, peer-del) through the
 // project's genl layer with a test-side operation table; sascope's own table has none of these.
+// (index.ts's ovpnPair is the P2P pair, one peer per device; this one puts two peers on one device.)
+// ynl(): the kernel's own YNL CLI (tools/net/ynl) as the independent view of a genl family.
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, constants as fsc } from 'node:fs';
+import { closeSync, existsSync, openSync, constants as fsc } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { c, lastErrno, AF_INET, CLONE_NEWNET, SOCK_DGRAM } from '../../../server/sys/libc.ts';
 import { SyscallError } from '../../../server/sys/errno.ts';
@@ -109,7 +111,7 @@ export interface OvpnSpoke {
   remotePort: number;
 }
 
-export interface OvpnPair {
+export interface OvpnHub {
   hub: { name: string; ifindex: number; localPort: number };
   spokes: OvpnSpoke[];
   /** Send `count` pings from spoke N through the tunnel to the hub. */
@@ -121,7 +123,7 @@ export interface OvpnPair {
   close(): void;
 }
 
-export async function ovpnPair(opts: { spokes?: number } = {}): Promise<OvpnPair> {
+export async function ovpnHub(opts: { spokes?: number } = {}): Promise<OvpnHub> {
   sh('modprobe ovpn 2>/dev/null || true');
   const n = opts.spokes ?? 2;
   const hubName = 'ovpn-hub';
@@ -181,4 +183,20 @@ export async function ovpnPair(opts: { spokes?: number } = {}): Promise<OvpnPair
       for (const s of spokes) sh(`ip netns del ${s.ns} 2>/dev/null || true; ip link del ovpn-v${s.peerId} 2>/dev/null || true`);
     },
   };
+}
+
+/** The Linux source the lab extracted (YNL specs and CLI). */
+function linuxSource(): string {
+  for (const d of [process.env.SASCOPE_LAB_SRC, '/root/.cache/sascope-lab/src/linux-7.2', `${process.env.HOME}/.cache/sascope-lab/src/linux-7.2`]) {
+    if (d && existsSync(`${d}/tools/net/ynl/pyynl/cli.py`)) return d;
+  }
+  throw new Error('no Linux source with tools/net/ynl (SASCOPE_LAB_SRC)');
+}
+
+/** Run the kernel's YNL CLI: ynl('ovpn', '--dump', 'peer-get', '--json', '{"ifindex": 4}'). Parsed JSON output. */
+export function ynl(family: string, ...args: string[]): unknown {
+  const src = linuxSource();
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const out = sh(`/usr/bin/python3 ${src}/tools/net/ynl/pyynl/cli.py --spec ${src}/Documentation/netlink/specs/${family}.yaml --no-schema --output-json ${args.map(q).join(' ')}`);
+  return out.trim() ? JSON.parse(out) : null;
 }

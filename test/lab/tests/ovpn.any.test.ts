@@ -7,8 +7,7 @@ import { test, before, after } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { LiveClient, startServer, type RunningServer } from '../../helpers.ts';
-import { ovpnPair, type OvpnPair } from '../scenarios/ovpn.ts';
-import { ynl } from '../scenarios/psp.ts';
+import { ovpnHub, ynl, type OvpnHub } from '../scenarios/ovpn.ts';
 import { GenlClient, type GenlMessage } from '../../../server/genl/client.ts';
 import { ovpnFamily } from '../../../server/families/ovpn/spec.ts';
 import { keyGetRequest, peerDumpRequest } from '../../../server/families/ovpn/peer.ts';
@@ -18,7 +17,7 @@ import type { EntityKinds } from '../../../server/wire/protocol.ts';
 type Peer = EntityKinds['ovpn-peer'];
 type Dev = EntityKinds['ovpn-dev'];
 
-let pair: OvpnPair;
+let pair: OvpnHub;
 let server: RunningServer;
 
 async function ovpnState(): Promise<{ devices: Dev[]; peers: Peer[] }> {
@@ -40,7 +39,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_
 const peerOf = async (id: number) => (await ovpnState()).peers.find((p) => p.ifindex === pair.hub.ifindex && p.id === id);
 
 before(async () => {
-  pair = await ovpnPair({ spokes: 2 });
+  pair = await ovpnHub({ spokes: 2 });
   server = await startServer({ timeoutMs: 400_000 });
 });
 
@@ -134,7 +133,7 @@ test('ovpn: fixture capture (SASCOPE_LAB_CAPTURE=1)', { skip: !process.env.SASCO
   const mon = client.subscribe({ onMessage: (g) => seen.push(g), onOverrun: () => undefined, onError: () => undefined });
   const print = (name: string, note: string, msgs: Array<{ cmd: number; version: number; attrs: Buffer }>) => {
     console.log(`FIXTURE-BEGIN ${name}`);
-    console.log(`# captured in the lab VM by test/lab/tests/ovpn.any.test.ts (ovpnPair: mp hub, 2 peers, keys in both slots): ${note}`);
+    console.log(`# captured in the lab VM by test/lab/tests/ovpn.any.test.ts (ovpnHub: mp hub, 2 peers, keys in both slots): ${note}`);
     console.log(`# kernel: ${execFileSync('uname', ['-r']).toString().trim()}`);
     for (const g of msgs) console.log(encodeMessage(client.family.id, 0, 0, Buffer.concat([Buffer.from([g.cmd, g.version, 0, 0]), g.attrs])).toString('hex'));
     console.log(`FIXTURE-END ${name}`);

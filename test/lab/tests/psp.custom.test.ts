@@ -1,12 +1,12 @@
 // PSP against the custom kernel's netdevsim PSP device: "no PSP device" before it exists, then dev-add-ntf,
 // dev-get (versions by name, device name), dev-set → dev-change-ntf, key-rotate → key-rotate-ntf as a
-// rotation with get-stats counting it, and dev-del-ntf when the port goes. YNL is the independent view.
+// rotation with get-stats counting it, and dev-del-ntf when the port goes. The lab's pspDevice()/pspDevices() (kernel YNL CLI) are the independent view.
 // SASCOPE_LAB_CAPTURE=1 also prints raw replies and notifications as fixture material.
 import { test, before, after } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { LiveClient, startServer, type RunningServer } from '../../helpers.ts';
-import { pspDevice, ynl, type PspLabDevice } from '../scenarios/psp.ts';
+import { pspDevice, pspDevices, type PspDevice } from '../scenarios/index.ts';
 import { GenlClient, type GenlMessage } from '../../../server/genl/client.ts';
 import { pspFamily } from '../../../server/families/psp/spec.ts';
 import { statsRequest } from '../../../server/families/psp/dev.ts';
@@ -15,7 +15,7 @@ import type { EntityKinds } from '../../../server/wire/protocol.ts';
 
 type Dev = EntityKinds['psp-dev'];
 let server: RunningServer;
-let dev: PspLabDevice | undefined;
+let dev: (PspDevice & { nsim: { ifname: string; down(): Promise<void> } }) | undefined;
 let client: LiveClient;
 
 const pspDevs = async () => ((await (await fetch(`${server.url}/api/v1/psp`)).json()) as { devices: Dev[] }).devices;
@@ -47,11 +47,7 @@ before(async () => {
 after(async () => {
   client?.close();
   if (server) assert.equal(await server.stop(), 0, 'SIGTERM gives a clean exit');
-  try {
-    dev?.remove();
-  } catch {
-    // already removed by the last test
-  }
+  await dev?.nsim.down().catch(() => undefined);
 });
 
 test('psp: before any netdevsim port the source says "no PSP device"', async () => {
@@ -65,15 +61,15 @@ test('psp: before any netdevsim port the source says "no PSP device"', async () 
 });
 
 test('psp: a netdevsim port brings dev-add-ntf and a device with its versions by name, as YNL reads it', async () => {
-  dev = await pspDevice(7);
+  dev = await pspDevice({ nsimId: 7 });
   const ev = await eventDelta('dev-add-ntf');
   assert.match(ev.summary, new RegExp(`PSP device ${dev.id} .*appeared`));
   const d = await until('the device', async () => (await pspDevs()).find((x) => x.id === dev!.id));
   assert.equal(d.ifindex, dev.ifindex);
-  assert.equal(d.ifname, dev.ifname);
+  assert.equal(d.ifname, dev.nsim.ifname);
   assert.deepEqual(d.versionsCapable, ['hdr0-aes-gcm-128', 'hdr0-aes-gcm-256', 'hdr0-aes-gmac-128', 'hdr0-aes-gmac-256']);
   assert.deepEqual(d.versionsEnabled, []);
-  const k = (ynl('psp', '--dump', 'dev-get') as Array<Record<string, unknown>>).find((x) => x['id'] === dev!.id)!;
+  const k = (await pspDevices()).find((x) => x.id === dev!.id)!;
   assert.deepEqual(d.versionsCapable, k['psp-versions-cap']);
   assert.equal(d.ifindex, k['ifindex']);
   assert.equal((await pspSource())?.reason, undefined);
@@ -81,11 +77,12 @@ test('psp: a netdevsim port brings dev-add-ntf and a device with its versions by
 });
 
 test('psp: dev-set shows as dev-change-ntf with the enabled versions', async () => {
-  await dev!.setVersions(0x3);
+  await dev!.enable();
   const ev = await eventDelta('dev-change-ntf');
-  assert.match(ev.summary, /enabled hdr0-aes-gcm-128, hdr0-aes-gcm-256 of/);
-  const d = await until('enabled versions', async () => (await pspDevs()).find((x) => x.id === dev!.id && x.versionsEnabled.length === 2));
-  assert.deepEqual(d.versionsEnabled, ['hdr0-aes-gcm-128', 'hdr0-aes-gcm-256']);
+  assert.match(ev.summary, /enabled hdr0-aes-gcm-128, hdr0-aes-gcm-256, hdr0-aes-gmac-128, hdr0-aes-gmac-256 of/);
+  const d = await until('enabled versions', async () => (await pspDevs()).find((x) => x.id === dev!.id && x.versionsEnabled.length === 4));
+  const k = (await pspDevices()).find((x) => x.id === dev!.id)!;
+  assert.deepEqual(d.versionsEnabled, k['psp-versions-ena']);
 });
 
 test('psp: key-rotate shows as a rotation and get-stats counts it', async () => {
@@ -95,7 +92,7 @@ test('psp: key-rotate shows as a rotation and get-stats counts it', async () => 
   assert.match(ev.summary, /device key rotated/);
   const d = await until('the rotation in stats', async () => (await pspDevs()).find((x) => x.id === dev!.id && x.rotations === 1 && BigInt(x.stats?.keyRotations ?? 0) === BigInt(before.stats?.keyRotations ?? 0) + 1n));
   assert.ok(d.lastRotation);
-  const k = ynl('psp', '--do', 'get-stats', '--json', JSON.stringify({ 'dev-id': dev!.id })) as Record<string, number>;
+  const k = await dev!.stats();
   assert.equal(String(k['key-rotations']), d.stats!.keyRotations);
 });
 
@@ -105,25 +102,25 @@ test('psp: fixture capture (SASCOPE_LAB_CAPTURE=1)', { skip: !process.env.SASCOP
   const mon = c.subscribe({ onMessage: (g) => seen.push(g), onOverrun: () => undefined, onError: () => undefined });
   const print = (name: string, note: string, msgs: GenlMessage[]) => {
     console.log(`FIXTURE-BEGIN ${name}`);
-    console.log(`# captured in the lab VM by test/lab/tests/psp.custom.test.ts (netdevsim port ${dev!.ifname}, PSP device ${dev!.id}): ${note}`);
+    console.log(`# captured in the lab VM by test/lab/tests/psp.custom.test.ts (netdevsim port ${dev!.nsim.ifname}, PSP device ${dev!.id}): ${note}`);
     console.log(`# kernel: ${execFileSync('uname', ['-r']).toString().trim()}`);
     for (const g of msgs) console.log(encodeMessage(c.family.id, 0, 0, Buffer.concat([Buffer.from([g.cmd, g.version, 0, 0]), g.attrs])).toString('hex'));
     console.log(`FIXTURE-END ${name}`);
   };
-  print('dev-get-dump', 'dev-get dump after dev-set 0x3', await c.dump('dev-get'));
+  print('dev-get-dump', 'dev-get dump after dev-set of all four versions', await c.dump('dev-get'));
   print('get-stats', 'get-stats do after one key-rotate', await c.do('get-stats', statsRequest(dev!.id)));
   await dev!.rotate();
-  await dev!.setVersions(0x1);
+  await dev!.enable();
   await new Promise((r) => setTimeout(r, 300));
-  print('notifications', 'mgmt+use groups: key-rotate then dev-set 0x1', seen);
+  print('notifications', 'mgmt+use groups: key-rotate then dev-set (all four versions again)', seen);
   mon.close();
   c.close();
 });
 
 test('psp: removing the port brings dev-del-ntf and the device goes', async () => {
   const gone = dev!;
-  gone.remove();
   dev = undefined;
+  await gone.nsim.down();
   const ev = await eventDelta('dev-del-ntf');
   assert.match(ev.summary, new RegExp(`PSP device ${gone.id} .*removed`));
   await until('the device to go', async () => ((await pspDevs()).some((x) => x.id === gone.id) ? undefined : true));
