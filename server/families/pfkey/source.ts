@@ -35,6 +35,7 @@ export class PfkeySource extends Source {
   private readonly refreshing = new Set<string>();
   /** Replies to other processes' dumps, counted rather than logged one by one. */
   private readonly foreignDumps = new Map<string, number>();
+  private registerTimer: NodeJS.Timeout | undefined;
 
   constructor(sink: ModelSink, log: Logger, private readonly opts: PfkeySourceOptions = {}) {
     super('pfkey', 'PF_KEY v2', sink, log);
@@ -52,8 +53,11 @@ export class PfkeySource extends Source {
         );
       }
       await this.resync('start');
-      // Not awaited: the kernel may probe crypto modules for a while; the tables are ready without it.
-      void this.loadAlgorithms();
+      // Not awaited, and a moment later: the kernel probes every algorithm inside that sendmsg, holding the
+      // XFRM config mutex (the first time it loads modules). A one-shot `sascope snapshot` stops before
+      // the timer fires, so it never leaves such a probe behind; the tables are ready without it.
+      this.registerTimer = setTimeout(() => void this.loadAlgorithms(), 1000);
+      this.registerTimer.unref();
     } catch (err) {
       this.failedOpen(err);
     }
@@ -207,6 +211,7 @@ export class PfkeySource extends Source {
   }
 
   stop(): void {
+    clearTimeout(this.registerTimer);
     this.monitor?.close();
     this.conn?.close();
   }
