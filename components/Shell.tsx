@@ -13,6 +13,8 @@ const NAV = [
   { href: '/devices', label: 'Devices' },
   { href: '/ovpn', label: 'OpenVPN' },
   { href: '/psp', label: 'PSP' },
+  { href: '/crypto', label: 'Crypto' },
+  { href: '/pfkey', label: 'PF_KEY' },
   { href: '/events', label: 'Events' },
   { href: '/wall', label: 'Wall' },
 ];

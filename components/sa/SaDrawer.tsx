@@ -2,11 +2,13 @@
 // Everything about one SA: identity, algorithms (never keys: name, length, fingerprint), lifetime and
 // sequence-space bars, counters with a rate sparkline, offload, PF_KEY cross-check, rotations.
 import { useEffect, useRef } from 'react';
+import Link from 'next/link';
 import { useEntities, useLiveStatus } from '../live/keys';
 import { rates } from '../live/rates';
 import { Sparkline, UsageBar } from '../ui/Sparkline';
 import { RelTime } from '../ui/RelTime';
 import { U64_MAX, formatBytes, formatCount, formatSpi } from '../format';
+import { CheckBadge } from '../pfkey/CheckBadge';
 import { algorithmText, formatDuration, limitText, secondsLeft, sequenceUsedPercent, type Sa } from './sa-text';
 
 function Row({ k, children }: { k: string; children: React.ReactNode }) {
@@ -47,6 +49,8 @@ export function SaDrawer({ sa, saKey, onClose }: { sa: Sa | undefined; saKey: st
 
   const nowMs = now ?? Date.now();
   const check = checks?.rows.get(saKey);
+  const offloadDevs = useEntities('offload-dev');
+  const offloaded = sa?.offload ? offloadDevs?.rows.get(String(sa.offload.ifindex))?.sas.find((o) => o.key === sa.key) : undefined;
   const related = events ? [...events.rows.values()].filter((e) => e.ref === `sa:${saKey}`).slice(-10).reverse() : [];
   const cfg = sa?.lifetime.config;
   const cur = sa?.lifetime.current;
@@ -154,6 +158,11 @@ export function SaDrawer({ sa, saKey, onClose }: { sa: Sa | undefined; saKey: st
                 <Row k="device">{links?.rows.get(String(sa.offload.ifindex))?.name ?? `ifindex ${sa.offload.ifindex}`}</Row>
                 <Row k="mode / dir">{sa.offload.type} / {sa.offload.dir}</Row>
                 {sa.offload.type === 'packet' && <p className="text-xs text-amber-700 dark:text-amber-400">Packet offload: counters come from the driver and may lag.</p>}
+                {offloaded && offloaded.state !== 'offloaded' && (
+                  <p className="text-xs font-semibold text-red-700 dark:text-red-400">
+                    {offloaded.state === 'software-fallback' ? 'Fell back to software' : 'Offload device gone'}: {offloaded.note}
+                  </p>
+                )}
               </>
             ) : (
               <p className="text-sm text-slate-500">Software: the kernel's crypto does the work.</p>
@@ -164,7 +173,12 @@ export function SaDrawer({ sa, saKey, onClose }: { sa: Sa | undefined; saKey: st
               <p className="text-sm text-slate-500">No PF_KEY view of this SA (PF_KEY not available, or not compared yet).</p>
             ) : (
               <>
-                <Row k="status">{check.status}</Row>
+                <Row k="status">
+                  <CheckBadge status={check.status} differences={check.differences.length} />{' '}
+                  <Link href={`/pfkey?check=${encodeURIComponent(check.key)}`} className="font-sans text-blue-700 underline underline-offset-2 dark:text-blue-400">
+                    PF_KEY view
+                  </Link>
+                </Row>
                 {check.reason && <Row k="reason">{check.reason}</Row>}
                 {check.differences?.map((d, i) => (
                   <Row key={i} k={d.field}>

@@ -10,6 +10,7 @@ import { formatBytes, formatCount, formatSpi } from '../format';
 import { StateBadge } from '../SourceStatusList';
 import { algorithmText, formatDuration, searchText, secondsLeft, sequenceUsedPercent, type Sa } from './sa-text';
 import { SaDrawer } from './SaDrawer';
+import { CheckBadge, differencesText } from '../pfkey/CheckBadge';
 
 const COLS: Array<{ id: string; label: string }> = [
   { id: 'spi', label: 'SPI' },
@@ -126,10 +127,9 @@ export function SaTable() {
         cell: (c) => {
           const ck = checks?.rows.get(c.row.original.key);
           if (!ck) return <span className="text-xs text-slate-400">—</span>;
-          const tone = ck.status === 'agree' ? 'text-emerald-700 dark:text-emerald-400' : ck.status === 'mismatch' ? 'font-semibold text-red-700 dark:text-red-400' : 'text-slate-500';
-          return <span className={`text-xs ${tone}`} title={ck.reason}>{ck.status}</span>;
+          return <CheckBadge status={ck.status} differences={ck.differences.length} title={ck.differences.length ? differencesText(ck.differences) : ck.reason} testId={`pfkey-badge-${ck.key}`} />;
         },
-        size: 90,
+        size: 130,
       },
     ],
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -1,0 +1,144 @@
+'use client';
+// The AF_ALG throughput probe: an operator starts it (POST /api/v1/crypto/probe, cookie auth), the
+// results arrive live in the 'crypto-probe' entity. A viewer gets 403, a second request while one runs
+// gets 409: the server's message is shown as it is.
+import { useMutation } from '@tanstack/react-query';
+import type { OnWire } from '@/server/wire/entities';
+import type { CryptoProbe, ProbeResult } from '@/server/wire/crypto';
+import { useEntities } from '../live/keys';
+import { Panel, PanelState } from '../ui/Panel';
+import { DataTable, type Column } from '../ui/DataTable';
+import { Badge } from '../ui/Badge';
+import { RelTime } from '../ui/RelTime';
+import { formatBytes } from '../format';
+
+type Probe = OnWire<CryptoProbe>;
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** POST to the server's API with the session cookie; a JSON error body becomes an ApiError with its message. */
+export async function postApi<T>(path: string, body?: unknown): Promise<T> {
+  const token = new URLSearchParams(window.location.search).get('token');
+  const res = await fetch(path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new ApiError(res.status, e?.code ?? `http-${res.status}`, e?.message ?? (text.trim() || `${res.status} ${res.statusText}`));
+  }
+  return json as T;
+}
+
+const STATE_TONE: Record<Probe['state'], 'muted' | 'info' | 'ok' | 'warn' | 'bad'> = { idle: 'muted', running: 'info', done: 'ok', unavailable: 'warn', failed: 'bad' };
+const STATE_WORDS: Record<Probe['state'], string> = { idle: 'not run yet', running: 'running', done: 'done', unavailable: 'not available', failed: 'failed' };
+
+const columns: Column<ProbeResult>[] = [
+  { id: 'name', header: 'Algorithm', cell: (r) => <span className="font-mono text-xs">{r.name}</span>, sortValue: (r) => r.name },
+  { id: 'type', header: 'Type', cell: (r) => r.type, sortValue: (r) => r.type },
+  { id: 'key', header: 'Key', cell: (r) => (r.keyBits ? `${r.keyBits} bit` : '—'), sortValue: (r) => r.keyBits, align: 'right' },
+  {
+    id: 'rate',
+    header: 'Throughput',
+    cell: (r) =>
+      r.mbPerSec !== undefined ? (
+        <span className="font-semibold">{r.mbPerSec.toFixed(r.mbPerSec < 10 ? 2 : 1)} MB/s</span>
+      ) : (
+        <span className="text-xs text-red-700 dark:text-red-400">not measured: {r.error ?? 'no rate'}</span>
+      ),
+    sortValue: (r) => r.mbPerSec ?? -1,
+    align: 'right',
+  },
+  { id: 'bytes', header: 'Processed', cell: (r) => (r.bytes || r.seconds ? `${formatBytes(r.bytes)} in ${r.seconds.toFixed(3)} s` : '—'), sortValue: (r) => r.bytes, align: 'right' },
+  { id: 'driver', header: 'Driver', cell: (r) => <span className="font-mono text-xs">{r.driver ?? '—'}</span>, sortValue: (r) => r.driver ?? '' },
+];
+
+export function ProbePanel() {
+  const t = useEntities('crypto-probe');
+  const probe = t?.rows.get('probe');
+  const start = useMutation({ mutationFn: () => postApi<{ probe: Probe }>('/api/v1/crypto/probe') });
+  const running = probe?.state === 'running';
+  const busy = start.isPending || running;
+  const err = start.error instanceof ApiError ? start.error : start.error ? new ApiError(0, 'network', start.error.message) : undefined;
+
+  return (
+    <Panel
+      title="AF_ALG throughput probe"
+      id="crypto-probe"
+      actions={
+        <button
+          type="button"
+          onClick={() => start.mutate()}
+          disabled={busy}
+          aria-describedby="probe-help"
+          data-testid="probe-button"
+          className="rounded bg-blue-700 px-3 py-1 text-sm font-medium text-white hover:bg-blue-800 disabled:cursor-not-allowed disabled:bg-slate-400 dark:bg-blue-600 dark:hover:bg-blue-500 dark:disabled:bg-slate-700 dark:disabled:text-slate-300"
+        >
+          {busy ? 'Probe running…' : 'Run throughput probe'}
+        </button>
+      }
+    >
+      <div className="space-y-2 px-4 py-3 text-sm">
+        <p id="probe-help" className="text-xs text-slate-500">
+          Operators only. Measures each algorithm the SAs use through AF_ALG with a random throw-away key, at most{' '}
+          {probe?.limits ? `${probe.limits.seconds} s and ${formatBytes(probe.limits.bytes)}` : '1 s and 64 MiB'} per algorithm. AF_ALG is deprecated from Linux 7.2: an optional probe.
+        </p>
+        <div role="status" aria-live="polite" className="flex flex-wrap items-center gap-2" data-testid="probe-status">
+          {!t ? (
+            <span className="text-slate-500">Loading the probe state…</span>
+          ) : !probe ? (
+            <span className="text-slate-500">The server has no probe state (crypto source not running).</span>
+          ) : (
+            <>
+              <Badge tone={STATE_TONE[probe.state] ?? 'muted'} testId="probe-state">
+                {STATE_WORDS[probe.state] ?? probe.state}
+              </Badge>
+              {running && probe.current && <span>measuring <span className="font-mono">{probe.current}</span>…</span>}
+              {probe.startedAt && (
+                <span className="text-xs text-slate-500">
+                  started <RelTime ms={probe.startedAt} />
+                  {probe.finishedAt ? (
+                    <>
+                      , finished <RelTime ms={probe.finishedAt} />
+                    </>
+                  ) : null}
+                </span>
+              )}
+              {probe.basis && <span className="text-xs text-slate-500">{probe.basis === 'in-use' ? 'algorithms the SAs use' : 'a default set (no SA uses any algorithm)'}</span>}
+            </>
+          )}
+        </div>
+        {probe?.reason && (probe.state === 'unavailable' || probe.state === 'failed') && (
+          <p className="text-amber-800 dark:text-amber-300" data-testid="probe-reason">
+            {probe.state === 'unavailable' ? 'Not available: ' : 'Failed: '}
+            {probe.reason}
+          </p>
+        )}
+        {err && (
+          <p role="alert" className="text-red-700 dark:text-red-400" data-testid="probe-error">
+            {err.status === 403 ? 'Not allowed: ' : err.status === 409 ? 'Refused: ' : err.status ? `Error ${err.status}: ` : 'Could not reach the server: '}
+            {err.message}
+          </p>
+        )}
+      </div>
+      {probe && probe.results.length > 0 ? (
+        <DataTable label="Probe results" rows={probe.results} columns={columns} rowKey={(r) => `${r.type}:${r.name}`} initialSort={{ id: 'name' }} rowTestId={(r) => `probe-${r.name}`} />
+      ) : probe && probe.state !== 'unavailable' ? (
+        <PanelState kind={running ? 'loading' : 'empty'}>{running ? 'Measuring… results appear here as each algorithm finishes.' : 'No results yet: run the probe.'}</PanelState>
+      ) : null}
+    </Panel>
+  );
+}
