@@ -1,4 +1,5 @@
 // Wires the process: kernel sources → model → hub (HTTP + WebSocket) → Next.js handler, on one port.
+import type { Duplex } from 'node:stream';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
@@ -92,7 +93,7 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
   // Devices, offload and kernel crypto: ethtool features, /proc/crypto, derived offload / crypto-use views, the AF_ALG probe.
   const crypto = new CryptoSource(model, log);
   sources.push(new EthtoolSource(model, log), crypto);
-  const views = new DerivedViews(model);
+  const views = new DerivedViews(model, 200, () => void crypto.reread().catch(() => undefined));
   const probe = new ProbeRunner({
     sink: model,
     log,
@@ -165,18 +166,19 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
   if (config.tokens.problem) log.warn(`${config.tokens.problem}: no access tokens; only open loopback access works`);
   if (config.openLoopback) log.warn('open loopback access: requests from 127.0.0.0/8 and ::1 need no token');
   const auth = new Auth({ tokens: config.tokens.tokens, openLoopback: config.openLoopback, allowedOrigins: config.config.allowedOrigins, tls: config.tls !== undefined });
-  const kernel = startKernel(log, { netns: opts.netns, dataDir, config: config.config, history: true });
-  const { default: next } = await import('next');
-  const app = next({ dev: opts.dev, dir: projectRoot, hostname: opts.host, port: opts.port, quiet: !opts.dev });
-  await app.prepare();
-  const handle = app.getRequestHandler();
-  const nextUpgrade = opts.dev ? app.getUpgradeHandler() : undefined;
+  // The listening socket is opened first, in sascope's own network namespace: with --netns the kernel
+  // sources then move the main thread into the watched namespace, while the dashboard stays reachable
+  // where it was started. Requests before the kernel and pages are ready get a 503.
+  let kernel: Kernel | undefined;
+  let handle: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
+  let nextUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | undefined;
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const t0 = performance.now();
     // Request log: method, path with token parameters redacted, status, the token's name — never headers or cookies.
     res.once('finish', () => log.debug({ method: req.method, url: redactedUrl(req.url), status: res.statusCode, ms: Math.round(performance.now() - t0) }, 'http'));
+    if (!kernel || !handle) return sendError(res, 503, 'starting', 'sascope is starting; try again in a moment');
     if (!(await gate(auth, req, res, url))) return;
     try {
       if (url.pathname === '/metrics') return void kernel.metrics.handle(req, res);
@@ -200,6 +202,7 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
     const url = new URL(req.url ?? '/', 'http://x');
     const p = url.pathname;
     // Origin (403) and token (401) are checked before the handshake.
+    if (!kernel) return void socket.destroy();
     if (!gateUpgrade(auth, req, socket, url)) return;
     if (p === '/ws') return kernel.hub.handleUpgrade(req, socket, head);
     if (nextUpgrade) return void nextUpgrade(req, socket, head);
@@ -207,7 +210,6 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      kernel.stop();
       if (err.code === 'EADDRINUSE') reject(new Error(`cannot listen on ${opts.host}:${opts.port}: address already in use`));
       else if (err.code === 'EADDRNOTAVAIL') reject(new Error(`cannot listen on ${opts.host}:${opts.port}: no such local address`));
       else if (err.code === 'EACCES') reject(new Error(`cannot listen on ${opts.host}:${opts.port}: permission denied`));
@@ -215,13 +217,25 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
     });
     server.listen(opts.port, opts.host, () => resolve());
   });
+  try {
+    kernel = startKernel(log, { netns: opts.netns, dataDir, config: config.config, history: true });
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  const { default: next } = await import('next');
+  const app = next({ dev: opts.dev, dir: projectRoot, hostname: opts.host, port: opts.port, quiet: !opts.dev });
+  await app.prepare();
+  nextUpgrade = opts.dev ? app.getUpgradeHandler() : undefined;
+  handle = app.getRequestHandler();
+  const started = kernel;
   return {
     server,
-    kernel,
+    kernel: started,
     config,
     close: () =>
       new Promise<void>((resolve) => {
-        kernel.stop();
+        started.stop();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -71,3 +71,24 @@ test('without privilege `snapshot --json` still exits 0 with the states', () => 
   const snap = JSON.parse(r.stdout) as { sources: Array<{ id: string; state: string }> };
   assert.equal(snap.sources.find((x) => x.id === 'xfrm-policy')?.state, 'no-permission');
 });
+
+test('--netns watches another namespace while the dashboard stays reachable where it was started', async () => {
+  const ns = `sascope-watch-${process.pid}`;
+  spawnSync('ip', ['netns', 'add', ns]);
+  try {
+    spawnSync('ip', ['-n', ns, 'xfrm', 'policy', 'add', 'src', '10.91.0.0/16', 'dst', '10.92.0.0/16', 'dir', 'out', 'priority', '91']);
+    const s = await startServer({ args: ['--netns', ns] });
+    try {
+      const snap = (await (await fetch(`${s.url}/api/v1/snapshot`)).json()) as { server: { netns: string }; policies: Array<{ selector: { src: string } }> };
+      assert.equal(snap.server.netns, ns);
+      assert.ok(snap.policies.some((p) => p.selector.src === '10.91.0.0/16'), 'the policy of the watched netns is shown');
+    } finally {
+      await s.stop();
+    }
+    const r = run(['serve', '--listen', '127.0.0.1:7398', '--netns', 'no-such-netns-here']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /netns 'no-such-netns-here' not found/);
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+});
