@@ -127,7 +127,7 @@ export interface SnapSa {
   aead?: { name: string; keyBits: number; icvBits?: number; fingerprint?: string };
   auth?: { name: string; keyBits: number; truncBits?: number; fingerprint?: string };
   enc?: { name: string; keyBits: number; fingerprint?: string };
-  comp?: { name: string };
+  comp?: { name: string; keyBits?: number };
   encap?: { type: string | number; sport: number; dport: number; oa: string };
   antiReplay?: { esn: boolean; seq: number; oseq: number; bitmap?: number; seqHi?: number; oseqHi?: number; replayWindow?: number; bitmapLength?: number };
   selector: { src: string; dst: string };
@@ -176,7 +176,7 @@ export function compareStates(ours: SnapSa[], theirs: IpState[], opts: { counter
         continue;
       }
       eq(`${a.kind} name`, mine.name, a.name);
-      if (a.kind !== 'comp') eq(`${a.kind} key bits`, (mine as { keyBits: number }).keyBits, a.keyBits);
+      if (a.kind !== 'comp') eq(`${a.kind} key bits`, mine.keyBits, a.keyBits);
       if (a.kind === 'aead') eq('aead icv', o.aead?.icvBits, a.extra);
       if (a.kind === 'auth-trunc') eq('auth trunc', o.auth?.truncBits, a.extra);
       if (opts.secret && a.keyHex) eq(`${a.kind} fingerprint`, (mine as { fingerprint?: string }).fingerprint, fingerprintOf(opts.secret, a.keyHex));
