@@ -5,6 +5,7 @@ export const ALARM_WORDS: Record<AlarmType, string> = {
   'expiring-soon': 'Expiring soon',
   'rekey-overdue': 'Rekey overdue',
   'hard-expired': 'Hard expiry reached',
+  'tunnel-down': 'Tunnel down',
   'sequence-space': 'Sequence space nearly used',
   'integrity-failures': 'Integrity failures rising',
   'replay-failures': 'Replay failures rising',

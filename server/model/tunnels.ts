@@ -569,6 +569,9 @@ export class TunnelTracker {
       }
       if (!cur && t.lastGone?.cause === 'hard-expire') {
         wanted.push({ type: 'hard-expired', severity: 'critical', summary: `${tun.name}: SA ${hex32(t.lastGone.sa.spi)} reached its hard limit and no SA replaced it` });
+      } else if (!cur && t.lastGone) {
+        // Torn down: the last SA was deleted (IKE delete, manual) and nothing replaced it.
+        wanted.push({ type: 'tunnel-down', severity: 'critical', summary: `${tun.name}: tunnel down — SA ${hex32(t.lastGone.sa.spi)} was deleted and no SA replaced it` });
       }
       if (cd?.sequenceUsedPercent !== undefined && cd.sequenceUsedPercent >= th.sequenceUsedPercent) {
         wanted.push({ type: 'sequence-space', severity: cd.sequenceUsedPercent >= 95 ? 'critical' : 'warning', summary: `${tun.name}: ${cd.sequenceUsedPercent}% of the ${cd.sequenceBits}-bit sequence space used`, value: cd.sequenceUsedPercent, threshold: th.sequenceUsedPercent });

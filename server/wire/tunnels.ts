@@ -111,6 +111,7 @@ export type AlarmType =
   | 'expiring-soon'
   | 'rekey-overdue'
   | 'hard-expired'
+  | 'tunnel-down'
   | 'sequence-space'
   | 'integrity-failures'
   | 'replay-failures'
@@ -120,7 +121,7 @@ export type AlarmType =
   | 'source-stale';
 
 export const ALARM_TYPES: readonly AlarmType[] = [
-  'expiring-soon', 'rekey-overdue', 'hard-expired', 'sequence-space', 'integrity-failures', 'replay-failures',
+  'expiring-soon', 'rekey-overdue', 'hard-expired', 'tunnel-down', 'sequence-space', 'integrity-failures', 'replay-failures',
   'offload-fallback', 'ovpn-key-swap-needed', 'peer-deleted', 'source-stale',
 ];
 

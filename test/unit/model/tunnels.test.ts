@@ -120,9 +120,12 @@ test('causes: daemon rekey (no soft expire), hard expire (then a new SA), manual
   assert.equal(hard.overlapMs, 0);
   assert.equal(hard.oldGoneAt, clock.now - 3000);
   assert.deepEqual(alarms(), [], 'cleared by the new SA');
-  // manual: deleted without expire, then a new one
+  // manual: deleted without expire (torn down: a tunnel-down alarm until a new SA comes), then a new one
   model.remove('sa', sa(0x3).key);
   await settle();
+  assert.equal(tunnels()[0]!.state, 'down');
+  assert.deepEqual(alarms().map((x) => x.type), ['tunnel-down']);
+  assert.equal(alarms()[0]!.severity, 'critical');
   put(model, sa(0x4, { addSec: now() }));
   await settle();
   assert.equal(rotations.at(-1)!.cause, 'manual');
