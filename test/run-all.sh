@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Every test, phase by phase, with the time of each phase and one closing line "N passed, N failed".
-# Phases: typecheck, unit, integration (netns), e2e (Chromium, netns), lab (qemu VMs with Linux 7.2).
+# Phases: typecheck, unit, integration (netns), e2e (Chromium, netns), lab (qemu VMs with Linux 7.2),
+# lab-ui (Chromium on the host against sascope in a lab VM).
 # SASCOPE_PHASES="unit integration" runs a subset (locally). Under CI=true every phase runs and a
 # missing prerequisite is a failure, never a skip.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-phases=${SASCOPE_PHASES:-"typecheck unit integration e2e lab"}
-if [ -n "${CI:-}" ] && [ "$phases" != "typecheck unit integration e2e lab" ]; then
+phases=${SASCOPE_PHASES:-"typecheck unit integration e2e lab lab-ui"}
+if [ -n "${CI:-}" ] && [ "$phases" != "typecheck unit integration e2e lab lab-ui" ]; then
   echo "run-all: CI=true runs every phase; SASCOPE_PHASES is ignored" >&2
-  phases="typecheck unit integration e2e lab"
+  phases="typecheck unit integration e2e lab lab-ui"
 fi
 logdir=$(mktemp -d)
 passed=0; failed=0; summary=()
@@ -41,6 +42,7 @@ for ph in $phases; do
     integration) run_phase integration npm run -s test:integration ;;
     e2e) run_phase e2e npm run -s test:e2e ;;
     lab) run_phase lab npm run -s test:lab ;;
+    lab-ui) run_phase lab-ui npm run -s test:lab-ui ;;
     *) echo "run-all: unknown phase $ph" >&2; failed=$((failed + 1)) ;;
   esac
 done

@@ -9,6 +9,8 @@ export default defineConfig({
   testMatch: /.*\.spec\.ts/,
   outputDir: '../../test-results/e2e',
   timeout: 60_000,
+  // A loaded 2-core machine renders slowly: assertions wait up to 15 s.
+  expect: { timeout: 15_000 },
   workers: 1,
   forbidOnly: !!process.env.CI,
   reporter: [['list']],

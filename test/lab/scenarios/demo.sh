@@ -38,17 +38,27 @@ else
   step "no netdevsim/PSP on the $SASCOPE_LAB_KERNEL kernel (use --kernel custom)"
 fi
 want_module algif_hash algif_skcipher algif_aead algif_rng af_key
-step "scenario ready: $(ip netns exec lab-a ip xfrm state count | tr -d '\t'), $(ip netns exec lab-zoo ip xfrm state count | tr -d '\t') in lab-zoo"
+sad() { ip -n "$1" xfrm state count | awk '{print $3}'; }
+step "scenario ready: $(sad lab-a) SAs in lab-a, $(sad lab-zoo) in lab-zoo$( [[ -e /sys/bus/netdevsim ]] && echo ", $(ip xfrm state count | awk '{print $3}') offloaded in the init netns")"
 if [[ ! -f server/bin.mjs ]]; then
   step "sascope is not there yet (server/bin.mjs missing); the scenario stays up — Ctrl-C to stop"
   sleep infinity
 fi
-step "starting sascope: node server/bin.mjs serve --listen 0.0.0.0:$PORT → http://127.0.0.1:$PORT/ on the host"
-/usr/bin/node server/bin.mjs serve --listen 0.0.0.0:"$PORT" &
+# sascope watches lab-a (the strongSwan and ovpn side) and listens in the init netns, where qemu's
+# user-mode NIC forwards the host's port. Requests come from the NIC, not loopback: they need a token.
+DATA=/tmp/sascope-lab/demo-data
+mkdir -p "$DATA"
+step "starting sascope: node server/bin.mjs serve --listen 0.0.0.0:$PORT --netns lab-a → http://127.0.0.1:$PORT/ on the host"
+/usr/bin/node server/bin.mjs serve --listen 0.0.0.0:"$PORT" --netns lab-a --data-dir "$DATA" &
 pid=$!
 for _ in $(seq 120); do
   kill -0 $pid 2>/dev/null || break
-  if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then step "sascope is listening on :$PORT"; break; fi
+  if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then
+    step "sascope is listening on :$PORT"
+    viewer=$($PY -c "import json; print(next(t['token'] for t in json.load(open('$DATA/tokens.json'))['tokens'] if t['role']=='viewer'))" 2>/dev/null)
+    step "open http://127.0.0.1:$PORT/?token=$viewer (viewer; a throw-away lab token) — operator token in $DATA/tokens.json inside the VM"
+    break
+  fi
   sleep 1
 done
 wait $pid

@@ -1,0 +1,59 @@
+// Host side of the lab UI test: boots a lab VM (test/lab/ui/guest.sh) with sascope and a control
+// channel forwarded to free host ports, waits for both, then runs the Playwright specs of this folder
+// in Debian's Chromium on the host, and powers the VM off. Exit status: Playwright's.
+//   npm run test:lab-ui        (part of `npm test`'s lab phase)
+import { spawnSync } from 'node:child_process';
+import { bootVm } from '../lib/vm.ts';
+import { freePort } from '../../helpers.ts';
+
+const kernel = (process.env.SASCOPE_LAB_UI_KERNEL ?? 'debian') as 'debian' | 'custom';
+const [port, ctl] = [await freePort(), await freePort()];
+const control = `http://127.0.0.1:${ctl}/`;
+const t0 = Date.now();
+const vm = bootVm({
+  kernel,
+  command: 'bash test/lab/ui/guest.sh 7300 7301',
+  hostfwd: [`127.0.0.1:${port}-:7300`, `127.0.0.1:${ctl}-:7301`],
+  timeoutSec: 1800,
+  memoryMB: 3072,
+  onOutput: (c) => process.stdout.write(c.replace(/^(?=.)/gm, '[lab-ui vm] ')),
+}).catch((err: unknown) => ({ exitCode: -1, err }));
+
+async function vmRun(cmd: string): Promise<{ code: number; out: string }> {
+  const r = await fetch(control, { method: 'POST', body: JSON.stringify({ cmd }), signal: AbortSignal.timeout(60_000) });
+  return (await r.json()) as { code: number; out: string };
+}
+
+async function until(what: string, fn: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      if (await fn()) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > end) throw new Error(`lab-ui: ${what} not ready after ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+let status = 1;
+try {
+  await until('control channel', async () => (await vmRun('true')).code === 0, 600_000);
+  await until('sascope', async () => (await fetch(`http://127.0.0.1:${port}/api/v1/health`)).status < 500, 300_000);
+  console.log(`lab-ui: VM and sascope ready in ${Math.round((Date.now() - t0) / 1000)} s`);
+  const tokens = JSON.parse((await vmRun('cat /tmp/sascope-lab/ui-data/tokens.json')).out) as { tokens: Array<{ role: string; token: string }> };
+  const viewer = tokens.tokens.find((t) => t.role === 'viewer')!.token;
+  const r = spawnSync('npx', ['playwright', 'test', '-c', 'test/lab/ui/playwright.config.ts'], {
+    stdio: 'inherit',
+    env: { ...process.env, LAB_UI_URL: `http://127.0.0.1:${port}`, LAB_UI_CONTROL: control, LAB_UI_VIEWER: viewer },
+  });
+  status = r.status ?? 1;
+} catch (err) {
+  console.error(String(err));
+} finally {
+  await vmRun('poweroff -f').catch(() => undefined);
+  await Promise.race([vm, new Promise((r) => setTimeout(r, 30_000))]);
+}
+console.log(`lab-ui: done in ${Math.round((Date.now() - t0) / 1000)} s, exit ${status}`);
+process.exit(status);
