@@ -87,7 +87,8 @@ async function createOvpnLink(ns: string | undefined, name: string, mode: 'p2p' 
 
 async function adminClient(ns: string | undefined): Promise<GenlClient<AdminOp>> {
   const t = inNetns(ns, () => openNetlinkTransport('lab ovpn', NETLINK_GENERIC));
-  return GenlClient.open(ovpnAdmin, 'lab ovpn', { transport: t });
+  // The first key-new loads the AEAD modules under TCG: give requests a minute.
+  return GenlClient.open(ovpnAdmin, 'lab ovpn', { transport: t, timeoutMs: 60_000 });
 }
 
 interface KeyDir {
@@ -131,58 +132,68 @@ export async function ovpnHub(opts: { spokes?: number } = {}): Promise<OvpnHub> 
   const sockets: KernelSocket[] = [];
   const clients: Array<GenlClient<AdminOp>> = [];
   const spokes: OvpnSpoke[] = [];
-  for (let i = 1; i <= n; i++) {
-    const ns = `ovpn-s${i}`;
-    sh(`ip netns add ${ns}; ip link add ovpn-v${i} type veth peer name eth0 netns ${ns}; ip addr add 10.70.${i}.1/24 dev ovpn-v${i}; ip link set ovpn-v${i} up;` +
-      ` ip -n ${ns} addr add 10.70.${i}.2/24 dev eth0; ip -n ${ns} link set eth0 up; ip -n ${ns} link set lo up`);
-    spokes.push({ peerId: i, ns, vpnAddress: `10.8.0.${i + 1}`, remoteAddress: `10.70.${i}.2`, remotePort: port });
-  }
-  const hubIfindex = await createOvpnLink(undefined, hubName, 'mp');
-  sh(`ip addr add 10.8.0.1/24 dev ${hubName}; ip link set ${hubName} up`);
-  const hubSock = udpSocket(undefined, '0.0.0.0', port);
-  sockets.push(hubSock);
-  const hub = await adminClient(undefined);
-  clients.push(hub);
-
-  for (const s of spokes) {
-    const spokeIfindex = await createOvpnLink(s.ns, 'ovpn-p', 'p2p');
-    sh(`ip -n ${s.ns} addr add ${s.vpnAddress}/24 dev ovpn-p; ip -n ${s.ns} link set ovpn-p up`);
-    const sock = udpSocket(s.ns, s.remoteAddress, port);
-    sockets.push(sock);
-    const cl = await adminClient(s.ns);
-    clients.push(cl);
-    await hub.do('peer-new', new AttrWriter().u32(1, hubIfindex).nest(2, (p) => p
-      .u32(1, s.peerId).bytes(2, ipv4(s.remoteAddress)).be16(5, port).u32(6, hubSock.fd)
-      .bytes(8, ipv4(s.vpnAddress)).bytes(10, ipv4(`10.70.${s.peerId}.1`)).u32(13, 5).u32(14, 120)).encode());
-    await cl.do('peer-new', new AttrWriter().u32(1, spokeIfindex).nest(2, (p) => p
-      .u32(1, s.peerId).bytes(2, ipv4(`10.70.${s.peerId}.1`)).be16(5, port).u32(6, sock.fd).u32(13, 5).u32(14, 120)).encode());
-    for (const [slot, keyId] of [[0, 1], [1, 2]] as const) {
-      const toSpoke = { key: randomBytes(32), nonce: randomBytes(8) };
-      const toHub = { key: randomBytes(32), nonce: randomBytes(8) };
-      await hub.do('key-new', keyNewAttrs(hubIfindex, s.peerId, slot, keyId, toSpoke, toHub));
-      await cl.do('key-new', keyNewAttrs(spokeIfindex, s.peerId, slot, keyId, toHub, toSpoke));
-    }
-  }
-  return {
-    hub: { name: hubName, ifindex: hubIfindex, localPort: port },
-    spokes,
-    traffic(peerId, count = 5) {
-      const s = spokes.find((x) => x.peerId === peerId)!;
-      sh(`ip netns exec ${s.ns} ping -q -c ${count} -i 0.2 -W 2 10.8.0.1`);
-    },
-    async swapKeys(peerId) {
-      await hub.do('key-swap', new AttrWriter().u32(1, hubIfindex).nest(3, (k) => k.u32(1, peerId)).encode());
-    },
-    async deletePeer(peerId) {
-      await hub.do('peer-del', new AttrWriter().u32(1, hubIfindex).nest(2, (p) => p.u32(1, peerId)).encode());
-    },
-    close() {
-      for (const cl of clients) cl.close();
-      for (const s of sockets) s.close();
-      sh(`ip link del ${hubName} 2>/dev/null || true`);
-      for (const s of spokes) sh(`ip netns del ${s.ns} 2>/dev/null || true; ip link del ovpn-v${s.peerId} 2>/dev/null || true`);
-    },
+  const teardown = () => {
+    for (const cl of clients) cl.close();
+    for (const s of sockets) s.close();
+    sh(`ip link del ${hubName} 2>/dev/null || true`);
+    for (const s of spokes) sh(`ip netns del ${s.ns} 2>/dev/null || true; ip link del ovpn-v${s.peerId} 2>/dev/null || true`);
   };
+  try {
+    return await build();
+  } catch (err) {
+    teardown(); // open sockets would keep the test process (and the VM) alive
+    throw err;
+  }
+
+  async function build(): Promise<OvpnHub> {
+    for (let i = 1; i <= n; i++) {
+      const ns = `ovpn-s${i}`;
+      sh(`ip netns add ${ns}; ip link add ovpn-v${i} type veth peer name eth0 netns ${ns}; ip addr add 10.70.${i}.1/24 dev ovpn-v${i}; ip link set ovpn-v${i} up;` +
+        ` ip -n ${ns} addr add 10.70.${i}.2/24 dev eth0; ip -n ${ns} link set eth0 up; ip -n ${ns} link set lo up`);
+      spokes.push({ peerId: i, ns, vpnAddress: `10.8.0.${i + 1}`, remoteAddress: `10.70.${i}.2`, remotePort: port });
+    }
+    const hubIfindex = await createOvpnLink(undefined, hubName, 'mp');
+    sh(`ip addr add 10.8.0.1/24 dev ${hubName}; ip link set ${hubName} up`);
+    const hubSock = udpSocket(undefined, '0.0.0.0', port);
+    sockets.push(hubSock);
+    const hub = await adminClient(undefined);
+    clients.push(hub);
+
+    for (const s of spokes) {
+      const spokeIfindex = await createOvpnLink(s.ns, 'ovpn-p', 'p2p');
+      sh(`ip -n ${s.ns} addr add ${s.vpnAddress}/24 dev ovpn-p; ip -n ${s.ns} link set ovpn-p up`);
+      const sock = udpSocket(s.ns, s.remoteAddress, port);
+      sockets.push(sock);
+      const cl = await adminClient(s.ns);
+      clients.push(cl);
+      await hub.do('peer-new', new AttrWriter().u32(1, hubIfindex).nest(2, (p) => p
+        .u32(1, s.peerId).bytes(2, ipv4(s.remoteAddress)).be16(5, port).u32(6, hubSock.fd)
+        .bytes(8, ipv4(s.vpnAddress)).bytes(10, ipv4(`10.70.${s.peerId}.1`)).u32(13, 5).u32(14, 120)).encode());
+      await cl.do('peer-new', new AttrWriter().u32(1, spokeIfindex).nest(2, (p) => p
+        .u32(1, s.peerId).bytes(2, ipv4(`10.70.${s.peerId}.1`)).be16(5, port).u32(6, sock.fd).u32(13, 5).u32(14, 120)).encode());
+      for (const [slot, keyId] of [[0, 1], [1, 2]] as const) {
+        const toSpoke = { key: randomBytes(32), nonce: randomBytes(8) };
+        const toHub = { key: randomBytes(32), nonce: randomBytes(8) };
+        await hub.do('key-new', keyNewAttrs(hubIfindex, s.peerId, slot, keyId, toSpoke, toHub));
+        await cl.do('key-new', keyNewAttrs(spokeIfindex, s.peerId, slot, keyId, toHub, toSpoke));
+      }
+    }
+    return {
+      hub: { name: hubName, ifindex: hubIfindex, localPort: port },
+      spokes,
+      traffic(peerId, count = 5) {
+        const s = spokes.find((x) => x.peerId === peerId)!;
+        sh(`ip netns exec ${s.ns} ping -q -c ${count} -i 0.2 -W 2 10.8.0.1`);
+      },
+      async swapKeys(peerId) {
+        await hub.do('key-swap', new AttrWriter().u32(1, hubIfindex).nest(3, (k) => k.u32(1, peerId)).encode());
+      },
+      async deletePeer(peerId) {
+        await hub.do('peer-del', new AttrWriter().u32(1, hubIfindex).nest(2, (p) => p.u32(1, peerId)).encode());
+      },
+      close: teardown,
+    };
+  }
 }
 
 /** The Linux source the lab extracted (YNL specs and CLI). */
