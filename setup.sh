@@ -48,6 +48,14 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 # `npm install --no-save` installs the locked versions and leaves package*.json untouched.
 npm install --no-save --no-audit --no-fund
 
+# better-sqlite3 (the history database) ships no binary for this platform and npm 11 leaves install
+# scripts to allowScripts: build its native module from source once (node-gyp from npm, headers from
+# the nodedir in ~/.npmrc; a few minutes on a busy machine).
+if ! node -e "require('better-sqlite3')" 2>/dev/null; then
+  step "build better-sqlite3 from source"
+  (cd node_modules/better-sqlite3 && node "$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js" rebuild --release)
+fi
+
 step "build (next build)"
 npm run build
 

@@ -88,24 +88,30 @@ function describeIssue(file: string, err: z.ZodError): string {
   return `${file}: ${key}: ${msg}`;
 }
 
-export function parseConfig(file: string, text: string): Config {
+/** JSON text → a schema's value, or a ConfigError naming the file and the key. */
+function parseFile<S extends z.ZodType>(file: string, text: string, schema: S): z.infer<S> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
     throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
   }
-  const r = ConfigSchema.safeParse(raw);
+  const r = schema.safeParse(raw);
   if (!r.success) throw new ConfigError(describeIssue(file, r.error));
+  return r.data;
+}
+
+export function parseConfig(file: string, text: string): Config {
+  const config = parseFile(file, text, ConfigSchema);
   const names = new Set<string>();
   const tokens = new Set<string>();
-  for (const [i, t] of (r.data.tokens ?? []).entries()) {
+  for (const [i, t] of (config.tokens ?? []).entries()) {
     if (names.has(t.name)) throw new ConfigError(`${file}: tokens[${i}].name: '${t.name}' is used twice`);
     if (tokens.has(t.token)) throw new ConfigError(`${file}: tokens[${i}].token: the same token is listed twice`);
     names.add(t.name);
     tokens.add(t.token);
   }
-  return r.data;
+  return config;
 }
 
 export interface LoadedConfig {
@@ -159,17 +165,7 @@ export function loadTokens(config: Config, dataDir: string): TokenSet {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') return { tokens: [], from: file, problem: `cannot read ${file} (${code ?? (err as Error).message})` };
   }
-  if (text !== undefined) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (err) {
-      throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
-    }
-    const r = TokensFile.safeParse(raw);
-    if (!r.success) throw new ConfigError(describeIssue(file, r.error));
-    return { tokens: r.data.tokens, from: file };
-  }
+  if (text !== undefined) return { tokens: parseFile(file, text, TokensFile).tokens, from: file };
   const fresh: TokenEntry[] = [
     { name: 'operator', role: 'operator', token: randomBytes(32).toString('base64url') },
     { name: 'viewer', role: 'viewer', token: randomBytes(32).toString('base64url') },
