@@ -28,7 +28,7 @@ import { DerivedViews } from './model/views.ts';
 import type { ApiActions } from './hub/http.ts';
 import type { Source } from './families/source.ts';
 import { ConfigSchema, DEFAULT_DATA_DIR, resolveServeConfig, type Config, type ServeConfig } from './config.ts';
-import { Auth, gate, gateUpgrade, redactedUrl } from './hub/auth.ts';
+import { Auth, gate, gateUpgrade, principalOf, redactedUrl } from './hub/auth.ts';
 import { TunnelTracker } from './model/tunnels.ts';
 import { History } from './history/history.ts';
 import { Metrics } from './hub/metrics.ts';
@@ -177,7 +177,7 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
     const url = new URL(req.url ?? '/', 'http://localhost');
     const t0 = performance.now();
     // Request log: method, path with token parameters redacted, status, the token's name — never headers or cookies.
-    res.once('finish', () => log.debug({ method: req.method, url: redactedUrl(req.url), status: res.statusCode, ms: Math.round(performance.now() - t0) }, 'http'));
+    res.once('finish', () => log.debug({ method: req.method, url: redactedUrl(req.url), status: res.statusCode, ms: Math.round(performance.now() - t0), who: principalOf(req)?.name }, 'http'));
     if (!kernel || !handle) return sendError(res, 503, 'starting', 'sascope is starting; try again in a moment');
     if (!(await gate(auth, req, res, url))) return;
     try {

@@ -104,6 +104,11 @@ export class TunnelTracker {
   private readonly removals: Array<{ key: string; at: number }> = [];
   private readonly hardExpired = new Set<string>();
   private readonly policies = new Map<string, OnWire<XfrmPolicy>>();
+  /** Indexes, so a change costs the tunnels and policies it touches, not all of them (10k+ tunnels). */
+  private readonly byAddrs = new Index(); // "proto|src|dst" → tunnel keys
+  private readonly byReqid = new Index(); // "proto|reqid" → tunnel keys
+  private readonly policiesByAddrs = new Index(); // template "proto|src|dst" → policy keys
+  private readonly policiesByReqid = new Index(); // template "proto|reqid" (any address) → policy keys
   private readonly pspRotations = new Map<number, number>();
   private readonly restored = new Map<string, TunnelState>();
   private readonly restoredSas = new Map<string, TunnelState['sas'][number] & { tunnel: string }>();
@@ -199,11 +204,16 @@ export class TunnelTracker {
         } else if (e.type === 'EXPIRE hard') this.hardExpired.add(key);
         break;
       }
-      case 'policy':
-        if (c.op === 'upsert') this.policies.set(c.key, c.value as OnWire<XfrmPolicy>);
-        else this.policies.delete(c.key);
-        for (const t of this.tunnels.values()) if (t.family === 'xfrm') this.dirty.add(t.key);
+      case 'policy': {
+        const old = this.policies.get(c.key);
+        if (old) this.indexPolicy(old, false);
+        if (c.op === 'upsert') {
+          const p = c.value as OnWire<XfrmPolicy>;
+          this.policies.set(c.key, p);
+          this.indexPolicy(p, true);
+        } else this.policies.delete(c.key);
         break;
+      }
       case 'ovpn-peer':
         if (c.op === 'upsert') this.peerSeen(c.value as OnWire<OvpnPeer>);
         else if (c.op === 'remove') this.peerGone(c.key);
@@ -346,7 +356,22 @@ export class TunnelTracker {
       failureMarks: [],
     };
     this.tunnels.set(key, t);
+    this.byAddrs.add(`${sa.proto}|${sa.src}|${sa.dst}`, key);
+    this.byReqid.add(`${sa.proto}|${sa.reqid}`, key);
+    // The reverse direction names this one.
+    for (const k of this.byAddrs.get(`${sa.proto}|${sa.dst}|${sa.src}`)) this.dirty.add(k);
     return t;
+  }
+
+  private dropTunnel(t: TunnelTrack): void {
+    this.tunnels.delete(t.key);
+    this.dirty.delete(t.key);
+    if (t.family === 'xfrm') {
+      this.byAddrs.delete(`${t.base.proto}|${t.base.src}|${t.base.dst}`, t.key);
+      this.byReqid.delete(`${t.base.proto}|${t.base.reqid}`, t.key);
+    }
+    this.alarms.set(`tunnel:${t.key}`, []);
+    this.model.remove('tunnel', t.key);
   }
 
   private rotation(t: TunnelTrack, r: Omit<Rotation, 'key' | 'family' | 'tunnel' | 'tunnelName'>, family: Rotation['family'] = t.family): Rotation {
@@ -392,12 +417,8 @@ export class TunnelTracker {
     this.retire(t, s);
     t.live = t.live.filter((x) => x.key !== key);
     if (moved) {
-      if (t.live.length === 0 && t.rotations === 0 && t.retired.bytes === 0n) {
-        this.tunnels.delete(t.key);
-        this.dirty.delete(t.key);
-        this.model.remove('tunnel', t.key);
-        this.alarms.set(`tunnel:${t.key}`, []);
-      } else this.touch(t.key);
+      if (t.live.length === 0 && t.rotations === 0 && t.retired.bytes === 0n) this.dropTunnel(t);
+      else this.touch(t.key);
       return;
     }
     const open = t.open.get(key);
@@ -479,11 +500,27 @@ export class TunnelTracker {
     this.dirty.clear();
   }
 
+  /** Templates that can lead to an SA: by addresses, or by reqid when the template leaves them open. */
+  private indexPolicy(p: OnWire<XfrmPolicy>, add: boolean): void {
+    for (const tm of p.templates) {
+      const byAddr = `${tm.proto}|${tm.src}|${tm.dst}`;
+      const byReqid = `${tm.proto}|${tm.reqid}`;
+      const open = zeroNet(tm.dst) && tm.reqid !== 0;
+      if (add) (open ? this.policiesByReqid.add(byReqid, p.key) : this.policiesByAddrs.add(byAddr, p.key));
+      else (open ? this.policiesByReqid.delete(byReqid, p.key) : this.policiesByAddrs.delete(byAddr, p.key));
+      // The tunnels it may concern are rebuilt (direction, policy list).
+      for (const k of open ? this.byReqid.get(byReqid) : this.byAddrs.get(byAddr)) this.dirty.add(k);
+    }
+  }
+
   private direction(t: TunnelTrack): { direction?: string; policies: string[] } {
     if (t.family !== 'xfrm') return { policies: [] };
     const dirs = new Set<string>();
     const keys: string[] = [];
-    for (const p of this.policies.values()) {
+    const candidates = new Set([...this.policiesByAddrs.get(`${t.base.proto}|${t.base.src}|${t.base.dst}`), ...this.policiesByReqid.get(`${t.base.proto}|${t.base.reqid}`)]);
+    for (const pk of candidates) {
+      const p = this.policies.get(pk);
+      if (!p) continue;
       const hit = p.templates.some((tm) => tm.proto === t.base.proto && (tm.reqid === 0 || tm.reqid === t.base.reqid) && ((tm.dst === t.base.dst && tm.src === t.base.src) || (zeroNet(tm.dst) && tm.reqid !== 0)));
       if (hit) {
         keys.push(p.key);
@@ -527,8 +564,13 @@ export class TunnelTracker {
         out.current = { sa: cur.key, spi: cur.spi, addedAt: cur.addedAt, ...(cur.fingerprint ? { fingerprint: cur.fingerprint } : {}), ...(cur.algorithm ? { algorithm: cur.algorithm } : {}), ...(cur.offload ? { offload: cur.offload } : {}) };
         out.countdown = countdownOf(cur.value);
       }
-      const rev = [...this.tunnels.values()].find((x) => x !== t && x.family === 'xfrm' && x.base.src === t.base.dst && x.base.dst === t.base.src && x.base.reqid === t.base.reqid && x.base.proto === t.base.proto);
-      if (rev) out.reverse = rev.key;
+      for (const k of this.byAddrs.get(`${t.base.proto}|${t.base.dst}|${t.base.src}`)) {
+        const x = this.tunnels.get(k);
+        if (x && x !== t && x.base.reqid === t.base.reqid) {
+          out.reverse = k;
+          break;
+        }
+      }
     } else if (t.peer) {
       const p = t.peer;
       out.bytes = BigInt(p.vpn.rxBytes) + BigInt(p.vpn.txBytes);
@@ -605,9 +647,7 @@ export class TunnelTracker {
     const linger = (this.opts.lingerSeconds ?? 600) * 1000;
     const peerDone = t.family === 'ovpn' && t.peerDeletedAt !== undefined && now - t.peerDeletedAt >= Math.max(linger, this.opts.thresholds.peerDeletedHoldSeconds * 1000);
     if ((t.family === 'xfrm' && t.live.length === 0 && t.downSince !== undefined && now - t.downSince >= linger) || peerDone) {
-      this.tunnels.delete(key);
-      this.alarms.set(`tunnel:${key}`, []);
-      this.model.remove('tunnel', key);
+      this.dropTunnel(t);
       return;
     }
     this.model.upsert('tunnel', key, this.tunnelOf(t));
@@ -647,3 +687,21 @@ function stripSaDir(b: TunnelTrack['base']): Omit<TunnelTrack['base'], 'saDir'> 
   const { saDir: _drop, ...rest } = b;
   return rest;
 }
+
+/** A multimap of string → set of keys. */
+class Index {
+  private readonly m = new Map<string, Set<string>>();
+  add(k: string, v: string): void {
+    let s = this.m.get(k);
+    if (!s) this.m.set(k, (s = new Set()));
+    s.add(v);
+  }
+  delete(k: string, v: string): void {
+    const s = this.m.get(k);
+    if (s?.delete(v) && s.size === 0) this.m.delete(k);
+  }
+  get(k: string): ReadonlySet<string> {
+    return this.m.get(k) ?? EMPTY;
+  }
+}
+const EMPTY: ReadonlySet<string> = new Set();

@@ -295,3 +295,26 @@ test('a stale or failed source raises source-stale; ok clears it', async () => {
   await settle();
   assert.deepEqual(alarms(), []);
 });
+
+test('direction and policies come from the policy templates that lead to the tunnel (indexed), also when the policy comes later', async () => {
+  const { model, settle, tunnels } = rig();
+  put(model, sa(0x1));
+  put(model, sa(0x2, { src: '10.0.0.2', dst: '10.0.0.1' }));
+  await settle();
+  assert.equal(tunnels().find((t) => t.src === '10.0.0.1')!.direction, undefined);
+  const tmpl = (src: string, dst: string, reqid: number) => ({ dst, spi: 0, proto: 'esp', family: 'inet', src, reqid, mode: 'tunnel', share: 'any', optional: false, aalgos: 0, ealgos: 0, calgos: 0 });
+  model.upsert('policy', '8:out', { key: '8:out', dir: 'out', templates: [tmpl('10.0.0.1', '10.0.0.2', 1)] });
+  model.upsert('policy', '9:in', { key: '9:in', dir: 'in', templates: [tmpl('10.0.0.2', '10.0.0.1', 1)] });
+  model.upsert('policy', '10:fwd', { key: '10:fwd', dir: 'fwd', templates: [tmpl('10.0.0.2', '10.0.0.1', 1)] });
+  model.upsert('policy', '11:out', { key: '11:out', dir: 'out', templates: [tmpl('0.0.0.0', '0.0.0.0', 7)] });
+  await settle();
+  const out = tunnels().find((t) => t.src === '10.0.0.1')!;
+  const inb = tunnels().find((t) => t.src === '10.0.0.2')!;
+  assert.equal(out.direction, 'out');
+  assert.deepEqual(out.policies, ['8:out']);
+  assert.equal(inb.direction, 'in', 'in wins over fwd');
+  assert.deepEqual(inb.policies, ['10:fwd', '9:in']);
+  model.remove('policy', '8:out');
+  await settle();
+  assert.equal(tunnels().find((t) => t.src === '10.0.0.1')!.direction, undefined);
+});
