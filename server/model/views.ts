@@ -16,7 +16,13 @@ export class DerivedViews {
   private timer: NodeJS.Timeout | undefined;
   private readonly off: () => void;
 
-  constructor(private readonly model: Model, private readonly delayMs = 200) {
+  private lastMissingCall = 0;
+
+  /**
+   * onMissingDriver: called (at most every 5 s) when an algorithm in use has no /proc/crypto entry yet —
+   * an SA just instantiated a template, so /proc/crypto is worth re-reading before its slow interval.
+   */
+  constructor(private readonly model: Model, private readonly delayMs = 200, private readonly onMissingDriver?: () => void) {
     this.off = model.onChange((c: ModelChange) => {
       if (INPUTS.has(c.kind) || (c.kind === 'source' && c.key === 'ethtool')) this.schedule();
     });
@@ -47,6 +53,10 @@ export class DerivedViews {
     m.upsert('offload-info', 'offload', info);
     const uses = cryptoUses(sas, m.list('crypto-alg') as CryptoAlgorithm[]);
     m.replaceAll('crypto-use', uses.map((u) => ({ key: u.key, value: u })));
+    if (this.onMissingDriver && uses.some((u) => !u.driver && /not instantiated/.test(u.note ?? '')) && Date.now() - this.lastMissingCall > 5000) {
+      this.lastMissingCall = Date.now();
+      this.onMissingDriver();
+    }
   }
 
   /** The algorithms in use now, for the probe. */

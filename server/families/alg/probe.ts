@@ -37,6 +37,10 @@ export interface ProbeMeasure {
 
 /** Payload per sendmsg: 16 pages, the kernel's ALG_MAX_PAGES for one hash update and a comfortable TX SGL. */
 export const CHUNK_BYTES = 64 * 1024;
+/** Smallest chunk (a multiple of every block size AF_ALG ciphers use). */
+const MIN_CHUNK_BYTES = 4096;
+/** What one sendmsg+read should take at most; the chunk size adapts to it. */
+const TARGET_CALL_MS = 4;
 /** Longest stretch of kernel calls between two yields to the event loop. */
 const SLICE_MS = 8;
 /** How long one EAGAIN wait may take before the probe gives up on the algorithm. */
@@ -126,30 +130,45 @@ export async function measure(plan: ProbePlan, limits: ProbeLimits, now: () => n
   let op: OpSocket | undefined;
   try {
     op = setKeyAndAccept(tfm, plan);
-    const chunk = Math.min(CHUNK_BYTES, limits.bytes);
     const assoclen = plan.type === 'aead' ? (plan.assoclen ?? 0) : 0;
     const authsize = plan.type === 'aead' ? (plan.authsize ?? 16) : 0;
-    const input = randomBytes(assoclen + chunk);
-    const output = Buffer.alloc(plan.type === 'hash' ? 64 : assoclen + chunk + authsize);
+    const maxChunk = Math.min(CHUNK_BYTES, limits.bytes);
+    // Reused buffers sized for the largest chunk; a chunk is a prefix of them.
+    const input = randomBytes(assoclen + maxChunk);
+    const output = Buffer.alloc(plan.type === 'hash' ? 64 : assoclen + maxChunk + authsize);
     const control = plan.type === 'hash' ? null : encodeAlgControl({ op: 'encrypt', iv: randomBytes(plan.ivBytes ?? 16), ...(plan.type === 'aead' ? { assoclen } : {}) });
+    // Each kernel call holds the event loop: the chunk adapts so one call stays near TARGET_CALL_MS
+    // (a slow CPU or an emulated one gets small chunks, a fast one 64 KiB).
+    let chunk = Math.min(MIN_CHUNK_BYTES * 4, maxChunk);
     const start = now();
+    const deadline = start + limits.seconds * 1000;
     let busy = 0;
     let bytes = 0;
+    let lastCall = 0;
+    let lastChunk = chunk;
     let sliceStart = now();
-    while (bytes + chunk <= limits.bytes && now() - start < limits.seconds * 1000) {
-      const t0 = now();
+    while (bytes + chunk <= limits.bytes) {
+      const t = now();
+      // Stop before a call that would end past the time bound.
+      if (t >= deadline || (bytes > 0 && t + lastCall * (chunk / Math.max(1, lastChunk)) > deadline)) break;
+      const inBuf = input.subarray(0, assoclen + chunk);
       if (plan.type === 'hash') {
         // An update per chunk (MSG_MORE); the digest is read once at the end.
-        const n = await op.send(input, null, MSG_MORE);
-        if (n !== input.length) throw new SyscallError(SOURCE, 'sendmsg', Errno.EMSGSIZE, `short write ${n}/${input.length}`);
+        const n = await op.send(inBuf, null, MSG_MORE);
+        if (n !== inBuf.length) throw new SyscallError(SOURCE, 'sendmsg', Errno.EMSGSIZE, `short write ${n}/${inBuf.length}`);
       } else {
-        const n = await op.send(input, control, 0);
-        if (n !== input.length) throw new SyscallError(SOURCE, 'sendmsg', Errno.EMSGSIZE, `short write ${n}/${input.length}`);
-        const r = await op.read(output);
-        if (r !== output.length) throw new SyscallError(SOURCE, 'read', Errno.EMSGSIZE, `short result ${r}/${output.length}`);
+        const n = await op.send(inBuf, control, 0);
+        if (n !== inBuf.length) throw new SyscallError(SOURCE, 'sendmsg', Errno.EMSGSIZE, `short write ${n}/${inBuf.length}`);
+        const outBuf = output.subarray(0, assoclen + chunk + authsize);
+        const r = await op.read(outBuf);
+        if (r !== outBuf.length) throw new SyscallError(SOURCE, 'read', Errno.EMSGSIZE, `short result ${r}/${outBuf.length}`);
       }
-      busy += now() - t0;
+      lastCall = now() - t;
+      lastChunk = chunk;
+      busy += lastCall;
       bytes += chunk;
+      if (lastCall > TARGET_CALL_MS && chunk > MIN_CHUNK_BYTES) chunk /= 2;
+      else if (lastCall < TARGET_CALL_MS / 4 && chunk < maxChunk) chunk = Math.min(chunk * 2, maxChunk);
       if (now() - sliceStart >= SLICE_MS) {
         await new Promise<void>((r) => setImmediate(r));
         sliceStart = now();
