@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { cleanupAll, requireLab, sh } from '../scenarios/index.ts';
-import { addEspSasCommand, highestDriver, startInProcess, until, type InProcess } from './devcrypto.ts';
+import { addEspSasCommand, highestDriver, runProbe, startInProcess, until, type InProcess } from './devcrypto.ts';
 
 describe('kernel crypto (custom kernel)', () => {
   let s: InProcess;
@@ -42,11 +42,7 @@ describe('kernel crypto (custom kernel)', () => {
     assert.equal(by.get('enc:cbc(aes)')!.driver, highestDriver('cbc(aes)', 'skcipher lskcipher'));
     assert.equal(by.get('auth:hmac(sha256)')!.driver, highestDriver('hmac(sha256)', 'shash ahash'));
 
-    assert.equal((await s.api('/api/v1/crypto/probe', { method: 'POST' })).status, 202);
-    const done = await until('the probe to finish', () => {
-      const p = s.get('crypto-probe', 'probe');
-      return p && p.state !== 'running' ? p : undefined;
-    }, 200_000);
+    const done = await runProbe(s);
     assert.equal(done.state, 'done', done.reason);
     for (const r of done.results) {
       assert.ok((r.mbPerSec ?? 0) > 0, `${r.name}: ${JSON.stringify(r)}`);

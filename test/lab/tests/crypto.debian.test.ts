@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { cleanupAll, requireLab, sh } from '../scenarios/index.ts';
-import { addEspSasCommand, highestDriver, startInProcess, until, type InProcess } from './devcrypto.ts';
+import { addEspSasCommand, highestDriver, runProbe, startInProcess, until, type InProcess } from './devcrypto.ts';
 
 const BLOCK = '/etc/modprobe.d/sascope-lab-no-algif-hash.conf';
 
@@ -74,11 +74,7 @@ describe('kernel crypto (debian kernel)', () => {
     assert.deepEqual(by.get('aead:rfc4106(gcm(aes))')!.keyBits, [160]);
     assert.equal(by.get('aead:rfc4106(gcm(aes))')!.saCount, 1);
 
-    assert.equal((await s.api('/api/v1/crypto/probe', { method: 'POST' })).status, 202);
-    const done = await until('the probe to finish', () => {
-      const p = s.get('crypto-probe', 'probe');
-      return p && p.state !== 'running' ? p : undefined;
-    }, 200_000);
+    const done = await runProbe(s);
     assert.equal(done.state, 'done', done.reason);
     assert.equal(done.basis, 'in-use');
     for (const r of done.results) {

@@ -59,6 +59,16 @@ export async function until<T>(what: string, fn: () => T | undefined | false | P
   }
 }
 
+/** POST the probe (202 expected) and wait for it to settle; the finished 'crypto-probe' row. */
+export async function runProbe(s: InProcess, ms = 200_000): Promise<EntityKinds['crypto-probe']> {
+  const r = await s.api('/api/v1/crypto/probe', { method: 'POST' });
+  if (r.status !== 202) throw new Error(`probe not started: ${r.status} ${JSON.stringify(r.body)}`);
+  return until('the probe to finish', () => {
+    const p = s.get('crypto-probe', 'probe');
+    return p && p.state !== 'running' ? p : undefined;
+  }, ms);
+}
+
 /** The highest-priority usable /proc/crypto entry of a name, computed by a separate awk reading of the file. */
 export function highestDriver(name: string, types: string): string {
   return execFileSync('bash', ['-c', HIGHEST_DRIVER_AWK, '_', name, types], { encoding: 'utf8' }).trim();
