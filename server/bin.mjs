@@ -1,6 +1,29 @@
 #!/usr/bin/env node
-// Entry point of the `sascope` command: the server runs from its TypeScript sources through tsx.
-import { register } from 'tsx/esm/api';
+// Entry point of the `sascope` command. Runs the compiled bundle (server/.build/cli.mjs, made by
+// `npm run build`) when it is newer than every server source; otherwise the TypeScript sources
+// through tsx, so an edited source is never shadowed by an old bundle.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-register();
-await import('./cli.ts');
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bundle = path.join(here, '.build', 'cli.mjs');
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === '.build' || e.name === 'node_modules') continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (/\.(ts|mjs)$/.test(e.name) && e.name !== 'bin.mjs' && e.name !== 'build.mjs') newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+if (process.env.SASCOPE_FROM_SOURCE !== '1' && existsSync(bundle) && statSync(bundle).mtimeMs >= newestSource(here)) {
+  await import(bundle);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('./cli.ts');
+}

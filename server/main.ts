@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Model } from './model/model.ts';
@@ -34,7 +34,14 @@ import { History } from './history/history.ts';
 import { Metrics } from './hub/metrics.ts';
 import type { Logger } from './log.ts';
 
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The directory with package.json above this module (server/ from the sources, server/.build/ from the bundle). */
+function findProjectRoot(from: string): string {
+  for (let d = from; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, 'package.json'))) return d;
+    if (path.dirname(d) === d) return path.resolve(from, '..');
+  }
+}
+export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
 export const version: string = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version;
 
 export interface Kernel {
