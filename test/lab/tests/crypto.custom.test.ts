@@ -28,12 +28,12 @@ describe('kernel crypto (custom kernel)', () => {
     assert.match(body.info.fipsNote, /absent/);
   });
 
-  test('the SAs\' algorithms are served by the highest-priority drivers (AES-NI for rfc4106(gcm(aes))); the probe rates each', { timeout: 240_000 }, async () => {
+  test('the SAs\' algorithms are served by the highest-priority drivers (AES-NI for rfc4106(gcm(aes))); the probe rates each', { timeout: 480_000 }, async () => {
     await sh(addEspSasCommand(0x8200));
     const uses = await until('drivers for the algorithms in use', () => {
       const u = s.list('crypto-use');
       return u.length >= 3 && u.every((x) => x.driver) ? u : undefined;
-    }, 90_000);
+    }, 180_000);
     const by = new Map(uses.map((u) => [u.key, u]));
     const gcm = by.get('aead:rfc4106(gcm(aes))')!;
     assert.equal(gcm.driver, highestDriver('rfc4106(gcm(aes))', 'aead'));
