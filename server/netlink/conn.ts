@@ -15,6 +15,8 @@ export interface Transport {
   readonly portId: number;
   send(buf: Buffer): void;
   start(onDatagram: (d: Datagram) => void, onError: (err: unknown) => void): void;
+  /** Process what is already waiting (before a timeout is declared). */
+  drain?(): void;
   close(): void;
 }
 
@@ -34,6 +36,7 @@ export function openNetlinkTransport(source: string, protocol: number): Transpor
       portId,
       send: (b) => sock.send(b),
       start: (onD, onE) => sock.onReadable(onD, onE),
+      drain: () => sock.drain(),
       close: () => sock.close(),
     };
   } catch (err) {
@@ -152,6 +155,8 @@ export class NetlinkConnection {
     const msg = encodeMessage(type, flags | NLM_F_REQUEST | (dump ? 0 : NLM_F_ACK), seq, payload, this.transport.portId);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
+        // After a long block of the event loop the answer may be waiting unread: read it first.
+        this.transport.drain?.();
         const p = this.pending.get(seq);
         if (p) this.settle(seq, p, new NetlinkError(this.source, opts.op, 110 /* ETIMEDOUT */, { message: `no answer in ${opts.timeoutMs ?? 10000} ms` }));
       }, opts.timeoutMs ?? 10_000);

@@ -117,6 +117,20 @@ export class KernelSocket {
   /** Watch the socket: each wake-up drains up to DRAIN_BUDGET datagrams (the rest on the next wake-up, level-triggered). */
   onReadable(onDatagram: (d: Datagram) => void, onError: (err: unknown) => void): void {
     if (this.watch) throw new Error(`${this.source}: socket already watched`);
+    this.drainNow = (budget = DRAIN_BUDGET) => {
+      for (let i = 0; i < budget; i++) {
+        let d: Datagram | null;
+        try {
+          d = this.recv();
+        } catch (err) {
+          onError(err);
+          if (err instanceof SyscallError && (err.errno === Errno.ENOBUFS || err.errno === Errno.EMSGSIZE)) continue;
+          return;
+        }
+        if (!d) return;
+        onDatagram(d);
+      }
+    };
     this.watch = watchReadable(
       this.fd,
       () => {
@@ -136,6 +150,17 @@ export class KernelSocket {
       },
       onError,
     );
+  }
+
+  private drainNow: ((budget?: number) => void) | undefined;
+
+  /**
+   * Read what is already waiting, now, through the watch's handlers. A timer that fires after the
+   * event loop was blocked (libuv runs timers before polling) calls this first, so an answer that did
+   * arrive in time is not mistaken for none.
+   */
+  drain(): void {
+    if (!this.closed) this.drainNow?.(1 << 16);
   }
 
   unref(): void {
