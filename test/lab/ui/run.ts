@@ -40,7 +40,8 @@ async function until(what: string, fn: () => Promise<boolean>, ms: number): Prom
 let status = 1;
 try {
   await until('control channel', async () => (await vmRun('true')).code === 0, 600_000);
-  await until('sascope', async () => (await fetch(`http://127.0.0.1:${port}/api/v1/health`)).status < 500, 300_000);
+  // Next.js start-up under TCG emulation takes minutes (next.config.ts alone ~2 min measured).
+  await until('sascope', async () => (await fetch(`http://127.0.0.1:${port}/api/v1/health`, { signal: AbortSignal.timeout(30_000) })).status < 500, 900_000);
   console.log(`lab-ui: VM and sascope ready in ${Math.round((Date.now() - t0) / 1000)} s`);
   const tokens = JSON.parse((await vmRun('cat /tmp/sascope-lab/ui-data/tokens.json')).out) as { tokens: Array<{ role: string; token: string }> };
   const viewer = tokens.tokens.find((t) => t.role === 'viewer')!.token;
