@@ -39,7 +39,7 @@ test.describe.serial('lab UI', () => {
 
   test('a strongSwan rekey changes the SPI and a rotation appears without reload', async ({ page }) => {
     await page.setViewportSize({ width: 1600, height: 1000 });
-    await page.goto('/tunnels');
+    await page.goto(`/tunnels?token=${viewer}`);
     const origin = await page.evaluate(() => performance.timeOrigin);
     const rotations = page.locator('[data-testid^="rotation-"]');
     const tunnels = page.locator('table[aria-label="Tunnels"] tbody tr');
@@ -56,7 +56,7 @@ test.describe.serial('lab UI', () => {
 
   test('the wall raises an alarm when the tunnel is torn down, and DATA STALE when the backend stops', async ({ page }) => {
     await page.setViewportSize({ width: 1920, height: 1080 });
-    await page.goto('/wall');
+    await page.goto(`/wall?token=${viewer}`);
     await expect(page.getByTestId('wall-tile').first()).toBeVisible({ timeout: 60_000 });
     await page.screenshot({ path: 'test-results/lab-wall.png' });
     // Tear the tunnel down: the charons stop (deleting their CHILD_SAs) and nothing replaces the SAs.
