@@ -12,7 +12,9 @@ exec 9>"$obj.lock"
 flock 9
 # Fixed build identity so ccache hits across machines and runs (init/version.c aside).
 export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026' KBUILD_BUILD_USER=sascope KBUILD_BUILD_HOST=lab
-mk() { make -s -C "$src" O="$obj" ARCH=x86_64 "$@"; }
+# the same make variables for every step: a changed HOSTCC rebuilds the host tools each time
+vars=(-C "$src" O="$obj" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc")
+mk() { make -s "${vars[@]}" "$@"; }
 echo "== configure: tinyconfig + $(basename "$fragment")"
 mk tinyconfig >/dev/null
 "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$fragment" >/dev/null
@@ -27,7 +29,7 @@ if ((${#missing[@]})); then
   exit 1
 fi
 echo "== build: make -j$jobs bzImage (ccache)"
-make -C "$src" O="$obj" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" -j"$jobs" bzImage
+make "${vars[@]}" -j"$jobs" bzImage
 cp "$obj/arch/x86/boot/bzImage" "$out/bzImage.tmp"
 cp "$obj/.config" "$out/config"
 mv "$out/bzImage.tmp" "$out/bzImage"

@@ -1,6 +1,5 @@
 // Small process helpers for the host side of the lab.
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { LabError } from './log.ts';
 
 export interface RunResult {
@@ -33,34 +32,5 @@ export function run(
       child.stdin!.on('error', () => {});
       child.stdin!.end(opts.input);
     }
-  });
-}
-
-/** Runs a program with its output appended to a log file; calls onLine for each output line. */
-export function runLogged(
-  cmd: string,
-  args: string[],
-  logFile: string,
-  onLine: (line: string) => void = () => {},
-  opts: SpawnOptions = {},
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const log = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-    let partial = '';
-    const feed = (d: Buffer) => {
-      log.write(d);
-      const lines = (partial + d.toString()).split('\n');
-      partial = lines.pop()!;
-      for (const l of lines) onLine(l);
-    };
-    child.stdout!.on('data', feed);
-    child.stderr!.on('data', feed);
-    child.on('error', (e) => reject(new LabError(`${cmd}: ${e.message}`)));
-    child.on('close', (code) => {
-      log.end();
-      if (code === 0) resolve();
-      else reject(new LabError(`${cmd} failed (exit ${code}); log: ${logFile}`));
-    });
   });
 }

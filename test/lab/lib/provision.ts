@@ -2,13 +2,16 @@
 // private apt state (the mirror comes from this machine's own apt sources), the custom kernel
 // build (ccache), and the stage-1 initramfs for each kernel. Everything is cached under
 // $SASCOPE_LAB_CACHE and keyed by versions and config, so a second run only checks files.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   APT_SUITE, DEBIAN_KERNEL, LINUX_SOURCE, artifacts, customOut, isProvisioned, paths, type KernelName,
 } from './config.ts';
-import { run, runLogged } from './exec.ts';
+import { run } from './exec.ts';
 import { LabError, fmtDuration, phase, say } from './log.ts';
 
 // ---------------------------------------------------------------- apt with a private state
@@ -186,6 +189,50 @@ export async function ensureSource(): Promise<void> {
   });
 }
 
+/**
+ * Runs build-custom.sh in its own session with its output going straight to the log file, so a
+ * provisioner that is interrupted or killed leaves the build running; the next one waits for it
+ * (build-custom.sh holds a flock on the object dir) and then finds ccache and objects warm.
+ * Progress: compiled files counted from the log every 30 s.
+ */
+function buildDetached(logFile: string): Promise<void> {
+  const out = customOut();
+  return new Promise((resolve, reject) => {
+    const fd = openSync(logFile, 'a');
+    const child = spawn('bash', [paths.customBuildScript, paths.source, paths.customObj, paths.customFragment, out], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, CCACHE_DIR: paths.ccache },
+    });
+    closeSync(fd);
+    const t0 = Date.now();
+    let seen = 0;
+    let compiled = 0;
+    const scan = () => {
+      const text = readFileSync(logFile, 'utf8');
+      for (const line of text.slice(seen).split('\n')) {
+        if (/^\s+CC\s/.test(line)) compiled++;
+        if (/^== /.test(line)) say(`custom kernel: ${line.slice(3)}`);
+      }
+      seen = text.length;
+    };
+    const timer = setInterval(() => {
+      scan();
+      say(`custom kernel: ${compiled} files compiled so far (${fmtDuration(Date.now() - t0)}; a cold build compiles ~${CUSTOM_COMPILES}, a resumed one fewer)`);
+    }, 30_000);
+    child.on('error', (e) => reject(new LabError(`build-custom.sh: ${e.message}`)));
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      scan();
+      if (code === 0) resolve();
+      else {
+        const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-25).join('\n');
+        reject(new LabError(`custom kernel build failed (exit ${code}); log: ${logFile}\n${tail}`));
+      }
+    });
+  });
+}
+
 /** Rough number of compiler runs of a cold build (for the progress line). */
 const CUSTOM_COMPILES = 1700;
 
@@ -195,31 +242,7 @@ async function provisionCustom(): Promise<void> {
     await ensureSource();
     mkdirSync(paths.logs, { recursive: true });
     const logFile = join(paths.logs, `custom-build-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
-    await phase(`build custom kernel ${out} (log: ${logFile})`, async () => {
-      const t0 = Date.now();
-      let compiled = 0;
-      let lastReport = t0;
-      const timer = setInterval(() => {
-        if (Date.now() - lastReport >= 30_000) {
-          lastReport = Date.now();
-          say(`custom kernel: ${compiled}/~${CUSTOM_COMPILES} files compiled (${fmtDuration(Date.now() - t0)}; cached compiles are fast)`);
-        }
-      }, 5000);
-      try {
-        await runLogged(
-          'bash',
-          [paths.customBuildScript, paths.source, paths.customObj, paths.customFragment, out],
-          logFile,
-          (line) => {
-            if (/^\s+CC\s/.test(line)) compiled++;
-            if (/^== |error:/.test(line)) say(`custom kernel: ${line.replace(/^== /, '')}`);
-          },
-          { env: { ...process.env, CCACHE_DIR: paths.ccache } },
-        );
-      } finally {
-        clearInterval(timer);
-      }
-    });
+    await phase(`build custom kernel ${out} (log: ${logFile})`, () => buildDetached(logFile));
   }
   await buildInitramfs('custom');
 }
@@ -261,15 +284,20 @@ async function buildInitramfs(kernel: KernelName): Promise<void> {
 // ---------------------------------------------------------------- entry
 
 export async function provision(kernels: KernelName[], opts: { hostDeps?: boolean } = {}): Promise<void> {
+  if (opts.hostDeps !== false) {
+    await phase('host packages (test/lab/host-deps.sh)', () =>
+      run('bash', [paths.hostDeps]).then((r) => void (r.stdout.trim() && say(r.stdout.trim()))),
+    );
+  }
+  const report = (k: KernelName) => say(`${k} kernel: cached (${artifacts(k).image})`);
+  // a cached kernel needs no lock: another provisioner may be busy building the other one
+  kernels.filter(isProvisioned).forEach(report);
+  const todo = kernels.filter((k) => !isProvisioned(k));
+  if (!todo.length) return;
   await withLock(async () => {
-    if (opts.hostDeps !== false) {
-      await phase('host packages (test/lab/host-deps.sh)', () =>
-        run('bash', [paths.hostDeps]).then((r) => void (r.stdout.trim() && say(r.stdout.trim()))),
-      );
-    }
-    for (const k of kernels) {
+    for (const k of todo) {
       if (isProvisioned(k)) {
-        say(`${k} kernel: cached (${artifacts(k).image})`);
+        report(k); // made by the provisioner we waited for
         continue;
       }
       await phase(`provision ${k} kernel`, () => (k === 'debian' ? provisionDebian() : provisionCustom()));

@@ -169,9 +169,9 @@ export function bootVm(opts: VmOptions): Promise<VmResult> {
         return;
       }
       if (timedOut) say(`${opts.kernel} VM: command timed out after ${timeoutSec} s (exit 124)`);
-      const failed = exitCode !== 0;
-      if (!opts.keep && !failed) rmSync(runDir, { recursive: true, force: true });
-      else if (!interactive) say(`${opts.kernel} VM run directory (console.log, dmesg): ${runDir}`);
+      // keep the run directory when asked, or when the VM (not the command) failed
+      if (!opts.keep && !timedOut && exitCode !== 125) rmSync(runDir, { recursive: true, force: true });
+      else say(`${opts.kernel} VM run directory (console.log, dmesg): ${runDir}`);
       if (process.env.SASCOPE_LAB_VERBOSE) say(`${opts.kernel} VM: boot ${fmtDuration(bootMs)}, total ${fmtDuration(totalMs)}`);
       resolve({ exitCode, timedOut, bootMs, totalMs, runDir });
     });

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 PORT=${1:-7300}
 step() { echo "demo: $*"; }
-step "kernel $(uname -r) ($SASCOPE_LAB_KERNEL)"
+step "kernel $(uname -r) ($SASCOPE_LAB_KERNEL); NIC: $(ip -br addr show eth0 2>/dev/null || echo 'none!')"
 bash "$SCENARIOS/netns-pair.sh" up lab-a lab-b >/dev/null
 step "strongSwan pair (rekey every ~25 s) …"
 bash "$SCENARIOS/strongswan-pair.sh" up 25 lab-a lab-b >/dev/null
@@ -51,14 +51,16 @@ mkdir -p "$DATA"
 step "starting sascope: node server/bin.mjs serve --listen 0.0.0.0:$PORT --netns lab-a → http://127.0.0.1:$PORT/ on the host"
 /usr/bin/node server/bin.mjs serve --listen 0.0.0.0:"$PORT" --netns lab-a --data-dir "$DATA" &
 pid=$!
-for _ in $(seq 120); do
+t0=$SECONDS
+while :; do
   kill -0 $pid 2>/dev/null || break
   if (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null; then
-    step "sascope is listening on :$PORT"
+    step "sascope is listening on :$PORT after $((SECONDS - t0)) s"
     viewer=$($PY -c "import json; print(next(t['token'] for t in json.load(open('$DATA/tokens.json'))['tokens'] if t['role']=='viewer'))" 2>/dev/null)
     step "open http://127.0.0.1:$PORT/?token=$viewer (viewer; a throw-away lab token) — operator token in $DATA/tokens.json inside the VM"
     break
   fi
+  (( SECONDS - t0 > 0 && (SECONDS - t0) % 30 == 0 )) && step "waiting for sascope to listen ($((SECONDS - t0)) s; node under TCG is slow to start)"
   sleep 1
 done
 wait $pid

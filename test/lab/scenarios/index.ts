@@ -269,7 +269,7 @@ export async function pspDevice(opts: { nsimId?: number; ns?: string } = {}): Pr
     (await pspDevices(ns)).find((d) => d.ifindex === nsim.ifindex),
   5000);
   return {
-    ...(dev as PspDevice),
+    ...(dev as unknown as PspDevice),
     nsim,
     enable: () => script('psp.sh', 'enable', dev.id, ns).then(() => undefined),
     rotate: () => script('psp.sh', 'rotate', dev.id, ns).then(() => undefined),

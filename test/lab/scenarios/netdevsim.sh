@@ -36,8 +36,8 @@ offload)
   json=()
   for ((i = 0; i < N; i++)); do
     for dir in out in; do
-      spi=$((0x5000 + i * 2 + (dir == "in" ? 1 : 0)))
-      [[ $dir == in ]] && spi=$((0x5000 + i * 2 + 1))
+      spi=$((0x5000 + i * 2))
+      [[ $dir == in ]] && spi=$((spi + 1))
       k=$(randhex 20)
       src=192.168.77.$ID dst=192.168.77.$((100 + i))
       [[ $dir == in ]] && { t=$src; src=$dst; dst=$t; }

@@ -12,21 +12,28 @@ up)
   for ns in "$A" "$B"; do
     ip netns del "$ns" 2>/dev/null || true
     ip netns add "$ns"
-    ip -n "$ns" link set lo up
     # IPv6 DAD would delay the addresses by seconds
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-    ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+      net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
   done
   ip link add vA netns "$A" type veth peer name vB netns "$B"
-  ip -n "$A" addr add 10.0.0.1/24 dev vA; ip -n "$A" addr add fd00::1/64 dev vA nodad
-  ip -n "$B" addr add 10.0.0.2/24 dev vB; ip -n "$B" addr add fd00::2/64 dev vB nodad
-  ip -n "$A" link add inner type dummy; ip -n "$A" addr add 10.1.0.1/24 dev inner; ip -n "$A" addr add fd01::1/64 dev inner nodad
-  ip -n "$B" link add inner type dummy; ip -n "$B" addr add 10.2.0.1/24 dev inner; ip -n "$B" addr add fd02::1/64 dev inner nodad
-  for ns in "$A" "$B"; do ip -n "$ns" link set vA up 2>/dev/null || ip -n "$ns" link set vB up; ip -n "$ns" link set inner up; done
-  ip -n "$A" route add 10.2.0.0/24 via 10.0.0.2 src 10.1.0.1
-  ip -n "$B" route add 10.1.0.0/24 via 10.0.0.1 src 10.2.0.1
-  ip -n "$A" -6 route add fd02::/64 via fd00::2 src fd01::1
-  ip -n "$B" -6 route add fd01::/64 via fd00::1 src fd02::1
+  # one ip process per netns (process start-up is what costs under TCG)
+  side() { # veth addr4 addr6 inner4 inner6 peer4 peer6 peer-inner4 peer-inner6
+    cat <<BATCH
+link set lo up
+addr add $2/24 dev $1
+addr add $3/64 dev $1 nodad
+link add inner type dummy
+addr add $4/24 dev inner
+addr add $5/64 dev inner nodad
+link set $1 up
+link set inner up
+route add $8/24 via $6 src $4
+route add $9/64 via $7 src $5
+BATCH
+  }
+  side vA 10.0.0.1 fd00::1 10.1.0.1 fd01::1 10.0.0.2 fd00::2 10.2.0.0 fd02:: | ip -n "$A" -batch -
+  side vB 10.0.0.2 fd00::2 10.2.0.1 fd02::1 10.0.0.1 fd00::1 10.1.0.0 fd01:: | ip -n "$B" -batch -
   printf '{"a":"%s","b":"%s","aAddr":"10.0.0.1","bAddr":"10.0.0.2","aAddr6":"fd00::1","bAddr6":"fd00::2","aInner":"10.1.0.1","bInner":"10.2.0.1"}\n' "$A" "$B"
   ;;
 down)

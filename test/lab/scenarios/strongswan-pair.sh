@@ -128,7 +128,9 @@ start_ns() {
   echo $! > "$dir/charon.pid"
   for _ in $(seq 100); do [[ -S $dir/run/charon.vici ]] && break; sleep 0.1; done
   [[ -S $dir/run/charon.vici ]] || { log "charon in $ns did not start"; tail -20 "$dir/run/charon.log" "$dir/charon.stdout" >&2 || true; exit 1; }
-  swanctl --load-all --uri "unix://$dir/run/charon.vici" --file "$dir/swanctl.conf" >/dev/null
+  # swanctl is chatty on stderr (plugins configured but not installed, credential dirs): keep it in a log
+  swanctl --load-all --uri "unix://$dir/run/charon.vici" --file "$dir/swanctl.conf" > "$dir/swanctl.log" 2>&1 \
+    || { log "swanctl --load-all in $ns failed"; cat "$dir/swanctl.log" >&2; exit 1; }
 }
 
 case $action in
@@ -140,8 +142,8 @@ up)
   write_conf "$A" initiator 10.0.0.1 10.0.0.2
   start_ns "$B"; start_ns "$A"
   for child in net host; do
-    swanctl --initiate --child $child --timeout 30 --uri "unix://$base/$A/run/charon.vici" >/dev/null \
-      || { log "initiate $child failed"; tail -30 "$base/$A/run/charon.log" >&2; exit 1; }
+    swanctl --initiate --child $child --timeout 30 --uri "unix://$base/$A/run/charon.vici" >> "$base/$A/swanctl.log" 2>&1 \
+      || { log "initiate $child failed"; tail -30 "$base/$A/swanctl.log" "$base/$A/run/charon.log" >&2; exit 1; }
   done
   printf '{"a":"%s","b":"%s","rekeySeconds":%d,"runDirs":{"a":"%s","b":"%s"},"vici":{"a":"unix://%s","b":"unix://%s"},"psk":"%s"}\n' \
     "$A" "$B" "$REKEY" "$base/$A" "$base/$B" "$base/$A/run/charon.vici" "$base/$B/run/charon.vici" "$PSK"
