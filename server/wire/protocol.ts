@@ -49,7 +49,8 @@ export type Snapshot = {
   seq: number;
   time: number;
   server: { version: string; hostname: string; netns: string };
-  entities: { [K in EntityKind]: Array<EntityKinds[K]> };
+  /** Every entity carries its `key` (the same key deltas use). */
+  entities: { [K in EntityKind]: Array<EntityKinds[K] & { key: string }> };
   /** Present after `subscribe` (or ?topics=): only these kinds are in `entities`. */
   topics?: EntityKind[];
 };
