@@ -117,6 +117,9 @@ export class KernelSocket {
   /** Watch the socket: each wake-up drains up to DRAIN_BUDGET datagrams (the rest on the next wake-up, level-triggered). */
   onReadable(onDatagram: (d: Datagram) => void, onError: (err: unknown) => void): void {
     if (this.watch) throw new Error(`${this.source}: socket already watched`);
+    // One drain for both wake-ups and drain(): up to `budget` datagrams (the rest come on the next
+    // wake-up, libuv polls level-triggered); ENOBUFS (events lost) and truncation are reported and
+    // draining goes on; anything else stops it.
     this.drainNow = (budget = DRAIN_BUDGET) => {
       for (let i = 0; i < budget; i++) {
         let d: Datagram | null;
@@ -131,25 +134,8 @@ export class KernelSocket {
         onDatagram(d);
       }
     };
-    this.watch = watchReadable(
-      this.fd,
-      () => {
-        for (let i = 0; i < DRAIN_BUDGET; i++) {
-          let d: Datagram | null;
-          try {
-            d = this.recv();
-          } catch (err) {
-            onError(err);
-            // ENOBUFS (events lost) and truncation are reported and draining goes on; anything else stops this wake-up.
-            if (err instanceof SyscallError && (err.errno === Errno.ENOBUFS || err.errno === Errno.EMSGSIZE)) continue;
-            return;
-          }
-          if (!d) return;
-          onDatagram(d);
-        }
-      },
-      onError,
-    );
+    const drain = this.drainNow;
+    this.watch = watchReadable(this.fd, () => drain(DRAIN_BUDGET), onError);
   }
 
   private drainNow: ((budget?: number) => void) | undefined;
