@@ -23,10 +23,13 @@ const PFKEY_PROTOS = new Set(['esp', 'ah', 'comp']);
 const PFKEY_MODES = new Set(['transport', 'tunnel', 'beet']);
 /** XFRM flags PF_KEY carries in sadb_sa_flags (SADB_SAFLAGS_NOECN, DECAP_DSCP, NOPMTUDISC). */
 const PFKEY_FLAGS = new Set(['noecn', 'decap-dscp', 'nopmtudisc']);
-/** Default ICV truncation per auth algorithm (xfrm_algo.c icv_truncbits): what an SA added through PF_KEY gets. */
+/** Default ICV truncation per auth algorithm (xfrm_algo.c icv_truncbits): what an SA added through PF_KEY
+ * gets. Note hmac(sha256): 96, the pre-RFC 4868 value Linux keeps for PF_KEY compatibility — an SA added
+ * with `ip xfrm … auth-trunc 'hmac(sha256)' … 128` (RFC 4868, what IKE daemons use) cannot be expressed
+ * (found in the lab: SADB_ADD with SADB_X_AALG_SHA2_256HMAC gives a 96-bit ICV). */
 const DEFAULT_TRUNC_BITS: Record<string, number> = {
-  'hmac(md5)': 96, 'hmac(sha1)': 96, 'hmac(sha256)': 128, 'hmac(sha384)': 192, 'hmac(sha512)': 256,
-  'hmac(rmd160)': 96, 'xcbc(aes)': 96, 'hmac(sm3)': 256, digest_null: 0,
+  'hmac(md5)': 96, 'hmac(sha1)': 96, 'hmac(sha256)': 96, 'hmac(sha384)': 192, 'hmac(sha512)': 256,
+  'xcbc(aes)': 96, 'hmac(sm3)': 256, digest_null: 0,
 };
 
 /** The identity both views share: family, protocol (XFRM name), destination, SPI — the saKey form without mark. */

@@ -67,9 +67,13 @@ test('zoo: PF_KEY and XFRM agree on every SA PF_KEY can represent; the others ar
   }
   assert.ok(!snap.pfkey.checks.some((c) => c.status === 'mismatch' || c.status === 'missing'), 'no mismatch, nothing missing');
   const bySpi = (spi: number) => snap.pfkey.checks.find((c) => c.key.endsWith(`:0x${spi.toString(16).padStart(8, '0')}`) || c.key.includes(`:0x${spi.toString(16).padStart(8, '0')}:`))!;
-  for (const spi of [0x1003, 0x1106, 0x2001, 0x2003]) assert.equal(bySpi(spi)?.status, 'agree', `spi ${spi.toString(16)}`);
-  // 0x2001 is AH with hmac(sha1) truncated to 96 bits: the algorithm's default, so representable
-  const reasons: Array<[number, RegExp]> = [[0x1001, /AEAD/], [0x1004, /ESN/], [0x1008, /mark/], [0x1009, /if_id/], [0x100b, /AEAD rfc7539esp/]];
+  // hmac(sha1) at 96 bits is PF_KEY's own default: AH 0x2001 and ESP+NAT-T+limits 0x2003 agree, IPComp too
+  for (const spi of [0x2001, 0x2002, 0x2003]) assert.equal(bySpi(spi)?.status, 'agree', `spi ${spi.toString(16)}`);
+  // hmac(sha256) at RFC 4868's 128 bits: PF_KEY's SADB_X_AALG_SHA2_256HMAC means 96 on Linux
+  const reasons: Array<[number, RegExp]> = [
+    [0x1001, /AEAD/], [0x1004, /ESN/], [0x1008, /mark/], [0x1009, /if_id/], [0x100b, /AEAD rfc7539esp/],
+    [0x1003, /hmac\(sha256\) truncated to 128 bits: PF_KEY implies 96/], [0x1106, /truncated to 128 bits/],
+  ];
   for (const [spi, re] of reasons) assert.match(bySpi(spi)?.reason ?? '', re, `spi ${spi.toString(16)}`);
   assert.ok(snap.pfkey.checks.some((c) => /protocol 4/.test(c.reason ?? '')), "IPComp's IP-in-IP helper state is listed");
   assert.ok(zoo.length >= 10);
@@ -109,14 +113,21 @@ test('an SA added through PF_KEY SADB_ADD appears in both views; its PROMISC eve
   const xfrmKey = `inet:esp:10.0.0.2:0x${spi.toString(16).padStart(8, '0')}`;
   await ws.waitForDelta((d) => d.kind === 'pfkey-sa' && d.op === 'upsert' && d.key === 'esp/10.0.0.2/0x00003002', 30_000);
   await ws.waitForDelta((d) => d.kind === 'sa' && d.op === 'upsert' && d.key === xfrmKey, 30_000);
+  let last = '';
   const check = await waitFor('the check agrees', async () => {
-    const r = (await (await fetch(`${server!.url}/api/v1/pfkey`)).json()) as { checks: Check[] };
+    const r = (await (await fetch(`${server!.url}/api/v1/pfkey`)).json()) as { checks: Check[]; sas: Array<{ key: string }> };
     const c = r.checks.find((x) => x.key === xfrmKey);
+    const srcs = (await (await fetch(`${server!.url}/api/v1/sources`)).json()) as { sources: Array<{ id: string; state: string; reason?: string }> };
+    last = JSON.stringify({ check: c, pfkeySa: r.sas.find((x) => x.key === 'esp/10.0.0.2/0x00003002'), sources: srcs.sources.filter((x) => /pfkey|xfrm-sa/.test(x.id)) });
     return c?.status === 'agree' ? c : undefined;
-  }, 30_000, 250);
+  }, 30_000, 250).catch((err: Error) => {
+    throw new Error(`${err.message}: ${last}`);
+  });
   assert.equal(check.status, 'agree');
+  // what SADB_X_AALG_SHA2_256HMAC means on Linux: a 96-bit ICV (iproute2's own view)
   const ipState = await sh(`ip xfrm state get src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x${spi.toString(16)}`, { ns: NS });
   assert.match(ipState, /enc cbc\(aes\)/);
   assert.match(ipState, /reqid 12/);
+  assert.match(ipState, /auth-trunc hmac\(sha256\) 0x[0-9a-f]+ \(256 bits\) 96/);
   ws.close();
 });

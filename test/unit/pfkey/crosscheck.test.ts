@@ -23,7 +23,7 @@ function xsa(over: Partial<X> = {}): X {
     },
     stats: { replayWindow: 0, replay: 0, integrityFailed: 0 },
     enc: { name: 'cbc(aes)', keyBits: 128, fingerprint: 'aaaaaaaa' },
-    auth: { name: 'hmac(sha256)', keyBits: 256, truncBits: 128, fingerprint: 'bbbbbbbb' },
+    auth: { name: 'hmac(sha256)', keyBits: 256, truncBits: 96, fingerprint: 'bbbbbbbb' },
     ...over,
   } as X;
 }
@@ -66,7 +66,8 @@ test('AEAD, marks, if_id, ESN and odd truncation are not representable, with the
   assert.match(marked.reason!, /mark 0x10\/0xff/);
   assert.match(checksFor(ID, [xsa({ ifId: 42 })], psa())[0]!.reason!, /if_id 42/);
   assert.match(checksFor(ID, [xsa({ flags: ['esn'], antiReplay: { esn: true, seq: 0, oseq: 0, replayWindow: 4096 } })], psa())[0]!.reason!, /ESN/);
-  assert.match(checksFor(ID, [xsa({ auth: { name: 'hmac(sha256)', keyBits: 256, truncBits: 96 } })], psa())[0]!.reason!, /truncated to 96/);
+  // RFC 4868's 128-bit ICV for hmac(sha256): PF_KEY implies Linux's 96
+  assert.match(checksFor(ID, [xsa({ auth: { name: 'hmac(sha256)', keyBits: 256, truncBits: 128 } })], psa())[0]!.reason!, /truncated to 128 bits: PF_KEY implies 96/);
   assert.match(checksFor(ID, [xsa({ proto: 4, enc: undefined, auth: undefined })], undefined)[0]!.reason!, /protocol 4/);
 });
 
