@@ -153,7 +153,7 @@ export function openApiDocument(): Record<string, unknown> {
           key: { type: 'string' }, family: { enum: ['xfrm', 'ovpn', 'psp'] }, tunnel: { type: 'string' }, tunnelName: { type: 'string' }, time: ms,
           cause: { enum: ['soft-expire', 'daemon-rekey', 'hard-expire', 'manual', 'key-swap', 'new-key', 'key-rotate'] },
           oldSpi: { type: 'integer' }, newSpi: { type: 'integer' }, oldFingerprint: { type: 'string' }, newFingerprint: { type: 'string' }, oldKeyId: { type: 'integer' }, newKeyId: { type: 'integer' },
-          state: { enum: ['overlapping', 'done'] }, overlapMs: { type: 'integer' }, oldGoneAt: ms,
+          state: { enum: ['overlapping', 'done', 'aborted'] }, overlapMs: { type: 'integer' }, oldGoneAt: ms,
         }, ['key', 'tunnel', 'time', 'cause', 'state']),
         Alarm: obj({
           key: { type: 'string' },

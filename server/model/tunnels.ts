@@ -391,6 +391,10 @@ export class TunnelTracker {
     while (this.rotationKeys.length > max) this.model.remove('rotation', this.rotationKeys.shift()!);
     const what = rot.newSpi !== undefined ? `spi ${rot.oldSpi !== undefined ? hex32(rot.oldSpi) : '?'} → ${hex32(rot.newSpi)}` : rot.newKeyId !== undefined ? `key-id ${rot.oldKeyId ?? '?'} → ${rot.newKeyId}` : 'key rotated';
     if (rot.state === 'done' && rot.overlapMs !== undefined && rot.overlapMs > 0) return; // the start was logged already
+    if (rot.state === 'aborted') {
+      this.model.event({ source: 'sascope', type: 'rotation aborted', summary: `${rot.tunnelName}: new SA ${what} went before the old one`, ref: `tunnel:${rot.tunnel}` });
+      return;
+    }
     this.model.event({ source: 'sascope', type: 'rotation', summary: `${rot.tunnelName}: ${what} (${rot.cause})`, ref: `tunnel:${rot.tunnel}` });
   }
 
@@ -420,6 +424,13 @@ export class TunnelTracker {
       if (t.live.length === 0 && t.rotations === 0 && t.retired.bytes === 0n) this.dropTunnel(t);
       else this.touch(t.key);
       return;
+    }
+    // The new SA of a rotation went while the old one stays: the rekey failed (e.g. the peer refused it).
+    for (const [oldKey, r] of t.open) {
+      if (r.newSpi !== s.spi || !this.sas.has(oldKey)) continue;
+      t.open.delete(oldKey);
+      t.rotations = Math.max(0, t.rotations - 1);
+      this.publishRotation({ ...r, state: 'aborted', oldGoneAt: undefined });
     }
     const open = t.open.get(key);
     if (open) {

@@ -99,8 +99,11 @@ export interface Rotation {
   /** ovpn key ids. */
   oldKeyId?: number;
   newKeyId?: number;
-  /** overlapping: old and new both alive; done: the old one is gone (or there was no overlap). */
-  state: 'overlapping' | 'done';
+  /**
+   * overlapping: old and new both alive; done: the old one is gone (or there was no overlap); aborted: the
+   * new SA went while the old one stayed (a failed rekey: not counted as a rotation of the tunnel).
+   */
+  state: 'overlapping' | 'done' | 'aborted';
   /** Old and new alive together, ms (0: the old one was gone first). */
   overlapMs?: number;
   /** When the old SA went (hard-expire / manual: before `time`). */

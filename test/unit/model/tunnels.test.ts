@@ -318,3 +318,25 @@ test('direction and policies come from the policy templates that lead to the tun
   await settle();
   assert.equal(tunnels().find((t) => t.src === '10.0.0.1')!.direction, undefined);
 });
+
+test('a rekey that fails (the new SA goes, the old stays) is an aborted rotation, not counted; the next one chains from the old SA', async () => {
+  const { model, clock, rotations, settle, tunnels } = rig();
+  const now = () => Math.floor(clock.now / 1000);
+  put(model, sa(0x1));
+  await settle();
+  clock.now += 1000;
+  const failed = sa(0x2, { addSec: now() });
+  put(model, failed);
+  await settle();
+  model.remove('sa', failed.key);
+  await settle();
+  assert.equal(rotations.at(-1)!.state, 'aborted');
+  assert.equal(tunnels()[0]!.rotations, 0);
+  assert.equal(tunnels()[0]!.state, 'up');
+  clock.now += 1000;
+  put(model, sa(0x3, { addSec: now() }));
+  await settle();
+  assert.equal(rotations.at(-1)!.oldSpi, 0x1);
+  assert.equal(rotations.at(-1)!.newSpi, 0x3);
+  assert.equal(tunnels()[0]!.rotations, 1);
+});
