@@ -5,7 +5,7 @@ import { createLogger } from './log.ts';
 const HELP = `sascope — live dashboard for Linux security associations, read from the kernel itself
 
 Usage:
-  sascope serve [--listen HOST:PORT] [--dev] [--netns NAME] [--data-dir DIR] [--config FILE]
+  sascope serve [--listen HOST:PORT] [--dev | --no-ui] [--netns NAME] [--data-dir DIR] [--config FILE]
                 [--open-loopback] [--tls-cert FILE --tls-key FILE]
       Serve the dashboard (Next.js pages, /api/v1, WebSocket /ws) on one port.
       Default --listen 127.0.0.1:7300 (loopback only).
@@ -17,6 +17,7 @@ Usage:
 Options:
   --listen HOST:PORT   address to bind (IPv6 as [::1]:7300)
   --dev                Next.js in development mode (hot reload)
+  --no-ui              serve only /api/v1, /ws and /metrics (no pages; starts in about a second)
   --json               machine-readable output for snapshot
   --netns NAME         watch the network namespace NAME (/run/netns/NAME, as made by 'ip netns add')
                        instead of sascope's own; entered before any socket opens
@@ -59,6 +60,7 @@ async function main(argv: string[]): Promise<void> {
       options: {
         listen: { type: 'string', default: '127.0.0.1:7300' },
         dev: { type: 'boolean', default: false },
+        'no-ui': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         netns: { type: 'string' },
         'data-dir': { type: 'string', default: '/var/lib/sascope' },
@@ -91,6 +93,7 @@ async function main(argv: string[]): Promise<void> {
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) fail(`bad --log-level '${level}'`, 2);
 
   if (cmd === 'serve') {
+    if (values.dev && values['no-ui']) fail(`--dev and --no-ui exclude each other. Try 'sascope --help'.`, 2);
     let listen;
     try {
       listen = parseListen(values.listen!);
@@ -104,6 +107,7 @@ async function main(argv: string[]): Promise<void> {
       running = await serve(log, {
         ...listen,
         dev: values.dev!,
+        noUi: values['no-ui'],
         netns: values.netns,
         dataDir: values['data-dir'],
         configPath: values.config,

@@ -153,6 +153,8 @@ export interface ServeOptions {
   host: string;
   port: number;
   dev: boolean;
+  /** --no-ui: serve /api/v1, /ws and /metrics without the Next.js pages (no start-up cost for the UI). */
+  noUi?: boolean;
   netns?: string;
   dataDir?: string;
   /** --config: the config file (default <data-dir>/config.json when present). */
@@ -230,11 +232,16 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
     server.close();
     throw err;
   }
-  const { default: next } = await import('next');
-  const app = next({ dev: opts.dev, dir: projectRoot, hostname: opts.host, port: opts.port, quiet: !opts.dev });
-  await app.prepare();
-  nextUpgrade = opts.dev ? app.getUpgradeHandler() : undefined;
-  handle = app.getRequestHandler();
+  if (opts.noUi) {
+    // Headless: /api/v1, /ws and /metrics only; pages answer 404 with a hint.
+    handle = async (_req, res) => sendError(res, 404, 'no-ui', 'sascope runs with --no-ui: only /api/v1, /ws and /metrics are served');
+  } else {
+    const { default: next } = await import('next');
+    const app = next({ dev: opts.dev, dir: projectRoot, hostname: opts.host, port: opts.port, quiet: !opts.dev });
+    await app.prepare();
+    nextUpgrade = opts.dev ? app.getUpgradeHandler() : undefined;
+    handle = app.getRequestHandler();
+  }
   const started = kernel;
   return {
     server,

@@ -29,6 +29,20 @@ test('a bad --listen is one clear line and exit 2', () => {
   }
 });
 
+test('--no-ui serves the API and WebSocket at once and pages as 404 with a hint; --dev with it is refused', async () => {
+  assert.equal(run(['serve', '--dev', '--no-ui']).status, 2);
+  const s = await startServer({ ui: false });
+  try {
+    const health = await fetch(`${s.url}/api/v1/health`);
+    assert.equal(health.status, 200);
+    const page = await fetch(`${s.url}/sas`);
+    assert.equal(page.status, 404);
+    assert.match(await page.text(), /--no-ui/);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('an unknown flag or command is refused', () => {
   assert.equal(run(['serve', '--bogus']).status, 2);
   assert.equal(run(['frobnicate']).status, 2);
