@@ -17,7 +17,7 @@ import { PfkeyCrossCheck } from './model/crosscheck.ts';
 import { XfrmTotalsSource } from './families/xfrm/totals-source.ts';
 import { XfrmEvents } from './families/xfrm/events.ts';
 import { loadFingerprintSecret } from './families/xfrm/fingerprint.ts';
-import { enterNetns } from './sys/netns.ts';
+import { enterNetns, watchNetns } from './sys/netns.ts';
 import { OvpnSource } from './families/ovpn/source.ts';
 import { PspSource } from './families/psp/source.ts';
 import { EthtoolSource } from './families/ethtool/source.ts';
@@ -33,6 +33,7 @@ import { TunnelTracker } from './model/tunnels.ts';
 import { History } from './history/history.ts';
 import { Metrics } from './hub/metrics.ts';
 import type { Logger } from './log.ts';
+import type { SourceState } from './wire/entities.ts';
 
 /** The directory with package.json above this module (server/ from the sources, server/.build/ from the bundle). */
 function findProjectRoot(from: string): string {
@@ -71,6 +72,21 @@ export interface KernelOptions {
   history?: boolean;
 }
 
+/** How often a not-available source tries again (SASCOPE_RETRY_MS overrides; tests make it short). */
+const NOT_AVAILABLE_RETRY_MS = Number(process.env.SASCOPE_RETRY_MS) > 0 ? Number(process.env.SASCOPE_RETRY_MS) : 30_000;
+
+/** --netns: a 'netns' status row, ok while /run/netns/NAME still names the namespace sascope entered. */
+function watchNetnsStatus(model: Model, log: Logger, name: string): { close(): void } {
+  const status = { id: 'netns', label: `Network namespace ${name}`, state: 'ok' as SourceState, since: Date.now(), resyncs: 0, decodeErrors: 0 };
+  model.status({ ...status });
+  return watchNetns(name, (how) => {
+    const reason = `netns '${name}' was ${how === 'deleted' ? 'deleted (ip netns del)' : 'replaced by another namespace of that name'}: sascope still holds the namespace it entered, so the views show what is left in it and nothing else can change it — restart sascope to watch an existing namespace`;
+    log.warn({ source: 'netns', netns: name, how }, reason);
+    model.status({ ...status, state: 'not-available', reason, since: Date.now() });
+    model.event({ source: 'netns', type: 'netns-gone', summary: reason });
+  });
+}
+
 export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
   if (opts.netns) enterNetns(opts.netns);
   const fp = loadFingerprintSecret(opts.dataDir);
@@ -92,6 +108,7 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
     history.trackStateFrom(() => tunnels.exportState());
   }
   const metrics = new Metrics(model, { maxTunnelSeries: config.metrics.maxTunnelSeries, history });
+  const netnsWatch = opts.netns ? watchNetnsStatus(model, log, opts.netns) : undefined;
   // One XFRM monitor socket for the policy and SA sources: each message type is handled by one of them.
   const xfrmEvents = new XfrmEvents();
   const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log), new PspSource(model, log), new PfkeySource(model, log)];
@@ -125,6 +142,8 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
     },
   };
   for (const s of sources) model.status({ ...s.status });
+  // A kernel module loaded (or unloaded and loaded again) while sascope runs: not-available sources try again.
+  for (const s of sources) s.retryWhenNotAvailable(NOT_AVAILABLE_RETRY_MS);
   const ready = Promise.all(sources.map((s) => s.start())).then(() => {
     views.recompute();
     tunnels.settle();
@@ -139,6 +158,8 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
     metrics,
     ready,
     stop() {
+      netnsWatch?.close();
+      for (const s of sources) s.retryWhenNotAvailable(0);
       for (const s of sources) s.stop();
       tunnels.close();
       history?.close();

@@ -5,6 +5,10 @@
 import type { Transport } from '../netlink/conn.ts';
 import type { Monitor } from '../netlink/monitor.ts';
 import { GenlClient, type GenlFamilySpec, type GenlMessage } from '../genl/client.ts';
+import { CTRL_CMD_DELFAMILY, GENL_CTRL_NOTIFY_GROUP, GENL_ID_CTRL, ctrlAttrs, parseGenl } from '../genl/genl.ts';
+import { openMonitor } from '../netlink/monitor.ts';
+import { NETLINK_GENERIC } from '../netlink/constants.ts';
+import { decodeAttrs } from '../netlink/spec.ts';
 import type { Link } from '../wire/entities.ts';
 import type { Logger } from '../log.ts';
 import { LinkWatch } from './link/watch.ts';
@@ -28,6 +32,7 @@ export abstract class GenlSource<Op extends string> extends Source {
   protected client: GenlClient<Op> | undefined;
   protected links: LinkWatch | undefined;
   private monitor: Monitor | undefined;
+  private ctrlMonitor: Monitor | undefined;
   private linksStale = true;
 
   constructor(
@@ -64,12 +69,42 @@ export abstract class GenlSource<Op extends string> extends Source {
           onOverrun: (reason) => void this.resync(reason).catch(() => undefined),
           onError: (err) => this.decodeFailed(err, 'notification datagram'),
         });
+        this.ctrlMonitor = this.watchFamilyRemoval();
       }
       await this.resync('start');
       this.refreshEvery(this.setup.refreshMs);
     } catch (err) {
       this.failed(err);
     }
+  }
+
+  /**
+   * nlctrl's notify group: DELFAMILY for this family (its module unloaded) makes the source not available
+   * at once, rather than at the next request that happens to fail (with no device, none is sent);
+   * retryWhenNotAvailable brings it back once the family is registered again.
+   */
+  private watchFamilyRemoval(): Monitor {
+    const name = this.setup.family.name;
+    return openMonitor(
+      { source: `${this.id} nlctrl`, protocol: NETLINK_GENERIC, groups: [GENL_CTRL_NOTIFY_GROUP], receiveBufferBytes: 64 * 1024 },
+      {
+        onMessage: (m) => {
+          if (m.type !== GENL_ID_CTRL) return;
+          try {
+            const g = parseGenl(m, 'nlctrl notification');
+            if (g.cmd !== CTRL_CMD_DELFAMILY || decodeAttrs(ctrlAttrs, g.attrs, 'nlctrl')['family-name'] !== name) return;
+          } catch (err) {
+            this.decodeFailed(err, 'nlctrl notification');
+            return;
+          }
+          this.stopRefresh();
+          this.setState('not-available', `family ${name} was unregistered (module unloaded)`);
+        },
+        // a lost nlctrl notification: the next request to the family tells
+        onOverrun: () => undefined,
+        onError: (err) => this.decodeFailed(err, 'nlctrl notification datagram'),
+      },
+    );
   }
 
   /** Called once the family is known (e.g. to look up which operations this kernel offers). */
@@ -92,6 +127,7 @@ export abstract class GenlSource<Op extends string> extends Source {
   stop(): void {
     this.stopRefresh();
     this.monitor?.close();
+    this.ctrlMonitor?.close();
     this.links?.close();
     this.client?.close();
   }

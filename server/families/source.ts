@@ -67,6 +67,34 @@ export abstract class Source {
       s.since = Date.now();
     }
     this.pushStatus(true);
+    if (state === 'not-available') this.scheduleRetry();
+  }
+
+  private retryMs = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * While the source is "not available" (module not loaded or unloaded, family absent), stop and start it
+   * again every ms, so a module loaded later (modprobe, or the autoload a new socket triggers) brings it
+   * back. 0 turns it off (and cancels a pending retry): call that before stop() when shutting down.
+   */
+  retryWhenNotAvailable(ms: number): void {
+    this.retryMs = ms;
+    if (ms <= 0) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    } else if (this.status.state === 'not-available') this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryMs <= 0 || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.retryMs <= 0 || this.status.state !== 'not-available') return;
+      this.stop();
+      void this.start(); // never throws; a failure is the state again (and the next retry)
+    }, this.retryMs);
+    this.retryTimer.unref();
   }
 
   private pushStatus(force: boolean): void {

@@ -12,7 +12,11 @@ import { Errno } from '../sys/errno.ts';
 
 export const GENL_HDRLEN = 4;
 export const GENL_ID_CTRL = 0x10;
+export const CTRL_CMD_NEWFAMILY = 1;
+export const CTRL_CMD_DELFAMILY = 2;
 export const CTRL_CMD_GETFAMILY = 3;
+/** nlctrl's one multicast group, "notify" (NEWFAMILY/DELFAMILY): its id is GENL_ID_CTRL (net/netlink/genetlink.c, mc_group_start). */
+export const GENL_CTRL_NOTIFY_GROUP = GENL_ID_CTRL;
 
 const opAttrs = attrSet('nlctrl-op', [
   [1, { name: 'id', type: 'u32' }],

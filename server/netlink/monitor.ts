@@ -26,12 +26,21 @@ export interface MonitorOptions {
   receiveBufferBytes?: number;
 }
 
+/**
+ * SASCOPE_MONITOR_RCVBUF=<bytes>: every netlink monitor asks for this receive buffer instead of its own
+ * (tests make it small on purpose to force ENOBUFS and prove the resync). Unset or invalid: undefined.
+ */
+export function monitorReceiveBufferOverride(env: Record<string, string | undefined> = process.env): number | undefined {
+  const v = Number(env.SASCOPE_MONITOR_RCVBUF);
+  return Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
 export function openMonitor(opts: MonitorOptions, h: MonitorHandlers): Monitor {
   const sock = KernelSocket.open(opts.source, AF_NETLINK, SOCK_RAW, opts.protocol);
   try {
     sock.bindNetlink(0);
     for (const g of opts.groups) sock.setInt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, g, `join multicast group ${g}`);
-    const granted = sock.growReceiveBuffer(opts.receiveBufferBytes ?? 8 * 1024 * 1024);
+    const granted = sock.growReceiveBuffer(monitorReceiveBufferOverride() ?? opts.receiveBufferBytes ?? 8 * 1024 * 1024);
     sock.onReadable(
       (d) => {
         if (d.senderPort !== 0) return; // only the kernel speaks on these groups
