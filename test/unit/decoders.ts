@@ -14,6 +14,9 @@ useFingerprintSecret(TEST_FINGERPRINT_SECRET);
 import { decodeOvpnMessage } from '../../server/families/ovpn/peer.ts';
 import { decodePspMessage } from '../../server/families/psp/dev.ts';
 import { decodePfkeyDatagram } from './pfkey/fixture-decoder.ts';
+import { decodeEthtoolMessage } from '../../server/families/ethtool/features.ts';
+import { ctrlAttrs, familyFromDecoded, parseGenl } from '../../server/genl/genl.ts';
+import { decodeAttrs } from '../../server/netlink/spec.ts';
 
 export const decoders: Record<string, (m: NetlinkMessage) => unknown> = {
   'xfrm-policy': (m) => toWire(decodePolicyMessage(m)),
@@ -23,6 +26,11 @@ export const decoders: Record<string, (m: NetlinkMessage) => unknown> = {
   'xfrm-spdinfo': (m) => toWire(decodeSpdInfo(m)),
   'ovpn-genl': (m) => toWire(decodeOvpnMessage(m)),
   'psp-genl': (m) => toWire(decodePspMessage(m)),
+  'ethtool-genl': (m) => toWire(decodeEthtoolMessage(m)),
+  'nlctrl': (m) => {
+    const f = familyFromDecoded(decodeAttrs(ctrlAttrs, parseGenl(m, 'nlctrl').attrs, 'nlctrl'));
+    return { ...f, ops: Object.fromEntries(f.ops), groups: Object.fromEntries(f.groups) };
+  },
 };
 
 /** Decoders of whole datagrams for sockets that are not netlink (PF_KEY): the fixture's hex is one datagram. */

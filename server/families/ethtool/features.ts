@@ -25,8 +25,15 @@ function bitOf(words: Buffer, i: number): boolean {
   return ((words.readUInt32LE(w * 4) >>> (i & 31)) & 1) === 1;
 }
 
+/**
+ * ETHTOOL_A_BITSET_SIZE is a u32, but no kernel bitset has more than a few hundred bits (NETDEV_FEATURE_COUNT,
+ * link modes): a verbose list without mask fills every bit below size, so a corrupt size must not drive that loop.
+ */
+export const MAX_BITSET_BITS = 1 << 16;
+
 export function decodeBitset(d: Decoded, what: string): Bitset {
   const size = (d['size'] as number | undefined) ?? 0;
+  if (size > MAX_BITSET_BITS) throw new DecodeError(what, 0, `bitset of ${size} bits (more than ${MAX_BITSET_BITS})`);
   const values = new Map<number, boolean>();
   const names = new Map<number, string>();
   const value = d['value'] as Buffer | undefined;

@@ -1,0 +1,456 @@
+// Seeded mutation fuzzing of every decoder over real captured bytes (test/fixtures/**): the netlink framing
+// (parseMessages, NLMSG_ERROR/DONE extack), every netlink decoder registered in test/unit/decoders.ts
+// (XFRM SA/policy/events/totals, rtnetlink links, genl nlctrl/ovpn/psp/ethtool), PF_KEY datagrams and the
+// /proc text parsers (/proc/crypto, /proc/net/xfrm_stat).
+//
+// A decoder may return or throw DecodeError — nothing else; one call must stay fast (no hang); and no call
+// may ask for a buffer much larger than its input (a length field driving an allocation), nor may the heap
+// grow over a run. The unit phase runs a small count (test/unit/fuzz/decoders.fuzz.test.ts); `npm run
+// test:fuzz` runs 1M per decoder (test/fuzz/run.ts). SASCOPE_FUZZ_SEED replays a run, SASCOPE_FUZZ_N sets
+// the count per decoder.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { parseDoneExtack, parseError, parseMessages, type NetlinkMessage } from '../../server/netlink/message.ts';
+import { encodeMessage } from '../../server/netlink/message.ts';
+import { DecodeError } from '../../server/netlink/errors.ts';
+import { AttrWriter } from '../../server/netlink/attr.ts';
+import { encodeGenl } from '../../server/genl/genl.ts';
+import { parseProcCrypto } from '../../server/families/crypto/proc.ts';
+import { parseXfrmStat } from '../../server/families/xfrm/totals.ts';
+import { describeMessage } from '../../server/families/pfkey/sa.ts';
+import { decodeSadbMessage } from '../../server/families/pfkey/message.ts';
+import { datagramDecoders, decoders } from '../unit/decoders.ts';
+
+/** mulberry32: small, seedable, good enough to pick mutations. */
+export function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  return { next, int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)]! };
+}
+export type Rng = ReturnType<typeof rng>;
+
+const INTERESTING_U16 = [0, 1, 2, 3, 4, 5, 7, 8, 0x7fff, 0x8000, 0xfffc, 0xffff];
+const INTERESTING_U32 = [0, 1, 15, 16, 17, 0x7fffffff, 0x80000000, 0xffffffff];
+const align4 = (n: number) => (n + 3) & ~3;
+
+/** Offsets of plausible netlink attributes (nla_len ≥ 4 and within the buffer) at 4-aligned offsets past `from`. */
+function attrOffsets(b: Buffer, from: number): number[] {
+  const out: number[] = [];
+  for (let at = from; at + 4 <= b.length; at += 4) {
+    const len = b.readUInt16LE(at);
+    if (len >= 4 && at + len <= b.length) out.push(at);
+  }
+  return out;
+}
+
+/** Framing kind decides which length fields a mutation aims at and which it repairs so the walker goes deeper. */
+export type Framing = 'netlink' | 'pfkey';
+
+/** One to three mutations of a binary message; `other` is a second message of the same decoder (splices). */
+export function mutateBytes(src: Buffer, other: Buffer, r: Rng, framing: Framing): Buffer {
+  let b = Buffer.from(src);
+  const rounds = 1 + r.int(3);
+  let fixLength = false;
+  for (let k = 0; k < rounds; k++) {
+    if (b.length === 0) b = Buffer.alloc(1 + r.int(64));
+    switch (r.int(11)) {
+      case 0: // bit flips
+        for (let i = 1 + r.int(8); i > 0; i--) b[r.int(b.length)]! ^= 1 << r.int(8);
+        break;
+      case 1: // a byte set to anything
+        b[r.int(b.length)] = r.int(256);
+        break;
+      case 2: // truncation
+        b = b.subarray(0, r.int(b.length + 1));
+        break;
+      case 3: { // nla_len (netlink) or sadb_ext_len (PF_KEY, 8-aligned from 16) set to an edge value or nudged
+        const step = framing === 'pfkey' ? 8 : 4;
+        const first = framing === 'pfkey' ? 16 : 0;
+        if (b.length < first + 2) break;
+        const at = first + r.int((b.length - first) >>> Math.log2(step)) * step;
+        if (at + 2 <= b.length) b.writeUInt16LE(r.next() < 0.7 ? r.pick(INTERESTING_U16) : (b.readUInt16LE(at) + r.int(17) - 8) & 0xffff, at);
+        break;
+      }
+      case 4: // the message length: nlmsg_len (u32 at 0) or sadb_msg_len (u16 at 4, 8-byte units)
+        if (framing === 'netlink' && b.length >= 4) b.writeUInt32LE(r.next() < 0.5 ? r.pick(INTERESTING_U32) : (b.readUInt32LE(0) + r.int(33) - 16) >>> 0, 0);
+        else if (framing === 'pfkey' && b.length >= 6) b.writeUInt16LE(r.next() < 0.5 ? r.pick(INTERESTING_U16) : r.int(0x10000), 4);
+        break;
+      case 5: { // a u32 field anywhere set to an edge value
+        const at = r.int(b.length >>> 2) * 4;
+        if (at + 4 <= b.length) b.writeUInt32LE(r.pick(INTERESTING_U32), at);
+        break;
+      }
+      case 6: { // a run of random bytes
+        const at = r.int(b.length);
+        const n = Math.min(b.length - at, 1 + r.int(32));
+        for (let i = 0; i < n; i++) b[at + i] = r.int(256);
+        break;
+      }
+      case 7: { // attribute (or extension) duplicated in place, message length repaired
+        const offs = framing === 'pfkey' ? pfkeyExtOffsets(b) : attrOffsets(b, 16);
+        if (!offs.length) break;
+        const at = r.pick(offs);
+        const len = framing === 'pfkey' ? b.readUInt16LE(at) * 8 : align4(b.readUInt16LE(at));
+        const chunk = b.subarray(at, Math.min(b.length, at + len));
+        const times = 1 + (r.next() < 0.1 ? r.int(16) : 0);
+        b = Buffer.concat([b.subarray(0, at + chunk.length), ...Array.from({ length: times }, () => chunk), b.subarray(at + chunk.length)]);
+        fixLength = true;
+        break;
+      }
+      case 8: { // splice of two messages: the head of one and the tail of the other, or both back to back
+        if (r.next() < 0.5) {
+          b = Buffer.concat([b.subarray(0, r.int(b.length + 1)), other.subarray(r.int(other.length + 1))]);
+          fixLength = r.next() < 0.7;
+        } else {
+          b = Buffer.concat([b, Buffer.alloc(framing === 'netlink' ? align4(b.length) - b.length : 0), other]);
+        }
+        break;
+      }
+      case 9: { // a chunk duplicated or dropped
+        const at = r.int(b.length);
+        const n = 1 + r.int(Math.min(64, b.length - at));
+        b = r.next() < 0.5 ? Buffer.concat([b.subarray(0, at + n), b.subarray(at, at + n), b.subarray(at + n)]) : Buffer.concat([b.subarray(0, at), b.subarray(at + n)]);
+        fixLength = r.next() < 0.5;
+        break;
+      }
+      default: // entirely random bytes (rarely: most of the value is in near-valid messages)
+        if (r.next() < 0.3) b = Buffer.from(Array.from({ length: r.int(b.length + 32) }, () => r.int(256)));
+    }
+  }
+  if (fixLength) {
+    if (framing === 'netlink' && b.length >= 4) b.writeUInt32LE(b.length, 0);
+    if (framing === 'pfkey' && b.length >= 6) b.writeUInt16LE(Math.floor(b.length / 8) & 0xffff, 4);
+  }
+  return b;
+}
+
+function pfkeyExtOffsets(b: Buffer): number[] {
+  const out: number[] = [];
+  for (let at = 16; at + 8 <= b.length; ) {
+    const len = b.readUInt16LE(at) * 8;
+    if (len < 8 || at + len > b.length) break;
+    out.push(at);
+    at += len;
+  }
+  return out;
+}
+
+const NUMBERS = ['0', '-1', '18446744073709551616', '99999999999999999999999999', '4294967296', 'NaN', '', ' ', '1e308', '0x10'];
+/** Mutations of a /proc text: lines dropped, duplicated, swapped between texts, values replaced, bytes changed. */
+export function mutateText(src: string, other: string, r: Rng): string {
+  let lines = src.split('\n');
+  for (let k = 1 + r.int(3); k > 0; k--) {
+    const i = r.int(lines.length);
+    switch (r.int(8)) {
+      case 0:
+        lines.splice(i, 1);
+        break;
+      case 1:
+        lines.splice(i, 0, ...Array.from({ length: 1 + r.int(r.next() < 0.05 ? 200 : 3) }, () => lines[i] ?? ''));
+        break;
+      case 2: // a value replaced by an edge number or garbage
+        lines[i] = (lines[i] ?? '').replace(/(:\s*|\s+)(\S+)\s*$/, (_m, sep: string) => `${sep}${r.pick(NUMBERS)}`);
+        break;
+      case 3: // separators removed or doubled
+        lines[i] = r.next() < 0.5 ? (lines[i] ?? '').replace(/:/g, '') : (lines[i] ?? '').replace(/:/, '::');
+        break;
+      case 4: { // characters changed, including control and non-ASCII
+        const s = [...(lines[i] ?? '')];
+        for (let n = 1 + r.int(4); n > 0 && s.length; n--) s[r.int(s.length)] = String.fromCharCode(r.int(r.next() < 0.8 ? 128 : 0x3000));
+        lines[i] = s.join('');
+        break;
+      }
+      case 5: { // splice with the other text
+        const o = other.split('\n');
+        lines = [...lines.slice(0, i), ...o.slice(r.int(o.length + 1))];
+        break;
+      }
+      case 6:
+        lines = lines.slice(0, r.int(lines.length + 1));
+        break;
+      default: // blank lines inserted (block boundaries) or removed
+        if (r.next() < 0.5) lines.splice(i, 0, '');
+        else lines = lines.filter((l) => l.trim() !== '' || r.next() < 0.5);
+    }
+  }
+  let out = lines.join('\n');
+  if (r.next() < 0.1) out = out.slice(0, r.int(out.length + 1)); // cut mid-line
+  return out;
+}
+
+// ---- the corpus: real captured bytes per decoder ----
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
+function* walk(dir: string, suffix: string): Generator<string> {
+  for (const f of readdirSync(dir).sort()) {
+    const p = path.join(dir, f);
+    if (statSync(p).isDirectory()) yield* walk(p, suffix);
+    else if (f.endsWith(suffix)) yield p;
+  }
+}
+
+function fixtureCorpus(): Map<string, Buffer[]> {
+  const corpus = new Map<string, Buffer[]>();
+  for (const file of walk(root, '.fixture.json')) {
+    const fx = JSON.parse(readFileSync(file, 'utf8')) as { decoder: string; messages: Array<{ hex: string }> };
+    const list = corpus.get(fx.decoder) ?? [];
+    for (const m of fx.messages) list.push(Buffer.from(m.hex, 'hex'));
+    corpus.set(fx.decoder, list);
+  }
+  return corpus;
+}
+
+/**
+ * psp has no captured bytes on this host (the custom lab kernel's netdevsim has them): messages built from
+ * Documentation/netlink/specs/psp.yaml stand in — dev-get reply with an assoc-list nest, a flag, get-stats.
+ */
+function pspSeeds(): Buffer[] {
+  return [
+    encodeMessage(0x22, 2, 1, encodeGenl(1, 1, new AttrWriter().u32(1, 1).u32(2, 3).u32(3, 15).u32(4, 1).nest(5, (a) => a.u32(1, 4).u32(2, -1)).flag(7).encode())),
+    encodeMessage(0x22, 0, 0, encodeGenl(5, 1, new AttrWriter().u32(1, 7).encode())),
+    encodeMessage(0x22, 0, 1, encodeGenl(10, 1, new AttrWriter().u32(1, 1).u64(2, 3n).u64(3, 0n).u64(4, 9n).u64(5, 1n << 40n).encode())),
+  ];
+}
+
+/** NLMSG_ERROR with extack (message, offset, missing type), a capped one, an ACK, NLMSG_DONE with extack. */
+function framingExtras(): Buffer[] {
+  const req = encodeMessage(0x10, 5, 7, Buffer.from('03010000', 'hex'));
+  const extack = new AttrWriter().string(1, 'bytes leftover after parsing attributes').u32(2, 20).u32(5, 3).encode();
+  const err = (errno: number, flags: number, body: Buffer) => {
+    const e = Buffer.alloc(4);
+    e.writeInt32LE(-errno, 0);
+    return encodeMessage(2, flags, 7, Buffer.concat([e, body, extack]));
+  };
+  return [
+    err(22, 0x200, req), // NLM_F_ACK_TLVS, request echoed
+    err(2, 0x300, req.subarray(0, 16)), // capped
+    err(0, 0, req.subarray(0, 16)),
+    encodeMessage(3, 0x202, 7, Buffer.concat([Buffer.alloc(4), extack])),
+  ];
+}
+
+export interface Target {
+  name: string;
+  kind: 'bytes' | 'text';
+  framing?: Framing;
+  seeds: Array<Buffer | string>;
+  /** Runs the product's code on one input; returns whether it decoded (false: DecodeError). */
+  run(input: Buffer | string): void;
+}
+
+function procCryptoSeeds(): string[] {
+  const out: string[] = [];
+  for (const f of walk(path.join(root, 'crypto'), '.proc-crypto.txt')) {
+    const text = readFileSync(f, 'utf8');
+    out.push(text);
+    const blocks = text.split('\n\n');
+    for (let i = 0; i < blocks.length; i += 4) out.push(blocks.slice(i, i + 4).join('\n\n'));
+  }
+  return out;
+}
+
+function xfrmStatSeeds(): string[] {
+  return [...walk(path.join(root, 'xfrm'), '.xfrm_stat.txt')].map((f) => readFileSync(f, 'utf8'));
+}
+
+export function targets(): Target[] {
+  const corpus = fixtureCorpus();
+  corpus.set('psp-genl', [...(corpus.get('psp-genl') ?? []), ...pspSeeds()]);
+  const netlinkSeeds = [...corpus.entries()].filter(([d]) => !datagramDecoders[d]).flatMap(([, v]) => v);
+  const out: Target[] = [
+    {
+      name: 'netlink-framing',
+      kind: 'bytes',
+      framing: 'netlink',
+      seeds: [...netlinkSeeds, ...framingExtras()],
+      run(input) {
+        for (const m of parseMessages(input as Buffer)) {
+          if (m.type === 2) parseError(m);
+          else if (m.type === 3) parseDoneExtack(m);
+        }
+      },
+    },
+  ];
+  for (const [name, decode] of Object.entries(decoders)) {
+    const seeds = corpus.get(name) ?? [];
+    out.push({
+      name,
+      kind: 'bytes',
+      framing: 'netlink',
+      seeds,
+      // The whole datagram as mutated: every message parseMessages frames goes to the decoder.
+      run(input) {
+        let msgs: NetlinkMessage[];
+        try {
+          msgs = parseMessages(input as Buffer);
+        } catch (err) {
+          if (!(err instanceof DecodeError)) throw err;
+          // The framing refused it; the payload still reaches the decoder with the header kept (any length).
+          const b = input as Buffer;
+          if (b.length < 16) throw err;
+          msgs = [{ type: b.readUInt16LE(4), flags: b.readUInt16LE(6), seq: b.readUInt32LE(8), pid: b.readUInt32LE(12), payload: b.subarray(16) }];
+        }
+        let decodeError: unknown;
+        for (const m of msgs) {
+          try {
+            decode(m);
+          } catch (err) {
+            decodeError = err;
+            if (!(err instanceof DecodeError)) throw err;
+          }
+        }
+        if (decodeError) throw decodeError;
+      },
+    });
+  }
+  for (const [name, decode] of Object.entries(datagramDecoders)) {
+    out.push({
+      name,
+      kind: 'bytes',
+      framing: 'pfkey',
+      seeds: corpus.get(name) ?? [],
+      run(input) {
+        const m = decodeSadbMessage(input as Buffer);
+        describeMessage(m);
+        decode(input as Buffer);
+      },
+    });
+  }
+  out.push(
+    { name: 'proc-crypto', kind: 'text', seeds: procCryptoSeeds(), run: (t) => void parseProcCrypto(t as string) },
+    { name: 'proc-xfrm-stat', kind: 'text', seeds: xfrmStatSeeds(), run: (t) => void parseXfrmStat(t as string) },
+  );
+  return out;
+}
+
+// ---- the run ----
+
+export interface FuzzResult {
+  name: string;
+  seed: number;
+  runs: number;
+  decoded: number;
+  decodeErrors: number;
+  ms: number;
+  /** CPU time of the slowest call. */
+  slowestMs: number;
+  /** The largest Buffer.alloc* any call asked for, relative to its input's length (bytes over input.length). */
+  largestAllocOver: number;
+  heapGrowthMB: number;
+}
+
+export class FuzzFailure extends Error {}
+
+export const MAX_CALL_MS = 250;
+/** A call may allocate its input's size and this much more (a length field driving Buffer.alloc fails it). */
+export const ALLOC_SLACK = 1 << 20;
+
+/** Buffer.alloc/allocUnsafe/allocUnsafeSlow sizes asked for while `during` runs. */
+function watchAllocations(): { reset(): void; readonly largest: number; restore(): void } {
+  const B = Buffer as unknown as Record<string, (size: number, ...rest: unknown[]) => Buffer>;
+  const originals = { alloc: B.alloc!, allocUnsafe: B.allocUnsafe!, allocUnsafeSlow: B.allocUnsafeSlow! };
+  let largest = 0;
+  for (const [k, fn] of Object.entries(originals)) {
+    B[k] = function (size: number, ...rest: unknown[]) {
+      if (size > largest) largest = size;
+      return fn.call(Buffer, size, ...rest);
+    };
+  }
+  return {
+    reset: () => void (largest = 0),
+    get largest() {
+      return largest;
+    },
+    restore: () => Object.assign(B, originals),
+  };
+}
+
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
+};
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const heapMB = () => {
+  gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+};
+
+/** Seed of one target under the run's seed (FNV-1a of its name), so targets stay independent. */
+export function targetSeed(seed: number, name: string): number {
+  return (seed ^ [...name].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261)) >>> 0;
+}
+
+export function fuzzTarget(t: Target, seed: number, n: number): FuzzResult {
+  if (!t.seeds.length) throw new FuzzFailure(`${t.name}: no captured input to mutate`);
+  const r = rng(targetSeed(seed, t.name));
+  const res: FuzzResult = { name: t.name, seed, runs: 0, decoded: 0, decodeErrors: 0, ms: 0, slowestMs: 0, largestAllocOver: 0, heapGrowthMB: 0 };
+  const replay = (input: Buffer | string) => `SASCOPE_FUZZ_SEED=${seed} (target ${t.name}, run ${res.runs}) input ${typeof input === 'string' ? JSON.stringify(input.slice(0, 2000)) : input.toString('hex')}`;
+  // The seeds themselves must decode: a target that only ever errors tests nothing.
+  for (const s of t.seeds) t.run(s);
+  const allocs = watchAllocations();
+  const heap0 = heapMB();
+  const started = performance.now();
+  try {
+    for (let i = 0; i < n; i++) {
+      const base = r.pick(t.seeds);
+      const other = r.pick(t.seeds);
+      const input = t.kind === 'text' ? mutateText(base as string, other as string, r) : mutateBytes(base as Buffer, other as Buffer, r, t.framing!);
+      allocs.reset();
+      // CPU time, not wall time: on a shared machine a call may wait for a core without being slow itself.
+      const c0 = process.cpuUsage();
+      try {
+        t.run(input);
+        res.decoded++;
+      } catch (err) {
+        if (!(err instanceof DecodeError)) {
+          throw new FuzzFailure(`${t.name}: threw ${(err as Error)?.name}: ${(err as Error)?.message} (not a DecodeError)\n  ${replay(input)}\n${(err as Error)?.stack ?? ''}`);
+        }
+        res.decodeErrors++;
+      }
+      let ms = cpuMs(c0);
+      // A slow call (a GC pause lands in it) is timed twice more; only one slow every time fails.
+      for (let again = 0; again < 2 && ms >= MAX_CALL_MS; again++) {
+        const c1 = process.cpuUsage();
+        try {
+          t.run(input);
+        } catch {
+          // judged above
+        }
+        ms = Math.min(ms, cpuMs(c1));
+      }
+      if (ms >= MAX_CALL_MS) throw new FuzzFailure(`${t.name}: one call took ${ms.toFixed(0)} ms of CPU\n  ${replay(input)}`);
+      if (ms > res.slowestMs) res.slowestMs = ms;
+      const over = allocs.largest - input.length;
+      if (over > res.largestAllocOver) res.largestAllocOver = over;
+      if (over > ALLOC_SLACK) throw new FuzzFailure(`${t.name}: one call allocated ${allocs.largest} bytes for ${input.length} bytes of input\n  ${replay(input)}`);
+      res.runs++;
+    }
+  } finally {
+    allocs.restore();
+  }
+  res.ms = performance.now() - started;
+  res.heapGrowthMB = heapMB() - heap0; // after a full GC when run with --expose-gc
+  return res;
+}
+
+export function formatResult(r: FuzzResult): string {
+  return `${r.name.padEnd(16)} ${String(r.runs).padStart(8)} messages  ${String(r.decoded).padStart(8)} decoded  ${String(r.decodeErrors).padStart(8)} DecodeError  ${(r.ms / 1000).toFixed(1).padStart(6)} s  slowest ${r.slowestMs.toFixed(2)} ms CPU  largest alloc over input ${r.largestAllocOver} B  heap +${r.heapGrowthMB.toFixed(1)} MB`;
+}
+
+export function seedFromEnv(): number {
+  const s = process.env.SASCOPE_FUZZ_SEED ?? process.env.FUZZ_SEED;
+  return s !== undefined ? Number(s) >>> 0 : (Date.now() ^ (process.pid << 8)) >>> 0;
+}
+export function countFromEnv(dflt: number): number {
+  return Number(process.env.SASCOPE_FUZZ_N ?? process.env.FUZZ_ITERATIONS ?? dflt);
+}
