@@ -144,7 +144,8 @@ export class ProbeRunner {
           const m = await run(plan, limits);
           r.bytes = m.bytes;
           r.seconds = Math.round(m.seconds * 1e6) / 1e6;
-          if (m.seconds > 0) r.mbPerSec = Math.round((m.bytes / m.seconds / 1e6) * 10) / 10;
+          // Four significant digits: an emulated CPU's 0.0098 MB/s is a rate too, not 0.
+          if (m.seconds > 0 && m.bytes > 0) r.mbPerSec = Number((m.bytes / m.seconds / 1e6).toPrecision(4));
         } catch (err) {
           // AF_ALG itself missing stops the run; any other failure is this algorithm's answer.
           if (err instanceof SyscallError && err.errno === Errno.EAFNOSUPPORT) throw err;

@@ -184,3 +184,9 @@ test('probe: AF_ALG unavailable (restricted, no socket) → state unavailable wi
   assert.equal(rc.results[0]!.mbPerSec, 20);
   assert.match(rc.results[1]!.error!, /algif_hash not in this kernel/);
 });
+
+test('probe: a rate far below 0.1 MB/s (an emulated CPU) keeps four significant digits, never 0', async () => {
+  const { r } = runner({ uses: [{ name: 'rfc4106(gcm(aes))', role: 'aead', keyBits: [160] }], measure: async () => ({ bytes: 16384, seconds: 1.666726 }) });
+  const res = await r.start();
+  assert.equal(res.results[0]!.mbPerSec, 0.00983);
+});
