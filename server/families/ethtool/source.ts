@@ -3,60 +3,26 @@
 // its IPsec / PSP counters, and features-ntf from the "monitor" group for live changes. Devices come and go
 // with rtnetlink link events (ethtool sends none for that); everything is re-read on a slow interval so a
 // missed notification heals.
-import type { Transport } from '../../netlink/conn.ts';
-import type { Monitor } from '../../netlink/monitor.ts';
-import { GenlClient, type GenlMessage } from '../../genl/client.ts';
-import { LinkWatch } from '../link/watch.ts';
+import type { GenlMessage } from '../../genl/client.ts';
 import type { EthtoolDevice, EthtoolFeature } from '../../wire/ethtool.ts';
+import type { Link } from '../../wire/entities.ts';
 import type { Logger } from '../../log.ts';
-import { Source, type ModelSink } from '../source.ts';
+import type { ModelSink } from '../source.ts';
+import { GenlSource, type GenlSourceOptions } from '../genl-source.ts';
 import { decodeFeatures, decodeStringSets, featuresRequest, ipsecSummary, offloadStatNames, strsetRequest, type FeaturesReply } from './features.ts';
 import { DRIVER_STATS_NOTE, ETHTOOL_MSG_KERNEL, ETH_SS_FEATURES, ETH_SS_STATS, ethtoolFamily, type EthtoolOp } from './spec.ts';
 
-export interface EthtoolSourceOptions {
-  /** Test seams: transports in place of the NETLINK_GENERIC and NETLINK_ROUTE sockets (no monitors then). */
-  genlTransport?: Transport;
-  linkTransport?: Transport;
+export interface EthtoolSourceOptions extends GenlSourceOptions {
   /** Everything is re-read this often; 0 = only on events and resyncs. */
   intervalMs?: number;
 }
 
-export class EthtoolSource extends Source {
-  private client: GenlClient<EthtoolOp> | undefined;
-  private links: LinkWatch | undefined;
-  private monitor: Monitor | undefined;
+export class EthtoolSource extends GenlSource<EthtoolOp> {
   private featureNames: string[] = [];
   private readonly devices = new Map<number, EthtoolDevice>();
 
-  constructor(sink: ModelSink, log: Logger, private readonly opts: EthtoolSourceOptions = {}) {
-    super('ethtool', 'Device features (ethtool netlink)', sink, log);
-  }
-
-  async start(): Promise<void> {
-    try {
-      this.client = await GenlClient.open(ethtoolFamily, 'ethtool', { transport: this.opts.genlTransport });
-      this.links = new LinkWatch(
-        'ethtool',
-        {
-          onChange: (l, removed) => this.applyEvent(() => void this.onLinkChange(l.index, l.name, removed)),
-          onOverrun: (reason) => void this.resync(reason).catch(() => undefined),
-          onDecodeError: (err, what) => this.decodeFailed(err, what),
-        },
-        { transport: this.opts.linkTransport },
-      );
-      this.links.start();
-      if (!this.opts.genlTransport) {
-        this.monitor = this.client.subscribe({
-          onMessage: (g) => this.onNotification(g),
-          onOverrun: (reason) => void this.resync(reason).catch(() => undefined),
-          onError: (err) => this.decodeFailed(err, 'notification datagram'),
-        });
-      }
-      await this.resync('start');
-      this.refreshEvery(this.opts.intervalMs ?? 30_000);
-    } catch (err) {
-      this.failed(err);
-    }
+  constructor(sink: ModelSink, log: Logger, opts: EthtoolSourceOptions = {}) {
+    super('ethtool', 'Device features (ethtool netlink)', sink, log, { family: ethtoolFamily, refreshMs: opts.intervalMs ?? 30_000 }, opts);
   }
 
   protected override okReason(): string | undefined {
@@ -119,7 +85,7 @@ export class EthtoolSource extends Source {
 
   protected async dumpAll(): Promise<void> {
     if (this.featureNames.length === 0) await this.readFeatureNames();
-    await this.links!.dump();
+    await this.currentLinks();
     const replies = await this.client!.dump('features-get', featuresRequest(), 'dump device features');
     const stats = await this.statNames();
     const seen = new Set<number>();
@@ -150,7 +116,11 @@ export class EthtoolSource extends Source {
     }
   }
 
-  private async onLinkChange(ifindex: number, name: string, removed: boolean): Promise<void> {
+  protected onLinkChange(l: Link, removed: boolean): void {
+    void this.linkChanged(l.index, l.name, removed);
+  }
+
+  private async linkChanged(ifindex: number, name: string, removed: boolean): Promise<void> {
     const d = this.devices.get(ifindex);
     if (removed) {
       if (d) {
@@ -183,17 +153,10 @@ export class EthtoolSource extends Source {
             summary: `${d.ifname}: features changed${changes.length ? `: ${changes.join(', ')}` : ''}`,
             ref: `ethtool-dev:${d.ifindex}`,
           });
-          if (this.status.state === 'ok') this.setState('ok', this.okReason());
+          this.noteOkReason();
         }),
       (err) => this.decodeFailed(err, 'features-ntf'),
     );
-  }
-
-  stop(): void {
-    this.stopRefresh();
-    this.monitor?.close();
-    this.links?.close();
-    this.client?.close();
   }
 }
 
