@@ -6,7 +6,7 @@ import type { NetlinkMessage } from '../../netlink/message.ts';
 import { parseGenl, type GenlHeader } from '../../genl/genl.ts';
 import { flagNames } from '../xfrm/spec.ts';
 import type { PspDevice, PspStats } from '../../wire/psp.ts';
-import { PSP_A_STATS_DEV_ID, PSP_CMD, PSP_VERSION, devAttrs, statsAttrs } from './spec.ts';
+import { PSP_A_DEV_ID, PSP_A_STATS_DEV_ID, PSP_CMD, PSP_VERSION, devAttrs, statsAttrs } from './spec.ts';
 
 /** What one dev message says (key-rotate-ntf carries only the id). */
 export type PspDevAttrs = Partial<Pick<PspDevice, 'ifindex' | 'versionsCapable' | 'versionsEnabled' | 'associated' | 'byAssociation' | 'unknown'>> & { id: number };
@@ -27,9 +27,12 @@ export function devFromAttrs(d: Decoded, what: string): PspDevAttrs {
   if (d['ifindex'] !== undefined) out.ifindex = d['ifindex'] as number;
   if (d['psp-versions-cap'] !== undefined) out.versionsCapable = versionNames(d['psp-versions-cap'] as number);
   if (d['psp-versions-ena'] !== undefined) out.versionsEnabled = versionNames(d['psp-versions-ena'] as number);
+  // A whole device (dev-get reply, dev-*-ntf: they carry the ifindex) states its associations in full:
+  // no assoc-list means none, no by-association flag means the primary view. key-rotate-ntf has the id only.
+  const whole = d['ifindex'] !== undefined;
   const assoc = d['assoc-list'] as Decoded[] | undefined;
-  if (assoc) out.associated = assoc.map((a) => ({ ifindex: Number(a['ifindex'] ?? 0), ...(a['nsid'] !== undefined ? { nsid: a['nsid'] as number } : {}) }));
-  if (d['by-association']) out.byAssociation = true;
+  if (assoc || whole) out.associated = (assoc ?? []).map((a) => ({ ifindex: Number(a['ifindex'] ?? 0), ...(a['nsid'] !== undefined ? { nsid: a['nsid'] as number } : {}) }));
+  if (d['by-association'] || whole) out.byAssociation = d['by-association'] === true;
   if (d.unknown) out.unknown = d.unknown;
   return out;
 }
@@ -63,6 +66,11 @@ export function decodePspGenl(g: GenlHeader, what = 'psp message'): PspMessage {
 /** A whole netlink message (fixtures, fuzzers). */
 export function decodePspMessage(m: NetlinkMessage): PspMessage {
   return decodePspGenl(parseGenl(m, 'psp message'), 'psp message');
+}
+
+/** dev-get do-request for one device. */
+export function devGetRequest(id: number): Buffer {
+  return new AttrWriter().u32(PSP_A_DEV_ID, id).encode();
 }
 
 /** get-stats do-request for one device. */

@@ -10,7 +10,7 @@ import type { PspDevice, PspStats } from '../../wire/psp.ts';
 import type { Logger } from '../../log.ts';
 import type { ModelSink } from '../source.ts';
 import { GenlSource, type GenlSourceOptions } from '../genl-source.ts';
-import { decodePspGenl, statsRequest, type PspDevAttrs } from './dev.ts';
+import { decodePspGenl, devGetRequest, statsRequest, type PspDevAttrs } from './dev.ts';
 import { PSP_CMD, pspFamily, type PspOp } from './spec.ts';
 
 export interface PspSourceOptions extends GenlSourceOptions {
@@ -134,8 +134,11 @@ export class PspSource extends GenlSource<PspOp> {
           const d = this.merge(a);
           this.sink.upsert('psp-dev', key, d);
           const what = m.cmd === PSP_CMD.DEV_ADD_NTF ? 'appeared' : 'changed';
-          this.sink.event({ source: this.id, type: g.name, summary: `${this.label(d)} ${what}: enabled ${d.versionsEnabled.join(', ') || 'none'} of ${d.versionsCapable.join(', ') || 'none'}`, ref });
+          this.sink.event({ source: this.id, type: g.name, summary: `${this.label(d)} ${what}: enabled ${d.versionsEnabled.join(', ') || 'none'} of ${d.versionsCapable.join(', ') || 'none'}${associations(d)}`, ref });
           if (m.cmd === PSP_CMD.DEV_ADD_NTF && this.statsOffered) void this.readStats(a.id).then(() => this.upsertIfKnown(a.id));
+          // dev-disassoc notifies before it unlinks the device, so the notification still lists it;
+          // a dev-get takes the PSP device's lock and so answers after the change is complete.
+          if (m.cmd === PSP_CMD.DEV_CHANGE_NTF) void this.readDevice(a.id);
           break;
         }
         case PSP_CMD.DEV_DEL_NTF: {
@@ -163,8 +166,35 @@ export class PspSource extends GenlSource<PspOp> {
     });
   }
 
+  /** dev-get of one device, folded in (a device gone meanwhile: its dev-del-ntf settles it). */
+  private async readDevice(id: number): Promise<void> {
+    let replies: GenlMessage[];
+    try {
+      replies = await this.client!.do('dev-get', devGetRequest(id), `read PSP device ${id}`);
+    } catch (err) {
+      this.log.debug({ source: this.id, id, err: String(err) }, 'psp: re-reading a device failed');
+      return;
+    }
+    this.applyEvent(() => {
+      for (const g of replies) {
+        try {
+          const a = decodePspGenl(g, 'dev-get reply').dev;
+          if (a && this.devices.has(a.id)) this.sink.upsert('psp-dev', String(a.id), this.merge(a));
+        } catch (err) {
+          this.decodeFailed(err, 'dev-get reply');
+        }
+      }
+    });
+  }
+
   private upsertIfKnown(id: number): void {
     const d = this.devices.get(id);
     if (d) this.sink.upsert('psp-dev', String(id), d);
   }
+}
+
+/** ", 2 associated devices" where the device has any. */
+function associations(d: PspDevice): string {
+  const n = d.associated?.length ?? 0;
+  return n ? `, ${n} associated device${n === 1 ? '' : 's'}` : '';
 }

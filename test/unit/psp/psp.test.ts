@@ -25,10 +25,14 @@ interface Dev {
   cap: number;
   ena: number;
   rotations: bigint;
+  /** PSP_A_DEV_ASSOC_LIST entries. */
+  assoc?: Array<{ ifindex: number; nsid: number }>;
 }
 
 function devAttrs(d: Dev): Buffer {
-  return new AttrWriter().u32(1, d.id).u32(2, d.ifindex).u32(3, d.cap).u32(4, d.ena).encode();
+  const w = new AttrWriter().u32(1, d.id).u32(2, d.ifindex).u32(3, d.cap).u32(4, d.ena);
+  for (const a of d.assoc ?? []) w.nest(5, (n) => n.u32(1, a.ifindex).u32(2, a.nsid >>> 0));
+  return w.encode();
 }
 function statsAttrs(d: Dev): Buffer {
   const w = new AttrWriter().u32(1, d.id).u64(2, d.rotations).u64(3, 0n);
@@ -39,6 +43,10 @@ function statsAttrs(d: Dev): Buffer {
 function start(devs: Dev[], opts: { family?: FakeFamily | null; links?: FakeLink[] } = {}) {
   const genl = genlFake(opts.family === null ? [] : [opts.family ?? FAMILY], (req) => {
     if (req.cmd === PSP_CMD.DEV_GET && req.dump) return genlDump(req, PSP_CMD.DEV_GET, devs.map(devAttrs));
+    if (req.cmd === PSP_CMD.DEV_GET) {
+      const d = devs.find((x) => x.id === req.attrs.readUInt32LE(4));
+      return d ? genlDo(req, PSP_CMD.DEV_GET, devAttrs(d)) : [nlError(req.msg, Errno.ENODEV)];
+    }
     if (req.cmd === PSP_CMD.GET_STATS && req.dump) return genlDump(req, PSP_CMD.GET_STATS, devs.map(statsAttrs));
     if (req.cmd === PSP_CMD.GET_STATS) {
       const d = devs.find((x) => x.id === req.attrs.readUInt32LE(4));
@@ -83,6 +91,8 @@ test('psp: dev-get dump with versions by name, the device name from rtnetlink, g
     id: 1, ifindex: 3, ifname: 'eni0np1',
     versionsCapable: ['hdr0-aes-gcm-128', 'hdr0-aes-gcm-256', 'hdr0-aes-gmac-128', 'hdr0-aes-gmac-256'],
     versionsEnabled: ['hdr0-aes-gcm-128'],
+    associated: [],
+    byAssociation: false,
     rotations: 0,
     stats: { keyRotations: '2', staleEvents: '0', rxPackets: '40', rxBytes: '50', rxAuthFail: '60', rxError: '70', rxBad: '80', txPackets: '90', txBytes: '100', txError: '110' },
   });
@@ -141,6 +151,31 @@ test('psp: mgmt and use notifications: dev-change, key-rotate (a rotation, stats
   ntf(PSP_CMD.DEV_ADD_NTF, 'dev-add-ntf', devAttrs({ id: 2, ifindex: 3, cap: 0x1, ena: 0, rotations: 0n }));
   assert.deepEqual(dev(model, 2)!.versionsCapable, ['hdr0-aes-gcm-128']);
   assert.equal(src.status.reason, undefined);
+  src.stop();
+});
+
+test('psp: associated devices; dev-change-ntf is followed by a dev-get (dev-disassoc notifies before it unlinks)', async () => {
+  const devs: Dev[] = [{ id: 1, ifindex: 3, cap: 0xf, ena: 0, rotations: 0n, assoc: [{ ifindex: 7, nsid: -1 }, { ifindex: 2, nsid: 5 }] }];
+  const { model, src, genl } = start(devs);
+  await src.start();
+  assert.deepEqual(dev(model, 1)!.associated, [{ ifindex: 7, nsid: -1 }, { ifindex: 2, nsid: 5 }]);
+  const ntf = (attrs: Buffer) => src.onNotification({ cmd: PSP_CMD.DEV_CHANGE_NTF, version: 1, attrs, name: 'dev-change-ntf' });
+
+  // dev-disassoc of ifindex 7: the notification still lists it; the kernel's state afterwards does not.
+  const sent = devAttrs(devs[0]!);
+  devs[0]!.assoc = [{ ifindex: 2, nsid: 5 }];
+  const before = genl.genlRequests.length;
+  ntf(sent);
+  assert.match(events(model, 'dev-change-ntf')[0]!.summary, /, 2 associated devices$/);
+  await waitFor(() => dev(model, 1)!.associated.length === 1);
+  assert.deepEqual(dev(model, 1)!.associated, [{ ifindex: 2, nsid: 5 }]);
+  assert.ok(genl.genlRequests.slice(before).some((r) => r.cmd === PSP_CMD.DEV_GET && !r.dump), 'a dev-get do-request');
+
+  // A whole device message without assoc-list means none (not "as before").
+  devs[0]!.assoc = [];
+  ntf(devAttrs(devs[0]!));
+  assert.deepEqual(dev(model, 1)!.associated, []);
+  assert.equal(dev(model, 1)!.byAssociation, false);
   src.stop();
 });
 
