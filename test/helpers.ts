@@ -94,6 +94,15 @@ export async function startServer(opts: { wrap?: string[]; env?: Record<string, 
   };
 }
 
+/**
+ * GET a JSON document, retrying once when the connection fails: under TCG emulation a keep-alive
+ * connection can be closed by the server just as the client reuses it ("other side closed").
+ */
+export async function getJson<T>(url: string): Promise<T> {
+  const get = async () => (await fetch(url)).json() as Promise<T>;
+  return get().catch(get);
+}
+
 /** A WebSocket client that records every message with its arrival time. */
 export class LiveClient {
   readonly messages: Array<{ at: number; msg: ServerMessage }> = [];

@@ -71,7 +71,7 @@ describe('xfrm offload (custom kernel, netdevsim)', () => {
     assert.match(refused, /rc=[1-9]/, `the driver refuses cbc(aes): ${refused}`);
     const sw = await until('the veth SA', () => s.list('sa').find((x) => x.spi === 0x9001));
     assert.equal(sw.offload, undefined, 'accepted without offload: a software SA');
-    assert.doesNotMatch((await sh('ip -s xfrm state src 10.78.0.1 dst 10.78.0.2')), /offload/);
+    assert.doesNotMatch((await sh('ip -s xfrm state list src 10.78.0.1 dst 10.78.0.2')), /offload/);
     assert.equal(s.list('sa').find((x) => x.spi === 0x9002), undefined, 'the refused request left no SA');
     const info = await until('software SAs counted', () => {
       const i = s.get('offload-info', 'offload');

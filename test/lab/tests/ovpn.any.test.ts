@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { LiveClient, startServer, type RunningServer } from '../../helpers.ts';
+import { LiveClient, getJson, startServer, type RunningServer } from '../../helpers.ts';
 import { ovpnHub, ynl, type OvpnHub } from '../scenarios/ovpn.ts';
 import { GenlClient, type GenlMessage } from '../../../server/genl/client.ts';
 import { ovpnFamily } from '../../../server/families/ovpn/spec.ts';
@@ -20,11 +20,7 @@ type Dev = EntityKinds['ovpn-dev'];
 let pair: OvpnHub;
 let server: RunningServer;
 
-async function ovpnState(): Promise<{ devices: Dev[]; peers: Peer[] }> {
-  // One retry: under TCG a keep-alive connection may close just as it is reused.
-  const get = () => fetch(`${server.url}/api/v1/ovpn`).then((r) => r.json() as Promise<{ devices: Dev[]; peers: Peer[] }>);
-  return get().catch(get);
-}
+const ovpnState = () => getJson<{ devices: Dev[]; peers: Peer[] }>(`${server.url}/api/v1/ovpn`);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
@@ -81,7 +77,7 @@ test('ovpn: the hub device, both peers with every attribute, key-ids of both slo
     assert.equal(ky.keyconf['key-id'], 2);
     assert.equal(ky.keyconf['cipher-alg'], 'aes-gcm');
   }
-  assert.equal((await fetch(`${server.url}/api/v1/sources`).then((r) => r.json()) as { sources: Array<{ id: string; state: string }> }).sources.find((s) => s.id === 'ovpn')?.state, 'ok');
+  assert.equal((await getJson<{ sources: Array<{ id: string; state: string }> }>(`${server.url}/api/v1/sources`)).sources.find((s) => s.id === 'ovpn')?.state, 'ok');
 });
 
 test('ovpn: counters move while traffic flows (refresh every 2 s)', async () => {

@@ -1,12 +1,13 @@
 // PSP against the custom kernel's netdevsim PSP device: "no PSP device" before it exists, then dev-add-ntf,
 // dev-get (versions by name, device name), dev-set → dev-change-ntf, key-rotate → key-rotate-ntf as a
-// rotation with get-stats counting it, and dev-del-ntf when the port goes. The lab's pspDevice()/pspDevices() (kernel YNL CLI) are the independent view.
+// rotation with get-stats counting it, dev-assoc/dev-disassoc → the associated devices, and dev-del-ntf when the port goes. The lab's pspDevice()/pspDevices() (kernel YNL CLI) are the independent view.
 // SASCOPE_LAB_CAPTURE=1 also prints raw replies and notifications as fixture material.
 import { test, before, after } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { LiveClient, startServer, type RunningServer } from '../../helpers.ts';
+import { LiveClient, getJson, startServer, type RunningServer } from '../../helpers.ts';
 import { pspDevice, pspDevices, type PspDevice } from '../scenarios/index.ts';
+import { sh, ynl } from '../scenarios/ovpn.ts';
 import { GenlClient, type GenlMessage } from '../../../server/genl/client.ts';
 import { pspFamily } from '../../../server/families/psp/spec.ts';
 import { statsRequest } from '../../../server/families/psp/dev.ts';
@@ -18,8 +19,8 @@ let server: RunningServer;
 let dev: (PspDevice & { nsim: { ifname: string; down(): Promise<void> } }) | undefined;
 let client: LiveClient;
 
-const pspDevs = async () => ((await (await fetch(`${server.url}/api/v1/psp`)).json()) as { devices: Dev[] }).devices;
-const pspSource = async () => ((await (await fetch(`${server.url}/api/v1/sources`)).json()) as { sources: Array<{ id: string; state: string; reason?: string }> }).sources.find((s) => s.id === 'psp');
+const pspDevs = async () => (await getJson<{ devices: Dev[] }>(`${server.url}/api/v1/psp`)).devices;
+const pspSource = async () => (await getJson<{ sources: Array<{ id: string; state: string; reason?: string }> }>(`${server.url}/api/v1/sources`)).sources.find((s) => s.id === 'psp');
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
@@ -46,6 +47,7 @@ before(async () => {
 
 after(async () => {
   client?.close();
+  sh('ip link del psp-d0 2>/dev/null; ip netns del psp-x 2>/dev/null; true');
   if (server) assert.equal(await server.stop(), 0, 'SIGTERM gives a clean exit');
   await dev?.nsim.down().catch(() => undefined);
 });
@@ -83,6 +85,30 @@ test('psp: dev-set shows as dev-change-ntf with the enabled versions', async () 
   const d = await until('enabled versions', async () => (await pspDevs()).find((x) => x.id === dev!.id && x.versionsEnabled.length === 4));
   const k = (await pspDevices()).find((x) => x.id === dev!.id)!;
   assert.deepEqual(d.versionsEnabled, k['psp-versions-ena']);
+});
+
+test('psp: dev-assoc (a dummy here, a veth end in netns psp-x) shows the associated devices as YNL reads them; dev-disassoc leaves one', async () => {
+  sh('ip link add psp-d0 type dummy && ip netns add psp-x && ip netns set psp-x 42 && ip link add psp-v0 type veth peer name psp-v1 netns psp-x');
+  const d0 = Number(sh('cat /sys/class/net/psp-d0/ifindex'));
+  const v1 = Number(sh('ip netns exec psp-x cat /sys/class/net/psp-v1/ifindex'));
+  const changes = client.deltas().length;
+  ynl('psp', '--do', 'dev-assoc', '--json', JSON.stringify({ id: dev!.id, ifindex: d0 }));
+  ynl('psp', '--do', 'dev-assoc', '--json', JSON.stringify({ id: dev!.id, ifindex: v1, nsid: 42 }));
+  const d = await until('two associated devices', async () => (await pspDevs()).find((x) => x.id === dev!.id && x.associated?.length === 2));
+  const k = (await pspDevices()).find((x) => x.id === dev!.id)!;
+  const kernel = (k['assoc-list'] as Array<{ ifindex: number; nsid: number }>).map((a) => ({ ifindex: a.ifindex, nsid: a.nsid }));
+  assert.deepEqual(d.associated, kernel);
+  assert.ok(d.associated!.some((a) => a.ifindex === v1 && a.nsid === 42), JSON.stringify(d.associated));
+  assert.ok(d.associated!.some((a) => a.ifindex === d0), JSON.stringify(d.associated));
+  assert.equal(d.byAssociation, false, 'sascope runs in the primary netns of the device');
+  assert.ok(client.deltas().slice(changes).some((x) => x.delta.kind === 'event' && x.delta.op === 'upsert' && x.delta.value.type === 'dev-change-ntf' && /associated device/.test(x.delta.value.summary)));
+
+  // dev-disassoc notifies before it unlinks: the notification still lists psp-d0; sascope re-reads the device.
+  ynl('psp', '--do', 'dev-disassoc', '--json', JSON.stringify({ id: dev!.id, ifindex: d0 }));
+  const one = await until('one associated device left', async () => (await pspDevs()).find((x) => x.id === dev!.id && x.associated?.length === 1));
+  assert.deepEqual(one.associated, [{ ifindex: v1, nsid: 42 }]);
+  const k2 = (await pspDevices()).find((x) => x.id === dev!.id)!;
+  assert.deepEqual(k2['assoc-list'], [{ ifindex: v1, nsid: 42 }]);
 });
 
 test('psp: key-rotate shows as a rotation and get-stats counts it', async () => {
