@@ -73,7 +73,9 @@ export function LiveConnection() {
           console.warn(`sascope: server says ${m.code}: ${m.message}`);
           continue;
         }
+        const t1 = performance.now();
         const r = store.apply(m);
+        if (m.type === 'snapshot') performance.measure('sascope:snapshot-apply', { start: t1 });
         if (!r) continue;
         sawData = true;
         r.changed.forEach((k) => changed.add(k));
@@ -84,7 +86,9 @@ export function LiveConnection() {
         }
         if (m.type === 'snapshot') setStatus({ server: m.server });
       }
+      const t2 = performance.now();
       publish(qc, store, changed, versions);
+      if (msgs.some((m) => m.type === 'snapshot')) performance.measure('sascope:snapshot-render', { start: t2 });
       const now = Date.now();
       setStatus({ seq: store.seq, lastMessageAt: now, ...(sawData && changed.size ? { lastChangeAt: now } : {}) });
     };
@@ -99,11 +103,14 @@ export function LiveConnection() {
       };
       ws.onmessage = (ev) => {
         let m: ServerMessage;
+        const t0 = performance.now();
         try {
           m = JSON.parse(String(ev.data)) as ServerMessage;
         } catch {
           return;
         }
+        // Snapshots are rare and can be big: their cost is visible in the page's User Timing (the UI bench reads it).
+        if (m.type === 'snapshot') performance.measure('sascope:snapshot-parse', { start: t0 });
         queue.push(m);
         if (!frame) frame = requestAnimationFrame(flush);
       };

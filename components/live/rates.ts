@@ -4,14 +4,25 @@ export const SAMPLES = 30;
 
 export class RateTracker {
   private readonly rings = new Map<string, { t: number[]; v: number[] }>();
+  /** A key's first sample, kept as two numbers (no per-key objects: a 100k-SA snapshot stays cheap). */
+  private readonly firstV = new Map<string, number>();
+  private readonly firstT = new Map<string, number>();
 
   constructor(private readonly maxKeys = 200_000) {}
 
   record(key: string, value: number, t = Date.now()): void {
     let r = this.rings.get(key);
     if (!r) {
+      const v0 = this.firstV.get(key);
+      if (v0 === undefined) {
+        if (this.firstV.size < this.maxKeys) this.firstV.set(key, value), this.firstT.set(key, t);
+        return;
+      }
+      if (v0 === value) return; // unchanged since it was first seen: still no ring
       if (this.rings.size >= this.maxKeys) return;
-      this.rings.set(key, (r = { t: [], v: [] }));
+      this.rings.set(key, (r = { t: [this.firstT.get(key)!], v: [v0] }));
+      this.firstV.delete(key);
+      this.firstT.delete(key);
     }
     const last = r.v.length - 1;
     if (last >= 0 && r.v[last] === value && t - r.t[last]! < 60_000) return;
@@ -25,6 +36,8 @@ export class RateTracker {
 
   forget(key: string): void {
     this.rings.delete(key);
+    this.firstV.delete(key);
+    this.firstT.delete(key);
   }
 
   /** Per second over the last two samples (0 with fewer). */

@@ -37,7 +37,7 @@ export function SaTable() {
   const links = useEntities('link');
   const checks = useEntities('pfkey-check');
   const src = useEntities('source')?.rows.get('xfrm-sa');
-  const { now } = useLiveStatus();
+  useLiveStatus(); // re-render each second: countdown cells read the clock when they render
   const [url, setUrl] = useUrlState();
   const q = url.get('q') ?? '';
   const [query, setQuery] = useState(q);
@@ -81,9 +81,11 @@ export function SaTable() {
       {
         id: 'soft',
         header: 'Soft expiry',
-        accessorFn: (s) => secondsLeft(s, 'soft', now) ?? Infinity,
+        // Sorted by the absolute expiry time (same order as time left, and stable: the columns and the
+        // sorted rows do not change every second, so a 100k table is not re-sorted each tick).
+        accessorFn: (s) => secondsLeft(s, 'soft', 0) ?? Infinity,
         cell: (c) => {
-          const s = secondsLeft(c.row.original, 'soft', now);
+          const s = secondsLeft(c.row.original, 'soft');
           return <span className={s !== undefined && s < 30 ? 'text-amber-700 dark:text-amber-400' : ''}>{formatDuration(s)}</span>;
         },
         size: 90,
@@ -133,8 +135,9 @@ export function SaTable() {
       },
     ],
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [links?.version, checks, now],
+    [links?.version, checks],
   );
+  const columnVisibility = useMemo(() => Object.fromEntries([...hidden].map((h) => [h, false])), [hidden]);
   const selectedSa = selected ? t?.rows.get(selected) : undefined;
 
   return (
@@ -176,7 +179,7 @@ export function SaTable() {
             rowKey={(s) => s.key}
             sorting={sorting}
             onSortingChange={(s) => setUrl({ sort: s[0] ? `${s[0].desc ? '-' : ''}${s[0].id}` : undefined })}
-            columnVisibility={Object.fromEntries([...hidden].map((h) => [h, false]))}
+            columnVisibility={columnVisibility}
             selectedKey={selected}
             onOpen={(s) => setUrl({ sa: s.key })}
             height={Math.max(300, Math.min(720, rows.length * 32 + 8))}

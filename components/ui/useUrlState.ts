@@ -1,6 +1,6 @@
 'use client';
 // Filters, sort, columns and selection live in the query string, so every view is a shareable URL.
-import { useCallback } from 'react';
+import { useCallback, useMemo } from 'react';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 
 export function useUrlState(): [URLSearchParams, (patch: Record<string, string | undefined>) => void] {
@@ -19,5 +19,9 @@ export function useUrlState(): [URLSearchParams, (patch: Record<string, string |
     },
     [router, path],
   );
-  return [new URLSearchParams(params.toString()), set];
+  // One object per URL (not per render): callers memoize on it (sorting, hidden columns), and a new one
+  // each render would re-sort a 100k-row table every second.
+  const qs = params.toString();
+  const url = useMemo(() => new URLSearchParams(qs), [qs]);
+  return [url, set];
 }

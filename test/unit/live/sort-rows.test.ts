@@ -1,0 +1,37 @@
+// Big-grid sorting: numeric and natural text order, direction, stability, missing values last.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ColumnDef } from '@tanstack/react-table';
+import { sortRows } from '../../../components/ui/sort-rows.ts';
+
+type R = { n?: number; s: string; id: number };
+const cols: ColumnDef<R, any>[] = [
+  { id: 'n', accessorFn: (r) => r.n },
+  { id: 's', accessorFn: (r) => r.s },
+  { accessorKey: 'id' },
+  { id: 'fixed', accessorFn: () => 0, enableSorting: false },
+];
+const rows: R[] = [
+  { n: 10, s: '10.0.10.1', id: 1 },
+  { n: 2, s: '10.0.2.1', id: 2 },
+  { s: 'b', id: 3 },
+  { n: 2, s: 'a', id: 4 },
+];
+const ids = (rs: readonly R[]) => rs.map((r) => r.id);
+
+test('numbers sort numerically, stable on ties, missing last in both directions', () => {
+  assert.deepEqual(ids(sortRows(rows, cols, [{ id: 'n', desc: false }])), [2, 4, 1, 3]);
+  assert.deepEqual(ids(sortRows(rows, cols, [{ id: 'n', desc: true }])), [1, 2, 4, 3]);
+});
+
+test('text sorts in natural order (addresses), accessorKey columns work, a second key breaks ties', () => {
+  assert.deepEqual(ids(sortRows(rows, cols, [{ id: 's', desc: false }])), [2, 1, 4, 3]);
+  assert.deepEqual(ids(sortRows(rows, cols, [{ id: 'id', desc: true }])), [4, 3, 2, 1]);
+  assert.deepEqual(ids(sortRows(rows, cols, [{ id: 'n', desc: false }, { id: 'id', desc: true }])), [4, 2, 1, 3]);
+});
+
+test('no sorting, an unknown column or a column that may not sort keep the given order (same array)', () => {
+  assert.equal(sortRows(rows, cols, []), rows);
+  assert.equal(sortRows(rows, cols, [{ id: 'nope', desc: false }]), rows);
+  assert.equal(sortRows(rows, cols, [{ id: 'fixed', desc: false }]), rows);
+});
