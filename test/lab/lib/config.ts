@@ -89,10 +89,15 @@ export function artifacts(kernel: KernelName): KernelArtifacts {
   return { kernel, image: join(customOut(), 'bzImage'), initrd: initramfsPath(kernel) };
 }
 
+/** The source tree is part of every kernel's provisioning: guest scenarios read its ynl and specs. */
+export function sourceReady(): boolean {
+  return existsSync(paths.sourceStamp) && readFileSync(paths.sourceStamp, 'utf8').trim() === LINUX_SOURCE.version;
+}
+
 export function isProvisioned(kernel: KernelName): boolean {
   const a = artifacts(kernel);
   const complete = kernel === 'debian' ? existsSync(join(paths.debianRoot, '.complete')) : true;
-  return complete && existsSync(a.image) && existsSync(a.initrd);
+  return complete && existsSync(a.image) && existsSync(a.initrd) && sourceReady();
 }
 
 export function parseKernel(s: string): KernelName {

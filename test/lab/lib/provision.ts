@@ -9,9 +9,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  APT_SUITE, DEBIAN_KERNEL, LINUX_SOURCE, artifacts, customOut, isProvisioned, paths, type KernelName,
+  APT_SUITE, DEBIAN_KERNEL, LINUX_SOURCE, artifacts, customOut, isProvisioned, paths, sourceReady, type KernelName,
 } from './config.ts';
-import { run } from './exec.ts';
+import { alive, run } from './exec.ts';
 import { LabError, fmtDuration, phase, say } from './log.ts';
 
 // ---------------------------------------------------------------- apt with a private state
@@ -70,8 +70,18 @@ async function aptUpdate(): Promise<void> {
   for (const d of ['lists/partial', 'cache/archives/partial']) mkdirSync(join(a, d), { recursive: true });
   if (!existsSync(join(a, 'status'))) writeFileSync(join(a, 'status'), '');
   const keyring = '/usr/share/keyrings/debian-archive-keyring.gpg';
-  writeFileSync(join(a, 'sources.list'), `deb [signed-by=${keyring}] ${debianArchiveUri()} ${APT_SUITE} main\n`);
-  await phase(`apt update (${APT_SUITE}, private state)`, () => run('apt-get', [...aptOptions(), '-qq', 'update']));
+  const uri = debianArchiveUri();
+  writeFileSync(join(a, 'sources.list'), `deb [signed-by=${keyring}] ${uri} ${APT_SUITE} main\n`);
+  // apt-get update exits 0 when the archive cannot be reached ("W: Failed to fetch …"): without
+  // this check an unreachable archive would read as "no longer has <package>"
+  const r = await phase(`apt update (${APT_SUITE}, private state)`, () =>
+    run('apt-get', [...aptOptions(), '-qq', 'update'], { allowFail: true }),
+  );
+  const problem = r.stderr.split('\n').find((l) => /^(E:|W: Failed to fetch)/.test(l));
+  if (r.code !== 0 || problem) {
+    const why = (problem ?? r.stderr.trim().split('\n')[0] ?? `exit ${r.code}`).replace(/^[EW]: /, '').replace(/\s+/g, ' ');
+    throw new LabError(`cannot read Debian's ${APT_SUITE} index from ${uri} (${why}); set SASCOPE_LAB_APT_URI or pre-fill ${paths.cache}`);
+  }
   aptUpdated = true;
 }
 
@@ -138,15 +148,6 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // ---------------------------------------------------------------- kernels
 
 async function provisionDebian(): Promise<void> {
@@ -164,12 +165,13 @@ async function provisionDebian(): Promise<void> {
       renameSync(tmp, root);
     });
   }
+  await ensureSource(); // the guest's ovpn/psp helpers run the kernel's ynl from it
   await buildInitramfs('debian');
 }
 
 /** Debian's linux-source extracted at the fixed path paths.source (uapi headers, ynl specs). */
 export async function ensureSource(): Promise<void> {
-  if (existsSync(paths.sourceStamp) && readFileSync(paths.sourceStamp, 'utf8').trim() === LINUX_SOURCE.version) return;
+  if (sourceReady()) return;
   const [deb] = await fetchDebs([{ name: LINUX_SOURCE.package, version: LINUX_SOURCE.version }]);
   await phase(`extract ${LINUX_SOURCE.package} ${LINUX_SOURCE.version} to ${paths.source}`, async () => {
     const tmp = join(paths.cache, 'src', '.extract');
@@ -238,8 +240,8 @@ const CUSTOM_COMPILES = 1700;
 
 async function provisionCustom(): Promise<void> {
   const out = customOut();
+  await ensureSource();
   if (!existsSync(join(out, 'bzImage'))) {
-    await ensureSource();
     mkdirSync(paths.logs, { recursive: true });
     const logFile = join(paths.logs, `custom-build-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
     await phase(`build custom kernel ${out} (log: ${logFile})`, () => buildDetached(logFile));

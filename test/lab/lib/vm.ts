@@ -2,10 +2,11 @@
 // runs one command as root in the project directory (or an interactive shell), streams the
 // console and returns the command's exit status, which stage 2 writes into the lab share.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { CACHE, PROJECT_DIR, artifacts, paths, type KernelName } from './config.ts';
+import { alive } from './exec.ts';
 import { fmtDuration, say } from './log.ts';
 
 export interface VmOptions {
@@ -47,6 +48,22 @@ const HOST_GRACE_SEC = 120;
 
 let runCounter = 0;
 
+/** Kept run directories (failures, --keep, killed runs) are removed after a day. */
+const KEEP_RUNS_MS = 24 * 3600_000;
+function pruneRuns(): void {
+  if (!existsSync(paths.runs)) return;
+  for (const d of readdirSync(paths.runs)) {
+    const dir = join(paths.runs, d);
+    const pid = Number(d.split('-')[1]);
+    try {
+      if (pid && alive(pid)) continue; // a long VM (demo) of a running lab process
+      if (Date.now() - statSync(dir).mtimeMs > KEEP_RUNS_MS) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // another lab process removed it
+    }
+  }
+}
+
 export function bootVm(opts: VmOptions): Promise<VmResult> {
   const a = artifacts(opts.kernel);
   for (const f of [a.image, a.initrd]) {
@@ -54,6 +71,7 @@ export function bootVm(opts: VmOptions): Promise<VmResult> {
   }
   const interactive = opts.command === undefined;
   const timeoutSec = opts.timeoutSec ?? 300;
+  if (runCounter === 0) pruneRuns();
   const runDir = join(paths.runs, `${opts.kernel}-${process.pid}-${Date.now()}-${runCounter++}`);
   mkdirSync(runDir, { recursive: true });
   const env: Record<string, string> = {
@@ -82,7 +100,11 @@ export function bootVm(opts: VmOptions): Promise<VmResult> {
     '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${runDir},mount_tag=labout,security_model=none,multidevs=remap`,
     ...nic,
-    '-append', `console=ttyS0 panic=-1 quiet loglevel=4 ${CLOCK_ARGS} labinit2=${paths.init2}`,
+    '-append', [
+      `console=ttyS0 panic=-1 quiet loglevel=4 ${CLOCK_ARGS}`,
+      process.env.SASCOPE_LAB_KERNEL_ARGS ?? '', // e.g. initcall_debug, to see where boot time goes
+      `labinit2=${paths.init2}`,
+    ].filter(Boolean).join(' '),
     ...(interactive ? ['-serial', 'mon:stdio'] : ['-serial', 'stdio', '-monitor', 'none']),
   ];
   const t0 = Date.now();
