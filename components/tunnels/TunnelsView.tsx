@@ -110,7 +110,21 @@ export function TunnelsView() {
     { id: 'change', header: 'Change', cell: (r) => <span className="font-mono text-xs">{rotationText(r)}</span> },
     { id: 'fp', header: 'Key fingerprint', cell: (r) => <span className="font-mono text-xs">{r.oldFingerprint || r.newFingerprint ? `${r.oldFingerprint ?? '—'} → ${r.newFingerprint ?? '—'}` : '—'}</span> },
     { id: 'cause', header: 'Cause', cell: (r) => CAUSE_WORDS[r.cause] ?? r.cause, sortValue: (r) => r.cause },
-    { id: 'overlap', header: 'Overlap', cell: (r) => (r.state === 'overlapping' ? 'both alive' : r.overlapMs !== undefined ? `${(r.overlapMs / 1000).toFixed(1)} s` : '—'), align: 'right' },
+    {
+      id: 'overlap',
+      header: 'Overlap',
+      cell: (r) =>
+        r.state === 'aborted' ? (
+          <span className="font-semibold text-amber-700 dark:text-amber-400" title="The new SA went while the old one stayed: the rekey failed (not counted as a rotation)">rekey failed</span>
+        ) : r.state === 'overlapping' ? (
+          'both alive'
+        ) : r.overlapMs !== undefined ? (
+          `${(r.overlapMs / 1000).toFixed(1)} s`
+        ) : (
+          '—'
+        ),
+      align: 'right',
+    },
   ];
 
   return (

@@ -41,10 +41,9 @@ function Tile({ t, now }: { t: OnWire<Tunnel>; now: number }) {
   const rekeyIn = t.countdown?.softExpiresAt !== undefined ? (t.countdown.softExpiresAt - now) / 1000 : undefined;
   return (
     <article data-testid="wall-tile" data-state={t.state} data-alarm={alarm} className={`flex flex-col gap-1 rounded-xl border-4 p-4 ${alarm ? 'border-amber-400 bg-amber-950' : st.box}`}>
-      <div className="flex items-baseline justify-between gap-3">
-        <h3 className="truncate font-mono text-2xl font-bold">{t.name}</h3>
-        <span className="shrink-0 text-2xl font-black tracking-wider">{alarm ? '⚠ ' : ''}{st.word}</span>
-      </div>
+      {/* The state word on its own line, so the name has the tile's whole width and wraps (two lines at most) instead of losing its end. */}
+      <span className="text-2xl font-black tracking-wider">{alarm ? '⚠ ' : ''}{st.word}</span>
+      <h3 title={t.name} className="line-clamp-2 font-mono text-2xl font-bold leading-tight [overflow-wrap:anywhere]">{t.name}</h3>
       <div className="flex justify-between text-xl">
         <span>next rekey</span>
         <span className="tabular font-semibold">{rekeyIn !== undefined ? formatDuration(rekeyIn) : '—'}</span>
@@ -89,7 +88,7 @@ export function Wall() {
 
   const ticker = useMemo(() => {
     const items: Array<{ key: string; time: number; text: string }> = [];
-    for (const r of rotations?.rows.values() ?? []) items.push({ key: `r${r.key}`, time: r.time, text: `ROTATED ${r.tunnelName} (${CAUSE_WORDS[r.cause] ?? r.cause})` });
+    for (const r of rotations?.rows.values() ?? []) items.push({ key: `r${r.key}`, time: r.time, text: r.state === 'aborted' ? `REKEY FAILED ${r.tunnelName}` : `ROTATED ${r.tunnelName} (${CAUSE_WORDS[r.cause] ?? r.cause})` });
     for (const e of events?.rows.values() ?? []) if (/peer-del|DELSA|hard/i.test(e.type)) items.push({ key: `e${e.id}`, time: e.time, text: `${e.type.toUpperCase()} ${e.summary}` });
     return items.sort((a, b) => b.time - a.time).slice(0, 12);
   }, [rotations, rotations?.version, events, events?.version]);

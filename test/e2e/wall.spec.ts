@@ -6,7 +6,7 @@ import { fakeHub, syntheticTunnel } from './fake-hub.ts';
 test('alarms come first, tiles say their state, and a torn-down tunnel raises an alarm live', async ({ page }) => {
   await page.setViewportSize({ width: 1920, height: 1080 });
   const hub = await fakeHub(page, () => ({
-    tunnel: [syntheticTunnel('gw-a → gw-b esp reqid 1'), syntheticTunnel('gw-a → gw-c esp reqid 2', { key: 'xfrm:esp:c' })],
+    tunnel: [syntheticTunnel('198.51.100.200 → 203.0.113.250 esp reqid 1'), syntheticTunnel('gw-a → gw-c esp reqid 2', { key: 'xfrm:esp:c' })],
     alarm: [],
     rotation: [],
   }));
@@ -16,6 +16,11 @@ test('alarms come first, tiles say their state, and a torn-down tunnel raises an
   await expect(page.getByTestId('wall-tile').first()).toContainText('UP');
   await expect(page.getByTestId('wall-tile').first()).toContainText('next rekey');
   await expect(page.getByTestId('wall-tile').first()).toContainText(/2 min/);
+  // A long name is shown whole (wrapped, not cut with an ellipsis): nothing of it overflows its box.
+  const name = page.getByTestId('wall-tile').first().getByRole('heading');
+  await expect(name).toHaveText('198.51.100.200 → 203.0.113.250 esp reqid 1');
+  const fits = await name.evaluate((h) => h.scrollWidth <= h.clientWidth && h.scrollHeight <= h.clientHeight + 1);
+  expect(fits).toBe(true);
 
   // The tunnel to gw-c is torn down: tunnel down + alarm + a rotation in the ticker.
   const down = syntheticTunnel('gw-a → gw-c esp reqid 2', { key: 'xfrm:esp:c', state: 'down', alarms: ['hard-expired'] });
