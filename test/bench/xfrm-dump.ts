@@ -116,7 +116,7 @@ for (const n of sizes) {
 
 // 3. event → client latency at `rate` SA changes per second
 sh('ip xfrm state flush; ip xfrm policy flush');
-const server = await startServer({ args: ['--data-dir', '/tmp/sascope-bench-data'], timeoutMs: 400_000 });
+const server = await startServer({ timeoutMs: 400_000 });
 const client = new LiveClient(server.url);
 await client.opened();
 await new Promise((r) => setTimeout(r, 2000));

@@ -162,6 +162,14 @@ export async function expiringSA(ns = 'lab-a', softSeconds = 3, hardSeconds = 5)
   return JSON.parse(await script('sa-zoo.sh', 'expiring', ns, softSeconds, hardSeconds))[0];
 }
 
+/** One outbound transport SA 10.0.0.1 → 10.0.0.2 with tiny byte lifetimes and an ICMP policy using it (needs
+ *  netnsPair): sendTraffic() pings 10.0.0.2 from ns, so the SA passes its soft then its hard byte limit. */
+export async function expiringBytesSA(ns = 'lab-a', softBytes = 300, hardBytes = 1200): Promise<ZooSA & { sendTraffic(): Promise<void> }> {
+  const sa: ZooSA = JSON.parse(await script('sa-zoo.sh', 'expiring-bytes', ns, softBytes, hardBytes))[0];
+  const packets = Math.ceil(hardBytes / 84) + 8; // 84-byte ICMP echo requests
+  return { ...sa, sendTraffic: () => sh(`ping -q -c ${packets} -i 0.05 -W 1 ${sa.dst}`, { ns, allowFail: true }).then(() => undefined) };
+}
+
 /** Flushes all SAs and policies of ns (and the zoo's xfrm interface). */
 export async function flushXfrm(ns = 'lab-a'): Promise<void> {
   await script('sa-zoo.sh', 'flush', ns);

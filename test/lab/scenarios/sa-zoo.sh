@@ -2,6 +2,8 @@
 # The manual SA zoo: one SA of each interesting kind, made with `ip xfrm` in a netns.
 #   sa-zoo.sh add [NS]                 (NS default lab-a; "" = the current netns)
 #   sa-zoo.sh expiring [NS] SOFT HARD  one SA with tiny time lifetimes (soft then hard EXPIRE)
+#   sa-zoo.sh expiring-bytes [NS] SOFT HARD  one outbound transport SA 10.0.0.1 → 10.0.0.2 with tiny byte
+#                                      lifetimes and an ICMP policy using it: pings make soft then hard EXPIRE
 #   sa-zoo.sh flush [NS]
 # Prints a JSON array: [{name, src, dst, spi, proto, mode, family, algs:{…}, keys:[hex…], …}],
 # the keys in lowercase hex without 0x, so key-leak tests can grep for them.
@@ -64,9 +66,17 @@ expiring)
     aead 'rfc4106(gcm(aes))' 0x$k 128 limit time-soft "$soft" limit time-hard "$hard"
   emit
   ;;
+expiring-bytes)
+  soft=${3:-300} hard=${4:-1200}
+  k=$(randhex 20); sa expiring-bytes 0x1ffe 10.0.0.1 10.0.0.2 transport "$k" "\"lifetime\":{\"softBytes\":$soft,\"hardBytes\":$hard}" \
+    aead 'rfc4106(gcm(aes))' 0x$k 128 limit byte-soft "$soft" limit byte-hard "$hard"
+  x policy add src 10.0.0.1/32 dst 10.0.0.2/32 proto icmp dir out priority 1 \
+    tmpl src 10.0.0.1 dst 10.0.0.2 proto esp reqid $((0x1ffe & 0xfff)) mode transport
+  emit
+  ;;
 flush)
   x state flush; x policy flush
   in_ns "$NS" ip link del ipsec42 2>/dev/null || true
   ;;
-*) echo "usage: $0 add|expiring|flush [NS]" >&2; exit 2 ;;
+*) echo "usage: $0 add|expiring|expiring-bytes|flush [NS]" >&2; exit 2 ;;
 esac

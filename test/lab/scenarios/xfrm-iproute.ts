@@ -130,7 +130,7 @@ export interface SnapSa {
   comp?: { name: string; keyBits?: number };
   encap?: { type: string | number; sport: number; dport: number; oa: string };
   antiReplay?: { esn: boolean; seq: number; oseq: number; bitmap?: number; seqHi?: number; oseqHi?: number; replayWindow?: number; bitmapLength?: number };
-  selector: { src: string; dst: string };
+  selector: { src: string; dst: string; proto: string | number };
   lifetime: {
     config: { softByteLimit: string; hardByteLimit: string; softPacketLimit: string; hardPacketLimit: string; softAddExpiresSeconds: string; hardAddExpiresSeconds: string; softUseExpiresSeconds: string; hardUseExpiresSeconds: string };
     current: { bytes: number; packets: number };
@@ -187,7 +187,9 @@ export function compareStates(ours: SnapSa[], theirs: IpState[], opts: { counter
       if (opts.counters) eq('anti-replay', ar, t.antiReplay);
       else eq('anti-replay kind', ar && { esn: ar.esn, replayWindow: ar.replayWindow, bitmapLength: ar.bitmapLength }, { esn: t.antiReplay.esn, replayWindow: t.antiReplay.replayWindow, bitmapLength: t.antiReplay.bitmapLength });
     }
-    eq('sel', { src: o.selector.src, dst: o.selector.dst }, t.sel);
+    // iproute2 prints no "sel" line for an all-zero selector (xfrm_selector_iszero), e.g. strongSwan's inbound SAs
+    if (t.sel) eq('sel', { src: o.selector.src, dst: o.selector.dst }, t.sel);
+    else eq('sel (iproute2: none, all zero)', [o.selector.src, o.selector.dst, String(o.selector.proto)].map((x) => /^(0\.0\.0\.0|::)\/0$/.test(x) ? 'zero' : x), ['zero', 'zero', 'any']);
     const c = o.lifetime.config;
     eq('limits', [c.softByteLimit, c.hardByteLimit, c.softPacketLimit, c.hardPacketLimit, Number(c.softAddExpiresSeconds), Number(c.hardAddExpiresSeconds), Number(c.softUseExpiresSeconds), Number(c.hardUseExpiresSeconds)],
       [t.limits.softBytes, t.limits.hardBytes, t.limits.softPackets, t.limits.hardPackets, t.limits.softAdd, t.limits.hardAdd, t.limits.softUse, t.limits.hardUse]);
