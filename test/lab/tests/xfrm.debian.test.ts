@@ -231,7 +231,7 @@ test('tiny lifetimes (seconds and bytes): soft then hard EXPIRE on the WebSocket
 test('no key of the lab appears in HTTP, WebSocket, log or snapshot output', { timeout: 300_000 }, async () => {
   assert.ok(server);
   assert.ok(keysSeen.size >= 10, `collected ${keysSeen.size} keys`);
-  for (const route of ['/api/v1/snapshot', '/api/v1/sas', '/api/v1/policies', '/api/v1/xfrm-totals', '/api/v1/sources']) {
+  for (const route of ['/api/v1/snapshot', '/api/v1/sas', '/api/v1/policies', '/api/v1/xfrm-totals', '/api/v1/sources', '/api/v1/events', '/api/v1/tunnels', '/api/v1/rotations', '/api/v1/pfkey', '/metrics']) {
     outputs.push({ what: `GET ${route}`, text: await (await fetch(`${server.url}${route}`)).text() });
   }
   snapshot('lab-a');
