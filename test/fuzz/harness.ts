@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { parseDoneExtack, parseError, parseMessages, type NetlinkMessage } from '../../server/netlink/message.ts';
 import { encodeMessage } from '../../server/netlink/message.ts';
 import { DecodeError } from '../../server/netlink/errors.ts';
@@ -353,6 +354,8 @@ export class FuzzFailure extends Error {}
 export const MAX_CALL_MS = 250;
 /** A call may allocate its input's size and this much more (a length field driving Buffer.alloc fails it). */
 export const ALLOC_SLACK = 1 << 20;
+/** Heap a run may hold on to beyond its start (after a GC), in MiB. */
+export const MAX_HEAP_GROWTH_MB = 256;
 
 /** Buffer.alloc/allocUnsafe/allocUnsafeSlow sizes asked for while `during` runs. */
 function watchAllocations(): { reset(): void; readonly largest: number; restore(): void } {
@@ -390,7 +393,7 @@ export function targetSeed(seed: number, name: string): number {
   return (seed ^ [...name].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261)) >>> 0;
 }
 
-export function fuzzTarget(t: Target, seed: number, n: number): FuzzResult {
+export function fuzzTarget(t: Target, seed: number, n: number, progress = false): FuzzResult {
   if (!t.seeds.length) throw new FuzzFailure(`${t.name}: no captured input to mutate`);
   const r = rng(targetSeed(seed, t.name));
   const res: FuzzResult = { name: t.name, seed, runs: 0, decoded: 0, decodeErrors: 0, ms: 0, slowestMs: 0, largestAllocOver: 0, heapGrowthMB: 0 };
@@ -433,6 +436,10 @@ export function fuzzTarget(t: Target, seed: number, n: number): FuzzResult {
       const over = allocs.largest - input.length;
       if (over > res.largestAllocOver) res.largestAllocOver = over;
       if (over > ALLOC_SLACK) throw new FuzzFailure(`${t.name}: one call allocated ${allocs.largest} bytes for ${input.length} bytes of input\n  ${replay(input)}`);
+      // Arrays and Maps sized by a length field show as heap: what a call left live is bounded too.
+      const heapNow = getHeapStatistics().used_heap_size / 2 ** 20;
+      if (heapNow - heap0 > MAX_HEAP_GROWTH_MB && heapMB() - heap0 > MAX_HEAP_GROWTH_MB) throw new FuzzFailure(`${t.name}: the heap grew by ${(heapNow - heap0).toFixed(0)} MB\n  ${replay(input)}`);
+      if (progress && (i + 1) % 100_000 === 0) process.stderr.write(`fuzz: ${t.name} ${i + 1}/${n} (a crash that kills the process replays with SASCOPE_FUZZ_SEED=${seed} npm run test:fuzz -- ${t.name})\n`);
       res.runs++;
     }
   } finally {

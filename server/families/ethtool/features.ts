@@ -102,6 +102,9 @@ export interface StringSets {
   sets: Map<number, string[]>;
 }
 
+/** No ethtool string set has more entries than this (ETH_SS_FEATURES: NETDEV_FEATURE_COUNT; driver stats: hundreds). */
+export const MAX_STRINGS = 1 << 16;
+
 /** strset-get reply: every string set it carries, strings placed at their index. */
 export function decodeStringSets(g: GenlHeader, what = 'ethtool strset'): StringSets {
   const d = decodeAttrs(strsetAttrs, g.attrs, what);
@@ -111,11 +114,13 @@ export function decodeStringSets(g: GenlHeader, what = 'ethtool strset'): String
     const id = s['id'] as number | undefined;
     if (id === undefined) throw new DecodeError(what, 0, 'string set without id');
     const count = (s['count'] as number | undefined) ?? 0;
+    // ETHTOOL_A_STRINGSET_COUNT is a u32 from the message: it must not size an array beyond what a set can hold.
+    if (count > MAX_STRINGS) throw new DecodeError(what, 0, `string set ${id} of ${count} strings (more than ${MAX_STRINGS})`);
     const strings: string[] = new Array(count).fill('');
     for (const group of (s['strings'] as Decoded[] | undefined) ?? []) {
       for (const st of (group['string'] as Decoded[] | undefined) ?? []) {
         const i = st['index'] as number | undefined;
-        if (i === undefined || i > 1 << 16) throw new DecodeError(what, 0, `string without a sane index (${i})`);
+        if (i === undefined || i > MAX_STRINGS) throw new DecodeError(what, 0, `string without a sane index (${i})`);
         strings[i] = (st['value'] as string | undefined) ?? '';
       }
     }
