@@ -36,7 +36,7 @@ const churn = setInterval(() => {
   rotationKeys.push(rk);
   deltas.push({ kind: 'rotation', op: 'upsert', key: rk, value: { key: rk, family: 'xfrm', tunnel: tunnels[n % TUNNELS]!.key, tunnelName: tunnels[n % TUNNELS]!.name, time: Date.now(), cause: 'soft-expire', oldSpi: n, newSpi: n + 1, state: 'done' } });
   while (rotationKeys.length > MAX_ROTATIONS) deltas.push({ kind: 'rotation', op: 'remove', key: rotationKeys.shift()! });
-  deltas.push({ kind: 'event', op: 'upsert', key: `e${n}`, value: { key: `e${n}`, time: Date.now(), source: 'xfrm-sa', type: 'DELSA', summary: `DELSA esp spi 0x${n.toString(16)} 10.0.0.2 → 10.0.0.1` } });
+  deltas.push({ kind: 'event', op: 'upsert', key: `e${n}`, value: { key: `e${n}`, id: n, time: Date.now(), source: 'xfrm-sa', type: 'DELSA', summary: `DELSA esp spi 0x${n.toString(16)} 10.0.0.2 → 10.0.0.1` } });
   hub.sendDeltas(deltas);
 }, 100);
 const cuts = setInterval(() => void hub.current()?.close({ code: 4000, reason: 'bench cut' }), 120_000);
