@@ -3,6 +3,14 @@
 // event (PROMISC monitor). Two sockets: one for requests/dumps, one promiscuous for events.
 // Tables follow events by asking the kernel again for the one SA or policy an event names (SADB_GET,
 // SADB_X_SPDGET): what the model shows is always the kernel's answer, never a user's request.
+// An SA that SADB_GET does not find after an ADD/UPDATE/EXPIRE is not a lost event (PF_KEY has no overrun
+// signal to lose one by) and never makes the source stale. Under a key manager's churn (strongSwan
+// rekeys) the GET, queued behind other requests and behind a dump's held events, reaches the kernel after
+// the daemon has already deleted the SA (a rekey's old SA, a collision's redundant one) — its DELETE
+// broadcast follows. Resyncing on that (as before) set the source stale, and the re-dump held more events
+// whose GETs then missed again. So such a miss waits a moment for the DELETE/hard EXPIRE or the
+// failed-request echo that explains it; only an unexplained miss (an SA GET cannot reach: af_key.c looks
+// up with mark 0) costs a quiet re-dump.
 import type { Logger } from '../../log.ts';
 import type { PfkeyAlgorithm, PfkeyPolicy, PfkeySa } from '../../wire/pfkey.ts';
 import { Errno, SyscallError } from '../../sys/errno.ts';
@@ -18,6 +26,8 @@ const SA_EVENTS = new Set<number>([SADB.GETSPI, SADB.UPDATE, SADB.ADD, SADB.DELE
 const SPD_EVENTS = new Set<number>([SADB.X_SPDUPDATE, SADB.X_SPDADD, SADB.X_SPDDELETE, SADB.X_SPDEXPIRE, SADB.X_SPDSETIDX, SADB.X_SPDDELETE2]);
 
 export const PFKEY_NOT_AVAILABLE = 'PF_KEY not available (module af_key not loaded)';
+/** How long an SA that SADB_GET did not find may wait for the event that explains why. */
+export const MISSED_GET_GRACE_MS = 1000;
 
 export interface PfkeySourceOptions {
   /** Test seams: transports/sockets in place of real PF_KEY sockets. */
@@ -36,6 +46,14 @@ export class PfkeySource extends Source {
   /** Replies to other processes' dumps, counted rather than logged one by one. */
   private readonly foreignDumps = new Map<string, number>();
   private registerTimer: NodeJS.Timeout | undefined;
+  /** SAs SADB_GET did not find after an event that does not remove them: key → the event and its request id. */
+  private readonly missed = new Map<string, { after: string; request: string }>();
+  /** When a DELETE or hard EXPIRE named an SA, and which requests the kernel refused ("type:pid:seq"). */
+  private readonly goneAt = new Map<string, number>();
+  private readonly refusedAt = new Map<string, number>();
+  private missedTimer: NodeJS.Timeout | undefined;
+  /** GET misses so far: explained by a later DELETE/EXPIRE or refusal, or settled by a quiet re-dump. */
+  readonly getMisses = { explained: 0, redumps: 0 };
 
   constructor(sink: ModelSink, log: Logger, private readonly opts: PfkeySourceOptions = {}) {
     super('pfkey', 'PF_KEY v2', sink, log);
@@ -147,6 +165,9 @@ export class PfkeySource extends Source {
     else if (m.ext.policy && m.ext.policy.id) ref = `pfkey-policy:${pfkeyPolicyKey(m.ext.policy.id, m.ext.policy.dir)}`;
     const failed = h.errno ? ` failed: ${new PfkeyError('pfkey', name, h.errno).code}` : '';
     this.sink.event({ source: this.id, type: `${name}${failed}`, summary: describeMessage(m), ...(ref ? { ref } : {}) });
+    // Noted as they arrive (not held behind a dump): they explain a GET that found nothing.
+    if (h.errno) this.refusedAt.set(requestId(m), Date.now());
+    else if (removes(m) && ref) this.goneAt.set(ref.slice('pfkey-sa:'.length), Date.now());
     if (h.errno) return;
     this.applyEvent(() => this.follow(m));
   }
@@ -183,15 +204,41 @@ export class PfkeySource extends Source {
         ext: { sa: { spi: sa!.spi, replay: 0, state: 0, auth: 0, encrypt: 0, flags: 0 }, addressDst: { ...addressDst!, port: 0, proto: 0 }, ...(addressSrc ? { addressSrc: { ...addressSrc, port: 0, proto: 0 } } : {}) },
       });
       const fresh = saFromMessage(reply);
+      this.missed.delete(key);
       this.sink.upsert('pfkey-sa', fresh.key, fresh);
     } catch (err) {
       if (!(err instanceof PfkeyError && (err.errno === Errno.ESRCH || err.errno === Errno.ENOENT))) throw err;
-      const gone = m.header.type === SADB.DELETE || (m.header.type === SADB.EXPIRE && m.ext.lifetimeHard !== undefined);
-      if (gone) this.sink.remove('pfkey-sa', key);
-      // Not found right after an ADD/UPDATE: either a request that failed, or an SA that SADB_GET cannot
-      // reach (af_key.c looks up with mark 0, so marked SAs are in the dump but never found by GET).
-      else void this.resync(`${key} not found by SADB_GET after ${SADB_NAME[m.header.type]}`).catch(() => undefined);
+      if (removes(m)) this.sink.remove('pfkey-sa', key);
+      else this.missedGet(key, m);
     }
+  }
+
+  /** Not found right after an ADD/UPDATE/GETSPI/soft EXPIRE: deleted since (its DELETE is on the way), a
+   * user's request the kernel refused (its error echo is on the way), or an SA SADB_GET cannot reach (a
+   * marked SA: in the dump, never found by GET). The first two settle themselves; the last needs the dump. */
+  private missedGet(key: string, m: SadbMessage): void {
+    this.missed.set(key, { after: `${SADB_NAME[m.header.type]} (seq ${m.header.seq}, pid ${m.header.pid})`, request: requestId(m) });
+    this.missedTimer ??= setTimeout(() => this.settleMissed(), MISSED_GET_GRACE_MS);
+  }
+
+  private settleMissed(): void {
+    this.missedTimer = undefined;
+    const now = Date.now();
+    const unexplained: string[] = [];
+    for (const [key, miss] of this.missed) {
+      const why = this.goneAt.has(key) ? 'deleted since' : this.refusedAt.has(miss.request) ? 'the request was refused' : undefined;
+      if (why) {
+        this.getMisses.explained++;
+        this.log.debug({ source: this.id, key, after: miss.after, why }, `pfkey: ${key} not found by SADB_GET after ${miss.after}: ${why}`);
+      } else unexplained.push(`${key} after ${miss.after}`);
+    }
+    this.missed.clear();
+    for (const seen of [this.goneAt, this.refusedAt]) for (const [k, at] of seen) if (now - at > 10 * MISSED_GET_GRACE_MS) seen.delete(k);
+    if (!unexplained.length) return;
+    this.getMisses.redumps++;
+    this.log.info({ source: this.id, unexplained }, `pfkey: not found by SADB_GET and not deleted since (${unexplained.join(', ')}): re-reading the tables`);
+    // A quiet re-dump: the model follows the kernel; the source stays ok (nothing was lost).
+    void this.redump().catch((err) => this.failed(err));
   }
 
   private async refreshPolicy(key: string, m: SadbMessage): Promise<void> {
@@ -212,9 +259,16 @@ export class PfkeySource extends Source {
 
   stop(): void {
     clearTimeout(this.registerTimer);
+    clearTimeout(this.missedTimer);
     this.monitor?.close();
     this.conn?.close();
   }
 }
 
 
+
+/** An event after which the SA is gone: a DELETE, or a hard EXPIRE (the kernel deleted it). */
+const removes = (m: SadbMessage): boolean => m.header.type === SADB.DELETE || (m.header.type === SADB.EXPIRE && m.ext.lifetimeHard !== undefined);
+
+/** A request as its error echo names it (pfkey_error: the request's header, errno set, no extensions). */
+const requestId = (m: SadbMessage): string => `${m.header.type}:${m.header.pid}:${m.header.seq}`;
