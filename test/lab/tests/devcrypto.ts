@@ -29,6 +29,9 @@ export async function startInProcess(): Promise<InProcess> {
       res.end();
     }
   });
+  // Idle keep-alive connections stay open long: with Node's 5 s the server closed one just as fetch reused
+  // it (ECONNRESET under TCG, where the client's own expiry timer runs late).
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
   const url = `http://127.0.0.1:${port}`;
