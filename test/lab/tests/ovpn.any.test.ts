@@ -78,6 +78,15 @@ test('ovpn: the hub device, both peers with every attribute, key-ids of both slo
     assert.equal(ky.keyconf['cipher-alg'], 'aes-gcm');
   }
   assert.equal((await getJson<{ sources: Array<{ id: string; state: string }> }>(`${server.url}/api/v1/sources`)).sources.find((s) => s.id === 'ovpn')?.state, 'ok');
+
+  // A WebSocket client's snapshot carries the same peers and key slots.
+  const ws = new LiveClient(server.url);
+  await ws.opened();
+  const snap = await until('a WebSocket snapshot', async () => ws.snapshot());
+  const byId = (ps: Peer[]) => ps.filter((p) => p.ifindex === pair.hub.ifindex).sort((a, b) => a.id - b.id).map((p) => ({ id: p.id, keys: p.keys, remote: p.remoteAddress }));
+  assert.deepEqual(byId(snap.entities['ovpn-peer']), byId(peers));
+  assert.equal(snap.entities['ovpn-dev'].find((d) => d.ifindex === pair.hub.ifindex)?.peers, 2);
+  ws.close();
 });
 
 test('ovpn: counters move while traffic flows (refresh every 2 s)', async () => {
