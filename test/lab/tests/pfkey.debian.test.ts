@@ -3,14 +3,19 @@
 // - the SA zoo: sascope's PF_KEY dump lists the same SAs as the Python dump, and the cross-check says
 //   'agree' for every SA PF_KEY can represent and 'not-representable' with a reason for the others;
 // - an SA added by a helper process through PF_KEY SADB_ADD (written with the product's own encoder)
-//   appears in both views, and its PROMISC event reaches a WebSocket client within 100 ms.
+//   appears in both views, and its PROMISC event reaches a WebSocket client within 100 ms;
+// - PROMISC: ADD, UPDATE, DELETE (a PF_KEY user's and the kernel's), EXPIRE soft and hard, ACQUIRE,
+//   X_SPDADD, X_SPDDELETE, FLUSH and X_SPDFLUSH, caused by ip (XFRM) and a PF_KEY helper, each reach the
+//   event log on the WebSocket;
+// - strongSwan rekeys (charon's own and swanctl --rekey): the PF_KEY source stays ok throughout (a GET
+//   that finds nothing after an event is not a loss), and afterwards PF_KEY = XFRM = a raw PF_KEY dump.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { LiveClient, projectRoot, startServer, type RunningServer } from '../../helpers.ts';
-import { cleanupAll, netnsPair, pfkeyDump, saZoo, sh, waitFor, type ZooSA } from '../scenarios/index.ts';
+import { cleanupAll, netnsPair, pfkeyDump, saZoo, sh, sleep, strongswanPair, waitFor, type ZooSA } from '../scenarios/index.ts';
 import { decodeSadbMessage } from '../../../server/families/pfkey/message.ts';
 
 const RUN = process.env.LAB_RUN ?? '/tmp/sascope-lab';
@@ -28,6 +33,8 @@ function snapshot(): Snap {
   return JSON.parse(execFileSync(process.execPath, [path.join(projectRoot, 'server/bin.mjs'), 'snapshot', '--json', '--netns', NS, '--data-dir', DATA], { encoding: 'utf8', maxBuffer: 256 << 20 }));
 }
 
+const hex = (n: number) => execFileSync('od', ['-An', '-tx1', `-N${n}`, '/dev/urandom'], { encoding: 'utf8' }).replace(/\s/g, '');
+
 let zoo: ZooSA[] = [];
 let server: RunningServer | undefined;
 
@@ -36,7 +43,6 @@ before(async () => {
   mkdirSync(DATA, { recursive: true });
   await netnsPair();
   zoo = await saZoo(NS);
-  const hex = (n: number) => execFileSync('od', ['-An', '-tx1', `-N${n}`, '/dev/urandom'], { encoding: 'utf8' }).replace(/\s/g, '');
   // beside the zoo: AH, IPComp (which brings its IP-in-IP helper state) and ESP with NAT-T and limits
   await sh(`ip xfrm state add src 10.0.0.1 dst 10.0.0.2 proto ah spi 0x2001 reqid 5 mode transport auth-trunc 'hmac(sha1)' 0x${hex(20)} 96`, { ns: NS });
   await sh('ip xfrm state add src 10.0.0.1 dst 10.0.0.2 proto comp spi 0x2002 mode tunnel comp deflate', { ns: NS });
@@ -81,7 +87,8 @@ test('zoo: PF_KEY and XFRM agree on every SA PF_KEY can represent; the others ar
 
 test('an SA added through PF_KEY SADB_ADD appears in both views; its PROMISC event reaches a WebSocket client within 100 ms', { timeout: 1_800_000 }, async () => {
   // Next.js under TCG on a shared host can take minutes to answer the first time.
-  server = await startServer({ args: ['--netns', NS, '--data-dir', DATA], timeoutMs: 1_200_000 });
+  // debug: the source's notes on SADB_GET misses under churn (the strongSwan test prints them)
+  server = await startServer({ args: ['--netns', NS, '--data-dir', DATA, '--log-level', 'debug'], timeoutMs: 1_200_000 });
   try {
     await addedInBothViews(server);
   } catch (err) {
@@ -104,6 +111,21 @@ async function addedInBothViews(server: RunningServer): Promise<void> {
     const r = (await (await fetch(`${server.url}/api/v1/pfkey`)).json()) as { algorithms: Array<{ name: string; minBits: number; maxBits: number; satypes: string[] }> };
     return r.algorithms.length ? r.algorithms : undefined;
   }, 400_000, 500);
+  // The SA table's PF_KEY badge reads 'pfkey-check' by the SA's own key: on the wire (a WebSocket
+  // snapshot) for every zoo SA, with the reason where PF_KEY cannot represent it.
+  const wire = new LiveClient(server.url);
+  await wire.opened();
+  const snap = await waitFor('snapshot with checks', async () => {
+    const s = wire.snapshot();
+    return s && s.entities['pfkey-check'].length ? s : undefined;
+  }, 60_000, 100);
+  wire.close();
+  const wireChecks = new Map(snap.entities['pfkey-check'].map((c) => [c.key, c]));
+  for (const sa of snap.entities.sa) {
+    const c = wireChecks.get(sa.key);
+    assert.ok(c && (c.status === 'agree' || (c.status === 'not-representable' && c.reason)), `badge data for ${sa.key}: ${JSON.stringify(c)}`);
+  }
+  assert.match(wireChecks.get('inet:esp:10.0.0.2:0x00001001')?.reason ?? '', /AEAD/);
   const aes = algs.find((a) => a.name === 'aes-cbc');
   assert.deepEqual([aes?.minBits, aes?.maxBits], [128, 256], JSON.stringify(algs));
   assert.ok(algs.some((a) => a.name === 'hmac-sha256' && a.satypes.includes('esp') && a.satypes.includes('ah')));
@@ -140,3 +162,132 @@ async function addedInBothViews(server: RunningServer): Promise<void> {
   assert.match(ipState, /auth-trunc hmac\(sha256\) 0x[0-9a-f]+ 96\n/);
   ws.close();
 }
+
+type EventValue = { type: string; summary: string; ref?: string; source: string };
+const eventsOn = (ws: LiveClient) =>
+  ws.deltas().flatMap(({ delta: d }) => (d.kind === 'event' && d.op === 'upsert' && (d.value as EventValue).source === 'pfkey' ? [d.value as EventValue] : []));
+
+test('PROMISC: ADD, UPDATE, DELETE, EXPIRE, ACQUIRE, X_SPDADD, X_SPDDELETE, FLUSH, X_SPDFLUSH of any process reach the event log', { timeout: 600_000 }, async () => {
+  assert.ok(server, 'needs the server of the previous test');
+  const ws = new LiveClient(server.url);
+  await ws.opened();
+  await waitFor('snapshot', async () => ws.snapshot(), 60_000, 100);
+  const algs = (spi: string, extra = '') =>
+    `ip xfrm state ${extra.startsWith('update') ? 'update' : 'add'} src 10.0.0.1 dst 10.0.0.2 proto esp spi ${spi} reqid 41 mode transport enc 'cbc(aes)' 0x${hex(16)} auth-trunc 'hmac(sha1)' 0x${hex(20)} 96 ${extra.replace(/^update/, '')}`;
+  // XFRM users (ip): ADD, UPDATE; a PF_KEY user (the helper, the product's encoder): DELETE
+  await sh(algs('0x4001'), { ns: NS });
+  await sh(algs('0x4001', 'update limit time-hard 3600'), { ns: NS });
+  await sh(`/usr/bin/node --import tsx test/tools/capture-pfkey.ts --delete '${JSON.stringify({ spi: 0x4001, src: '10.0.0.1', dst: '10.0.0.2' })}'`, { ns: NS });
+  // the kernel's own: soft then hard EXPIRE by time
+  await sh(algs('0x4002', 'limit time-soft 1 limit time-hard 2'), { ns: NS });
+  // SPD: a policy with no SA behind it; a packet it covers makes the kernel ACQUIRE; then it goes
+  const sel = 'src 10.0.0.1/32 dst 10.0.0.2/32 proto udp dport 4999 dir out';
+  await sh(`ip xfrm policy add ${sel} tmpl src 10.0.0.1 dst 10.0.0.2 proto esp reqid 42 mode transport`, { ns: NS });
+  await sh(`/usr/bin/python3 -c "import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try: s.sendto(b'acquire', ('10.0.0.2', 4999))
+except OSError: pass"`, { ns: NS });
+  await waitFor('EXPIRE hard', async () => eventsOn(ws).some((e) => e.type === 'SADB_EXPIRE' && e.summary.includes('spi 0x00004002') && /\bhard\b/.test(e.summary)), 60_000, 250);
+  await sh(`ip xfrm policy delete ${sel}`, { ns: NS });
+  // and everything flushed (the zoo and the earlier tests' SAs with it)
+  await sh('ip xfrm state flush; ip xfrm policy flush', { ns: NS });
+  const wanted: Array<[string, (e: EventValue) => boolean]> = [
+    ['SADB_ADD (ip)', (e) => e.type === 'SADB_ADD' && e.summary.includes('spi 0x00004001')],
+    ['SADB_UPDATE (ip)', (e) => e.type === 'SADB_UPDATE' && e.summary.includes('spi 0x00004001')],
+    ["SADB_DELETE (the PF_KEY user's request)", (e) => e.type === 'SADB_DELETE' && e.summary.includes('spi 0x00004001') && !/\bcbc|auth key/.test(e.summary)],
+    ['SADB_EXPIRE soft', (e) => e.type === 'SADB_EXPIRE' && e.summary.includes('spi 0x00004002') && /\bsoft\b/.test(e.summary)],
+    ['SADB_EXPIRE hard', (e) => e.type === 'SADB_EXPIRE' && e.summary.includes('spi 0x00004002') && /\bhard\b/.test(e.summary)],
+    ['SADB_X_SPDADD', (e) => e.type === 'SADB_X_SPDADD' && e.summary.includes('10.0.0.2/32') && /reqid 42/.test(e.summary)],
+    ['SADB_ACQUIRE', (e) => e.type === 'SADB_ACQUIRE' && /10\.0\.0\.1(\/32)? → 10\.0\.0\.2/.test(e.summary)],
+    ['SADB_X_SPDDELETE', (e) => e.type === 'SADB_X_SPDDELETE' && /reqid 42/.test(e.summary)],
+    ['SADB_FLUSH', (e) => e.type === 'SADB_FLUSH'],
+    ['SADB_X_SPDFLUSH', (e) => e.type === 'SADB_X_SPDFLUSH'],
+  ];
+  let missing: string[] = [];
+  await waitFor('every PROMISC event', async () => {
+    const evs = eventsOn(ws);
+    missing = wanted.filter(([, f]) => !evs.some(f)).map(([w]) => w);
+    return missing.length === 0;
+  }, 30_000, 250).catch(() => undefined);
+  const log = eventsOn(ws).map((e) => `${e.type.padEnd(22)} ${e.summary}${e.ref ? ` → ${e.ref}` : ''}`);
+  console.log(`PF_KEY events on the WebSocket:\n${log.join('\n')}`);
+  assert.deepEqual(missing, [], `not in the event log: ${missing.join(', ')}`);
+  // the PF_KEY DELETE (two copies: the user's request, then the kernel's broadcast) removed the SA
+  assert.equal(ws.deltas().filter(({ delta: d }) => d.kind === 'pfkey-sa' && d.op === 'remove' && d.key === 'esp/10.0.0.2/0x00004001').length, 1);
+  // the events point at what they name
+  assert.ok(eventsOn(ws).some((e) => e.type === 'SADB_ADD' && e.ref === 'pfkey-sa:esp/10.0.0.2/0x00004001'));
+  ws.close();
+});
+
+test('strongSwan rekeys (charon and swanctl --rekey): the PF_KEY source stays ok and then agrees with XFRM and a raw PF_KEY dump', { timeout: 1_200_000 }, async () => {
+  assert.ok(server, 'needs the server of the previous test');
+  // the previous test's FLUSH and SPDFLUSH re-dumps are over before we start watching the states
+  await waitFor('pfkey source ok', async () => {
+    const r = (await (await fetch(`${server!.url}/api/v1/sources`)).json()) as { sources: Array<{ id: string; state: string }> };
+    return r.sources.find((s) => s.id === 'pfkey')?.state === 'ok';
+  }, 60_000, 250);
+  await sleep(3000);
+  const ws = new LiveClient(server.url);
+  await ws.opened();
+  await waitFor('snapshot', async () => ws.snapshot(), 60_000, 100);
+  const initial = new Set(ws.snapshot()!.entities['pfkey-sa'].map((s) => s.key));
+  const pair = await strongswanPair({ rekeySeconds: 20 });
+  try {
+    await waitFor('CHILD_SAs installed', async () => /INSTALLED/.test(await pair.swanctl('a', '--list-sas')), 120_000, 1000);
+    // churn: charon rekeys "net" every ~20 s by itself; on top, rekeys asked of charon back to back
+    for (let i = 0; i < 3; i++) {
+      await pair.swanctl('a', '--rekey --child net');
+      await pair.swanctl('a', '--rekey --child host');
+      await sleep(4000);
+    }
+    await sleep(25_000); // at least one rekey of charon's own
+    const statuses = ws.deltas().flatMap(({ delta: d }) => (d.kind === 'source' && d.op === 'upsert' && d.key === 'pfkey' ? [`${d.value.state}${d.value.reason ? ` (${d.value.reason})` : ''}`] : []));
+    const evs = eventsOn(ws);
+    const count = (t: string) => evs.filter((e) => e.type === t).length;
+    console.log(`PF_KEY during the rekeys: ${count('SADB_ADD')} ADD, ${count('SADB_UPDATE')} UPDATE, ${count('SADB_DELETE')} DELETE, ${count('SADB_EXPIRE')} EXPIRE, ${count('SADB_ACQUIRE')} ACQUIRE; source states: ${[...new Set(statuses)].join(', ') || 'no change'}`);
+    const misses = server.output().split('\n').filter((l) => /not found by SADB_GET/.test(l));
+    console.log(`SADB_GET misses after events (${misses.length}):\n${misses.map((l) => {
+      try {
+        return (JSON.parse(l) as { msg: string }).msg;
+      } catch {
+        return l;
+      }
+    }).join('\n')}`);
+    assert.ok(count('SADB_UPDATE') >= 3 && count('SADB_ADD') >= 3 && count('SADB_DELETE') >= 4, 'strongSwan churned the SAD (UPDSA/NEWSA/DELSA as PF_KEY UPDATE/ADD/DELETE)');
+    assert.deepEqual(statuses.filter((s) => !s.startsWith('ok')), [], 'the PF_KEY source stayed ok');
+    assert.ok(!evs.some((e) => e.type === 'resync'), 'no resync');
+    // the PF_KEY view followed the churn live
+    const sadDeltas = ws.deltas().filter(({ delta: d }) => d.kind === 'pfkey-sa');
+    assert.ok(sadDeltas.some(({ delta: d }) => d.op === 'upsert' && !initial.has(d.key)), 'new SAs in the PF_KEY view');
+    assert.ok(sadDeltas.some(({ delta: d }) => d.op === 'remove'), 'rekeyed SAs left the PF_KEY view');
+    // afterwards, between two rekeys: sascope's PF_KEY view = its XFRM view = a raw PF_KEY dump = ip
+    let last = '';
+    await waitFor('PF_KEY = XFRM = raw dump = ip', async () => {
+      const spis = (xs: number[]) => [...xs].sort((a, b) => a - b).map((x) => x.toString(16)).join(' ');
+      const p = (await (await fetch(`${server!.url}/api/v1/pfkey`)).json()) as { sas: Array<{ spi: number; satype: string }>; checks: Check[] };
+      const x = (await (await fetch(`${server!.url}/api/v1/sas`)).json()) as { sas: Array<{ spi: number; proto: string }> };
+      const raw = (await pfkeyDump('sa', NS)).filter((r) => r.sa).map((r) => parseInt(r.sa!.spi, 16));
+      const ip = [...(await sh('ip xfrm state', { ns: NS })).matchAll(/proto esp spi 0x([0-9a-f]+)/g)].map((m) => parseInt(m[1]!, 16));
+      const p2 = (await (await fetch(`${server!.url}/api/v1/pfkey`)).json()) as { sas: Array<{ spi: number }> };
+      const views = {
+        pfkey: spis(p.sas.map((s) => s.spi)), xfrm: spis(x.sas.filter((s) => s.proto === 'esp').map((s) => s.spi)),
+        raw: spis(raw), ip: spis(ip), pfkeyAgain: spis(p2.sas.map((s) => s.spi)),
+      };
+      const bad = p.checks.filter((c) => c.status === 'mismatch' || c.status === 'missing' || (c.status === 'not-representable' && !c.reason));
+      last = JSON.stringify({ views, bad });
+      return new Set(Object.values(views)).size === 1 && ip.length >= 4 && bad.length === 0 ? views : undefined;
+    }, 120_000, 1000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${last}`);
+    });
+    const checks = ((await (await fetch(`${server.url}/api/v1/pfkey`)).json()) as { checks: Check[] }).checks;
+    console.log(`cross-check after the rekeys:\n${checks.map((c) => `${c.key.padEnd(40)} ${c.status} ${c.reason ?? ''}`).join('\n')}`);
+    // charon's "net" is AEAD (aes128gcm16), "host" hmac(sha256) at RFC 4868's 128 bits: listed, with reasons
+    assert.ok(checks.some((c) => /AEAD rfc4106/.test(c.reason ?? '')), 'the AEAD CHILD_SA is listed with its reason');
+    assert.ok(checks.some((c) => /hmac\(sha256\) truncated to 128 bits/.test(c.reason ?? '')), 'the hmac(sha256)-128 CHILD_SA is listed with its reason');
+    const srcs = (await (await fetch(`${server.url}/api/v1/sources`)).json()) as { sources: Array<{ id: string; state: string; resyncs: number }> };
+    assert.equal(srcs.sources.find((x) => x.id === 'pfkey')?.state, 'ok');
+  } finally {
+    ws.close();
+    await pair.down();
+  }
+});
