@@ -243,6 +243,9 @@ export class Hub {
   }
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
+    // Changes made before this client came are still in the batch: they go to the others now, not to it (its
+    // snapshot, or its resume from the ring, covers them). Otherwise its first message would be those deltas.
+    this.flush();
     const c: Client = { ws, behind: false, subscribed: false, through: this.seq };
     this.clients.add(c);
     ws.on('close', () => {

@@ -1,0 +1,92 @@
+// WebSocket clients that never read, while deltas flow: the server's memory stays bounded (the hub's
+// per-client queue, coalescing, then a fresh snapshot once the client drains). Prints the server's peak
+// resident memory with N stuck clients; then a reconnect flood. Needs root (XFRM policies in a netns):
+//   bash test/netns-run.sh nice -n 10 npx tsx test/bench/ws-abuse.ts [--clients 1000] [--policies 5000] [--rounds 2]
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { LiveClient, requireTestNetns, startServer } from '../helpers.ts';
+import { memoryOf, policyChurn, rawWs, serverMessages, sleep, streamProblem, type RawWs } from '../integration/abuse-kit.ts';
+
+requireTestNetns();
+const { values } = parseArgs({ options: { clients: { type: 'string', default: '1000' }, policies: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '2' }, flood: { type: 'string', default: '3000' } } });
+const N = Number(values.clients);
+const P = Number(values.policies);
+const R = Number(values.rounds);
+
+const server = await startServer({ ui: false });
+const pid = server.proc.pid!;
+try {
+  await sleep(1000);
+  const base = memoryOf(pid);
+  console.log(`server pid ${pid}: RSS at start ${base.rssMB.toFixed(0)} MiB`);
+
+  const stuck: RawWs[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < N; i += 100) stuck.push(...(await Promise.all(Array.from({ length: Math.min(100, N - i) }, () => rawWs(server.port, { pauseAfterHandshake: true })))));
+  console.log(`${stuck.length} stuck clients (handshake done, never read) in ${Date.now() - t0} ms; statuses ${[...new Set(stuck.map((s) => s.status))].join(',')}`);
+  const reader = new LiveClient(server.url);
+  await reader.opened();
+
+  let peakRss = memoryOf(pid).rssMB;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, memoryOf(pid).rssMB)), 100);
+  const t1 = Date.now();
+  const policyDeltas = () => reader.deltas().filter((d) => d.delta.kind === 'policy').length;
+  // The reading client sees the flow (it reads); it is over when its count stops growing. Changes that
+  // cancel out across a resync (add+delete between two dumps) give no delta: fewer deltas than changes.
+  const quiet = async () => {
+    for (let last = -1, same = 0; same < 6; await sleep(500)) {
+      const n = policyDeltas();
+      same = n === last ? same + 1 : 0;
+      last = n;
+    }
+  };
+  let changes = 0;
+  for (let r = 0; r < R; r++) {
+    changes += await policyChurn(P, 1);
+    await quiet();
+  }
+  const got = policyDeltas();
+  const seqEnd = ((await (await fetch(`${server.url}/api/v1/health`)).json()) as { seq: number }).seq;
+  await sleep(2000);
+  clearInterval(sampler);
+  const after = memoryOf(pid);
+  console.log(`${changes} policy changes through the kernel in ${((Date.now() - t1) / 1000).toFixed(1)} s; a reading client got ${got} policy deltas`);
+  console.log(`FIGURE peak server memory with ${N} stuck clients: ${Math.max(peakRss, after.peakMB).toFixed(0)} MiB (VmHWM ${after.peakMB.toFixed(0)}, sampled RSS peak ${peakRss.toFixed(0)}, at start ${base.rssMB.toFixed(0)}, now ${after.rssMB.toFixed(0)}; ${(((after.peakMB - base.rssMB) * 1024) / N).toFixed(0)} KiB per stuck client)`);
+
+  // A stuck client that starts reading gets a fresh snapshot (its deltas were withheld) once it drains.
+  const sample = stuck.slice(0, 5);
+  const mark = sample.map((s) => s.received().length);
+  for (const s of sample) s.socket.resume();
+  const tSnap = Date.now();
+  const whole = () => sample.filter((s) => !streamProblem(serverMessages(s.received()), seqEnd)).length;
+  while (whole() < sample.length && Date.now() - tSnap < 30_000) await sleep(200);
+  const fresh = sample.filter((s, i) => s.received(mark[i]).includes('"type":"snapshot"')).length;
+  console.log(`${whole()}/${sample.length} stuck clients that started reading caught up (whole stream, current at seq ${seqEnd}) within ${((Date.now() - tSnap) / 1000).toFixed(1)} s; ${fresh} through a fresh snapshot`);
+  for (const s of stuck) s.socket.destroy();
+  reader.close();
+  await sleep(1000);
+
+  // Reconnect flood: connect, get the snapshot, close — many times, 50 at once.
+  const before = memoryOf(pid).rssMB;
+  const t2 = Date.now();
+  let ok = 0;
+  const loop = async (k: number) => {
+    for (let i = k; i < Number(values.flood); i += 50) {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+      await new Promise<void>((resolve) => {
+        ws.once('message', () => {
+          ok++;
+          ws.close();
+        });
+        ws.once('close', () => resolve());
+        ws.once('error', () => resolve());
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: 50 }, (_, k) => loop(k)));
+  await sleep(1000);
+  const health = (await (await fetch(`${server.url}/api/v1/health`)).json()) as { clients: number };
+  console.log(`FIGURE reconnect flood: ${ok}/${values.flood} connect-snapshot-close cycles in ${((Date.now() - t2) / 1000).toFixed(1)} s; server RSS ${before.toFixed(0)} → ${memoryOf(pid).rssMB.toFixed(0)} MiB; clients left ${health.clients}`);
+} finally {
+  await server.stop();
+}
