@@ -37,13 +37,13 @@ test('a client connecting while deltas are pending gets its snapshot first, then
     for (const msgs of [a]) {
       assert.equal(msgs[0]!.type, 'snapshot', JSON.stringify(msgs[0]).slice(0, 200));
       const snap = msgs[0] as Extract<ServerMessage, { type: 'snapshot' }>;
-      for (const m of msgs.slice(1)) if (m.type === 'deltas') assert.ok(m.from === snap.seq + 1 && m.through >= m.from, JSON.stringify(m).slice(0, 200));
+      for (const m of msgs.slice(1)) if (m.type === 'deltas') assert.ok(m.from === snap.seq + 1 && (m.through ?? 0) >= (m.from ?? 0), JSON.stringify(m).slice(0, 200));
     }
     // Resuming from seq 0: exactly the missed deltas, in one message whose range is whole.
     assert.equal(b[0]!.type, 'deltas', JSON.stringify(b[0]).slice(0, 200));
     const d = b[0] as Extract<ServerMessage, { type: 'deltas' }>;
     assert.equal(d.from, 1);
-    assert.deepEqual(d.deltas.map((x) => x.seq), Array.from({ length: d.through }, (_, i) => i + 1));
+    assert.deepEqual(d.deltas.map((x) => x.seq), Array.from({ length: d.through ?? 0 }, (_, i) => i + 1));
   } finally {
     hub.close();
     server.closeAllConnections();
