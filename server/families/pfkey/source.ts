@@ -41,8 +41,9 @@ export class PfkeySource extends Source {
   private conn: PfkeyConnection | undefined;
   private monitor: PromiscMonitor | undefined;
   private readonly pid: number;
-  /** Refreshes queued per entity key, so a burst of events for one SA costs one GET. */
-  private readonly refreshing = new Set<string>();
+  /** Refreshes queued per entity key, so a burst of events for one SA costs one GET; the look runs with
+   * the burst's last message (an EXPIRE then a DELETE in one read: the DELETE decides). */
+  private readonly refreshing = new Map<string, () => Promise<void>>();
   /** Replies to other processes' dumps, counted rather than logged one by one. */
   private readonly foreignDumps = new Map<string, number>();
   private registerTimer: NodeJS.Timeout | undefined;
@@ -186,12 +187,14 @@ export class PfkeySource extends Source {
   }
 
   private askAgain(id: string, run: () => Promise<void>): void {
-    if (this.refreshing.has(id)) return;
-    this.refreshing.add(id);
-    // Taken off the set before the request goes out: an event after this point queues another look.
+    const queued = this.refreshing.has(id);
+    this.refreshing.set(id, run);
+    if (queued) return;
+    // Taken off the map before the request goes out: an event after this point queues another look.
     queueMicrotask(() => {
+      const last = this.refreshing.get(id) ?? run;
       this.refreshing.delete(id);
-      run().catch((err) => this.decodeFailed(err, `refresh ${id}`));
+      last().catch((err) => this.decodeFailed(err, `refresh ${id}`));
     });
   }
 
@@ -208,7 +211,8 @@ export class PfkeySource extends Source {
       this.sink.upsert('pfkey-sa', fresh.key, fresh);
     } catch (err) {
       if (!(err instanceof PfkeyError && (err.errno === Errno.ESRCH || err.errno === Errno.ENOENT))) throw err;
-      if (removes(m)) this.sink.remove('pfkey-sa', key);
+      // Gone: this event said so, or a DELETE/hard EXPIRE for it came meanwhile (the kernel agrees: not found).
+      if (removes(m) || this.goneAt.has(key)) this.sink.remove('pfkey-sa', key);
       else this.missedGet(key, m);
     }
   }
@@ -229,6 +233,7 @@ export class PfkeySource extends Source {
       const why = this.goneAt.has(key) ? 'deleted since' : this.refusedAt.has(miss.request) ? 'the request was refused' : undefined;
       if (why) {
         this.getMisses.explained++;
+        if (this.goneAt.has(key)) this.sink.remove('pfkey-sa', key);
         this.log.debug({ source: this.id, key, after: miss.after, why }, `pfkey: ${key} not found by SADB_GET after ${miss.after}: ${why}`);
       } else unexplained.push(`${key} after ${miss.after}`);
     }
