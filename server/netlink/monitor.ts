@@ -35,6 +35,28 @@ export function monitorReceiveBufferOverride(env: Record<string, string | undefi
   return Number.isInteger(v) && v > 0 ? v : undefined;
 }
 
+/**
+ * After ENOBUFS: drop what is still queued (at most a receive buffer's worth). Those events are older
+ * than the re-dump the owner starts now; held and replayed after it they would bring back entries
+ * deleted in the meantime (a phantom SA or policy). Events queued from here on are newer than the dump's
+ * start and are replayed after it, in order, so the last one for each entry wins.
+ */
+function discardQueued(sock: KernelSocket, bufferBytes: number): void {
+  let bytes = 0;
+  let errors = 0;
+  while (bytes <= bufferBytes && errors < 8) {
+    let d;
+    try {
+      d = sock.recv();
+    } catch {
+      errors++; // another ENOBUFS or a truncated datagram: also superseded by the dump
+      continue;
+    }
+    if (!d) return;
+    bytes += d.data.length;
+  }
+}
+
 export function openMonitor(opts: MonitorOptions, h: MonitorHandlers): Monitor {
   const sock = KernelSocket.open(opts.source, AF_NETLINK, SOCK_RAW, opts.protocol);
   try {
@@ -54,7 +76,10 @@ export function openMonitor(opts: MonitorOptions, h: MonitorHandlers): Monitor {
         for (const m of msgs) h.onMessage(m);
       },
       (err) => {
-        if (err instanceof SyscallError && err.errno === Errno.ENOBUFS) h.onOverrun('receive buffer overflowed (ENOBUFS)');
+        if (err instanceof SyscallError && err.errno === Errno.ENOBUFS) {
+          discardQueued(sock, granted);
+          h.onOverrun('receive buffer overflowed (ENOBUFS)');
+        }
         else if (err instanceof SyscallError && err.errno === Errno.EMSGSIZE) h.onOverrun(err.message);
         else h.onError(err);
       },
