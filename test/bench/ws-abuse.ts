@@ -31,26 +31,25 @@ try {
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, memoryOf(pid).rssMB)), 100);
   const t1 = Date.now();
   const policyDeltas = () => reader.deltas().filter((d) => d.delta.kind === 'policy').length;
-  // The reading client sees the flow (it reads); it is over when its count stops growing. Changes that
-  // cancel out across a resync (add+delete between two dumps) give no delta: fewer deltas than changes.
-  const quiet = async () => {
-    for (let last = -1, same = 0; same < 6; await sleep(500)) {
-      const n = policyDeltas();
-      same = n === last ? same + 1 : 0;
-      last = n;
-    }
+  // The flow is over when the model holds what the kernel holds (after the adds: P policies; after the deletes: none).
+  const policies = async () => ((await (await fetch(`${server.url}/api/v1/policies`)).json()) as { policies: unknown[] }).policies.length;
+  const settle = async (want: number) => {
+    for (const until = Date.now() + 300_000; (await policies()) !== want && Date.now() < until; ) await sleep(500);
   };
   let changes = 0;
   for (let r = 0; r < R; r++) {
-    changes += await policyChurn(P, 1);
-    await quiet();
+    changes += await policyChurn(P, 1, 'add');
+    await settle(P);
+    changes += await policyChurn(P, 1, 'delete');
+    await settle(0);
   }
+  const resyncs = ((await (await fetch(`${server.url}/api/v1/sources`)).json()) as { sources: Array<{ id: string; resyncs?: number }> }).sources.find((x) => x.id === 'xfrm-policy')?.resyncs;
   const got = policyDeltas();
   const seqEnd = ((await (await fetch(`${server.url}/api/v1/health`)).json()) as { seq: number }).seq;
   await sleep(2000);
   clearInterval(sampler);
   const after = memoryOf(pid);
-  console.log(`${changes} policy changes through the kernel in ${((Date.now() - t1) / 1000).toFixed(1)} s; a reading client got ${got} policy deltas`);
+  console.log(`${changes} policy changes through the kernel in ${((Date.now() - t1) / 1000).toFixed(1)} s; a reading client got ${got} policy deltas (the policy source re-dumped ${resyncs} times after monitor overruns)`);
   console.log(`FIGURE peak server memory with ${N} stuck clients: ${Math.max(peakRss, after.peakMB).toFixed(0)} MiB (VmHWM ${after.peakMB.toFixed(0)}, sampled RSS peak ${peakRss.toFixed(0)}, at start ${base.rssMB.toFixed(0)}, now ${after.rssMB.toFixed(0)}; ${(((after.peakMB - base.rssMB) * 1024) / N).toFixed(0)} KiB per stuck client)`);
 
   // A stuck client that starts reading gets a fresh snapshot (its deltas were withheld) once it drains.

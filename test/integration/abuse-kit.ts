@@ -113,8 +113,8 @@ export function memoryOf(pid: number): { rssMB: number; peakMB: number } {
   return { rssMB: kb('VmRSS') / 1024, peakMB: kb('VmHWM') / 1024 };
 }
 
-/** Many XFRM policy changes through iproute2 (test side only): n adds, then n deletes, `rounds` times. */
-export async function policyChurn(n: number, rounds: number): Promise<number> {
+/** Many XFRM policy changes through iproute2 (test side only): n adds then n deletes (or only one of them), `rounds` times. */
+export async function policyChurn(n: number, rounds: number, only?: 'add' | 'delete'): Promise<number> {
   const sel = (i: number) => `src 10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32 dst 10.200.0.0/16 dir out`;
   const adds = Array.from({ length: n }, (_, i) => `xfrm policy add ${sel(i)} priority ${1000 + i} tmpl src 192.0.2.1 dst 192.0.2.2 proto esp mode tunnel reqid ${i + 1}`);
   const dels = Array.from({ length: n }, (_, i) => `xfrm policy delete ${sel(i)}`);
@@ -125,10 +125,10 @@ export async function policyChurn(n: number, rounds: number): Promise<number> {
   };
   // Adds and deletes in separate batches: a monitor overrun (ENOBUFS → re-dump) must not fold them into nothing.
   for (let r = 0; r < rounds; r++) {
-    await batch(adds);
-    await batch(dels);
+    if (only !== 'delete') await batch(adds);
+    if (only !== 'add') await batch(dels);
   }
-  return 2 * n * rounds;
+  return (only ? 1 : 2) * n * rounds;
 }
 
 /** The server's text frames in a byte stream (unmasked, unfragmented: the hub never fragments), as JSON; an incomplete tail is left. */
