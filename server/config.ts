@@ -132,7 +132,8 @@ export function loadConfig(opts: { configPath?: string; dataDir: string }): Load
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !opts.configPath) return { config: ConfigSchema.parse({}) };
     // The default place in a data dir we may not read (e.g. started as another user): defaults, said aloud.
-    if (code === 'EACCES' && !opts.configPath) return { config: ConfigSchema.parse({}), note: `cannot read ${file} (EACCES): using the defaults` };
+    // Likewise a data dir that is not a directory (ENOTDIR): the data dir's own problem is reported by its users.
+    if ((code === 'EACCES' || code === 'ENOTDIR') && !opts.configPath) return { config: ConfigSchema.parse({}), note: `cannot read ${file} (${code}): using the defaults` };
     throw new ConfigError(`${file}: cannot read (${code ?? (err as Error).message})`);
   }
   return { config: parseConfig(file, text), file };

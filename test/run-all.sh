@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Every test, phase by phase, with the time of each phase and one closing line "N passed, N failed".
-# Phases: typecheck, unit, integration (netns), e2e (Chromium, netns), lab (qemu VMs with Linux 7.2),
-# lab-ui (Chromium on the host against sascope in a lab VM).
+# Phases: typecheck, provision (the lab's kernels and 7.x sources, cached: seconds when warm; the unit
+# phase checks the family tables against those uapi headers), unit, integration (netns), e2e (Chromium,
+# netns), lab (qemu VMs with Linux 7.2), lab-ui (Chromium on the host against sascope in a lab VM).
 # SASCOPE_PHASES="unit integration" runs a subset (locally). Under CI=true every phase runs and a
 # missing prerequisite is a failure, never a skip.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-phases=${SASCOPE_PHASES:-"typecheck unit integration e2e lab lab-ui"}
-if [ -n "${CI:-}" ] && [ "$phases" != "typecheck unit integration e2e lab lab-ui" ]; then
+phases=${SASCOPE_PHASES:-"typecheck provision unit integration e2e lab lab-ui"}
+if [ -n "${CI:-}" ] && [ "$phases" != "typecheck provision unit integration e2e lab lab-ui" ]; then
   echo "run-all: CI=true runs every phase; SASCOPE_PHASES is ignored" >&2
-  phases="typecheck unit integration e2e lab lab-ui"
+  phases="typecheck provision unit integration e2e lab lab-ui"
 fi
 logdir=$(mktemp -d)
 # Lab files CI runs (stems of test/lab/tests/<name>.<debian|custom|any>.test.ts, space-separated):
@@ -34,13 +35,14 @@ run_phase() {
   local dt=$(( $(date +%s) - t0 ))
   read -r p f < <(count "$log")
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi # a phase that failed outside a test counts as one failure
-  if [ "$name" = typecheck ]; then [ "$rc" = 0 ] && p=1 || f=1; fi
+  if [ "$name" = typecheck ] || [ "$name" = provision ]; then [ "$rc" = 0 ] && p=1 || f=1; fi
   passed=$((passed + p)); failed=$((failed + f))
   summary+=("$(printf '%-12s %4ss  exit %-3s %5s passed %5s failed' "$name" "$dt" "$rc" "$p" "$f")")
 }
 for ph in $phases; do
   case "$ph" in
     typecheck) run_phase typecheck npx tsc --noEmit -p tsconfig.json ;;
+    provision) run_phase provision npm run -s lab -- provision --kernel all ;;
     unit) run_phase unit npm run -s test:unit ;;
     integration) run_phase integration npm run -s test:integration ;;
     e2e) run_phase e2e npm run -s test:e2e ;;

@@ -1,7 +1,7 @@
 // Config validation (path + offending key), token creation (0600, once), token lookup, Origin, redaction.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
@@ -47,10 +47,12 @@ test('tokens: created once (operator + viewer, mode 0600), then read back; confi
   assert.throws(() => loadTokens(cfg, dir), /tokens\.json: tokens: /);
 });
 
-test('tokens: an unwritable data dir is a problem, fatal only without open loopback', { skip: process.getuid?.() === 0 ? 'root can write anywhere' : false }, () => {
-  const dir = tmp();
-  chmodSync(dir, 0o500);
-  assert.match(loadTokens(parseConfig('c', '{}'), dir).problem ?? '', /cannot create .*tokens\.json \(EACCES\)/);
+test('tokens: an unwritable data dir is a problem, fatal only without open loopback', () => {
+  // A "directory" under a regular file: ENOTDIR even for root (a chmod 0500 directory would not stop root).
+  const file = path.join(tmp(), 'a-file');
+  writeFileSync(file, '');
+  const dir = path.join(file, 'data');
+  assert.match(loadTokens(parseConfig('c', '{}'), dir).problem ?? '', /cannot (create|read) .*tokens\.json \((EACCES|ENOTDIR)\)/);
   assert.throws(() => resolveServeConfig({ dataDir: dir }), /nobody could sign in/);
   assert.equal(resolveServeConfig({ dataDir: dir, openLoopback: true }).tokens.tokens.length, 0);
 });

@@ -137,7 +137,8 @@ test('ethtool: a new link is read, a removed one dropped', async () => {
   assert.equal(model.count('ethtool-dev'), 1);
   devs.push(NSIM);
   (src as unknown as { links: { onEvent(m: unknown): void } }).links.onEvent(linkEvent('new', { index: 3, name: 'eni0np1' }));
-  await new Promise((r) => setTimeout(r, 20));
+  // The read is asynchronous: wait for it (bounded) instead of a fixed 20 ms, which a loaded host overran.
+  for (let i = 0; i < 500 && !ent(model, 3); i++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(ent(model, 3)?.ifname, 'eni0np1');
   (src as unknown as { links: { onEvent(m: unknown): void } }).links.onEvent(linkEvent('del', { index: 3, name: 'eni0np1' }));
   assert.equal(model.get('ethtool-dev', '3'), undefined);
