@@ -210,7 +210,10 @@ function fakeKernelWithSad() {
   return { sad, kernel };
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 20));
+/** Wait until `done()` holds (the source's lookups are asynchronous), at most 5 s: no fixed sleep a loaded host overruns. */
+const until = async (done: () => boolean) => {
+  for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+};
 
 test('the source dumps into pfkey-sa, follows PROMISC events with SADB_GET and logs every event', async () => {
   const { sad, kernel } = fakeKernelWithSad();
@@ -230,7 +233,7 @@ test('the source dumps into pfkey-sa, follows PROMISC events with SADB_GET and l
   // Another process adds 0x11: the kernel broadcasts ADD; the source asks the kernel for it.
   sad.set(0x11, Buffer.alloc(0));
   promisc.inject(encodeSadbMessage({ type: SADB.ADD, satype: 3, seq: 5, pid: 555 }, { sa: { spi: 0x11, replay: 0, state: 1, auth: 0, encrypt: 0, flags: 0 }, addressSrc: v4('10.0.0.1'), addressDst: v4('10.0.0.2') }));
-  await tick();
+  await until(() => model.get('pfkey-sa', 'esp/10.0.0.2/0x00000011') !== undefined);
   const sa = model.get('pfkey-sa', 'esp/10.0.0.2/0x00000011') as { reqid: number; encrypt: { name: string } };
   assert.equal(sa.encrypt.name, 'aes-cbc');
   const events = model.list('event') as Array<{ type: string; summary: string; ref?: string }>;
@@ -241,12 +244,12 @@ test('the source dumps into pfkey-sa, follows PROMISC events with SADB_GET and l
   // It is deleted: DELETE broadcast, GET answers ESRCH, the SA leaves the table.
   sad.delete(0x11);
   promisc.inject(encodeSadbMessage({ type: SADB.DELETE, satype: 3, seq: 6, pid: 555 }, { sa: { spi: 0x11, replay: 0, state: 1, auth: 0, encrypt: 0, flags: 0 }, addressSrc: v4('10.0.0.1'), addressDst: v4('10.0.0.2') }));
-  await tick();
+  await until(() => model.get('pfkey-sa', 'esp/10.0.0.2/0x00000011') === undefined);
   assert.equal(model.get('pfkey-sa', 'esp/10.0.0.2/0x00000011'), undefined);
 
   // A failed request is an event with the errno, and changes nothing.
   promisc.inject(encodeSadbMessage({ type: SADB.ADD, satype: 3, seq: 7, pid: 555, errno: 17 }));
-  await tick();
+  await until(() => (model.list('event').at(-1) as { type: string }).type === 'SADB_ADD failed: EEXIST');
   assert.equal((model.list('event').at(-1) as { type: string }).type, 'SADB_ADD failed: EEXIST');
   src.stop();
 });
