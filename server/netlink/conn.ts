@@ -155,8 +155,14 @@ export class NetlinkConnection {
     const msg = encodeMessage(type, flags | NLM_F_REQUEST | (dump ? 0 : NLM_F_ACK), seq, payload, this.transport.portId);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        // After a long block of the event loop the answer may be waiting unread: read it first.
-        this.transport.drain?.();
+        // After a long block of the event loop the answer may be waiting unread: read it first. A failed read
+        // (ENOBUFS: replies were lost) fails every request, as on the readable path; never a throw from a timer.
+        try {
+          this.transport.drain?.();
+        } catch (err) {
+          this.failAll(err instanceof Error ? err : new Error(String(err)));
+          return;
+        }
         const p = this.pending.get(seq);
         if (p) this.settle(seq, p, new NetlinkError(this.source, opts.op, 110 /* ETIMEDOUT */, { message: `no answer in ${opts.timeoutMs ?? 10000} ms` }));
       }, opts.timeoutMs ?? 10_000);

@@ -168,3 +168,19 @@ test('a send failure rejects that request only', async () => {
   assert.deepEqual(await conn.do(T, Buffer.alloc(0), { op: 'set' }), []);
   conn.close();
 });
+
+test('a timeout whose read-what-is-waiting fails (ENOBUFS) rejects the requests with that error, no throw from the timer', async () => {
+  const t = fakeTransport(() => []);
+  const lost = Object.assign(new Error('test: recv: ENOBUFS (receive buffer overflowed, events were lost)'), { code: 'ENOBUFS' });
+  t.drain = () => {
+    throw lost;
+  };
+  const conn = new NetlinkConnection('test', t);
+  const hold = setInterval(() => {}, 20); // request timers are unref'd: keep the test's event loop alive
+  const a = conn.do(T, Buffer.alloc(0), { op: 'one', timeoutMs: 10 });
+  const b = conn.do(T, Buffer.alloc(0), { op: 'two', timeoutMs: 5000 });
+  await assert.rejects(a, /ENOBUFS/);
+  await assert.rejects(b, /ENOBUFS/);
+  clearInterval(hold);
+  conn.close();
+});
