@@ -11,9 +11,12 @@
 //    more than maxDutyCycle of the time (default 5 %): after a dump that took D ms the next one waits at least
 //    D / maxDutyCycle. A GETSA dump is the only way to read counters without a per-SA request, and the kernel
 //    cannot filter it by "has no aevents". Unchanged SAs produce no delta (the model compares).
-//    Cost at 100k SAs: one dump is ~40 MB of netlink messages (≈ 400 B per SA) decoded in node; measured by
-//    test/bench/xfrm-dump.ts (see the report): with the duty cap the refresh then runs every ~D/0.05, i.e.
-//    counters of non-aevent SAs are at most that old, and the process spends ≤ 5 % of a core on it.
+//    Cost at 100k SAs: one dump is ~43 MB of netlink messages (≈ 430 B per SA) decoded in node. Measured by
+//    test/bench/xfrm-dump.ts in the lab VM (TCG emulation on a loaded 2-core host, so slow in absolute terms):
+//    10k SAs: dump+decode 5.9 s (ip -s xfrm state 2.5 s), an unchanged refresh into the model 14.7 s;
+//    100k SAs: dump+decode 40.9 s (ip 21.7 s), unchanged refresh 75.9 s → the duty cap spaces refreshes
+//    ≥ 25 min apart. So at 100k, counters of SAs without aevents are up to D/0.05 old and the process spends
+//    ≤ 5 % of a core on it; SAs with a replay window (every IKE daemon's) stay fresh through NEWAE regardless.
 import { NETLINK_XFRM } from '../../netlink/constants.ts';
 import { NetlinkConnection, openNetlinkTransport, type Transport } from '../../netlink/conn.ts';
 import type { NetlinkMessage } from '../../netlink/message.ts';
