@@ -228,6 +228,10 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
       if (!res.headersSent) sendError(res, 500, 'internal', 'request failed');
     });
   const server: Server = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, handler) : createServer(handler);
+  // Idle keep-alive connections live longer than Node's 5 s, so a client (a dashboard polling the API, a
+  // proxy) does not reuse one the server is just closing; headersTimeout must exceed it.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const p = url.pathname;
