@@ -55,7 +55,7 @@ const columns: Column<ProbeResult>[] = [
     header: 'Throughput',
     cell: (r) =>
       r.mbPerSec !== undefined ? (
-        <span className="font-semibold">{r.mbPerSec.toFixed(r.mbPerSec < 10 ? 2 : 1)} MB/s</span>
+        <span className="font-semibold">{r.mbPerSec >= 10 ? r.mbPerSec.toFixed(1) : r.mbPerSec > 0 ? Number(r.mbPerSec.toPrecision(3)) : 0} MB/s</span>
       ) : (
         <span className="text-xs text-red-700 dark:text-red-400">not measured: {r.error ?? 'no rate'}</span>
       ),

@@ -13,7 +13,21 @@ type Dev = OnWire<PspDevice>;
 
 const columns: Column<Dev>[] = [
   { id: 'id', header: 'PSP dev', cell: (d) => d.id, sortValue: (d) => d.id, align: 'right' },
-  { id: 'if', header: 'Device', cell: (d) => <span className="font-mono">{d.ifname ?? `ifindex ${d.ifindex}`}{d.byAssociation ? ' (associated)' : ''}</span> },
+  { id: 'if', header: 'Device', cell: (d) => <span className="font-mono">{d.ifname ?? `ifindex ${d.ifindex}`}{d.byAssociation ? ' (seen by association)' : ''}</span> },
+  {
+    id: 'assoc',
+    header: 'Associated devices',
+    cell: (d) =>
+      d.associated && d.associated.length ? (
+        <span className="text-xs" title="Devices in other network namespaces that use this PSP device (dev-assoc)">
+          {d.associated.length}: <span className="font-mono">{d.associated.map((a) => `ifindex ${a.ifindex}${a.nsid !== undefined ? ` (nsid ${a.nsid})` : ''}`).join(', ')}</span>
+        </span>
+      ) : (
+        <span className="text-xs text-slate-500">none</span>
+      ),
+    sortValue: (d) => d.associated?.length ?? 0,
+    align: 'right',
+  },
   { id: 'cap', header: 'Versions capable', cell: (d) => <span className="text-xs">{d.versionsCapable.join(', ') || '—'}</span> },
   { id: 'ena', header: 'Enabled', cell: (d) => <span className="text-xs">{d.versionsEnabled.join(', ') || 'none'}</span> },
   { id: 'rot', header: 'Key rotations', cell: (d) => (d.rotations ? <>{d.rotations} · last <RelTime ms={d.lastRotation} /></> : 'none seen'), sortValue: (d) => d.rotations, align: 'right' },
@@ -23,7 +37,7 @@ const columns: Column<Dev>[] = [
     cell: (d) =>
       d.stats ? (
         <span className="text-xs">
-          rx {formatBytes(d.stats.rxBytes)} ({formatCount(d.stats.rxPackets)} pkt, {formatCount(d.stats.rxAuthFail)} auth fail) · tx {formatBytes(d.stats.txBytes)} · rotations {formatCount(d.stats.keyRotations)} · stale {formatCount(d.stats.staleEvents)}
+          rx {formatBytes(d.stats.rxBytes)} ({formatCount(d.stats.rxPackets)} pkt, {formatCount(d.stats.rxAuthFail)} auth fail, {formatCount(d.stats.rxError)} error, {formatCount(d.stats.rxBad)} bad) · tx {formatBytes(d.stats.txBytes)} ({formatCount(d.stats.txPackets)} pkt, {formatCount(d.stats.txError)} error) · rotations {formatCount(d.stats.keyRotations)} · stale {formatCount(d.stats.staleEvents)}
         </span>
       ) : (
         <span className="text-xs text-slate-500">{d.statsNote ?? '—'}</span>
