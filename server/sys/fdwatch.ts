@@ -5,7 +5,11 @@
 //  - native code calls cb(status, events); status < 0 is an error (e.g. EBADF);
 //  - an exception thrown inside the callback is swallowed by the binding and stops the handle,
 //    so every callback is wrapped and its error re-emitted through onError;
-//  - the handle is closed before the fd.
+//  - the handle is closed before the fd;
+//  - on POLLERR (e.g. a netlink socket whose receive buffer overflowed: sk_err = ENOBUFS) libuv STOPS
+//    the handle and calls cb(UV_EBADF = -9) — not an fd problem. The socket error is read by the next
+//    recv, so watchReadable reads (the owner sees ENOBUFS and re-dumps) and re-arms the handle; without
+//    that the watch would be dead after the first overflow and the model silently frozen.
 import koffi from 'koffi';
 
 export interface FdWatch {
@@ -18,10 +22,21 @@ type RawPollCallback = (status: number, events?: { readable?: boolean; writable?
 
 export function watchReadable(fd: number, onReadable: () => void, onError: (err: unknown) => void): FdWatch {
   let closed = false;
+  let errorsInARow = 0;
   const cb: RawPollCallback = (status) => {
     if (closed) return;
     try {
-      if (status < 0) throw new Error(`poll: fd ${fd}: status ${status}`);
+      if (status < 0) {
+        // libuv has stopped the handle. Read what is pending (the socket error comes out of recv), then
+        // re-arm. Under an event storm every wake-up may be an overflow again, so this may repeat many
+        // times; only an error that never clears (a really bad fd: thousands in a row without a single
+        // clean wake-up) is reported and the watch left stopped.
+        if (++errorsInARow > 10_000) throw new Error(`poll: fd ${fd}: status ${status}, ${errorsInARow} times in a row`);
+        setImmediate(rearm);
+        onReadable();
+        return;
+      }
+      errorsInARow = 0;
       onReadable();
     } catch (err) {
       // Re-raise outside the native callback so it is seen and the handle keeps working.
@@ -31,6 +46,9 @@ export function watchReadable(fd: number, onReadable: () => void, onError: (err:
   // koffi's index.d.ts types the callback as (ev) => void; the native side calls cb(status, events).
   const poll = koffi.node.poll as unknown as (fd: number, opts: { readable: boolean }, cb: RawPollCallback) => ReturnType<typeof koffi.node.poll>;
   const handle = poll(fd, { readable: true }, cb);
+  const rearm = () => {
+    if (!closed) (handle.start as unknown as (o: { readable: boolean }, c: RawPollCallback) => void)({ readable: true }, cb);
+  };
   return {
     close() {
       if (closed) return;
