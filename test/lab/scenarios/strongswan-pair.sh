@@ -3,7 +3,7 @@
 #   strongswan-pair.sh up [REKEY_SECONDS] [A B]   (default 20; the netns pair is created if missing)
 #   strongswan-pair.sh traffic [A B]               start background pings through both CHILD_SAs
 #   strongswan-pair.sh down [A B]
-# A (10.0.0.1) initiates and rekeys; B (10.0.0.2) responds with longer lifetimes.
+# A (10.0.0.1) initiates and rekeys; B (10.0.0.2) responds and never rekeys (rekey_time 0, rand_time 0, 1 h hard).
 # CHILD_SAs: "net"  tunnel 10.1.0.0/24 <-> 10.2.0.0/24, aes128gcm16, rekey_time=REKEY, life=REKEY+10
 #            "host" transport 10.0.0.1 <-> 10.0.0.2 (icmp), aes128-sha256, rekey_bytes=40000
 # Run dirs (config, vici socket, charon.log, pid): $LAB_RUN/strongswan/<ns>.
@@ -64,12 +64,20 @@ CONF
           rekey_time = $((REKEY * 2))s"
     start=trap
   else
+    # The responder never rekeys. rand_time = 0s is what makes that so: its default (life_time - rekey_time
+    # = 1h) is larger than rekey_time 0, and Debian's strongSwan 5.9.8 apply_jitter() (child_cfg.c; fixed in
+    # 5.9.9, strongswan/strongswan#1414) then returns 0 - random(0..3600) as uint64: a soft add-expire of
+    # 2^64 - n s, which the kernel's xfrm_timer_handler() reads as already past. Each responder SA would get
+    # a soft EXPIRE a second after it is installed and charon a rekey: a rekey loop from the start.
+    # With rand_time = 0 the soft lifetime is 0 (none); 1h is the hard limit only.
     ike_life="rekey_time = 0s
       reauth_time = 0s"
     net_life="rekey_time = 0s
-          life_time = 1h"
+          life_time = 1h
+          rand_time = 0s"
     host_life="rekey_time = 0s
-          life_time = 1h"
+          life_time = 1h
+          rand_time = 0s"
     start=none
   fi
   cat > "$dir/swanctl.conf" <<CONF
@@ -127,7 +135,7 @@ start_ns() {
     > "$dir/charon.stdout" 2>&1 &
   echo $! > "$dir/charon.pid"
   for _ in $(seq 100); do [[ -S $dir/run/charon.vici ]] && break; sleep 0.1; done
-  [[ -S $dir/run/charon.vici ]] || { log "charon in $ns did not start"; tail -20 "$dir/run/charon.log" "$dir/charon.stdout" >&2 || true; exit 1; }
+  [[ -S $dir/run/charon.vici ]] || { log "charon in $ns did not start"; tail -n 20 "$dir/run/charon.log" "$dir/charon.stdout" >&2 || true; exit 1; }
   # swanctl is chatty on stderr (plugins configured but not installed, credential dirs): keep it in a log
   swanctl --load-all --uri "unix://$dir/run/charon.vici" --file "$dir/swanctl.conf" > "$dir/swanctl.log" 2>&1 \
     || { log "swanctl --load-all in $ns failed"; cat "$dir/swanctl.log" >&2; exit 1; }
@@ -143,7 +151,7 @@ up)
   start_ns "$B"; start_ns "$A"
   for child in net host; do
     swanctl --initiate --child $child --timeout 30 --uri "unix://$base/$A/run/charon.vici" >> "$base/$A/swanctl.log" 2>&1 \
-      || { log "initiate $child failed"; tail -30 "$base/$A/swanctl.log" "$base/$A/run/charon.log" >&2; exit 1; }
+      || { log "initiate $child failed"; tail -n 30 "$base/$A/swanctl.log" "$base/$A/run/charon.log" >&2; exit 1; }
   done
   printf '{"a":"%s","b":"%s","rekeySeconds":%d,"runDirs":{"a":"%s","b":"%s"},"vici":{"a":"unix://%s","b":"unix://%s"},"psk":"%s"}\n' \
     "$A" "$B" "$REKEY" "$base/$A" "$base/$B" "$base/$A/run/charon.vici" "$base/$B/run/charon.vici" "$PSK"

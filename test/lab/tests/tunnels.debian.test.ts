@@ -169,6 +169,10 @@ test(`strongSwan rekeying every ~30 s for ${SECONDS} s: continuous tunnel bytes,
     } finally {
       assert.equal(await s.stop(), 0);
     }
+  } catch (e) {
+    // both charons' view of the rekeys (who sent CREATE_CHILD_SA, which SPIs, kernel expires)
+    for (const side of ['a', 'b'] as const) console.log(`charon.log (${side}), last 60 lines:\n${await sh(`tail -n 60 ${pair.runDirs[side]}/run/charon.log`, { allowFail: true })}`);
+    throw e;
   } finally {
     mon.kill();
   }
