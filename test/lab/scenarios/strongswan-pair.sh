@@ -129,6 +129,9 @@ CONF
 
 start_ns() {
   local ns=$1 dir=$base/$1
+  # a previous pair's sockets would pass the wait below before this charon listens ("Connection
+  # refused" for the second pair in one VM), and its log would mix with this one's
+  rm -f "$dir/run/charon.vici" "$dir/run/charon.ctl" "$dir/run/charon.pid" "$dir/run/charon.log"
   # charon hard-codes /var/run/charon.pid and the vici socket under /run: give it a private /run
   # (ip netns exec already runs in a private mount namespace)
   ip netns exec "$ns" sh -c "mount --bind '$dir/run' /run && STRONGSWAN_CONF='$dir/strongswan.conf' exec $CHARON" \
