@@ -250,7 +250,8 @@ export const xfrmAttrs = attrSet('xfrma', [
   [41, { name: 'iptfs-pkt-size', type: 'u32' }],
 ], { redactUnknown: true });
 
-export const POLICY_DIR: Record<number, string> = { 0: 'in', 1: 'out', 2: 'fwd' };
+// 3-5: per-socket policies (XFRM_POLICY_MAX + dir; an IKE daemon's bypass for its own sockets), named as iproute2 prints them.
+export const POLICY_DIR: Record<number, string> = { 0: 'in', 1: 'out', 2: 'fwd', 3: 'socket in', 4: 'socket out', 5: 'socket fwd' };
 export const POLICY_ACTION: Record<number, string> = { 0: 'allow', 1: 'block' };
 export const POLICY_SHARE: Record<number, string> = { 0: 'any', 1: 'session', 2: 'user', 3: 'unique' };
 export const POLICY_TYPE: Record<number, string> = { 0: 'main', 1: 'sub' };

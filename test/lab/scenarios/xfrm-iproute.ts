@@ -107,7 +107,9 @@ export function parseIpPolicy(text: string): IpPolicy[] {
     for (let i = 1; i < b.length; i++) {
       const l = b[i]!;
       let m: RegExpExecArray | null;
-      if ((m = /^dir (\S+) action (\S+) index (\d+) priority (\d+) ptype (\S+) share (\S+) flag (.*)\(0x[0-9a-f]+\)/.exec(l))) {
+      // "socket in action allow index 59 …": a per-socket policy (sascope names its dir "socket in" too).
+      if ((m = /^((?:socket )?(?:dir )?\S+) action (\S+) index (\d+) priority (\d+) ptype (\S+) share (\S+) flag (.*)\(0x[0-9a-f]+\)/.exec(l)) && /^(dir|socket) /.test(l)) {
+        m[1] = m[1]!.replace(/^dir /, '');
         Object.assign(p, { dir: m[1], action: m[2], index: Number(m[3]), priority: Number(m[4]), ptype: m[5], share: m[6], flags: m[7]!.trim().split(/\s+/).filter(Boolean) });
       } else if ((m = /^mark (0x[0-9a-f]+)\/(0x[0-9a-f]+)/.exec(l))) p.mark = { value: num(m[1]!), mask: num(m[2]!) };
       else if ((m = /^if_id (0x[0-9a-f]+)/.exec(l))) p.ifId = num(m[1]!);
