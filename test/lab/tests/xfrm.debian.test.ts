@@ -111,7 +111,9 @@ test('strongSwan pair: snapshot = ip -s xfrm state / policy (live rekeys, finger
     const o = ours.sas.find((s) => s.spi === t.spi && s.dst === t.dst)!;
     assert.ok(o.lifetime.current.bytes <= (t.current?.bytes ?? 0), `bytes of spi ${t.spi.toString(16)}`);
   }
-  assert.ok(ours.sas.every((s) => s.flags.includes('af-unspec')), 'strongSwan sets flag af-unspec');
+  // Each SA's flags already equal iproute2's (compareSas); charon sets af-unspec on some of its SAs, not all
+  // (the lab's run at 19:15 found transport-mode ones without it), so: the flag is decoded where it is set.
+  assert.ok(ours.sas.some((s) => s.flags.includes('af-unspec')), 'af-unspec is decoded on the strongSwan SAs that carry it');
 });
 
 test('a strongSwan rekey reaches a WebSocket client as NEWSA then DELSA within 100 ms of the kernel', { timeout: 900_000 }, async () => {
