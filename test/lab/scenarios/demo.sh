@@ -28,7 +28,13 @@ bash "$SCENARIOS/sa-zoo.sh" add lab-zoo >/dev/null
 bash "$SCENARIOS/batch-sas.sh" lab-zoo 2000 >/dev/null
 if [[ -e /sys/bus/netdevsim ]]; then
   step "netdevsim1 with offloaded SAs, netdevsim2 PSP device (key rotation every 60 s), both in lab-a …"
-  bash "$SCENARIOS/netdevsim.sh" up 1 lab-a >/dev/null && bash "$SCENARIOS/netdevsim.sh" offload 1 lab-a 2 >/dev/null \
+  # Without udev every netdevsim port is born eth1 in the root netns: name netdevsim1's port nsim1 inside
+  # lab-a (before its SAs: a device going down drops offloaded SAs) so netdevsim2's can follow it there.
+  rename_port() {
+    local ifn; ifn=$(ip netns exec lab-a ls /sys/bus/netdevsim/devices/netdevsim$1/net/ | head -1)
+    ip -n lab-a link set "$ifn" down && ip -n lab-a link set "$ifn" name "nsim$1" && ip -n lab-a link set "nsim$1" up
+  }
+  bash "$SCENARIOS/netdevsim.sh" up 1 lab-a >/dev/null && rename_port 1 && bash "$SCENARIOS/netdevsim.sh" offload 1 lab-a 2 >/dev/null \
     || step "netdevsim offload FAILED; continuing"
   # the PSP device is visible from its port's netns only
   if nsim2=$(bash "$SCENARIOS/netdevsim.sh" up 2 lab-a) &&
