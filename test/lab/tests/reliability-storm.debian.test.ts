@@ -6,7 +6,7 @@
 // N = SASCOPE_STORM_N (default 10000 so the file fits CI under TCG; the report's 100k run sets it).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { startServer, type RunningServer } from '../../helpers.ts';
 import { requireLab, sh } from '../scenarios/index.ts';
 
@@ -27,6 +27,7 @@ const polSrc = (i: number) => `10.200.${Math.floor(i / 256) % 256}.${i % 256}`;
 
 /** One `ip -batch` file in the netns; returns its wall time in ms. */
 async function batch(name: string, lines: string[]): Promise<number> {
+  mkdirSync(RUN, { recursive: true }); // run alone, no scenario has made it yet
   const f = `${RUN}/${name}.batch`;
   writeFileSync(f, `${lines.join('\n')}\n`);
   const t0 = Date.now();
