@@ -169,6 +169,7 @@ export class PfkeySource extends Source {
     // Noted as they arrive (not held behind a dump): they explain a GET that found nothing.
     if (h.errno) this.refusedAt.set(requestId(m), Date.now());
     else if (removes(m) && ref) this.goneAt.set(ref.slice('pfkey-sa:'.length), Date.now());
+    this.forgetOldMarks(Date.now());
     if (h.errno) return;
     this.applyEvent(() => this.follow(m));
   }
@@ -225,6 +226,16 @@ export class PfkeySource extends Source {
     this.missedTimer ??= setTimeout(() => this.settleMissed(), MISSED_GET_GRACE_MS);
   }
 
+  private marksPrunedAt = 0;
+
+  /** Deletions and refusals older than ten grace periods explain nothing any more: dropped (at most one pass a
+   * grace period), so the marks stay bounded on a gateway that deletes SAs for months with no GET ever missing. */
+  private forgetOldMarks(now: number): void {
+    if (now - this.marksPrunedAt < MISSED_GET_GRACE_MS) return;
+    this.marksPrunedAt = now;
+    for (const seen of [this.goneAt, this.refusedAt]) for (const [k, at] of seen) if (now - at > 10 * MISSED_GET_GRACE_MS) seen.delete(k);
+  }
+
   private settleMissed(): void {
     this.missedTimer = undefined;
     const now = Date.now();
@@ -238,7 +249,7 @@ export class PfkeySource extends Source {
       } else unexplained.push(`${key} after ${miss.after}`);
     }
     this.missed.clear();
-    for (const seen of [this.goneAt, this.refusedAt]) for (const [k, at] of seen) if (now - at > 10 * MISSED_GET_GRACE_MS) seen.delete(k);
+    this.forgetOldMarks(now);
     if (!unexplained.length) return;
     this.getMisses.redumps++;
     this.log.info({ source: this.id, unexplained }, `pfkey: not found by SADB_GET and not deleted since (${unexplained.join(', ')}): re-reading the tables`);
