@@ -134,28 +134,33 @@ export class TunnelTracker {
     }
   }
 
-  /** Counters and rotation counts from history, before the sources start. */
+  /**
+   * Counters and rotation counts from history, before the sources start. A tunnel comes back with what
+   * it showed at the last stop: the SAs it had then count as retired until the dump finds one still
+   * alive, whose live counters then take over (so the total never dips while the first dumps run, even
+   * if a client reads it before settle()).
+   */
   restore(states: TunnelState[]): void {
     for (const s of states) {
-      this.restored.set(s.key, s);
-      for (const sa of s.sas) this.restoredSas.set(sa.key, { ...sa, tunnel: s.key });
+      let bytes = BigInt(s.retiredBytes);
+      let packets = BigInt(s.retiredPackets);
+      let integrity = s.retiredIntegrity;
+      let replay = s.retiredReplay;
+      let replayWindow = s.retiredReplayWindow;
+      for (const sa of s.sas) {
+        this.restoredSas.set(sa.key, { ...sa, tunnel: s.key });
+        bytes += BigInt(sa.bytes);
+        packets += BigInt(sa.packets);
+        integrity += sa.integrityFailed;
+        replay += sa.replay;
+        replayWindow += sa.replayWindow;
+      }
+      this.restored.set(s.key, { ...s, retiredBytes: bytes.toString(), retiredPackets: packets.toString(), retiredIntegrity: integrity, retiredReplay: replay, retiredReplayWindow: replayWindow });
     }
   }
 
-  /** After the first dumps: SAs that were live at the last stop and are gone now are retired (they died while sascope was down). */
+  /** After the first dumps: SAs that were live at the last stop and are not now stay retired (they died while sascope was down). */
   settle(): void {
-    for (const [key, sa] of this.restoredSas) {
-      if (this.sas.has(key)) continue;
-      const t = this.tunnels.get(sa.tunnel);
-      if (t) {
-        t.retired.bytes += BigInt(sa.bytes);
-        t.retired.packets += BigInt(sa.packets);
-        t.retired.integrityFailed += sa.integrityFailed;
-        t.retired.replay += sa.replay;
-        t.retired.replayWindow += sa.replayWindow;
-        this.touch(t.key);
-      }
-    }
     this.restoredSas.clear();
     this.restored.clear();
   }
@@ -305,7 +310,17 @@ export class TunnelTracker {
     let t = this.tunnels.get(tkey);
     if (!t) t = this.newXfrmTunnel(tkey, sa);
     const restored = this.restoredSas.get(key);
-    if (restored) this.restoredSas.delete(key); // still alive: its counters are live, not retired
+    if (restored) {
+      // Still alive: its counters are live, no longer retired — unless they went down (a new SA under the old key).
+      this.restoredSas.delete(key);
+      if (restored.tunnel === tkey && counters.bytes >= BigInt(restored.bytes) && counters.packets >= BigInt(restored.packets)) {
+        t.retired.bytes -= BigInt(restored.bytes);
+        t.retired.packets -= BigInt(restored.packets);
+        t.retired.integrityFailed -= restored.integrityFailed;
+        t.retired.replay -= restored.replay;
+        t.retired.replayWindow -= restored.replayWindow;
+      }
+    }
     // A rotation: a new SA where the tunnel had one (or lost its last one), added after sascope started.
     const fresh = addSec === 0 || addSec >= this.startedAtSec;
     const previous = newest(t.live);

@@ -239,6 +239,9 @@ test('restart: counters continue from the saved state; SAs that died while down 
   put(second.model, sa(0x2, { addSec: Math.floor((first.clock.now) / 1000), bytes: 30n }));
   put(second.model, sa(0x3, { addSec: Math.floor((first.clock.now + 30_000) / 1000), bytes: 5n, reqid: 9 }));
   await second.settle();
+  // Read before settle() (the API answers while the first dumps of other sources run): never below the last stop.
+  assert.equal(second.tunnels().find((t) => t.reqid === 1)!.bytes, '1030');
+  assert.equal(second.tunnels().find((t) => t.reqid === 9)!.bytes, '55', 'SA 9 (50, gone) counts before settle too');
   second.tracker.settle();
   await second.settle();
   const t1 = second.tunnels().find((t) => t.reqid === 1)!;
