@@ -1,6 +1,12 @@
 // What every kernel source shares: a status the UI shows (ok, no permission, not available, stale),
-// decode errors logged once and counted, and resync by re-dumping (after ENOBUFS, a flush, a start),
-// with events that arrive during a dump held back and replayed after it so nothing newer is lost.
+// decode errors logged once and counted, and resync by re-dumping (after ENOBUFS, a flush, a start).
+// Events that arrive during a dump must not be undone by it. Two ways:
+// - held (the default): events are queued and replayed after the dump, in order. Simple, and right for
+//   sources whose handlers keep state of their own beside the model (ovpn, psp, ethtool, links, PF_KEY);
+//   their dumps are small, so the delay is short.
+// - live (liveDuringDump): events go to the model at once; the dump's result then leaves alone every entity
+//   an event touched while it ran (neither overwritten nor removed). For the XFRM SA and policy sources,
+//   whose periodic counter dumps take tens of seconds at 100k SAs and must not delay a rekey's NEWSA.
 import type { Logger } from '../log.ts';
 import type { EntityKind } from '../wire/protocol.ts';
 import type { SourceState, SourceStatus } from '../wire/entities.ts';
@@ -9,7 +15,8 @@ import { NetlinkError, DecodeError } from '../netlink/errors.ts';
 
 /** Where sources put what they read; the model implements it. Values may hold bigint (64-bit counters). */
 export interface ModelSink {
-  replaceAll(kind: EntityKind, items: Array<{ key: string; value: object }>): void;
+  /** Make kind hold exactly items, except keys for which keep() is true: those are left as they are. */
+  replaceAll(kind: EntityKind, items: Array<{ key: string; value: object }>, keep?: (key: string) => boolean): void;
   upsert(kind: EntityKind, key: string, value: object): void;
   remove(kind: EntityKind, key: string): void;
   event(e: { source: string; type: string; summary: string; ref?: string }): void;
@@ -35,9 +42,45 @@ export abstract class Source {
   private resyncing = false;
   private resyncAgain: string | undefined;
   private held: Array<() => void> | undefined;
+  /** Live mode: what events touched during the dump in progress ("kind\0key"), and whether an event is being applied. */
+  private touched: Set<string> | undefined;
+  private inEvent = false;
+  /** Apply events at once during dumps (see the top of this file). */
+  protected liveDuringDump = false;
+  protected readonly sink: ModelSink;
 
-  constructor(id: string, label: string, protected readonly sink: ModelSink, protected readonly log: Logger) {
+  constructor(id: string, label: string, sink: ModelSink, protected readonly log: Logger) {
     this.status = { id, label, state: 'starting', since: Date.now(), resyncs: 0, decodeErrors: 0 };
+    this.sink = this.guarded(sink);
+  }
+
+  /** The model as this source writes it: in live mode, a dump's writes skip what events touched meanwhile. */
+  private guarded(model: ModelSink): ModelSink {
+    const id = (kind: EntityKind, key: string) => `${kind}\0${key}`;
+    /** true: an event's write (recorded); false: a dump's write to something an event touched (dropped). */
+    const pass = (kind: EntityKind, key: string): boolean => {
+      const t = this.touched;
+      if (!t) return true;
+      if (this.inEvent) return (t.add(id(kind, key)), true);
+      return !t.has(id(kind, key));
+    };
+    return {
+      replaceAll: (kind, items, keep) => {
+        const t = this.touched;
+        if (!t || this.inEvent) return model.replaceAll(kind, items, keep);
+        const touched = (key: string) => t.has(id(kind, key)) || (keep?.(key) ?? false);
+        model.replaceAll(kind, items.filter((i) => !t.has(id(kind, i.key))), touched);
+      },
+      upsert: (kind, key, value) => {
+        if (pass(kind, key)) model.upsert(kind, key, value);
+      },
+      remove: (kind, key) => {
+        if (pass(kind, key)) model.remove(kind, key);
+      },
+      event: (e) => model.event(e),
+      status: (st) => model.status(st),
+      ...(model.get ? { get: (kind: EntityKind, key: string) => model.get!(kind, key) } : {}),
+    };
   }
 
   get id(): string {
@@ -126,22 +169,30 @@ export abstract class Source {
     this.setState(state, reason);
   }
 
-  /** Run fn now, or after the dump in progress (events during a dump are replayed after it). */
+  /** Run fn now, or after the dump in progress (held mode: events during a dump are replayed after it). */
   protected applyEvent(fn: () => void): void {
-    if (this.held) this.held.push(fn);
-    else fn();
+    if (this.held) return void this.held.push(fn);
+    if (!this.touched) return fn();
+    this.inEvent = true;
+    try {
+      fn();
+    } finally {
+      this.inEvent = false;
+    }
   }
 
   private dumpChain: Promise<void> = Promise.resolve();
 
-  /** Dump with events held back and replayed after it; dumps never overlap. */
+  /** Dump with events held back and replayed after it (or, live, applied at once and left alone by it); dumps never overlap. */
   protected redump(): Promise<void> {
     const run = async () => {
-      this.held = [];
+      if (this.liveDuringDump) this.touched = new Set();
+      else this.held = [];
       try {
         await this.dumpAll();
         this.dataSeen();
       } finally {
+        this.touched = undefined;
         const held = this.held ?? [];
         this.held = undefined;
         for (const fn of held) fn();

@@ -71,14 +71,14 @@ export class Model implements ModelSink {
   }
 
   /** After a dump: what is gone is removed, what changed is upserted, the rest stays silent. */
-  replaceAll(kind: EntityKind, items: Array<{ key: string; value: object }>): void {
+  replaceAll(kind: EntityKind, items: Array<{ key: string; value: object }>, keep?: (key: string) => boolean): void {
     const t = this.table(kind);
     const seen = new Set<string>();
     for (const { key, value } of items) {
       seen.add(key);
-      this.upsert(kind, key, value);
+      if (!keep?.(key)) this.upsert(kind, key, value);
     }
-    for (const key of [...t.keys()]) if (!seen.has(key)) this.remove(kind, key);
+    for (const key of [...t.keys()]) if (!seen.has(key) && !keep?.(key)) this.remove(kind, key);
   }
 
   event(e: { source: string; type: string; summary: string; ref?: string }): void {

@@ -32,6 +32,7 @@ export class XfrmPolicySource extends Source {
 
   constructor(sink: ModelSink, log: Logger, private readonly opts: XfrmPolicySourceOptions = {}) {
     super('xfrm-policy', 'XFRM policies', sink, log);
+    this.liveDuringDump = true; // events reach the model at once; a dump leaves what they touched alone
   }
 
   async start(): Promise<void> {

@@ -67,6 +67,7 @@ export class XfrmSaSource extends Source {
 
   constructor(sink: ModelSink, log: Logger, private readonly opts: XfrmSaSourceOptions = {}) {
     super('xfrm-sa', 'XFRM security associations', sink, log);
+    this.liveDuringDump = true; // a counter refresh at 100k SAs runs for tens of seconds: events must not wait for it
   }
 
   /** An ok state still says when fingerprints are not comparable across restarts. */

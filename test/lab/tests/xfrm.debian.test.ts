@@ -143,6 +143,15 @@ test('a strongSwan rekey reaches a WebSocket client as NEWSA then DELSA within 1
       assert.ok(k, `ip xfrm monitor saw ${kind} spi ${spi.toString(16)}:\n${monText.slice(-3000)}`);
       return x.at - k.at;
     };
+    // The timeline behind the figures: kernel messages (ip -t xfrm monitor) and WebSocket deltas for the SPIs involved.
+    const t0 = kernelAt[0]?.at ?? 0;
+    const spiOf = (k: string) => parseInt(/:0x([0-9a-f]{8})/.exec(k)?.[1] ?? '0', 16);
+    const saDeltas = ws.deltas().filter((x) => x.delta.kind === 'sa' || (x.delta.kind === 'event' && x.delta.op === 'upsert'));
+    const lines = [
+      ...kernelAt.map((e) => ({ at: e.at, text: `kernel ${e.kind} spi ${e.spi.toString(16)}` })),
+      ...saDeltas.map((x) => ({ at: x.at, text: x.delta.kind === 'sa' ? `ws sa ${x.delta.op} spi ${spiOf((x.delta as { key?: string }).key ?? "").toString(16)}` : `ws event ${(x.delta as { value?: { type?: string; summary?: string } }).value?.type} ${(x.delta as { value?: { summary?: string } }).value?.summary ?? ''}` })),
+    ].sort((a, b) => a.at - b.at);
+    console.log(`rekey timeline (ms from the first kernel message):\n${lines.map((l) => `  ${(l.at - t0).toFixed(1).padStart(8)} ${l.text}`).join('\n')}`);
     const newMs = latency(added[0]!, 'new');
     const delMs = latency(del, 'del');
     console.log(`rekey: NEWSA → client ${newMs.toFixed(1)} ms, DELSA → client ${delMs.toFixed(1)} ms after the kernel message`);

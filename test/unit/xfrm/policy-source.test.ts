@@ -94,7 +94,7 @@ test('resync after an overrun corrects the model: what is gone from the second d
   src.stop();
 });
 
-test('events arriving during a dump are applied after it', async () => {
+test('events arriving during a dump reach the model at once, and the dump leaves what they touched alone', async () => {
   const pending: NetlinkMessage[] = [];
   const t = fakeTransport((req) => {
     pending.push(req);
@@ -107,10 +107,17 @@ test('events arriving during a dump are applied after it', async () => {
   assert.equal(pending.length, 1, 'dump in flight');
   src.onEvent(newPolicy({ index: 20, dir: 0 })); // added after the kernel built its dump
   src.onEvent(delPolicy({ index: 8, dir: 0 })); // removed after the dump listed it
-  assert.deepEqual(keys(model), [], 'held while the dump runs');
+  assert.deepEqual(keys(model), ['20:in'], 'not held while the dump runs');
+  // The dump was built before both events: it lacks 20 (must not remove it) and still lists 8 (must not bring it back).
   t.inject(Buffer.concat(multipart(pending[0]!, XFRM_MSG.NEWPOLICY, [info({ index: 8, dir: 0 }), info({ index: 9, dir: 0 })])));
   await started;
   assert.deepEqual(keys(model), ['20:in', '9:in']);
+  // The next dump owns every key again: 20 gone from the kernel is removed.
+  const refresh = src.resync('test');
+  await tick();
+  t.inject(Buffer.concat(multipart(pending[1]!, XFRM_MSG.NEWPOLICY, [info({ index: 9, dir: 0 })])));
+  await refresh;
+  assert.deepEqual(keys(model), ['9:in']);
   src.stop();
 });
 

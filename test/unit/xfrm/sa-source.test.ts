@@ -163,3 +163,34 @@ test('one monitor for the family: each message type reaches exactly one source',
   sas.stop();
 });
 
+
+test('during a counter refresh dump, NEWSA / DELSA / NEWAE reach the model at once; the dump leaves those SAs alone', async () => {
+  const pending: NetlinkMessage[] = [];
+  let answer = true;
+  const t = fakeTransport((req) => {
+    if (answer) return multipart(req, XFRM_MSG.NEWSA, [saPayload(1), saPayload(2)]);
+    pending.push(req);
+    return [];
+  });
+  const model = new Model();
+  const src = new XfrmSaSource(model, log, { transport: t, refreshIntervalMs: 0 });
+  await src.start();
+  const key = (spi: number) => `inet:esp:10.0.0.2:0x0000000${spi}`;
+  const bytes = (spi: number) => (model.get('sa', key(spi)) as Row | undefined)?.lifetime.current.bytes;
+  answer = false;
+  const refresh = src.resync('counters');
+  await tick();
+  assert.equal(pending.length, 1, 'the refresh dump is in flight');
+  src.onEvent(newSa({ spi: 3 })); // a rekey's new SA, after the kernel built its dump
+  src.onEvent(delSa({ spi: 1 })); // the old one deleted, though the dump lists it
+  src.onEvent(aevent({ spi: 2 }, 16, (w) => w.bytes(9, encodeStruct(xfrm_lifetime_cur, { bytes: 900n, packets: 9n, add_time: 1n, use_time: 2n }))));
+  assert.ok(model.get('sa', key(3)), 'NEWSA is in the model while the dump runs');
+  assert.equal(model.get('sa', key(1)), undefined, 'DELSA too');
+  assert.equal(bytes(2), '900');
+  // The dump (older than all three events) lists 1 and 2 with zero counters, and not 3.
+  t.inject(Buffer.concat(multipart(pending[0]!, XFRM_MSG.NEWSA, [saPayload(1), saPayload(2)])));
+  await refresh;
+  assert.deepEqual((model.list('sa') as Row[]).map((r) => r.key).sort(), [key(2), key(3)]);
+  assert.equal(bytes(2), '900', 'the dump did not overwrite the newer counters');
+  src.stop();
+});
