@@ -2,7 +2,9 @@
 //   npm run lab -- run --kernel debian --timeout 1500 'node --expose-gc --import tsx test/bench/xfrm-dump.ts'
 // 1. GETSA dump + decode of 10k and 100k SAs against `ip -s xfrm state > /dev/null` on the same table
 //    (ratio ours/ip; goal ≤ 1.0), and the same dump into the model (what the bounded refresh costs).
-// 2. Backend heap per SA: decoded SAs held by the model (wire rows + their JSON), by heapUsed after gc.
+// 2. Backend heap per SA: decoded SAs held by the model (its wire rows), by heapUsed after gc, measured
+//    from before the dump (so the decoded strings the rows keep are counted); then the whole backend
+//    (startKernel in this process: every source, tunnels, cross-checks, hub) started on the same table.
 // 3. Kernel event → WebSocket client latency at 1,000 SA changes per second against `sascope serve`:
 //    NEWSAs sent through sascope's own netlink encoder at that rate (the send time stands for the
 //    kernel's message time: xfrm_add_sa notifies while it handles the request); p50/p99 (goal ≤ 20 ms).
@@ -16,6 +18,11 @@ import { XFRM_MSG, xfrm_usersa_info } from '../../server/families/xfrm/spec.ts';
 import { decodeSaMessage } from '../../server/families/xfrm/sa.ts';
 import { Model } from '../../server/model/model.ts';
 import { LiveClient, startServer } from '../helpers.ts';
+import { startKernel } from '../../server/main.ts';
+import { createLogger } from '../../server/log.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 const sizes = (process.env.BENCH_SIZES ?? '10000,100000').split(',').filter(Boolean).map(Number); // BENCH_SIZES= : latency only
 const rate = Number(process.env.BENCH_RATE ?? 1000);
@@ -112,6 +119,19 @@ for (const n of sizes) {
   console.log(`  first dump into the model: ${intoModel.toFixed(0)} ms; an unchanged refresh dump: ${refresh.toFixed(0)} ms → with the 5 % duty cap the next refresh waits ≥ ${(refresh / 0.05 / 1000).toFixed(1)} s`);
   console.log(`  heap held by the model: ${((h1 - h0) / n).toFixed(0)} B per SA${gc ? '' : ' (run with --expose-gc for an exact figure)'} (goal ≤ 1024)`);
   if (model.count('sa') !== n) throw new Error('model count');
+
+  // The whole backend in this process (every source, tunnels, cross-checks, the hub's delta ring; no
+  // history), started on this table: what a server holds per SA beyond the model's rows.
+  gc?.();
+  const k0 = process.memoryUsage().heapUsed;
+  const kernel = startKernel(createLogger('warn'), { dataDir: mkdtempSync(path.join(tmpdir(), 'sascope-bench-')) });
+  const tk = now();
+  await kernel.ready;
+  await new Promise((r) => setTimeout(r, 3000)); // tunnels and derived views settle (batched passes)
+  gc?.();
+  const k1 = process.memoryUsage().heapUsed;
+  console.log(`  whole backend started on ${n} SAs in ${((now() - tk) / 1000).toFixed(1)} s: ${kernel.model.count('sa')} SAs, ${kernel.model.count('tunnel')} tunnels; heap ${((k1 - k0) / n).toFixed(0)} B per SA (model rows, tunnels, cross-checks, delta ring)`);
+  kernel.stop();
 }
 
 // 3. event → client latency at `rate` SA changes per second
