@@ -15,6 +15,7 @@ import type { Logger } from '../../log.ts';
 import type { PfkeyAlgorithm, PfkeyPolicy, PfkeySa } from '../../wire/pfkey.ts';
 import { Errno, SyscallError } from '../../sys/errno.ts';
 import { Source, type ModelSink } from '../source.ts';
+import { DecodeError } from '../../netlink/errors.ts';
 import { PfkeyConnection, PfkeyError, openPfkeyTransport, type PfkeyTransport } from './conn.ts';
 import { openPromiscMonitor, type PromiscMonitor, type PromiscOptions } from './monitor.ts';
 import { decodeSadbMessage, type SadbMessage } from './message.ts';
@@ -55,6 +56,8 @@ export class PfkeySource extends Source {
   private missedTimer: NodeJS.Timeout | undefined;
   /** GET misses so far: explained by a later DELETE/EXPIRE or refusal, or settled by a quiet re-dump. */
   readonly getMisses = { explained: 0, redumps: 0 };
+  /** Lookups after an event that failed otherwise than "not found" (timeout, another errno). */
+  lookupFailures = 0;
 
   constructor(sink: ModelSink, log: Logger, private readonly opts: PfkeySourceOptions = {}) {
     super('pfkey', 'PF_KEY v2', sink, log);
@@ -195,8 +198,22 @@ export class PfkeySource extends Source {
     queueMicrotask(() => {
       const last = this.refreshing.get(id) ?? run;
       this.refreshing.delete(id);
-      last().catch((err) => this.decodeFailed(err, `refresh ${id}`));
+      last().catch((err) => this.lookupFailed(id, err));
     });
+  }
+
+  /** The GET after an event failed otherwise than "not found" (no reply in time, another errno): not a decode
+   * error. The kernel's tables are read again quietly, unless a deletion explains it by then (as for a miss). */
+  private lookupFailed(id: string, err: unknown): void {
+    if (err instanceof DecodeError) return this.decodeFailed(err, `the reply to the lookup of ${id}`);
+    this.lookupFailures++;
+    const msg = err instanceof Error ? err.message : String(err);
+    if (this.lookupFailures <= 10 || this.lookupFailures % 100 === 0) {
+      this.log.warn({ source: this.id, what: id, err: msg, failures: this.lookupFailures }, `pfkey: lookup of ${id} after an event failed (${msg}); re-reading the tables`);
+    }
+    const key = id.startsWith('sa:') ? id.slice(3) : id;
+    this.missed.set(key, { after: `a failed lookup (${msg})`, request: '' });
+    this.missedTimer ??= setTimeout(() => this.settleMissed(), MISSED_GET_GRACE_MS);
   }
 
   private async refreshSa(key: string, m: SadbMessage): Promise<void> {
@@ -252,7 +269,7 @@ export class PfkeySource extends Source {
     this.forgetOldMarks(now);
     if (!unexplained.length) return;
     this.getMisses.redumps++;
-    this.log.info({ source: this.id, unexplained }, `pfkey: not found by SADB_GET and not deleted since (${unexplained.join(', ')}): re-reading the tables`);
+    this.log.info({ source: this.id, unexplained }, `pfkey: not found by SADB_GET (or its lookup failed) and not deleted since (${unexplained.join(', ')}): re-reading the tables`);
     // A quiet re-dump: the model follows the kernel; the source stays ok (nothing was lost).
     void this.redump().catch((err) => this.failed(err));
   }

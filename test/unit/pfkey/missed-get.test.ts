@@ -27,6 +27,7 @@ const saExt = (spi: number, reqid = 1) => ({
 function fakeKernel() {
   const sad = new Map<number, number>(); // spi → reqid
   const marked = new Set<number>(); // in the dump, never found by GET
+  const failing = new Set<number>(); // GET fails with EINVAL (a lookup that fails otherwise than "not found")
   const kernel = (req: SadbMessage): Buffer[] => {
     switch (req.header.type) {
       case SADB.DUMP: {
@@ -38,13 +39,14 @@ function fakeKernel() {
         return [reply(req, { errno: 2 })];
       case SADB.GET: {
         const spi = req.ext.sa!.spi;
+        if (failing.has(spi)) return [reply(req, { errno: 22 })];
         return sad.has(spi) && !marked.has(spi) ? [reply(req, { satype: SATYPE.ESP }, saExt(spi, sad.get(spi)))] : [reply(req, { errno: ESRCH })];
       }
       default:
         return [reply(req, { errno: 95 })];
     }
   };
-  return { sad, marked, kernel };
+  return { sad, marked, failing, kernel };
 }
 
 /** A kernel broadcast (or a user's request, as a promiscuous socket sees it) about spi. */
@@ -170,6 +172,19 @@ test('an EXPIRE and a DELETE for one SA in one read: the DELETE decides, the SA 
   await sleep(MISSED_GET_GRACE_MS + 100);
   assert.deepEqual(t.keys(), [key(0x10)]);
   assert.equal(t.dumps(), 1);
+  assert.ok(t.states.every((s) => s === 'ok'), `states: ${t.states.join()}`);
+  t.src.stop();
+});
+
+test('a lookup that fails otherwise than "not found" (EINVAL) is no decode error: one quiet re-dump brings the SA', async () => {
+  const t = await started();
+  t.sad.set(0x50, 4);
+  t.failing.add(0x50);
+  t.promisc.inject(event(SADB.ADD, 0x50, 11));
+  await until('the re-dump', () => t.keys().includes(key(0x50)));
+  assert.equal(t.src.status.decodeErrors, 0, 'not counted as a decode error');
+  assert.equal(t.src.lookupFailures, 1);
+  assert.equal(t.dumps(), 2, 'the start-up dump and one quiet re-dump');
   assert.ok(t.states.every((s) => s === 'ok'), `states: ${t.states.join()}`);
   t.src.stop();
 });
