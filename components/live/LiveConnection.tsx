@@ -28,13 +28,21 @@ function publish(qc: QueryClient, store: LiveStore, kinds: Iterable<EntityKind>,
   }
 }
 
-/** Counter samples for rates and sparklines, taken as values arrive. */
-const sampleCounters: Observer = (kind, key, value) => {
+/**
+ * Counter samples for rates and sparklines, taken as values arrive. A snapshot's SA rows are not sampled
+ * one by one (100k of them cost half a second): an SA's first change brings the value it had since the
+ * snapshot along with the new one.
+ */
+const sampleCounters: Observer = (kind, key, value, change) => {
   const v = value as Record<string, any> | undefined;
   if (kind === 'sa') {
     if (!v) return void (rates.saBytes.forget(key), rates.saPackets.forget(key));
-    rates.saBytes.record(key, Number(v.lifetime?.current?.bytes ?? 0));
-    rates.saPackets.record(key, Number(v.lifetime?.current?.packets ?? 0));
+    if (change?.fromSnapshot && !rates.saBytes.has(key)) return;
+    const b = change?.before as Record<string, any> | undefined;
+    const cur = b?.lifetime?.current;
+    const t = Date.now();
+    rates.saBytes.record(key, Number(v.lifetime?.current?.bytes ?? 0), t, cur ? { v: Number(cur.bytes ?? 0), t: change!.since } : undefined);
+    rates.saPackets.record(key, Number(v.lifetime?.current?.packets ?? 0), t, cur ? { v: Number(cur.packets ?? 0), t: change!.since } : undefined);
   } else if (kind === 'link' && v?.stats) {
     rates.linkRx.record(key, Number(v.stats.rxBytes));
     rates.linkTx.record(key, Number(v.stats.txBytes));
@@ -112,6 +120,13 @@ export function LiveConnection() {
         // Snapshots are rare and can be big: their cost is visible in the page's User Timing (the UI bench reads it).
         if (m.type === 'snapshot') performance.measure('sascope:snapshot-parse', { start: t0 });
         queue.push(m);
+        if (m.type === 'snapshot') {
+          // Rare and what the first paint waits for: applied now, not at the next animation frame
+          // (a page still busy loading can hold that frame back for a second).
+          if (frame) cancelAnimationFrame(frame);
+          flush();
+          return;
+        }
         if (!frame) frame = requestAnimationFrame(flush);
       };
       ws.onclose = (ev) => {

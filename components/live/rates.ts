@@ -10,17 +10,21 @@ export class RateTracker {
 
   constructor(private readonly maxKeys = 200_000) {}
 
-  record(key: string, value: number, t = Date.now()): void {
+  /**
+   * A sample. `before` is the value the caller held until now and since when, for a key this tracker has
+   * not seen: a snapshot's rows need not be recorded one by one (100k SAs), the first change brings both.
+   */
+  record(key: string, value: number, t = Date.now(), before?: { v: number; t: number }): void {
     let r = this.rings.get(key);
     if (!r) {
-      const v0 = this.firstV.get(key);
+      const v0 = this.firstV.get(key) ?? before?.v;
       if (v0 === undefined) {
         if (this.firstV.size < this.maxKeys) this.firstV.set(key, value), this.firstT.set(key, t);
         return;
       }
       if (v0 === value) return; // unchanged since it was first seen: still no ring
       if (this.rings.size >= this.maxKeys) return;
-      this.rings.set(key, (r = { t: [this.firstT.get(key)!], v: [v0] }));
+      this.rings.set(key, (r = { t: [this.firstT.get(key) ?? before!.t], v: [v0] }));
       this.firstV.delete(key);
       this.firstT.delete(key);
     }
@@ -32,6 +36,11 @@ export class RateTracker {
       r.t.shift();
       r.v.shift();
     }
+  }
+
+  /** Whether key has samples here (a ring or its first sample). */
+  has(key: string): boolean {
+    return this.rings.has(key) || this.firstV.has(key);
   }
 
   forget(key: string): void {

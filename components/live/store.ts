@@ -2,8 +2,12 @@
 // sequenced deltas. Pure logic (no React), so it is tested without a browser.
 import type { Delta, EntityKind, EntityKinds, ServerMessage, Snapshot } from '@/server/wire/protocol';
 
-/** Called for every entity value that arrives (snapshot rows and upserts), e.g. to sample counters. */
-export type Observer = (kind: EntityKind, key: string, value: unknown | undefined) => void;
+/**
+ * Called for every entity value that arrives (snapshot rows and upserts; undefined for a removal), e.g. to
+ * sample counters. `before` is the value it replaces and `since` when that one arrived (for a delta: the
+ * last snapshot's time unless the observer saw a later value itself); `fromSnapshot` marks snapshot rows.
+ */
+export type Observer = (kind: EntityKind, key: string, value: unknown | undefined, change?: { before?: unknown; since: number; fromSnapshot: boolean }) => void;
 
 export const MAX_EVENTS = 2000;
 
@@ -15,6 +19,8 @@ export class LiveStore {
   tables = {} as Tables;
   seq = -1;
   server: Snapshot['server'] | undefined;
+  /** When the last snapshot was applied (ms since epoch). */
+  snapshotAt = 0;
 
   constructor(private readonly observe?: Observer) {}
 
@@ -31,12 +37,14 @@ export class LiveStore {
   applySnapshot(s: Snapshot): ApplyResult {
     const changed = new Set<EntityKind>(Object.keys(this.tables) as EntityKind[]);
     this.tables = {} as Tables;
+    this.snapshotAt = Date.now();
+    const change = { since: this.snapshotAt, fromSnapshot: true };
     for (const [kind, rows] of Object.entries(s.entities) as Array<[EntityKind, Array<EntityKinds[EntityKind]>]>) {
       const t = this.table(kind) as Map<string, unknown>;
       for (const v of rows) {
         const k = keyOf(kind, v);
         t.set(k, v);
-        this.observe?.(kind, k, v);
+        this.observe?.(kind, k, v, change);
       }
       changed.add(kind);
     }
@@ -56,8 +64,9 @@ export class LiveStore {
       this.seq = d.seq;
       const t = this.table(d.kind) as Map<string, unknown>;
       if (d.op === 'upsert') {
+        const before = this.observe ? t.get(d.key) : undefined;
         t.set(d.key, d.value);
-        this.observe?.(d.kind, d.key, d.value);
+        this.observe?.(d.kind, d.key, d.value, { before, since: this.snapshotAt, fromSnapshot: false });
       } else if (d.op === 'remove') {
         t.delete(d.key);
         this.observe?.(d.kind, d.key, undefined);

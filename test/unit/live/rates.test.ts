@@ -37,3 +37,14 @@ test('no more keys than maxKeys are tracked', () => {
   assert.equal(r.rate('b'), 100);
   assert.equal(r.rate('c'), 0);
 });
+
+test('a key first seen in a snapshot is not sampled; its first change brings the value it had since then', () => {
+  const r = new RateTracker();
+  assert.equal(r.has('sa'), false);
+  r.record('sa', 5000, 10_000, { v: 5000, t: 0 }); // a delta that left the counter as the snapshot had it
+  assert.equal(r.has('sa'), false, 'no samples for a counter that has not moved');
+  r.record('sa', 9000, 20_000, { v: 5000, t: 0 });
+  assert.equal(r.rate('sa'), 200, '(9000 - 5000) over the 20 s since the snapshot');
+  r.record('sa', 10_000, 21_000, { v: 9000, t: 0 }); // a ring exists: `before` is not needed any more
+  assert.equal(r.rate('sa'), 1000);
+});
