@@ -15,6 +15,7 @@ function wsUrl(since: number): string {
   const token = q.get('token');
   const params = new URLSearchParams();
   if (since >= 0) params.set('since', String(since));
+  params.set('parts', '1'); // a big snapshot in pieces: the first rows show while the rest arrives
   if (token) params.set('token', token);
   const qs = params.toString();
   return `${protocol === 'https:' ? 'wss' : 'ws'}://${host}/ws${qs ? `?${qs}` : ''}`;
@@ -94,6 +95,7 @@ export function LiveConnection() {
         }
         if (m.type === 'snapshot') setStatus({ server: m.server });
       }
+      if (msgs.some((m) => m.type === 'snapshot' || m.type === 'snapshot-part')) setStatus({ receiving: store.partsLeft > 0 ? store.totals : undefined });
       const t2 = performance.now();
       publish(qc, store, changed, versions);
       if (msgs.some((m) => m.type === 'snapshot')) performance.measure('sascope:snapshot-render', { start: t2 });
@@ -120,7 +122,7 @@ export function LiveConnection() {
         // Snapshots are rare and can be big: their cost is visible in the page's User Timing (the UI bench reads it).
         if (m.type === 'snapshot') performance.measure('sascope:snapshot-parse', { start: t0 });
         queue.push(m);
-        if (m.type === 'snapshot') {
+        if (m.type === 'snapshot' || m.type === 'snapshot-part') {
           // Rare and what the first paint waits for: applied now, not at the next animation frame
           // (a page still busy loading can hold that frame back for a second).
           if (frame) cancelAnimationFrame(frame);

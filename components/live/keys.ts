@@ -16,6 +16,8 @@ export interface LiveStatus {
   lastCloseReason?: string;
   server?: Snapshot['server'];
   now?: number;
+  /** A snapshot arriving in parts: rows of each kind in the whole snapshot, while parts are still coming. */
+  receiving?: Snapshot['totals'];
 }
 
 export interface EntityTable<K extends EntityKind> {

@@ -1,6 +1,6 @@
 // The browser's copy of the model: one Map per entity kind, kept current by the snapshot and the
 // sequenced deltas. Pure logic (no React), so it is tested without a browser.
-import type { Delta, EntityKind, EntityKinds, ServerMessage, Snapshot } from '@/server/wire/protocol';
+import type { Delta, EntityKind, EntityKinds, ServerMessage, Snapshot, SnapshotPart } from '@/server/wire/protocol';
 
 /**
  * Called for every entity value that arrives (snapshot rows and upserts; undefined for a removal), e.g. to
@@ -21,6 +21,9 @@ export class LiveStore {
   server: Snapshot['server'] | undefined;
   /** When the last snapshot was applied (ms since epoch). */
   snapshotAt = 0;
+  /** A snapshot in parts: how many are still to come, and each kind's rows in the whole snapshot. */
+  partsLeft = 0;
+  totals: Snapshot['totals'];
 
   constructor(private readonly observe?: Observer) {}
 
@@ -51,6 +54,27 @@ export class LiveStore {
     this.trimEvents();
     this.seq = s.seq;
     this.server = s.server;
+    this.partsLeft = s.parts ?? 0;
+    this.totals = s.totals;
+    return { changed, gap: false };
+  }
+
+  /** More rows of the snapshot in parts (a part of another snapshot than the current one is ignored). */
+  applySnapshotPart(p: SnapshotPart): ApplyResult {
+    const changed = new Set<EntityKind>();
+    if (p.seq !== this.seq || this.partsLeft <= 0) return { changed, gap: false };
+    const change = { since: this.snapshotAt, fromSnapshot: true };
+    for (const [kind, rows] of Object.entries(p.entities) as Array<[EntityKind, Array<EntityKinds[EntityKind]>]>) {
+      const t = this.table(kind) as Map<string, unknown>;
+      for (const v of rows) {
+        const k = keyOf(kind, v);
+        t.set(k, v);
+        this.observe?.(kind, k, v, change);
+      }
+      changed.add(kind);
+    }
+    this.partsLeft--;
+    if (changed.has('event')) this.trimEvents();
     return { changed, gap: false };
   }
 
@@ -90,6 +114,7 @@ export class LiveStore {
 
   apply(m: ServerMessage): ApplyResult | undefined {
     if (m.type === 'snapshot') return this.applySnapshot(m);
+    if (m.type === 'snapshot-part') return this.applySnapshotPart(m);
     if (m.type === 'deltas') return this.applyDeltas(m.deltas);
     return undefined;
   }

@@ -6,6 +6,7 @@ import { rates } from '../live/rates';
 import { Panel, PanelState } from '../ui/Panel';
 import { VirtualTable, ColumnChooser } from '../ui/VirtualTable';
 import { useUrlState } from '../ui/useUrlState';
+import { useThrottled } from '../ui/useThrottled';
 import { formatBytes, formatCount, formatSpi } from '../format';
 import { StateBadge } from '../SourceStatusList';
 import { algorithmText, formatDuration, searchText, secondsLeft, sequenceUsedPercent, type Sa } from './sa-text';
@@ -37,7 +38,6 @@ export function SaTable() {
   const links = useEntities('link');
   const checks = useEntities('pfkey-check');
   const src = useEntities('source')?.rows.get('xfrm-sa');
-  useLiveStatus(); // re-render each second: countdown cells read the clock when they render
   const [url, setUrl] = useUrlState();
   const q = url.get('q') ?? '';
   const [query, setQuery] = useState(q);
@@ -53,16 +53,13 @@ export function SaTable() {
   const selected = url.get('sa') ?? undefined;
   const devName = (ifindex: number) => links?.rows.get(String(ifindex))?.name ?? `if${ifindex}`;
 
-  // Large tables refresh at most a few times a second: one render per batch, not per delta.
-  const [version, setVersion] = useState(0);
-  useEffect(() => {
-    const size = t?.rows.size ?? 0;
-    const delay = size > 20_000 ? 1000 : size > 2000 ? 250 : 0;
-    const h = setTimeout(() => setVersion(t?.version ?? 0), delay);
-    return () => clearTimeout(h);
-  }, [t, t?.version]);
-
-  const all = useMemo(() => (t ? [...t.rows.values()] : []), [t, version]);
+  // Large tables refresh at most a few times a second (the first rows at once): one render per interval,
+  // not per delta batch or snapshot part.
+  const size = t?.rows.size ?? 0;
+  const shown = useThrottled(t, size > 20_000 ? 1000 : size > 2000 ? 250 : 0);
+  const all = useMemo(() => (shown ? [...shown.rows.values()] : []), [shown, shown?.version]);
+  const live = useLiveStatus(); // also re-renders each second: countdown cells read the clock when they render
+  const receiving = live.receiving?.sa;
   const rows = useMemo(() => (deferredQuery ? all.filter((sa) => searchText(sa, sa.offload ? devName(sa.offload.ifindex) : undefined).includes(deferredQuery)) : all), [all, deferredQuery]);
 
   const columns = useMemo<ColumnDef<Sa, any>[]>(
@@ -149,7 +146,7 @@ export function SaTable() {
   return (
     <>
       <Panel
-        title={`Security associations${t ? ` (${rows.length}${rows.length !== all.length ? ` of ${all.length}` : ''})` : ''}`}
+        title={`Security associations${t ? ` (${rows.length}${rows.length !== all.length ? ` of ${all.length}` : ''}${receiving !== undefined ? `; receiving ${formatCount(t.rows.size)} of ${formatCount(receiving)}` : ''})` : ''}`}
         id="sas"
         actions={
           <div className="flex items-center gap-2">

@@ -32,7 +32,8 @@ export function VirtualTable<T>({ label, rows, columns, rowKey, sorting, onSorti
   // objects only for the rows on screen, so 100k rows cost one accessor call each per sort.
   const sorted = useMemo(() => sortRows(rows, columns, sorting), [rows, columns, sorting]);
   const scroller = useRef<HTMLDivElement>(null);
-  const v = useVirtualizer({ count: sorted.length, getScrollElement: () => scroller.current, estimateSize: () => rowHeight, overscan: 12 });
+  // initialRect: the first render already has the rows on screen (not only after the element is measured).
+  const v = useVirtualizer({ count: sorted.length, getScrollElement: () => scroller.current, estimateSize: () => rowHeight, overscan: 12, initialRect: { width: 1000, height } });
   const items = v.getVirtualItems();
   const first = items[0]?.index ?? 0;
   const last = items[items.length - 1]?.index ?? -1;

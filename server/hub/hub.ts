@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Model, ModelChange } from '../model/model.ts';
-import { ClientMessage, ENTITY_KINDS, type Delta, type EntityKind, type EntityKinds, type ServerMessage, type Snapshot } from '../wire/protocol.ts';
+import { ClientMessage, ENTITY_KINDS, splitSnapshot, type Delta, type EntityKind, type EntityKinds, type ServerMessage, type Snapshot } from '../wire/protocol.ts';
 import type { Logger } from '../log.ts';
 
 export interface HubOptions {
@@ -40,7 +40,12 @@ interface Client {
   pending?: Map<string, Delta>;
   pendingFrom?: number;
   drainTimer?: NodeJS.Timeout;
+  /** Asked for snapshots in parts (?parts=1): big kinds come SNAPSHOT_PART_ROWS rows at a time. */
+  parts?: boolean;
 }
+
+/** Rows per snapshot part: the first part of 100k SAs is ~5 MB, parsed and shown in a fraction of a second. */
+export const SNAPSHOT_PART_ROWS = 5000;
 
 function topicKey(c: Client): string {
   return c.topics ? [...c.topics].sort().join(',') : '*';
@@ -200,7 +205,9 @@ export class Hub {
   private sendSnapshot(c: Client): void {
     this.stopDrain(c);
     c.through = this.seq;
-    this.send(c, this.snapshot(c.topics));
+    const snap = this.snapshot(c.topics);
+    // In parts: all sent now, in order, so no delta can come between them.
+    for (const m of c.parts ? splitSnapshot(snap, SNAPSHOT_PART_ROWS) : [snap]) this.send(c, m);
   }
 
   private send(c: Client, m: ServerMessage): void {
@@ -255,6 +262,7 @@ export class Hub {
     ws.on('error', (err) => this.log.debug({ err: err.message }, 'ws client error'));
     ws.on('message', (data, isBinary) => this.onClientMessage(c, data, isBinary));
     const params = new URL(req.url ?? '/', 'http://x').searchParams;
+    c.parts = params.get('parts') === '1';
     const topicsParam = params.get('topics');
     if (topicsParam !== null) {
       const t = this.parseTopics(topicsParam.split(',').map((x) => x.trim()).filter(Boolean));

@@ -53,10 +53,55 @@ export type Snapshot = {
   entities: { [K in EntityKind]: Array<EntityKinds[K] & { key: string }> };
   /** Present after `subscribe` (or ?topics=): only these kinds are in `entities`. */
   topics?: EntityKind[];
+  /**
+   * With `?parts=1` on the URL, a big snapshot comes in pieces: this message has every kind's first rows,
+   * and `parts` more `snapshot-part` messages follow (before any delta), each adding rows. The whole
+   * snapshot is current at `seq` once the last part is in; the first rows can be shown at once.
+   */
+  parts?: number;
+  /** With `parts`: how many rows each kind has in the whole snapshot. */
+  totals?: Partial<Record<EntityKind, number>>;
 };
+
+/** One more piece of a snapshot sent in parts: rows to add (`part` counts from 1 to the snapshot's `parts`). */
+export type SnapshotPart = {
+  type: 'snapshot-part';
+  seq: number;
+  part: number;
+  entities: Partial<Snapshot['entities']>;
+};
+
+/** A snapshot as one message, or (rowsPerPart) split into a head with every kind's first rows and parts. */
+export function splitSnapshot(s: Snapshot, rowsPerPart: number): Array<Snapshot | SnapshotPart> {
+  const kinds = Object.keys(s.entities) as EntityKind[];
+  if (!kinds.some((k) => s.entities[k].length > rowsPerPart)) return [s];
+  const head: Snapshot = { ...s, entities: {} as Snapshot['entities'], totals: {} };
+  const parts: SnapshotPart[] = [];
+  let part: SnapshotPart | undefined;
+  let inPart = 0;
+  for (const k of kinds) {
+    const rows = s.entities[k] as unknown[];
+    head.totals![k] = rows.length;
+    (head.entities as Record<string, unknown[]>)[k] = rows.slice(0, rowsPerPart);
+    for (let i = rowsPerPart; i < rows.length; ) {
+      if (!part || inPart >= rowsPerPart) {
+        parts.push((part = { type: 'snapshot-part', seq: s.seq, part: parts.length + 1, entities: {} }));
+        inPart = 0;
+      }
+      const take = rows.slice(i, i + rowsPerPart - inPart);
+      const e = part.entities as Record<string, unknown[]>;
+      e[k] = [...(e[k] ?? []), ...take];
+      inPart += take.length;
+      i += take.length;
+    }
+  }
+  head.parts = parts.length;
+  return [head, ...parts];
+}
 
 export type ServerMessage =
   | Snapshot
+  | SnapshotPart
   | {
       type: 'deltas';
       time: number;

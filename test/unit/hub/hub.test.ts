@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { Hub, type HubOptions } from '../../../server/hub/hub.ts';
+import { Hub, SNAPSHOT_PART_ROWS, type HubOptions } from '../../../server/hub/hub.ts';
 import { Model } from '../../../server/model/model.ts';
 import type { ServerMessage, Snapshot, Delta } from '../../../server/wire/protocol.ts';
 import { memoryLogger } from '../memlog.ts';
@@ -308,4 +308,37 @@ test('a subscribed client that does not read gets its deltas coalesced (latest p
     }
   }
   slow.close();
+});
+
+test('?parts=1: a big snapshot comes as a head with every kind\'s first rows and parts, all before any delta; without it, one message', async () => {
+  const { model, url } = await rig();
+  const n = SNAPSHOT_PART_ROWS * 2 + 7;
+  for (let i = 0; i < n; i++) model.upsert('sa', `k${i}`, { spi: i });
+  model.upsert('link', '1', { index: 1, name: 'lo' });
+  const c = new Client(`${url}?parts=1`);
+  const head = (await c.next()) as Snapshot;
+  assert.equal(head.type, 'snapshot');
+  assert.equal(head.parts, 2);
+  assert.deepEqual(head.totals, { ...Object.fromEntries(Object.keys(head.entities).map((k) => [k, 0])), sa: n, link: 1 });
+  assert.equal(head.entities.sa.length, SNAPSHOT_PART_ROWS);
+  assert.equal(head.entities.link.length, 1, 'small kinds whole in the head');
+  model.upsert('sa', 'k0', { spi: 0, changed: true }); // a change while the parts go out: a delta after them
+  const keys = new Set(head.entities.sa.map((r) => r.key));
+  for (let p = 1; p <= 2; p++) {
+    const m = await c.next();
+    assert.equal(m.type, 'snapshot-part', `message ${p} after the head`);
+    if (m.type !== 'snapshot-part') return;
+    assert.equal(m.part, p);
+    assert.equal(m.seq, head.seq);
+    for (const r of m.entities.sa ?? []) keys.add(r.key);
+  }
+  assert.equal(keys.size, n, 'every row once');
+  const d = await c.nextOf('deltas');
+  assert.deepEqual(d.deltas.map((x) => x.seq), [head.seq + 1]);
+  c.close();
+  const whole = new Client(url);
+  const s = (await whole.next()) as Snapshot;
+  assert.equal(s.entities.sa.length, n);
+  assert.equal(s.parts, undefined);
+  whole.close();
 });

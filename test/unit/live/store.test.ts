@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LiveStore, MAX_EVENTS } from '../../../components/live/store.ts';
-import type { Delta, Snapshot } from '../../../server/wire/protocol.ts';
+import { splitSnapshot, type Delta, type Snapshot, type SnapshotPart } from '../../../server/wire/protocol.ts';
 import { ENTITY_KINDS } from '../../../server/wire/protocol.ts';
 
 function snapshot(seq: number, links: Array<{ key: string; name: string }> = []): Snapshot {
@@ -76,4 +76,24 @@ test('deltas before any snapshot are not applied (a snapshot always comes first)
   const r = st.applyDeltas([{ seq: 7, kind: 'policy', op: 'remove', key: 'x' }]);
   assert.equal(r.changed.size, 0);
   assert.equal(st.seq, -1);
+});
+
+test('a snapshot in parts: the head\'s rows at once, each part adds rows, a part of an older snapshot is ignored, then deltas', () => {
+  const s = new LiveStore();
+  const row = (i: number) => ({ key: `k${i}`, spi: i });
+  const all = Array.from({ length: 25 }, (_, i) => row(i));
+  const msgs = splitSnapshot({ type: 'snapshot', seq: 7, time: 0, server: { version: 'v', hostname: 'h', netns: 'n' }, entities: { sa: all } as unknown as Snapshot['entities'] }, 10);
+  assert.equal(msgs.length, 3);
+  s.apply(msgs[0]!);
+  assert.equal(s.get('sa').size, 10);
+  assert.equal(s.partsLeft, 2);
+  assert.deepEqual(s.totals, { sa: 25 });
+  assert.deepEqual([...s.apply({ ...(msgs[1] as SnapshotPart), seq: 3 })!.changed], [], 'a part of another snapshot');
+  assert.deepEqual([...s.apply(msgs[1]!)!.changed], ['sa']);
+  s.apply(msgs[2]!);
+  assert.equal(s.get('sa').size, 25);
+  assert.equal(s.partsLeft, 0);
+  const r = s.applyDeltas([{ seq: 8, kind: 'sa', op: 'remove', key: 'k24' } as Delta]);
+  assert.equal(r.gap, false);
+  assert.equal(s.get('sa').size, 24);
 });
