@@ -41,16 +41,7 @@ export class LiveStore {
     const changed = new Set<EntityKind>(Object.keys(this.tables) as EntityKind[]);
     this.tables = {} as Tables;
     this.snapshotAt = Date.now();
-    const change = { since: this.snapshotAt, fromSnapshot: true };
-    for (const [kind, rows] of Object.entries(s.entities) as Array<[EntityKind, Array<EntityKinds[EntityKind]>]>) {
-      const t = this.table(kind) as Map<string, unknown>;
-      for (const v of rows) {
-        const k = keyOf(kind, v);
-        t.set(k, v);
-        this.observe?.(kind, k, v, change);
-      }
-      changed.add(kind);
-    }
+    this.addRows(s.entities, changed);
     this.trimEvents();
     this.seq = s.seq;
     this.server = s.server;
@@ -63,8 +54,16 @@ export class LiveStore {
   applySnapshotPart(p: SnapshotPart): ApplyResult {
     const changed = new Set<EntityKind>();
     if (p.seq !== this.seq || this.partsLeft <= 0) return { changed, gap: false };
+    this.addRows(p.entities, changed);
+    this.partsLeft--;
+    if (changed.has('event')) this.trimEvents();
+    return { changed, gap: false };
+  }
+
+  /** A snapshot's (or a part's) rows into the tables; each kind is noted in changed. */
+  private addRows(entities: Partial<Snapshot['entities']>, changed: Set<EntityKind>): void {
     const change = { since: this.snapshotAt, fromSnapshot: true };
-    for (const [kind, rows] of Object.entries(p.entities) as Array<[EntityKind, Array<EntityKinds[EntityKind]>]>) {
+    for (const [kind, rows] of Object.entries(entities) as Array<[EntityKind, Array<EntityKinds[EntityKind]>]>) {
       const t = this.table(kind) as Map<string, unknown>;
       for (const v of rows) {
         const k = keyOf(kind, v);
@@ -73,9 +72,6 @@ export class LiveStore {
       }
       changed.add(kind);
     }
-    this.partsLeft--;
-    if (changed.has('event')) this.trimEvents();
-    return { changed, gap: false };
   }
 
   /** Apply deltas in order; a hole in the sequence stops and reports a gap (the caller resumes). */
