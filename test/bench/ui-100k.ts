@@ -78,24 +78,16 @@ proxy.on('upgrade', (req, socket, head) =>
 await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
 const base = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
 
-// BENCH_PROFILE=1: a CPU profile of the page up to first paint, the top functions by self time printed.
+// BENCH_PROFILE=1: CPU profiles of the page (to first paint, and while scrolling), top functions by self time.
 const cdp = process.env.BENCH_PROFILE ? await page.context().newCDPSession(page) : undefined;
-if (cdp) {
+async function profileStart(): Promise<void> {
+  if (!cdp) return;
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
   await cdp.send('Profiler.start');
 }
-const t0 = Date.now();
-await page.goto(`${base}/sas`);
-// Checked on every animation frame in the page (Playwright's default polling backs off to 1 s).
-const inPage = await page.waitForFunction(
-  () => (document.querySelector('[role="grid"][aria-label="Security associations"] [role="row"][data-key]') ? performance.now() : 0),
-  undefined,
-  { polling: 'raf', timeout: 60_000 },
-);
-const firstPaint = Date.now() - t0;
-const firstRowAt = (await inPage.jsonValue()) as number;
-if (cdp) {
+async function profileStop(what: string): Promise<void> {
+  if (!cdp) return;
   const { profile } = await cdp.send('Profiler.stop');
   const dt = new Map<number, number>();
   profile.samples?.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas?.[i] ?? 0) / 1000));
@@ -106,8 +98,20 @@ if (cdp) {
     self.set(name, (self.get(name) ?? 0) + (dt.get(n.id) ?? 0));
   }
   const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 25);
-  console.log(`CPU profile to first paint, top self time:\n${top.map(([k, v]) => `  ${v.toFixed(0).padStart(6)} ms  ${k}`).join('\n')}`);
+  console.log(`CPU profile ${what}, top self time:\n${top.map(([k, v]) => `  ${v.toFixed(0).padStart(6)} ms  ${k}`).join('\n')}`);
 }
+await profileStart();
+const t0 = Date.now();
+await page.goto(`${base}/sas`);
+// Checked on every animation frame in the page (Playwright's default polling backs off to 1 s).
+const inPage = await page.waitForFunction(
+  () => (document.querySelector('[role="grid"][aria-label="Security associations"] [role="row"][data-key]') ? performance.now() : 0),
+  undefined,
+  { polling: 'raf', timeout: 60_000 },
+);
+const firstPaint = Date.now() - t0;
+const firstRowAt = (await inPage.jsonValue()) as number;
+await profileStop('to first paint');
 console.log(`SA table first paint with ${N.toLocaleString()} SAs: ${firstPaint} ms (goal ≤ 2000 ms; snapshot ${(snapJson.length / 1e6).toFixed(1)} MB)`);
 console.log(`  first SA row in the DOM at ${firstRowAt.toFixed(0)} ms after navigation start (in the page)`);
 const phases = await page.evaluate(() => [
@@ -134,6 +138,7 @@ await page.getByRole('searchbox', { name: /Search SAs/ }).fill('');
 await page.waitForFunction((n) => (document.querySelector('[role="grid"]')?.getAttribute('aria-rowcount') ?? '') === String(n + 1), N, { timeout: 30_000 });
 
 // Scroll: frame times while scrolling the grid body to the bottom in steps.
+await profileStart();
 const frames = await page.evaluate(async () => {
   const body = document.querySelector('[data-testid="vtable-body"]') as HTMLElement;
   const times: number[] = [];
@@ -148,6 +153,7 @@ const frames = await page.evaluate(async () => {
   times.sort((a, b) => a - b);
   return { p50: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]!, max: times[times.length - 1]! };
 });
+await profileStop('while scrolling');
 console.log(`scrolling frame time: p50 ${frames.p50.toFixed(1)} ms, p95 ${frames.p95.toFixed(1)} ms, max ${frames.max.toFixed(1)} ms`);
 
 // 1,000 deltas/s for 5 s (counters moving on random SAs): longest main-thread stall.
