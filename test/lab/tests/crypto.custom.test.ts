@@ -2,25 +2,15 @@
 // so the AF_ALG modules are "built in, or not in this kernel" until the probe binds; the AES-NI drivers serve
 // the SAs' algorithms (checked against a separate awk reading of /proc/crypto); the probe rates each.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { cleanupAll, requireLab, sh } from '../scenarios/index.ts';
-import { addEspSasCommand, highestDriver, runProbe, startInProcess, until, type InProcess } from './devcrypto.ts';
+import { describe, test } from 'node:test';
+import { sh } from '../scenarios/index.ts';
+import { addEspSasCommand, highestDriver, inProcessForSuite, runProbe, until } from './devcrypto.ts';
 
 describe('kernel crypto (custom kernel)', () => {
-  let s: InProcess;
-  before(async () => {
-    requireLab();
-    await cleanupAll();
-    await sh('ip xfrm state flush');
-    s = await startInProcess();
-  });
-  after(async () => {
-    await s?.stop();
-    await sh('ip xfrm state flush', { allowFail: true });
-  });
+  const sascope = inProcessForSuite('ip xfrm state flush');
 
   test('built-in crypto: no /proc/modules, AF_ALG socket opens, fips_enabled and af_alg_restrict absent', async () => {
-    const { body } = await s.api('/api/v1/crypto');
+    const { body } = await sascope().api('/api/v1/crypto');
     assert.equal(body.info.afAlg.socket, true, body.info.afAlg.socketError);
     assert.equal(body.info.afAlg.procModules, false);
     for (const m of body.info.afAlg.modules) assert.ok(['built-in', 'unknown'].includes(m.state), JSON.stringify(m));
@@ -31,7 +21,7 @@ describe('kernel crypto (custom kernel)', () => {
   test('the SAs\' algorithms are served by the highest-priority drivers (AES-NI for rfc4106(gcm(aes))); the probe rates each', { timeout: 480_000 }, async () => {
     await sh(addEspSasCommand(0x8200));
     const uses = await until('drivers for the algorithms in use', () => {
-      const u = s.list('crypto-use');
+      const u = sascope().list('crypto-use');
       return u.length >= 3 && u.every((x) => x.driver) ? u : undefined;
     }, 180_000);
     const by = new Map(uses.map((u) => [u.key, u]));
@@ -42,7 +32,7 @@ describe('kernel crypto (custom kernel)', () => {
     assert.equal(by.get('enc:cbc(aes)')!.driver, highestDriver('cbc(aes)', 'skcipher lskcipher'));
     assert.equal(by.get('auth:hmac(sha256)')!.driver, highestDriver('hmac(sha256)', 'shash ahash'));
 
-    const done = await runProbe(s);
+    const done = await runProbe(sascope());
     assert.equal(done.state, 'done', done.reason);
     for (const r of done.results) {
       assert.ok((r.mbPerSec ?? 0) > 0, `${r.name}: ${JSON.stringify(r)}`);

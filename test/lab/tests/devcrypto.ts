@@ -10,6 +10,8 @@ import { startKernel, type Kernel } from '../../../server/main.ts';
 import { handleApi } from '../../../server/hub/http.ts';
 import { createLogger } from '../../../server/log.ts';
 import type { EntityKind, EntityKinds } from '../../../server/wire/protocol.ts';
+import { after, before } from 'node:test';
+import { cleanupAll, requireLab, sh } from '../scenarios/index.ts';
 
 export interface InProcess {
   kernel: Kernel;
@@ -48,6 +50,28 @@ export async function startInProcess(): Promise<InProcess> {
       kernel.stop();
       await new Promise<void>((r) => server.close(() => r()));
     },
+  };
+}
+
+/**
+ * For a describe block: before it, a clean lab and XFRM SA table and sascope started in this process;
+ * after it, sascope stopped and `cleanup` run. The tests reach sascope through the returned function.
+ */
+export function inProcessForSuite(cleanup: string): () => InProcess {
+  let s: InProcess | undefined;
+  before(async () => {
+    requireLab();
+    await cleanupAll();
+    await sh('ip xfrm state flush');
+    s = await startInProcess();
+  });
+  after(async () => {
+    await s?.stop();
+    await sh(cleanup, { allowFail: true });
+  });
+  return () => {
+    if (!s) throw new Error('sascope did not start (see the before hook)');
+    return s;
   };
 }
 
