@@ -18,6 +18,7 @@ import { XfrmTotalsSource } from './families/xfrm/totals-source.ts';
 import { XfrmEvents } from './families/xfrm/events.ts';
 import { loadFingerprintSecret } from './families/xfrm/fingerprint.ts';
 import { enterNetns, watchNetns } from './sys/netns.ts';
+import { watchStalls } from './sys/stalls.ts';
 import { OvpnSource } from './families/ovpn/source.ts';
 import { PspSource } from './families/psp/source.ts';
 import { EthtoolSource } from './families/ethtool/source.ts';
@@ -70,6 +71,8 @@ export interface KernelOptions {
   config?: Config;
   /** Keep history in dataDir (serve; `snapshot` does not). */
   history?: boolean;
+  /** Log event-loop stalls over 500 ms (serve; a one-shot `snapshot` blocks by design). */
+  stallWarnings?: boolean;
 }
 
 /** How often a not-available source tries again (SASCOPE_RETRY_MS overrides; tests make it short). */
@@ -91,6 +94,7 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
   if (opts.netns) enterNetns(opts.netns);
   const fp = loadFingerprintSecret(opts.dataDir);
   if (!fp.persisted) log.warn({ source: 'xfrm-sa', reason: fp.reason }, `xfrm: ${fp.reason}`);
+  const stalls = opts.stallWarnings ? watchStalls(log) : () => undefined;
   const model = new Model();
   const hub = new Hub(model, { version, hostname: hostname(), netns: opts.netns ?? 'self' }, log);
   // Derived kinds (tunnel, rotation, alarm) listen after the hub, so each raw delta goes out before what it causes.
@@ -158,6 +162,7 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
     metrics,
     ready,
     stop() {
+      stalls();
       netnsWatch?.close();
       for (const s of sources) s.retryWhenNotAvailable(0);
       for (const s of sources) s.stop();
@@ -252,7 +257,7 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
     server.listen(opts.port, opts.host, () => resolve());
   });
   try {
-    kernel = startKernel(log, { netns: opts.netns, dataDir, config: config.config, history: true });
+    kernel = startKernel(log, { netns: opts.netns, dataDir, config: config.config, history: true, stallWarnings: true });
   } catch (err) {
     server.close();
     throw err;

@@ -124,6 +124,12 @@ test('a strongSwan rekey reaches a WebSocket client as NEWSA then DELSA within 1
   let monText = '';
   mon.stdout!.on('data', (d: Buffer) => (monText += d.toString()));
   await sleep(1000);
+  // A rekey on a running server: every source has started (their first dumps are behind it).
+  await waitFor('every source started', async () => {
+    const r = await fetch(`${server!.url}/api/v1/sources`);
+    const { sources } = (await r.json()) as { sources: Array<{ state: string }> };
+    return sources.length > 0 && sources.every((s) => s.state !== 'starting');
+  }, 120_000, 250);
   const ws = new LiveClient(server.url);
   await ws.opened();
   await waitFor('snapshot', async () => ws.snapshot(), 30_000, 100);
@@ -152,6 +158,8 @@ test('a strongSwan rekey reaches a WebSocket client as NEWSA then DELSA within 1
       ...saDeltas.map((x) => ({ at: x.at, text: x.delta.kind === 'sa' ? `ws sa ${x.delta.op} spi ${spiOf((x.delta as { key?: string }).key ?? "").toString(16)}` : `ws event ${(x.delta as { value?: { type?: string; summary?: string } }).value?.type} ${(x.delta as { value?: { summary?: string } }).value?.summary ?? ''}` })),
     ].sort((a, b) => a.at - b.at);
     console.log(`rekey timeline (ms from the first kernel message):\n${lines.map((l) => `  ${(l.at - t0).toFixed(1).padStart(8)} ${l.text}`).join('\n')}`);
+    const stalls = server.output().split('\n').filter((l) => l.includes('event loop blocked'));
+    console.log(`server event-loop stalls over 500 ms so far: ${stalls.length ? `\n${stalls.join('\n')}` : 'none'}`);
     const newMs = latency(added[0]!, 'new');
     const delMs = latency(del, 'del');
     console.log(`rekey: NEWSA → client ${newMs.toFixed(1)} ms, DELSA → client ${delMs.toFixed(1)} ms after the kernel message`);
