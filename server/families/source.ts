@@ -25,6 +25,20 @@ export interface ModelSink {
   get?(kind: EntityKind, key: string): unknown;
 }
 
+/** Let timers, I/O and other events run before going on (between slices of a big dump). */
+export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Rows handled per slice of a big dump before yielding to the event loop. */
+export const DUMP_SLICE = 2000;
+
+/** fn over items, DUMP_SLICE at a time, yielding to the event loop between slices. */
+export async function inSlices<T>(items: readonly T[], fn: (item: T) => void): Promise<void> {
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % DUMP_SLICE === 0) await yieldToLoop();
+    fn(items[i]!);
+  }
+}
+
 export function classifyFailure(err: unknown): { state: SourceState; reason: string } {
   const errno = err instanceof SyscallError || err instanceof NetlinkError ? err.errno : undefined;
   const msg = err instanceof Error ? err.message : String(err);
@@ -167,6 +181,21 @@ export abstract class Source {
   protected failed(err: unknown): void {
     const { state, reason } = classifyFailure(err);
     this.setState(state, reason);
+  }
+
+  /**
+   * A dump's rows into the model in slices, yielding to the event loop between them: 100k SAs compared
+   * and stored take tens of seconds under emulation, and HTTP, WebSocket clients and kernel events must
+   * not wait for all of it (the 100k storm run got HTTP 408). Then what the dump lacks is removed.
+   */
+  protected async replaceAllInSlices(kind: EntityKind, items: Array<{ key: string; value: object }>): Promise<void> {
+    if (items.length <= DUMP_SLICE) return this.sink.replaceAll(kind, items);
+    const seen = new Set<string>();
+    await inSlices(items, ({ key, value }) => {
+      seen.add(key);
+      this.sink.upsert(kind, key, value);
+    });
+    this.sink.replaceAll(kind, [], (key) => seen.has(key));
   }
 
   /** Run fn now, or after the dump in progress (held mode: events during a dump are replayed after it). */

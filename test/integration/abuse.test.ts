@@ -255,8 +255,13 @@ test('missing, wrong and malformed tokens: 401 on every route and on the WebSock
   for (const h of variants) assert.equal((await wsOutcome(h)).status, 401, `ws with ${JSON.stringify(h).slice(0, 60)}`);
   assert.equal((await wsOutcome({}, `/ws?token=${encodeURIComponent(tokens.operator)}`)).status, 401);
   // An oversized header is refused by HTTP itself (431), not by a crash.
-  const huge = await rawHttp(server.port, 'GET', '/api/v1/health', { authorization: `Bearer ${'a'.repeat(20_000)}`, 'x-pad': 'b'.repeat(20_000) });
-  assert.ok(huge.status === 431 || huge.status === 401, `huge header → ${huge.status}`);
+  // Node answers 431 and closes at once: while the client still writes, that close can arrive as a reset
+  // before the 431 is read (the 20:55 CI run) — a refusal too; healthy() below shows the server is fine.
+  const huge = await rawHttp(server.port, 'GET', '/api/v1/health', { authorization: `Bearer ${'a'.repeat(20_000)}`, 'x-pad': 'b'.repeat(20_000) }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return { status: err.code };
+    throw err;
+  });
+  assert.ok(huge.status === 431 || huge.status === 401 || huge.status === 'ECONNRESET' || huge.status === 'EPIPE', `huge header → ${huge.status}`);
   const probe = await rawHttp(server.port, 'POST', '/api/v1/crypto/probe', { ...bearer(tokens.viewer), 'content-length': '0' });
   assert.equal(probe.status, 403);
   await healthy();

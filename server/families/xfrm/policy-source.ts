@@ -4,7 +4,7 @@ import { NETLINK_XFRM } from '../../netlink/constants.ts';
 import { NetlinkConnection, openNetlinkTransport, type Transport } from '../../netlink/conn.ts';
 import type { NetlinkMessage } from '../../netlink/message.ts';
 import type { XfrmPolicy } from '../../wire/entities.ts';
-import { Source, type ModelSink } from '../source.ts';
+import { Source, inSlices, type ModelSink } from '../source.ts';
 import type { Logger } from '../../log.ts';
 import { decodePolicyMessage } from './policy.ts';
 import { XFRM_MSG, XFRM_MSG_NAME } from './spec.ts';
@@ -49,15 +49,15 @@ export class XfrmPolicySource extends Source {
   protected async dumpAll(): Promise<void> {
     const parts = await this.conn!.dump(XFRM_MSG.GETPOLICY, Buffer.alloc(0), { op: 'dump policies' });
     const items: Array<{ key: string; value: XfrmPolicy }> = [];
-    for (const m of parts) {
+    await inSlices(parts, (m) => {
       try {
         const d = decodePolicyMessage(m);
         if (d?.kind === 'upsert') items.push({ key: d.policy.key, value: d.policy });
       } catch (err) {
         this.decodeFailed(err, 'policy in dump');
       }
-    }
-    this.sink.replaceAll('policy', items);
+    });
+    await this.replaceAllInSlices('policy', items);
   }
 
   eventDatagramFailed(err: unknown): void {

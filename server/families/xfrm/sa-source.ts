@@ -22,7 +22,7 @@ import { NetlinkConnection, openNetlinkTransport, type Transport } from '../../n
 import type { NetlinkMessage } from '../../netlink/message.ts';
 import type { Logger } from '../../log.ts';
 import type { SecurityAssociation } from '../../wire/xfrm.ts';
-import { Source, type ModelSink } from '../source.ts';
+import { Source, inSlices, type ModelSink } from '../source.ts';
 import { XfrmEvents, joinXfrmEvents } from './events.ts';
 import { fingerprintSecretState } from './fingerprint.ts';
 import { decodeSaMessage, type SaMessage } from './sa.ts';
@@ -117,7 +117,7 @@ export class XfrmSaSource extends Source {
     const parts = await this.conn!.dump(XFRM_MSG.GETSA, Buffer.alloc(0), { op: 'dump SAs', timeoutMs: 60_000 });
     const items: Array<{ key: string; value: SecurityAssociation }> = [];
     let failures = 0;
-    for (const m of parts) {
+    await inSlices(parts, (m) => {
       try {
         const d = decodeSaMessage(m);
         if (d?.kind === 'upsert') items.push({ key: d.sa.key, value: d.sa });
@@ -125,10 +125,11 @@ export class XfrmSaSource extends Source {
         failures++;
         this.decodeFailed(err, 'SA in dump');
       }
-    }
+    });
+    parts.length = 0;
     // An SA that failed to decode is not gone: with failures, update what decoded and remove nothing.
-    if (failures === 0) this.sink.replaceAll('sa', items);
-    else for (const { key, value } of items) this.sink.upsert('sa', key, value);
+    if (failures === 0) await this.replaceAllInSlices('sa', items);
+    else await inSlices(items, ({ key, value }) => this.sink.upsert('sa', key, value));
     this.lastDumpMs = performance.now() - t0;
   }
 

@@ -131,3 +131,34 @@ test('EPERM at dump → no-permission, "needs CAP_NET_ADMIN" in the reason', asy
   assert.match(status(model).reason ?? '', /xfrm: dump policies: EPERM/);
   src.stop();
 });
+
+test('a big dump is applied in slices: the event loop runs between them, and events meanwhile are kept', async () => {
+  const pending: NetlinkMessage[] = [];
+  const t = fakeTransport((req) => {
+    pending.push(req);
+    return [];
+  });
+  const model = new Model();
+  const src = new XfrmPolicySource(model, memoryLogger().log, { transport: t });
+  const started = src.start();
+  await tick();
+  const n = 5000;
+  t.inject(Buffer.concat(multipart(pending[0]!, XFRM_MSG.NEWPOLICY, Array.from({ length: n }, (_, i) => info({ index: i + 1, dir: 0 })))));
+  let done = false;
+  void started.then(() => (done = true));
+  let turns = 0;
+  while (!done && turns < 10_000) {
+    await tick();
+    turns++;
+    if (turns === 2) {
+      src.onEvent(delPolicy({ index: n, dir: 0 })); // the dump's last row, deleted while it is applied
+      src.onEvent(newPolicy({ index: n + 1, dir: 0 })); // one the dump never had
+    }
+  }
+  assert.ok(turns > 2, `the event loop ran ${turns} times while the dump was applied`);
+  await started;
+  const k = keys(model);
+  assert.equal(k.length, n);
+  assert.ok(!k.includes(`${n}:in`) && k.includes(`${n + 1}:in`));
+  src.stop();
+});
