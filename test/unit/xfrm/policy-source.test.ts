@@ -94,7 +94,8 @@ test('resync after an overrun corrects the model: what is gone from the second d
   src.stop();
 });
 
-test('events arriving during a dump reach the model at once, and the dump leaves what they touched alone', async () => {
+/** A started source whose first dump the fake kernel has not answered yet (answer with t.inject). */
+async function dumpInFlight() {
   const pending: NetlinkMessage[] = [];
   const t = fakeTransport((req) => {
     pending.push(req);
@@ -104,6 +105,11 @@ test('events arriving during a dump reach the model at once, and the dump leaves
   const src = new XfrmPolicySource(model, memoryLogger().log, { transport: t });
   const started = src.start();
   await tick();
+  return { pending, t, model, src, started };
+}
+
+test('events arriving during a dump reach the model at once, and the dump leaves what they touched alone', async () => {
+  const { pending, t, model, src, started } = await dumpInFlight();
   assert.equal(pending.length, 1, 'dump in flight');
   src.onEvent(newPolicy({ index: 20, dir: 0 })); // added after the kernel built its dump
   src.onEvent(delPolicy({ index: 8, dir: 0 })); // removed after the dump listed it
@@ -133,15 +139,7 @@ test('EPERM at dump → no-permission, "needs CAP_NET_ADMIN" in the reason', asy
 });
 
 test('a big dump is applied in slices: the event loop runs between them, and events meanwhile are kept', async () => {
-  const pending: NetlinkMessage[] = [];
-  const t = fakeTransport((req) => {
-    pending.push(req);
-    return [];
-  });
-  const model = new Model();
-  const src = new XfrmPolicySource(model, memoryLogger().log, { transport: t });
-  const started = src.start();
-  await tick();
+  const { pending, t, model, src, started } = await dumpInFlight();
   const n = 5000;
   t.inject(Buffer.concat(multipart(pending[0]!, XFRM_MSG.NEWPOLICY, Array.from({ length: n }, (_, i) => info({ index: i + 1, dir: 0 })))));
   let done = false;
