@@ -44,14 +44,17 @@ test.describe.serial('lab UI', () => {
     const rotations = page.locator('[data-testid^="rotation-"]');
     const tunnels = page.locator('table[aria-label="Tunnels"] tbody tr');
     await expect(tunnels.first()).toBeVisible({ timeout: 60_000 });
-    // A rotation to an SPI the kernel did not have when this test began (not merely more rows: the list also
-    // fills from history over HTTP after the first paint, which a row count mistook for a rekey in CI).
+    // A rotation to an SPI that the kernel has now and did not have when this test began: a rekey seen live.
+    // (Not merely more rows, nor any SPI missing from the first read: the list also fills from history after
+    // the first paint, with rotations to SPIs long gone — CI mistook both for a rekey.)
     const spiBefore = spisOf((await vm('ip -n lab-a xfrm state')).out);
-    const newSpis = async () => (await rotations.allTextContents()).flatMap((t) => [...t.matchAll(/0x[0-9a-f]{8} → (0x[0-9a-f]{8})/g)].map((m) => m[1]!)).filter((x) => !spiBefore.includes(x));
-    await expect.poll(async () => (await newSpis()).length, { timeout: 120_000 }).toBeGreaterThan(0);
+    const rekeyedTo = async () => {
+      const kernelNow = spisOf((await vm('ip -n lab-a xfrm state')).out);
+      const shown = (await rotations.allTextContents()).flatMap((t) => [...t.matchAll(/0x[0-9a-f]{8} → (0x[0-9a-f]{8})/g)].map((m) => m[1]!));
+      return shown.filter((x) => !spiBefore.includes(x) && kernelNow.includes(x));
+    };
+    await expect.poll(async () => (await rekeyedTo()).length, { timeout: 120_000, message: 'a rotation to a new SPI the kernel has' }).toBeGreaterThan(0);
     expect(await page.evaluate(() => performance.timeOrigin), 'no reload happened').toBe(origin);
-    const spiAfter = spisOf((await vm('ip -n lab-a xfrm state')).out);
-    expect(spiAfter.some((s) => !spiBefore.includes(s)), 'the kernel has a new SPI').toBe(true);
     await page.screenshot({ path: 'test-results/lab-console-tunnels.png', fullPage: true });
   });
 
