@@ -26,7 +26,7 @@ export interface ModelSink {
 }
 
 /** Let timers, I/O and other events run before going on (between slices of a big dump). */
-export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Rows handled per slice of a big dump before yielding to the event loop. */
 export const DUMP_SLICE = 2000;

@@ -68,6 +68,18 @@ interface TunnelTrack {
   peerDeletedAt?: number;
 }
 
+/** A tunnel's or an SA's counters (history keeps the 64-bit ones as decimal strings). */
+interface Counters { bytes: bigint | string; packets: bigint | string; integrityFailed: number; replay: number; replayWindow: number }
+
+/** into += sign × c, counter by counter. */
+function addCounters(into: TunnelTrack['retired'], c: Counters, sign: 1 | -1 = 1): void {
+  into.bytes += BigInt(sign) * BigInt(c.bytes);
+  into.packets += BigInt(sign) * BigInt(c.packets);
+  into.integrityFailed += sign * c.integrityFailed;
+  into.replay += sign * c.replay;
+  into.replayWindow += sign * c.replayWindow;
+}
+
 /** What history keeps of a tunnel so its counters stay continuous across a sascope restart. */
 export interface TunnelState {
   key: string;
@@ -142,20 +154,12 @@ export class TunnelTracker {
    */
   restore(states: TunnelState[]): void {
     for (const s of states) {
-      let bytes = BigInt(s.retiredBytes);
-      let packets = BigInt(s.retiredPackets);
-      let integrity = s.retiredIntegrity;
-      let replay = s.retiredReplay;
-      let replayWindow = s.retiredReplayWindow;
+      const total = { bytes: BigInt(s.retiredBytes), packets: BigInt(s.retiredPackets), integrityFailed: s.retiredIntegrity, replay: s.retiredReplay, replayWindow: s.retiredReplayWindow };
       for (const sa of s.sas) {
         this.restoredSas.set(sa.key, { ...sa, tunnel: s.key });
-        bytes += BigInt(sa.bytes);
-        packets += BigInt(sa.packets);
-        integrity += sa.integrityFailed;
-        replay += sa.replay;
-        replayWindow += sa.replayWindow;
+        addCounters(total, sa);
       }
-      this.restored.set(s.key, { ...s, retiredBytes: bytes.toString(), retiredPackets: packets.toString(), retiredIntegrity: integrity, retiredReplay: replay, retiredReplayWindow: replayWindow });
+      this.restored.set(s.key, { ...s, retiredBytes: total.bytes.toString(), retiredPackets: total.packets.toString(), retiredIntegrity: total.integrityFailed, retiredReplay: total.replay, retiredReplayWindow: total.replayWindow });
     }
   }
 
@@ -313,13 +317,7 @@ export class TunnelTracker {
     if (restored) {
       // Still alive: its counters are live, no longer retired — unless they went down (a new SA under the old key).
       this.restoredSas.delete(key);
-      if (restored.tunnel === tkey && counters.bytes >= BigInt(restored.bytes) && counters.packets >= BigInt(restored.packets)) {
-        t.retired.bytes -= BigInt(restored.bytes);
-        t.retired.packets -= BigInt(restored.packets);
-        t.retired.integrityFailed -= restored.integrityFailed;
-        t.retired.replay -= restored.replay;
-        t.retired.replayWindow -= restored.replayWindow;
-      }
+      if (restored.tunnel === tkey && counters.bytes >= BigInt(restored.bytes) && counters.packets >= BigInt(restored.packets)) addCounters(t.retired, restored, -1);
     }
     // A rotation: a new SA where the tunnel had one (or lost its last one), added after sascope started.
     const fresh = addSec === 0 || addSec >= this.startedAtSec;
@@ -414,11 +412,7 @@ export class TunnelTracker {
   }
 
   private retire(t: TunnelTrack, s: SaTrack): void {
-    t.retired.bytes += s.bytes;
-    t.retired.packets += s.packets;
-    t.retired.integrityFailed += s.integrityFailed;
-    t.retired.replay += s.replay;
-    t.retired.replayWindow += s.replayWindow;
+    addCounters(t.retired, s);
     s.bytes = 0n;
     s.packets = 0n;
     s.integrityFailed = 0;

@@ -89,8 +89,7 @@ export function splitSnapshot(s: Snapshot, rowsPerPart: number): Array<Snapshot 
         inPart = 0;
       }
       const take = rows.slice(i, i + rowsPerPart - inPart);
-      const e = part.entities as Record<string, unknown[]>;
-      e[k] = [...(e[k] ?? []), ...take];
+      ((part.entities as Record<string, unknown[]>)[k] ??= []).push(...take);
       inPart += take.length;
       i += take.length;
     }
