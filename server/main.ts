@@ -12,7 +12,7 @@ import { handleApi, sendError } from './hub/http.ts';
 import { LinkSource } from './families/link/source.ts';
 import { XfrmPolicySource } from './families/xfrm/policy-source.ts';
 import { XfrmSaSource } from './families/xfrm/sa-source.ts';
-import { PfkeySource } from './families/pfkey/source.ts';
+import { PfkeySource, RegisterBusyError } from './families/pfkey/source.ts';
 import { PfkeyCrossCheck } from './model/crosscheck.ts';
 import { XfrmTotalsSource } from './families/xfrm/totals-source.ts';
 import { XfrmEvents } from './families/xfrm/events.ts';
@@ -50,7 +50,7 @@ export interface Kernel {
   model: Model;
   hub: Hub;
   sources: Source[];
-  /** What the HTTP API may start (the AF_ALG probe). */
+  /** What the HTTP API may start (the AF_ALG probe, PF_KEY's REGISTER). */
   actions: ApiActions;
   /** Tunnels, rotations, countdowns and alarms derived from the model. */
   tunnels: TunnelTracker;
@@ -115,7 +115,8 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
   const netnsWatch = opts.netns ? watchNetnsStatus(model, log, opts.netns) : undefined;
   // One XFRM monitor socket for the policy and SA sources: each message type is handled by one of them.
   const xfrmEvents = new XfrmEvents();
-  const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log), new PspSource(model, log), new PfkeySource(model, log)];
+  const pfkey = new PfkeySource(model, log);
+  const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log), new PspSource(model, log), pfkey];
   // PF_KEY ⇄ XFRM, per SA, while both sources are ok.
   const pfkeyCheck = new PfkeyCrossCheck(model);
   // Devices, offload and kernel crypto: ethtool features, /proc/crypto, derived offload / crypto-use views, the AF_ALG probe.
@@ -141,6 +142,15 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
         return { started: true, probe: model.get('crypto-probe', 'probe') };
       } catch (err) {
         if (err instanceof ProbeBusyError) return { started: false, message: err.message };
+        throw err;
+      }
+    },
+    startPfkeyRegister() {
+      try {
+        void pfkey.startRegister().done;
+        return { started: true, register: model.get('pfkey-register', 'register') };
+      } catch (err) {
+        if (err instanceof RegisterBusyError) return { started: false, message: err.message };
         throw err;
       }
     },

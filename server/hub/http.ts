@@ -44,7 +44,7 @@ export function friendlySnapshot(hub: Hub): Record<string, unknown> {
     ovpnDevices: s.entities['ovpn-dev'],
     ovpnPeers: s.entities['ovpn-peer'],
     pspDevices: s.entities['psp-dev'],
-    pfkey: { sas: s.entities['pfkey-sa'], policies: s.entities['pfkey-policy'], algorithms: s.entities['pfkey-alg'], checks: s.entities['pfkey-check'] },
+    pfkey: { sas: s.entities['pfkey-sa'], policies: s.entities['pfkey-policy'], algorithms: s.entities['pfkey-alg'], register: s.entities['pfkey-register'][0] ?? null, checks: s.entities['pfkey-check'] },
     ethtoolDevices: s.entities['ethtool-dev'],
     offloadDevices: s.entities['offload-dev'],
     offload: s.entities['offload-info'][0] ?? null,
@@ -66,6 +66,8 @@ export function cryptoView(hub: Hub): Record<string, unknown> {
 export interface ApiActions {
   /** Start the AF_ALG probe: the probe row as it stands, or busy with the reason when one already runs. */
   startCryptoProbe(): { started: true; probe: unknown } | { started: false; message: string };
+  /** Send SADB_REGISTER (the kernel probes every algorithm, holding the XFRM config mutex meanwhile). */
+  startPfkeyRegister(): { started: true; register: unknown } | { started: false; message: string };
 }
 
 /**
@@ -183,7 +185,17 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/psp', role: 'viewer', summary: 'PSP devices', handle: (ctx, _q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'psp-dev') }) },
   {
     method: 'GET', path: '/api/v1/pfkey', role: 'viewer', summary: 'The PF_KEY view: SAs, policies, algorithms and the cross-check with XFRM',
-    handle: (ctx, _q, _r, res) => sendJson(res, 200, { sas: rows(ctx, 'pfkey-sa'), policies: rows(ctx, 'pfkey-policy'), algorithms: rows(ctx, 'pfkey-alg'), checks: rows(ctx, 'pfkey-check') }),
+    handle: (ctx, _q, _r, res) => sendJson(res, 200, { sas: rows(ctx, 'pfkey-sa'), policies: rows(ctx, 'pfkey-policy'), algorithms: rows(ctx, 'pfkey-alg'), register: rows(ctx, 'pfkey-register')[0] ?? null, checks: rows(ctx, 'pfkey-check') }),
+  },
+  {
+    method: 'POST', path: '/api/v1/pfkey/register', role: 'operator', summary: 'Send SADB_REGISTER: the algorithms PF_KEY advertises (operator; XFRM changes wait while the kernel probes)',
+    handle: (ctx, _q, req, res) => {
+      if (!ctx.actions) return sendError(res, 503, 'unavailable', 'PF_KEY REGISTER is not wired in this server');
+      req.resume(); // the body, if any, is not used
+      const r = ctx.actions.startPfkeyRegister();
+      if (r.started) sendJson(res, 202, { register: r.register });
+      else sendError(res, 409, 'register-refused', r.message);
+    },
   },
   { method: 'GET', path: '/api/v1/crypto', role: 'viewer', summary: 'Kernel crypto: algorithms in use and their drivers, the AF_ALG probe, /proc/crypto', handle: (ctx, _q, _r, res) => sendJson(res, 200, cryptoView(ctx.hub)) },
   {

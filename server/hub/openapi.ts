@@ -41,7 +41,8 @@ const RESPONSES: Record<string, unknown> = {
   }, ['samples', 'gaps']),
   'GET /api/v1/ovpn': obj({ devices: arrayOf('Entity'), peers: arrayOf('Entity') }),
   'GET /api/v1/psp': obj({ devices: arrayOf('Entity') }),
-  'GET /api/v1/pfkey': obj({ sas: arrayOf('Entity'), policies: arrayOf('Entity'), algorithms: arrayOf('Entity'), checks: arrayOf('Entity') }),
+  'GET /api/v1/pfkey': obj({ sas: arrayOf('Entity'), policies: arrayOf('Entity'), algorithms: arrayOf('Entity'), register: { type: ['object', 'null'] }, checks: arrayOf('Entity') }),
+  'POST /api/v1/pfkey/register': obj({ register: ref('Entity') }),
   'GET /api/v1/crypto': obj({ info: { type: ['object', 'null'] }, uses: arrayOf('Entity'), probe: { type: ['object', 'null'] }, algorithms: arrayOf('Entity') }),
   'POST /api/v1/crypto/probe': obj({ probe: ref('Entity') }),
   'GET /api/v1/offload': obj({ info: { type: ['object', 'null'] }, devices: arrayOf('Entity') }),
@@ -83,6 +84,7 @@ export function openApiDocument(): Record<string, unknown> {
         '401': errorResponse('No valid token'),
         ...(r.role === 'operator' ? { '403': errorResponse('The token is a viewer token (operator needed), or the Origin is foreign') } : {}),
         ...(r.path === '/api/v1/crypto/probe' ? { '409': errorResponse('A probe is already running'), '503': errorResponse('The probe is not available here') } : {}),
+        ...(r.path === '/api/v1/pfkey/register' ? { '409': errorResponse('A REGISTER is already running, or PF_KEY is not open'), '503': errorResponse('Not available here') } : {}),
       },
     };
   }

@@ -94,6 +94,24 @@ export interface PfkeyPolicy {
   unknown?: Array<{ type: number; length: number }>;
 }
 
+/**
+ * The operator's SADB_REGISTER (kind 'pfkey-register', key "register"). Not sent at start: the kernel
+ * answers it by probing every algorithm of xfrm_algo.c (request_module for each one it lacks) inside
+ * sendmsg while holding the XFRM configuration mutex, so every XFRM change on the host (an IKE daemon's
+ * rekey, sascope's own reads) waits that long.
+ */
+export interface PfkeyRegister {
+  key: 'register';
+  state: 'idle' | 'running' | 'done' | 'failed' | 'unavailable';
+  startedAt?: number;
+  finishedAt?: number;
+  /** From asking to the last answer, all three SA types (ms): the kernel's probe (XFRM changes waited
+   * about that long) plus starting the worker thread. */
+  tookMs?: number;
+  /** Why it failed, or why it cannot run (PF_KEY not open). */
+  reason?: string;
+}
+
 /** One algorithm the kernel advertises to SADB_REGISTER (kind 'pfkey-alg'). */
 export interface PfkeyAlgorithm {
   /** "auth:5", "encrypt:12" */

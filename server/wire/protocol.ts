@@ -5,7 +5,7 @@ import type { SecurityAssociation, XfrmTotals } from './xfrm.ts';
 import type { OvpnDevice, OvpnPeer } from './ovpn.ts';
 import type { PspDevice } from './psp.ts';
 import type { Alarm, Rotation, Tunnel } from './tunnels.ts';
-import type { PfkeyAlgorithm, PfkeyCheck, PfkeyPolicy, PfkeySa } from './pfkey.ts';
+import type { PfkeyAlgorithm, PfkeyCheck, PfkeyPolicy, PfkeyRegister, PfkeySa } from './pfkey.ts';
 import type { EthtoolDevice, OffloadDevice, OffloadInfo } from './ethtool.ts';
 import type { CryptoAlgorithm, CryptoInfo, CryptoProbe, CryptoUse } from './crypto.ts';
 
@@ -22,6 +22,7 @@ export interface EntityKinds {
   'pfkey-sa': OnWire<PfkeySa>;
   'pfkey-policy': OnWire<PfkeyPolicy>;
   'pfkey-alg': OnWire<PfkeyAlgorithm>;
+  'pfkey-register': OnWire<PfkeyRegister>;
   'pfkey-check': OnWire<PfkeyCheck>;
   'ethtool-dev': OnWire<EthtoolDevice>;
   'offload-dev': OnWire<OffloadDevice>;
@@ -36,7 +37,7 @@ export interface EntityKinds {
   event: OnWire<KernelEvent>;
 }
 export type EntityKind = keyof EntityKinds;
-export const ENTITY_KINDS: readonly EntityKind[] = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'pfkey-sa', 'pfkey-policy', 'pfkey-alg', 'pfkey-check', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'tunnel', 'rotation', 'alarm', 'event'];
+export const ENTITY_KINDS: readonly EntityKind[] = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'pfkey-sa', 'pfkey-policy', 'pfkey-alg', 'pfkey-register', 'pfkey-check', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'tunnel', 'rotation', 'alarm', 'event'];
 
 export type Delta =
   | { [K in EntityKind]: { seq: number; kind: K; op: 'upsert'; key: string; value: EntityKinds[K] } }[EntityKind]

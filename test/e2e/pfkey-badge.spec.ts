@@ -58,11 +58,52 @@ test('without af_key the PF_KEY page says so in words', async ({ page }) => {
   m.entities['pfkey-sa'] = [];
   m.entities['pfkey-policy'] = [];
   m.entities['pfkey-alg'] = [];
+  m.entities['pfkey-register'] = [{ key: 'register', state: 'unavailable', reason: 'PF_KEY not available (module af_key not loaded)' }];
   m.entities['pfkey-check'] = [];
   await routeSynthetic(page, m.entities);
   await page.goto('/pfkey');
   await expect(page.getByTestId('source-notice-pfkey')).toContainText('PF_KEY not available (module af_key not loaded)');
   await expect(page.locator('section[aria-labelledby="pfkey-check-title"]').getByRole('alert')).toContainText('PF_KEY not available (module af_key not loaded)');
   await expect(page.getByRole('heading', { name: /Algorithms PF_KEY REGISTER advertises/ })).toBeVisible();
+  await expect(page.getByTestId('pfkey-register-button')).toBeDisabled();
+  await expect(page.getByTestId('pfkey-register-state')).toHaveText('not available');
   await page.screenshot({ path: 'test-results/pfkey-not-available.png', fullPage: true });
+});
+
+test('REGISTER is sent only when an operator asks: idle, probing, the list, a refusal in words', async ({ page }) => {
+  const m = model();
+  const algs = m.entities['pfkey-alg'] as Array<{ key: string }>;
+  m.entities['pfkey-alg'] = [];
+  m.entities['pfkey-register'] = [{ key: 'register', state: 'idle' }];
+  const live = await routeSynthetic(page, m.entities);
+  let posts = 0;
+  await page.route('**/api/v1/pfkey/register', async (route) => {
+    expect(route.request().method()).toBe('POST');
+    posts++;
+    if (posts === 1) {
+      const running = { key: 'register', state: 'running', startedAt: Date.now() };
+      await route.fulfill({ status: 202, contentType: 'application/json', body: JSON.stringify({ register: running }) });
+      live.upsert('pfkey-register', 'register', running);
+    } else {
+      await route.fulfill({ status: 403, contentType: 'application/json', body: JSON.stringify({ error: { code: 'forbidden', message: 'POST /api/v1/pfkey/register needs the operator role' } }) });
+    }
+  });
+  await page.goto('/pfkey');
+  const button = page.getByTestId('pfkey-register-button');
+  await expect(page.getByTestId('pfkey-register-state')).toHaveText('not asked yet');
+  await expect(page.locator('section[aria-labelledby="pfkey-algs-title"]')).toContainText('Not asked yet: the list appears once an operator asks the kernel.');
+  await expect(page.locator('section[aria-labelledby="pfkey-algs-title"]')).toContainText('holding the XFRM configuration lock');
+  await button.click();
+  await expect(button).toBeDisabled();
+  await expect(page.getByTestId('pfkey-register-state')).toHaveText('kernel probing…');
+  for (const a of algs) live.upsert('pfkey-alg', a.key, a);
+  live.upsert('pfkey-register', 'register', { key: 'register', state: 'done', startedAt: Date.now() - 2300, finishedAt: Date.now(), tookMs: 2300 });
+  await expect(page.getByTestId('pfkey-register-state')).toHaveText('answered');
+  await expect(page.getByTestId('pfkey-register-status')).toContainText('answered in 2.3 s');
+  await expect(page.getByRole('heading', { name: `Algorithms PF_KEY REGISTER advertises (${algs.length})` })).toBeVisible();
+  await expect(button).toHaveText('Ask again');
+  await button.click();
+  await expect(page.getByTestId('pfkey-register-error')).toHaveText('Not allowed: POST /api/v1/pfkey/register needs the operator role');
+  expect(posts).toBe(2);
+  await page.screenshot({ path: 'test-results/pfkey-register.png', fullPage: true });
 });

@@ -115,6 +115,7 @@ export function model() {
     'pfkey-sa': pfkeySas,
     'pfkey-policy': [{ key: '12:out', id: 12, dir: 'out', type: 'ipsec', priority: 2080, src: { ...pAddr('10.1.0.0'), prefixlen: 16 }, dst: { ...pAddr('10.2.0.0'), prefixlen: 16 }, lifetime: {}, requests: [{ proto: 'esp', mode: 'tunnel', level: 'require', reqid: 101, tunnelSrc: '198.51.100.11', tunnelDst: '192.0.2.11' }], refcount: 2 }],
     'pfkey-alg': [palg('auth:5', 'auth', 5, 'hmac-sha256', 'SADB_X_AALG_SHA2_256HMAC', ['hmac(sha256)'], 256, 256), palg('encrypt:12', 'encrypt', 12, 'aes-cbc', 'SADB_X_EALG_AESCBC', ['cbc(aes)'], 128, 256, 8)],
+    'pfkey-register': [{ key: 'register', state: 'done', startedAt: now() - 60_000, finishedAt: now() - 58_500, tookMs: 1500 }],
     'pfkey-check': checks,
     'crypto-alg': cryptoAlgs, 'crypto-info': [cryptoInfo], 'crypto-use': cryptoUses, 'crypto-probe': [probe],
   };

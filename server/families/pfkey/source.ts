@@ -1,6 +1,6 @@
 // PF_KEY v2, live: the SAD (SADB_DUMP, all SA types) and SPD (SADB_X_SPDDUMP) as a PF_KEY socket sees
-// them, the algorithms SADB_REGISTER advertises, and every PF_KEY message any process exchanges as an
-// event (PROMISC monitor). Two sockets: one for requests/dumps, one promiscuous for events.
+// them, every PF_KEY message any process exchanges as an event (PROMISC monitor), and — when an operator
+// asks — the algorithms SADB_REGISTER advertises. Two sockets: one for requests/dumps, one promiscuous for events.
 // Tables follow events by asking the kernel again for the one SA or policy an event names (SADB_GET,
 // SADB_X_SPDGET): what the model shows is always the kernel's answer, never a user's request.
 // An SA that SADB_GET does not find after an ADD/UPDATE/EXPIRE is not a lost event (PF_KEY has no overrun
@@ -12,7 +12,7 @@
 // failed-request echo that explains it; only an unexplained miss (an SA GET cannot reach: af_key.c looks
 // up with mark 0) costs a quiet re-dump.
 import type { Logger } from '../../log.ts';
-import type { PfkeyAlgorithm, PfkeyPolicy, PfkeySa } from '../../wire/pfkey.ts';
+import type { PfkeyAlgorithm, PfkeyPolicy, PfkeyRegister, PfkeySa } from '../../wire/pfkey.ts';
 import { Errno, SyscallError } from '../../sys/errno.ts';
 import { Source, type ModelSink } from '../source.ts';
 import { DecodeError } from '../../netlink/errors.ts';
@@ -38,6 +38,9 @@ export interface PfkeySourceOptions {
   pid?: number;
 }
 
+/** An SADB_REGISTER asked for while one runs, or with PF_KEY not open. */
+export class RegisterBusyError extends Error {}
+
 export class PfkeySource extends Source {
   private conn: PfkeyConnection | undefined;
   private monitor: PromiscMonitor | undefined;
@@ -47,7 +50,7 @@ export class PfkeySource extends Source {
   private readonly refreshing = new Map<string, () => Promise<void>>();
   /** Replies to other processes' dumps, counted rather than logged one by one. */
   private readonly foreignDumps = new Map<string, number>();
-  private registerTimer: NodeJS.Timeout | undefined;
+  private register: PfkeyRegister = { key: 'register', state: 'idle' };
   /** SAs SADB_GET did not find after an event that does not remove them: key → the event and its request id. */
   private readonly missed = new Map<string, { after: string; request: string }>();
   /** When a DELETE or hard EXPIRE named an SA, and which requests the kernel refused ("type:pid:seq"). */
@@ -74,15 +77,17 @@ export class PfkeySource extends Source {
           { onMessage: (m) => this.onPromisc(m), onError: (err) => this.decodeFailed(err, 'promiscuous message') },
         );
       }
+      this.publishRegister({ key: 'register', state: 'idle' });
       await this.resync('start');
-      // Not awaited, and a moment later: the kernel probes every algorithm inside that sendmsg, holding the
-      // XFRM config mutex (the first time it loads modules). A one-shot `sascope snapshot` stops before
-      // the timer fires, so it never leaves such a probe behind; the tables are ready without it.
-      this.registerTimer = setTimeout(() => void this.loadAlgorithms(), 1000);
-      this.registerTimer.unref();
     } catch (err) {
       this.failedOpen(err);
+      this.publishRegister({ key: 'register', state: 'unavailable', reason: this.status.reason ?? 'PF_KEY did not open' });
     }
+  }
+
+  private publishRegister(r: PfkeyRegister): void {
+    this.register = r;
+    this.sink.upsert('pfkey-register', r.key, r);
   }
 
   /** Status words an operator reads: af_key missing, or no privilege. */
@@ -122,11 +127,27 @@ export class PfkeySource extends Source {
     }
   }
 
-  /** SADB_REGISTER for ESP, AH and IPCOMP (in a worker thread: see register.ts). */
-  async loadAlgorithms(): Promise<void> {
+  /**
+   * SADB_REGISTER for ESP, AH and IPCOMP, when an operator asks (in a worker thread: see register.ts).
+   * Never at start: the kernel's probe holds the XFRM configuration mutex for its whole length (1.5 s per
+   * SA type in the lab under emulation, 13 s the first time while modules load), and a rekey that
+   * strongSwan asked for meanwhile — and sascope's own XFRM reads — waited behind it.
+   * Throws RegisterBusyError while one runs; resolves when it has finished (state done or failed).
+   */
+  startRegister(): { done: Promise<void> } {
+    if (this.register.state === 'running') throw new RegisterBusyError(`SADB_REGISTER is already running (started ${new Date(this.register.startedAt!).toISOString()})`);
+    if (!this.conn) throw new RegisterBusyError(this.register.reason ?? 'PF_KEY is not open');
+    const startedAt = Date.now();
+    this.publishRegister({ key: 'register', state: 'running', startedAt });
+    return { done: this.loadAlgorithms(startedAt) };
+  }
+
+  private async loadAlgorithms(startedAt: number): Promise<void> {
     try {
       const satypes = [SATYPE.ESP, SATYPE.AH, SATYPE.IPCOMP];
+      const t0 = performance.now();
       const replies = await (this.opts.readRegister ?? readRegisterReplies)(satypes, this.pid);
+      const tookMs = Math.round(performance.now() - t0);
       const algs = new Map<string, PfkeyAlgorithm>();
       for (const bytes of replies) {
         let reply: SadbMessage;
@@ -143,8 +164,11 @@ export class PfkeySource extends Source {
         }
       }
       this.sink.replaceAll('pfkey-alg', [...algs.values()].map((a) => ({ key: a.key, value: a })));
+      this.publishRegister({ key: 'register', state: 'done', startedAt, finishedAt: Date.now(), tookMs });
+      this.log.info({ source: this.id, tookMs }, `pfkey: SADB_REGISTER answered in ${tookMs} ms (XFRM changes waited that long)`);
     } catch (err) {
       this.log.warn({ source: this.id, err: String(err) }, `pfkey: cannot read the supported algorithms: ${String(err)}`);
+      this.publishRegister({ key: 'register', state: 'failed', startedAt, finishedAt: Date.now(), reason: String(err instanceof Error ? err.message : err) });
     }
   }
 
@@ -291,7 +315,6 @@ export class PfkeySource extends Source {
   }
 
   stop(): void {
-    clearTimeout(this.registerTimer);
     clearTimeout(this.missedTimer);
     this.monitor?.close();
     this.conn?.close();

@@ -114,10 +114,16 @@ async function addedInBothViews(server: RunningServer): Promise<void> {
     return r.sources.find((s) => s.id === 'pfkey')?.state === 'ok';
   }, 120_000, 250);
   // SADB_REGISTER runs xfrm_probe_algs() inside sendmsg under the XFRM config mutex (first time: module
-  // loads, slow under TCG); wait for it so its probing does not sit between the helper's ADD and the event.
+  // loads, slow under TCG): sascope never sends it by itself, an operator asks. Asked here and waited
+  // for, so its probing does not sit between the helper's ADD and the event.
+  assert.equal(((await getJson(`${server.url}/api/v1/pfkey`)) as { register: { state: string } }).register.state, 'idle', 'REGISTER is not sent at start');
+  const asked = await fetch(`${server.url}/api/v1/pfkey/register`, { method: 'POST' });
+  assert.equal(asked.status, 202, await asked.text());
   const algs = await waitFor('REGISTER answered', async () => {
-    const r = (await getJson(`${server.url}/api/v1/pfkey`)) as { algorithms: Array<{ name: string; minBits: number; maxBits: number; satypes: string[] }> };
-    return r.algorithms.length ? r.algorithms : undefined;
+    const r = (await getJson(`${server.url}/api/v1/pfkey`)) as { algorithms: Array<{ name: string; minBits: number; maxBits: number; satypes: string[] }>; register: { state: string; tookMs?: number; reason?: string } };
+    assert.notEqual(r.register.state, 'failed', r.register.reason);
+    if (r.register.state === 'done') console.log(`SADB_REGISTER (ESP, AH, IPCOMP) answered in ${r.register.tookMs} ms`);
+    return r.register.state === 'done' ? r.algorithms : undefined;
   }, 400_000, 500);
   // The SA table's PF_KEY badge reads 'pfkey-check' by the SA's own key: on the wire (a WebSocket
   // snapshot) for every zoo SA, with the reason where PF_KEY cannot represent it.

@@ -1,4 +1,4 @@
-// POST /api/v1/crypto/probe: started (202), refused while one runs (409, the runner's message), not wired
+// POST /api/v1/crypto/probe and /api/v1/pfkey/register: started (202), refused while one runs (409, the runner's message), not wired
 // (503); other POSTs stay 405. GET /api/v1/crypto returns the panel's data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,6 +37,7 @@ test('crypto probe API: 202 when started, 409 with a clear message while one run
         throw err;
       }
     },
+    startPfkeyRegister: () => ({ started: false, message: 'not in this test' }),
   };
   const a = call('POST', '/api/v1/crypto/probe', actions);
   assert.equal(a.status, 202);
@@ -59,4 +60,23 @@ test('GET /api/v1/crypto: info, uses, probe and algorithms from the snapshot', (
   const r = call('GET', '/api/v1/crypto', undefined, { snapshot: () => ({ entities }) });
   assert.equal(r.status, 200);
   assert.deepEqual(r.body, { info: { key: 'crypto' }, uses: [], probe: { key: 'probe', state: 'idle' }, algorithms: [{ key: 'x' }] });
+});
+
+test('PF_KEY REGISTER API: 202 with the running state, 409 with the reason while one runs, 503 when not wired', () => {
+  let running = false;
+  const actions: ApiActions = {
+    startCryptoProbe: () => ({ started: false, message: 'not in this test' }),
+    startPfkeyRegister() {
+      if (running) return { started: false, message: 'SADB_REGISTER is already running (started 2026-11-23T00:00:00.000Z)' };
+      running = true;
+      return { started: true, register: { key: 'register', state: 'running', startedAt: 1 } };
+    },
+  };
+  const a = call('POST', '/api/v1/pfkey/register', actions);
+  assert.deepEqual([a.status, a.body.register.state], [202, 'running']);
+  const b = call('POST', '/api/v1/pfkey/register', actions);
+  assert.deepEqual([b.status, b.body.error.code], [409, 'register-refused']);
+  assert.match(b.body.error.message, /already running/);
+  assert.equal(call('POST', '/api/v1/pfkey/register').status, 503);
+  assert.equal(call('GET', '/api/v1/pfkey/register', actions).status, 405);
 });

@@ -10,7 +10,7 @@ import {
 import { EXT, PFKEY_STRUCTS, SADB, SATYPE } from '../../../server/families/pfkey/spec.ts';
 import { PfkeyConnection, PfkeyError } from '../../../server/families/pfkey/conn.ts';
 import { openPromiscMonitor } from '../../../server/families/pfkey/monitor.ts';
-import { PFKEY_NOT_AVAILABLE, PfkeySource } from '../../../server/families/pfkey/source.ts';
+import { PFKEY_NOT_AVAILABLE, PfkeySource, RegisterBusyError } from '../../../server/families/pfkey/source.ts';
 import { keyFingerprint } from '../../../server/families/xfrm/fingerprint.ts';
 import { Model } from '../../../server/model/model.ts';
 import { AF_INET, AF_INET6 } from '../../../server/sys/libc.ts';
@@ -225,9 +225,19 @@ test('the source dumps into pfkey-sa, follows PROMISC events with SADB_GET and l
     readRegister: async () => [encodeSadbMessage({ type: SADB.REGISTER, satype: 3, pid: 99 }, { supportedAuth: [{ id: 5, ivlen: 0, minbits: 256, maxbits: 256 }], supportedEncrypt: [{ id: 12, ivlen: 8, minbits: 128, maxbits: 256 }] })],
   });
   await src.start();
-  await new Promise((r) => setTimeout(r, 1100)); // REGISTER starts a second after the dumps
   assert.equal(src.status.state, 'ok');
   assert.deepEqual(model.list('pfkey-sa').map((s) => (s as { key: string }).key), ['esp/10.0.0.2/0x00000010']);
+  // REGISTER is never sent at start (the kernel's probe holds the XFRM config mutex): only when asked.
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(model.list('pfkey-alg'), []);
+  assert.equal((model.get('pfkey-register', 'register') as { state: string }).state, 'idle');
+  const asked = src.startRegister();
+  assert.equal((model.get('pfkey-register', 'register') as { state: string }).state, 'running');
+  assert.throws(() => src.startRegister(), RegisterBusyError);
+  await asked.done;
+  const reg = model.get('pfkey-register', 'register') as { state: string; tookMs: number; startedAt: number; finishedAt: number };
+  assert.equal(reg.state, 'done');
+  assert.ok(reg.tookMs >= 0 && reg.finishedAt >= reg.startedAt, JSON.stringify(reg));
   assert.deepEqual(model.list('pfkey-alg').map((a) => (a as { key: string; name: string }).name), ['hmac-sha256', 'aes-cbc']);
 
   // Another process adds 0x11: the kernel broadcasts ADD; the source asks the kernel for it.
@@ -264,6 +274,10 @@ test('without af_key the source says PF_KEY is not available and nothing throws'
   }
   assert.ok(['not-available', 'no-permission'].includes(src.status.state), src.status.state);
   if (src.status.state === 'not-available') assert.equal(src.status.reason, PFKEY_NOT_AVAILABLE);
+  // nothing to ask REGISTER of: the state says why, and asking is refused
+  const reg = model.get('pfkey-register', 'register') as { state: string; reason: string };
+  assert.deepEqual([reg.state, reg.reason], ['unavailable', src.status.reason]);
+  assert.throws(() => src.startRegister(), RegisterBusyError);
   assert.equal((model.get('source', 'pfkey') as { state: string }).state, src.status.state);
   src.stop();
 });
@@ -271,4 +285,15 @@ test('without af_key the source says PF_KEY is not available and nothing throws'
 test('EXT numbers cover 1..26 once each', () => {
   const nums = Object.values(EXT).sort((a, b) => a - b);
   assert.deepEqual(nums, Array.from({ length: 26 }, (_, i) => i + 1));
+});
+
+test('REGISTER: a failed reader leaves state failed with the reason', async () => {
+  const { kernel } = fakeKernelWithSad();
+  const model = new Model();
+  const src = new PfkeySource(model, quiet, { transport: fakePfkeyTransport(kernel), promiscSocket: fakePromiscSocket(), pid: 99, readRegister: async () => Promise.reject(new Error('pfkey: register: no answer in 300 s')) });
+  await src.start();
+  await src.startRegister().done;
+  const reg = model.get('pfkey-register', 'register') as { state: string; reason: string };
+  assert.deepEqual([reg.state, reg.reason], ['failed', 'pfkey: register: no answer in 300 s']);
+  src.stop();
 });
