@@ -143,7 +143,11 @@ export function checksFor(id: string, xsas: Xsa[], psa: Psa | undefined): PfkeyC
   });
 }
 
-/** Keeps 'pfkey-check' current: listens to the model, recomputes one identity per change. */
+/**
+ * Keeps 'pfkey-check' current: listens to the model and recomputes the identities that changed, a moment
+ * later (setImmediate, once per batch): a rekey's XFRM deltas go out before the checks they touch are
+ * redone, and a burst of changes to one identity costs one recomputation.
+ */
 export class PfkeyCrossCheck {
   private readonly xfrmIds = new Map<string, string>(); // xfrm sa key → identity
   private readonly pfkeyIds = new Map<string, string>(); // pfkey-sa key → identity
@@ -151,6 +155,9 @@ export class PfkeyCrossCheck {
   private readonly byId = { sa: new Map<string, Set<string>>(), 'pfkey-sa': new Map<string, Set<string>>() };
   private readonly written = new Map<string, Set<string>>(); // identity → check keys written
   private active = false;
+  private readonly dirty = new Set<string>();
+  private flushScheduled = false;
+  private closed = false;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly model: Model) {
@@ -170,8 +177,9 @@ export class PfkeyCrossCheck {
     if (on === this.active) return;
     this.active = on;
     if (on) {
-      for (const id of new Set([...this.xfrmIds.values(), ...this.pfkeyIds.values()])) this.recompute(id);
+      for (const id of new Set([...this.xfrmIds.values(), ...this.pfkeyIds.values()])) this.mark(id);
     } else {
+      this.dirty.clear();
       for (const keys of this.written.values()) for (const k of keys) this.model.remove('pfkey-check', k);
       this.written.clear();
     }
@@ -188,8 +196,24 @@ export class PfkeyCrossCheck {
     const after = c.op === 'remove' ? undefined : c.kind === 'sa' ? xfrmIdentity(c.value as Xsa) : pfkeyIdentity(c.value as Psa);
     this.index(c.kind, c.key, after);
     if (!this.active) return;
-    if (before && before !== after) this.recompute(before);
-    if (after) this.recompute(after);
+    if (before && before !== after) this.mark(before);
+    if (after) this.mark(after);
+  }
+
+  private mark(id: string): void {
+    this.dirty.add(id);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Recompute what changed since the last pass (runs by itself a moment after a change). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || !this.active) return this.dirty.clear();
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    for (const id of ids) this.recompute(id);
   }
 
   private index(kind: 'sa' | 'pfkey-sa', key: string, id: string | undefined): void {
@@ -222,6 +246,8 @@ export class PfkeyCrossCheck {
   }
 
   close(): void {
+    this.closed = true;
+    this.dirty.clear();
     this.unsubscribe();
   }
 }

@@ -10,6 +10,10 @@
 // Our own traffic (sadb_msg_pid = our pid: dumps, GETs, this socket's PROMISC switch) is skipped, so
 // dumps and events never mix. PF_KEY has no overrun signal: a full receive buffer drops silently
 // (pfkey_broadcast_one returns -ENOBUFS to nobody), hence the large buffer.
+// Datagrams are read at once (the socket is drained) but handled a moment later (setImmediate): a
+// strongSwan rekey wakes the XFRM and PF_KEY sockets in the same poll phase, and the XFRM deltas — the
+// product's live view — must reach clients before the PF_KEY mirror of the same change is decoded and
+// looked up (the lab's profile: ~50 ms of PF_KEY work under emulation sat between NEWSA and its delta).
 import type { KernelSocket } from '../../sys/socket.ts';
 import { encodeSadbMessage, decodeSadbMessage, type SadbMessage } from './message.ts';
 import { openPfkeySocket } from './conn.ts';
@@ -40,28 +44,38 @@ export function openPromiscMonitor(opts: PromiscOptions, h: PromiscHandlers): Pr
   const sock = opts.socket ?? openPfkeySocket(opts.source, opts.receiveBufferBytes ?? 8 * 1024 * 1024);
   const counters = { own: 0, duplicates: 0, delivered: 0 };
   let previous: Buffer | undefined;
+  let queue: Buffer[] = [];
+  let closed = false;
+  const handle = (data: Buffer) => {
+    if (previous && previous.equals(data)) {
+      counters.duplicates++;
+      previous = undefined; // a third identical copy is a new message
+      return;
+    }
+    previous = data;
+    if (data.length >= 16 && data.readUInt32LE(12) === opts.ownPid) {
+      counters.own++;
+      return;
+    }
+    let m: SadbMessage;
+    try {
+      m = decodeSadbMessage(data, `${opts.source} promisc`);
+    } catch (err) {
+      h.onError(err);
+      return;
+    }
+    counters.delivered++;
+    h.onMessage(m);
+  };
+  const handleQueued = () => {
+    const batch = queue;
+    queue = [];
+    if (!closed) for (const d of batch) handle(d);
+  };
   try {
     sock.onReadable(
       (d) => {
-        if (previous && previous.equals(d.data)) {
-          counters.duplicates++;
-          previous = undefined; // a third identical copy is a new message
-          return;
-        }
-        previous = d.data;
-        if (d.data.length >= 16 && d.data.readUInt32LE(12) === opts.ownPid) {
-          counters.own++;
-          return;
-        }
-        let m: SadbMessage;
-        try {
-          m = decodeSadbMessage(d.data, `${opts.source} promisc`);
-        } catch (err) {
-          h.onError(err);
-          return;
-        }
-        counters.delivered++;
-        h.onMessage(m);
+        if (queue.push(d.data) === 1) setImmediate(handleQueued);
       },
       (err) => h.onError(err),
     );
@@ -71,5 +85,11 @@ export function openPromiscMonitor(opts: PromiscOptions, h: PromiscHandlers): Pr
     sock.close();
     throw err;
   }
-  return { counters, close: () => sock.close() };
+  return {
+    counters,
+    close: () => {
+      closed = true;
+      sock.close();
+    },
+  };
 }

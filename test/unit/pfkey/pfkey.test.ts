@@ -163,7 +163,7 @@ test('requests are serialized and matched by type, pid and seq', async () => {
 
 // ---- PROMISC monitor ----
 
-test('the promiscuous monitor switches promisc on, collapses double deliveries and skips our own messages', () => {
+test('the promiscuous monitor switches promisc on, collapses double deliveries and skips our own messages', async () => {
   const sock = fakePromiscSocket();
   const got: SadbMessage[] = [];
   const errors: unknown[] = [];
@@ -177,13 +177,20 @@ test('the promiscuous monitor switches promisc on, collapses double deliveries a
   sock.inject(notify);
   sock.inject(encodeSadbMessage({ type: SADB.DUMP, seq: 1, pid: 42 })); // ours
   sock.inject(Buffer.from('0207000000090000', 'hex')); // malformed
+  // read at once, handled a moment later (after the XFRM deltas of the same wake-up went out)
+  assert.equal(got.length, 0);
+  await new Promise((r) => setImmediate(r));
   assert.equal(got.length, 2);
   assert.equal(mon.counters.duplicates, 1);
   assert.equal(mon.counters.own, 1);
   assert.equal(errors.length, 1);
   assert.ok(errors[0] instanceof DecodeError);
+  // what was read before close is dropped, not handled after it
+  sock.inject(notify);
   mon.close();
   assert.ok(sock.closed);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(got.length, 2);
 });
 
 // ---- source end to end on fakes ----
