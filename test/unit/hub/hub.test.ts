@@ -93,6 +93,34 @@ test('a client gets the snapshot first, then deltas with strictly increasing seq
   c.close();
 });
 
+test('the first change after a quiet spell goes out at once, alone; the rest of its burst in one batch after the current phase', async () => {
+  const { model, hub, url } = await rig({ leadingFlushMs: 50 });
+  const c = new Client(url);
+  await c.nextOf('snapshot');
+  await new Promise((r) => setTimeout(r, 60));
+  const sent: number[] = [];
+  const client = [...(hub as unknown as { clients: Set<{ ws: { send: (...a: unknown[]) => void } }> }).clients][0]!;
+  const send = client.ws.send.bind(client.ws);
+  client.ws.send = (...a: unknown[]) => {
+    sent.push(performance.now());
+    send(...a);
+  };
+  model.upsert('link', '1', { index: 1, name: 'a' });
+  assert.equal(sent.length, 1, 'the first change was sent synchronously, before the burst goes on');
+  model.upsert('link', '2', { index: 2, name: 'b' });
+  model.upsert('link', '3', { index: 3, name: 'c' });
+  assert.equal(sent.length, 1, 'the rest of the burst waits');
+  const first = await c.nextOf('deltas');
+  assert.deepEqual(first.deltas.map((d) => d.key), ['1']);
+  const rest = await c.nextOf('deltas');
+  assert.deepEqual(rest.deltas.map((d) => d.key), ['2', '3']);
+  // within 50 ms of that batch: batched again, no leading send
+  model.upsert('link', '4', { index: 4, name: 'd' });
+  assert.equal(sent.length, 2);
+  assert.deepEqual((await c.nextOf('deltas')).deltas.map((d) => d.key), ['4']);
+  c.close();
+});
+
 test('reconnect with ?since=N gets exactly the missed deltas; since = now gets none', async () => {
   const { model, url, hub } = await rig();
   const c = new Client(url);
