@@ -20,12 +20,14 @@ export interface HubOptions {
   ringSize?: number;
   heartbeatMs?: number;
   /**
-   * The first change after this long without a send goes out at once, alone (default 50 ms); the rest of
-   * its burst follows in one batch after the event loop's current phase (setImmediate). A rekey wakes
-   * several kernel sockets in one poll phase: without the leading send, its first SA waited for the whole
-   * burst to be decoded (~100 ms in the lab under emulation). 0 batches everything.
+   * Changes are sent at once, each alone, while a token bucket allows (this many in a burst, refilled at
+   * immediatePerSecond); past it they go in one batch after the event loop's current phase (setImmediate).
+   * A rekey wakes several kernel sockets in one poll phase: with batching alone, its first SA waited for
+   * the whole burst to be decoded (~100 ms in the lab under emulation). A dump's thousands of rows still
+   * go in batches. Default 8 and 100/s; 0 batches everything.
    */
-  leadingFlushMs?: number;
+  immediateBurst?: number;
+  immediatePerSecond?: number;
   /** Bytes a client may have unsent before it is switched to "snapshot when drained". */
   maxBufferedBytes?: number;
   maxPayloadBytes?: number;
@@ -63,8 +65,10 @@ export class Hub {
   private readonly ring: Delta[] = [];
   private batch: Delta[] = [];
   private flushScheduled = false;
-  private lastFlushAt = -Infinity;
-  private readonly leadingFlushMs: number;
+  private readonly immediateBurst: number;
+  private readonly immediatePerMs: number;
+  private tokens: number;
+  private tokensAt = 0;
   private readonly clients = new Set<Client>();
   private readonly wss: WebSocketServer;
   private readonly heartbeat: NodeJS.Timeout;
@@ -74,7 +78,9 @@ export class Hub {
 
   constructor(readonly model: Model, private readonly opts: HubOptions, private readonly log: Logger) {
     this.ringSize = opts.ringSize ?? 20_000;
-    this.leadingFlushMs = opts.leadingFlushMs ?? 50;
+    this.immediateBurst = opts.immediateBurst ?? 8;
+    this.immediatePerMs = (opts.immediatePerSecond ?? 100) / 1000;
+    this.tokens = this.immediateBurst;
     this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.maxPending = opts.maxPendingDeltas ?? 20_000;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes ?? 64 * 1024 });
@@ -116,16 +122,26 @@ export class Hub {
     if (this.ring.length > this.ringSize) this.ring.splice(0, this.ring.length - this.ringSize);
     this.batch.push(d);
     if (!this.flushScheduled) {
-      if (this.leadingFlushMs > 0 && performance.now() - this.lastFlushAt >= this.leadingFlushMs) return this.flush();
+      if (this.takeToken()) return this.flush();
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
   }
 
+  /** A token for an immediate send, if the bucket has one. */
+  private takeToken(): boolean {
+    if (this.immediateBurst <= 0) return false;
+    const now = performance.now();
+    this.tokens = Math.min(this.immediateBurst, this.tokens + (now - this.tokensAt) * this.immediatePerMs);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
+
   private flush(): void {
     this.flushScheduled = false;
     if (this.batch.length === 0) return;
-    this.lastFlushAt = performance.now();
     const batch = this.batch;
     this.batch = [];
     const time = Date.now();

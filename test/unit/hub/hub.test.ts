@@ -93,31 +93,34 @@ test('a client gets the snapshot first, then deltas with strictly increasing seq
   c.close();
 });
 
-test('the first change after a quiet spell goes out at once, alone; the rest of its burst in one batch after the current phase', async () => {
-  const { model, hub, url } = await rig({ leadingFlushMs: 50 });
+test('changes go out at once, each alone, while the token bucket allows; past it in one batch after the current phase', async () => {
+  const { model, hub, url } = await rig({ immediateBurst: 2, immediatePerSecond: 10 });
   const c = new Client(url);
   await c.nextOf('snapshot');
-  await new Promise((r) => setTimeout(r, 60));
-  const sent: number[] = [];
+  await new Promise((r) => setTimeout(r, 250)); // the bucket refills (the snapshot's rows did not take tokens)
+  let sent = 0;
   const client = [...(hub as unknown as { clients: Set<{ ws: { send: (...a: unknown[]) => void } }> }).clients][0]!;
   const send = client.ws.send.bind(client.ws);
   client.ws.send = (...a: unknown[]) => {
-    sent.push(performance.now());
+    sent++;
     send(...a);
   };
+  const keys = (m: { deltas: Delta[] }) => m.deltas.map((d) => ('key' in d ? d.key : d.op));
   model.upsert('link', '1', { index: 1, name: 'a' });
-  assert.equal(sent.length, 1, 'the first change was sent synchronously, before the burst goes on');
+  assert.equal(sent, 1, 'the first change was sent synchronously, before the burst goes on');
   model.upsert('link', '2', { index: 2, name: 'b' });
+  assert.equal(sent, 2, 'the second too (burst of 2)');
   model.upsert('link', '3', { index: 3, name: 'c' });
-  assert.equal(sent.length, 1, 'the rest of the burst waits');
-  const first = await c.nextOf('deltas');
-  assert.deepEqual(first.deltas.map((d) => ('key' in d ? d.key : d.op)), ['1']);
-  const rest = await c.nextOf('deltas');
-  assert.deepEqual(rest.deltas.map((d) => ('key' in d ? d.key : d.op)), ['2', '3']);
-  // within 50 ms of that batch: batched again, no leading send
   model.upsert('link', '4', { index: 4, name: 'd' });
-  assert.equal(sent.length, 2);
-  assert.deepEqual((await c.nextOf('deltas')).deltas.map((d) => ('key' in d ? d.key : d.op)), ['4']);
+  assert.equal(sent, 2, 'past the burst, changes wait for the batch');
+  assert.deepEqual(keys(await c.nextOf('deltas')), ['1']);
+  assert.deepEqual(keys(await c.nextOf('deltas')), ['2']);
+  assert.deepEqual(keys(await c.nextOf('deltas')), ['3', '4']);
+  // 10/s: after 150 ms one token is back
+  await new Promise((r) => setTimeout(r, 150));
+  model.upsert('link', '5', { index: 5, name: 'e' });
+  assert.equal(sent, 4);
+  assert.deepEqual(keys(await c.nextOf('deltas')), ['5']);
   c.close();
 });
 
