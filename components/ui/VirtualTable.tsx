@@ -3,6 +3,10 @@
 // only the rows on screen exist in the DOM, and TanStack Table only builds those rows (sorting is one
 // pass over the data in sort-rows.ts) — 100k rows stay smooth. Keyboard: focus the grid, arrows /
 // PageUp / PageDown / Home / End move the active row, Enter opens it. ARIA grid roles throughout.
+// Scrolling: row elements are recycled (keyed by slot, index modulo the most rows ever on screen, cells by
+// column), so a fling that brings hundreds of new rows per frame updates text in place instead of
+// building and dropping DOM; rows move by transform and are containment boundaries (contain: strict),
+// and the body is one too, so a frame's layout stays inside the rows that changed.
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { flexRender, getCoreRowModel, useReactTable, type ColumnDef, type SortingState, type VisibilityState } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
@@ -35,6 +39,8 @@ export function VirtualTable<T>({ label, rows, columns, rowKey, sorting, onSorti
   // initialRect: the first render already has the rows on screen (not only after the element is measured).
   const v = useVirtualizer({ count: sorted.length, getScrollElement: () => scroller.current, estimateSize: () => rowHeight, overscan: 12, initialRect: { width: 1000, height } });
   const items = v.getVirtualItems();
+  // More slots than rows can ever be on screen at once (visible + overscan on both sides + partial rows).
+  const slots = Math.ceil(height / rowHeight) + 2 * 12 + 4;
   const first = items[0]?.index ?? 0;
   const last = items[items.length - 1]?.index ?? -1;
   const onScreen = useMemo(() => sorted.slice(first, last + 1), [sorted, first, last]);
@@ -120,8 +126,8 @@ export function VirtualTable<T>({ label, rows, columns, rowKey, sorting, onSorti
           </div>
         ))}
       </div>
-      <div ref={scroller} role="rowgroup" style={{ height, overflow: 'auto' }} data-testid="vtable-body">
-        <div style={{ height: v.getTotalSize(), position: 'relative' }}>
+      <div ref={scroller} role="rowgroup" style={{ height, overflow: 'auto', contain: 'strict' }} data-testid="vtable-body">
+        <div style={{ height: v.getTotalSize(), position: 'relative', contain: 'layout paint style' }}>
           {items.map((vi) => {
             const r = model[vi.index - first];
             if (!r) return null;
@@ -131,7 +137,7 @@ export function VirtualTable<T>({ label, rows, columns, rowKey, sorting, onSorti
               <div
                 role="row"
                 id={`${id}-r${vi.index}`}
-                key={key}
+                key={vi.index % slots}
                 data-key={key}
                 aria-rowindex={vi.index + 2}
                 aria-selected={selectedKey === key}
@@ -142,10 +148,10 @@ export function VirtualTable<T>({ label, rows, columns, rowKey, sorting, onSorti
                 className={`absolute left-0 right-0 grid cursor-pointer items-center border-b border-slate-100 dark:border-slate-800 ${
                   selectedKey === key ? 'bg-blue-50 dark:bg-blue-950' : isActive ? 'bg-slate-100 dark:bg-slate-800' : 'hover:bg-slate-50 dark:hover:bg-slate-800/50'
                 } ${isActive ? 'outline outline-1 -outline-offset-1 outline-blue-500' : ''} ${rowClass?.(r.original) ?? ''}`}
-                style={{ top: vi.start, height: rowHeight, gridTemplateColumns: template }}
+                style={{ top: 0, transform: `translateY(${vi.start}px)`, height: rowHeight, gridTemplateColumns: template, contain: 'strict' }}
               >
                 {r.getVisibleCells().map((c) => (
-                  <div role="gridcell" key={c.id} className={`truncate px-2 ${c.column.columnDef.meta?.align === 'right' ? 'text-right tabular' : ''}`}>
+                  <div role="gridcell" key={c.column.id} className={`truncate px-2 ${c.column.columnDef.meta?.align === 'right' ? 'text-right tabular' : ''}`}>
                     {flexRender(c.column.columnDef.cell, c.getContext())}
                   </div>
                 ))}
