@@ -139,7 +139,7 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
     startCryptoProbe() {
       try {
         void probe.start().catch((err: unknown) => log.error({ source: 'alg', err: String(err) }, 'crypto probe failed'));
-        return { started: true, probe: model.get('crypto-probe', 'probe') };
+        return { started: true, row: model.get('crypto-probe', 'probe') };
       } catch (err) {
         if (err instanceof ProbeBusyError) return { started: false, message: err.message };
         throw err;
@@ -148,7 +148,7 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
     startPfkeyRegister() {
       try {
         void pfkey.startRegister().done;
-        return { started: true, register: model.get('pfkey-register', 'register') };
+        return { started: true, row: model.get('pfkey-register', 'register') };
       } catch (err) {
         if (err instanceof RegisterBusyError) return { started: false, message: err.message };
         throw err;

@@ -11,7 +11,7 @@ import { DataTable, type Column } from '../ui/DataTable';
 import { Badge } from '../ui/Badge';
 import { RelTime } from '../ui/RelTime';
 import { formatBytes } from '../format';
-import { ApiError, postApi } from '../ui/api';
+import { ACTION_BUTTON, ActionError, StateReason, asApiError, postApi } from '../ui/api';
 
 type Probe = OnWire<CryptoProbe>;
 
@@ -44,7 +44,7 @@ export function ProbePanel() {
   const start = useMutation({ mutationFn: () => postApi<{ probe: Probe }>('/api/v1/crypto/probe') });
   const running = probe?.state === 'running';
   const busy = start.isPending || running;
-  const err = start.error instanceof ApiError ? start.error : start.error ? new ApiError(0, 'network', start.error.message) : undefined;
+  const err = asApiError(start.error);
 
   return (
     <Panel
@@ -57,7 +57,7 @@ export function ProbePanel() {
           disabled={busy}
           aria-describedby="probe-help"
           data-testid="probe-button"
-          className="rounded bg-blue-700 px-3 py-1 text-sm font-medium text-white hover:bg-blue-800 disabled:cursor-not-allowed disabled:bg-slate-400 dark:bg-blue-600 dark:hover:bg-blue-500 dark:disabled:bg-slate-700 dark:disabled:text-slate-300"
+          className={ACTION_BUTTON}
         >
           {busy ? 'Probe running…' : 'Run throughput probe'}
         </button>
@@ -93,18 +93,8 @@ export function ProbePanel() {
             </>
           )}
         </div>
-        {probe?.reason && (probe.state === 'unavailable' || probe.state === 'failed') && (
-          <p className="text-amber-800 dark:text-amber-300" data-testid="probe-reason">
-            {probe.state === 'unavailable' ? 'Not available: ' : 'Failed: '}
-            {probe.reason}
-          </p>
-        )}
-        {err && (
-          <p role="alert" className="text-red-700 dark:text-red-400" data-testid="probe-error">
-            {err.status === 403 ? 'Not allowed: ' : err.status === 409 ? 'Refused: ' : err.status ? `Error ${err.status}: ` : 'Could not reach the server: '}
-            {err.message}
-          </p>
-        )}
+        {probe && <StateReason state={probe.state} reason={probe.reason} testId="probe-reason" />}
+        <ActionError err={err} testId="probe-error" />
       </div>
       {probe && probe.results.length > 0 ? (
         <DataTable label="Probe results" rows={probe.results} columns={columns} rowKey={(r) => `${r.type}:${r.name}`} initialSort={{ id: 'name' }} rowTestId={(r) => `probe-${r.name}`} />

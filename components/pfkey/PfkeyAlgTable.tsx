@@ -12,7 +12,7 @@ import { Panel, PanelState } from '../ui/Panel';
 import { DataTable, type Column } from '../ui/DataTable';
 import { Badge } from '../ui/Badge';
 import { RelTime } from '../ui/RelTime';
-import { ApiError, postApi } from '../ui/api';
+import { ACTION_BUTTON, ActionError, StateReason, asApiError, postApi } from '../ui/api';
 import { sourceDown, useSource } from '../SourceNotice';
 
 type Alg = OnWire<PfkeyAlgorithm>;
@@ -36,7 +36,7 @@ function RegisterControl({ reg }: { reg: Register | undefined }) {
   const start = useMutation({ mutationFn: () => postApi<{ register: Register }>('/api/v1/pfkey/register') });
   const running = reg?.state === 'running';
   const busy = start.isPending || running;
-  const err = start.error instanceof ApiError ? start.error : start.error ? new ApiError(0, 'network', start.error.message) : undefined;
+  const err = asApiError(start.error);
   return (
     <div className="space-y-2 px-4 py-3 text-sm">
       <div className="flex flex-wrap items-center gap-3">
@@ -46,7 +46,7 @@ function RegisterControl({ reg }: { reg: Register | undefined }) {
           disabled={busy || reg?.state === 'unavailable'}
           aria-describedby="pfkey-register-help"
           data-testid="pfkey-register-button"
-          className="rounded bg-blue-700 px-3 py-1 text-sm font-medium text-white hover:bg-blue-800 disabled:cursor-not-allowed disabled:bg-slate-400 dark:bg-blue-600 dark:hover:bg-blue-500 dark:disabled:bg-slate-700 dark:disabled:text-slate-300"
+          className={ACTION_BUTTON}
         >
           {busy ? 'Kernel probing…' : reg?.state === 'done' ? 'Ask again' : 'Ask the kernel (SADB_REGISTER)'}
         </button>
@@ -71,18 +71,8 @@ function RegisterControl({ reg }: { reg: Register | undefined }) {
       <p id="pfkey-register-help" className="text-xs text-slate-500">
         Operators only. Not sent at start: to answer, the kernel looks up every algorithm it knows (loading modules for those it lacks) while holding the XFRM configuration lock, so an IKE daemon&apos;s SA changes wait until it is done — up to seconds.
       </p>
-      {reg?.reason && (reg.state === 'failed' || reg.state === 'unavailable') && (
-        <p className="text-amber-800 dark:text-amber-300" data-testid="pfkey-register-reason">
-          {reg.state === 'failed' ? 'Failed: ' : 'Not available: '}
-          {reg.reason}
-        </p>
-      )}
-      {err && (
-        <p role="alert" className="text-red-700 dark:text-red-400" data-testid="pfkey-register-error">
-          {err.status === 403 ? 'Not allowed: ' : err.status === 409 ? 'Refused: ' : err.status ? `Error ${err.status}: ` : 'Could not reach the server: '}
-          {err.message}
-        </p>
-      )}
+        {reg && <StateReason state={reg.state} reason={reg.reason} testId="pfkey-register-reason" />}
+        <ActionError err={err} testId="pfkey-register-error" />
     </div>
   );
 }

@@ -62,12 +62,15 @@ export function cryptoView(hub: Hub): Record<string, unknown> {
   return { info: e['crypto-info'][0] ?? null, uses: e['crypto-use'], probe: e['crypto-probe'][0] ?? null, algorithms: e['crypto-alg'] };
 }
 
+/** An action started (its state row as it stands), or refused with the reason. */
+export type ActionStart = { started: true; row: unknown } | { started: false; message: string };
+
 /** Operations the API can start (wired by server/main.ts; the hub layer does not import the families). */
 export interface ApiActions {
   /** Start the AF_ALG probe: the probe row as it stands, or busy with the reason when one already runs. */
-  startCryptoProbe(): { started: true; probe: unknown } | { started: false; message: string };
+  startCryptoProbe(): ActionStart;
   /** Send SADB_REGISTER (the kernel probes every algorithm, holding the XFRM config mutex meanwhile). */
-  startPfkeyRegister(): { started: true; register: unknown } | { started: false; message: string };
+  startPfkeyRegister(): ActionStart;
 }
 
 /**
@@ -113,6 +116,17 @@ export const SasQuery = z.object({ tunnel: z.string().max(512).optional() }).str
 export const TunnelsQuery = z.object({ family: z.enum(['xfrm', 'ovpn']).optional(), state: z.enum(['up', 'rekeying', 'down']).optional() }).strict();
 
 const rows = <K extends EntityKind>(ctx: ApiContext, kind: K): Array<EntityKinds[K]> => ctx.hub.list(kind);
+
+/** An operator action's handler: 202 with its state row under `field`, 409 with the refusal, 503 when not wired. */
+function actionHandler(what: string, field: string, refused: string, start: (a: ApiActions) => ActionStart): Route['handle'] {
+  return (ctx, _q, req, res) => {
+    if (!ctx.actions) return sendError(res, 503, 'unavailable', `${what} is not wired in this server`);
+    req.resume(); // the body, if any, is not used
+    const r = start(ctx.actions);
+    if (r.started) sendJson(res, 202, { [field]: r.row });
+    else sendError(res, 409, refused, r.message);
+  };
+}
 const noHistory = 'history is off or unavailable (see source "history"): these are the newest in memory only';
 
 export const ROUTES: Route[] = [
@@ -189,24 +203,12 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'POST', path: '/api/v1/pfkey/register', role: 'operator', summary: 'Send SADB_REGISTER: the algorithms PF_KEY advertises (operator; XFRM changes wait while the kernel probes)',
-    handle: (ctx, _q, req, res) => {
-      if (!ctx.actions) return sendError(res, 503, 'unavailable', 'PF_KEY REGISTER is not wired in this server');
-      req.resume(); // the body, if any, is not used
-      const r = ctx.actions.startPfkeyRegister();
-      if (r.started) sendJson(res, 202, { register: r.register });
-      else sendError(res, 409, 'register-refused', r.message);
-    },
+    handle: actionHandler('PF_KEY REGISTER', 'register', 'register-refused', (a) => a.startPfkeyRegister()),
   },
   { method: 'GET', path: '/api/v1/crypto', role: 'viewer', summary: 'Kernel crypto: algorithms in use and their drivers, the AF_ALG probe, /proc/crypto', handle: (ctx, _q, _r, res) => sendJson(res, 200, cryptoView(ctx.hub)) },
   {
     method: 'POST', path: '/api/v1/crypto/probe', role: 'operator', summary: 'Start the AF_ALG probe (operator)',
-    handle: (ctx, _q, req, res) => {
-      if (!ctx.actions) return sendError(res, 503, 'unavailable', 'the crypto probe is not wired in this server');
-      req.resume(); // the body, if any, is not used
-      const r = ctx.actions.startCryptoProbe();
-      if (r.started) sendJson(res, 202, { probe: r.probe });
-      else sendError(res, 409, 'probe-running', r.message);
-    },
+    handle: actionHandler('the crypto probe', 'probe', 'probe-running', (a) => a.startCryptoProbe()),
   },
   {
     method: 'GET', path: '/api/v1/offload', role: 'viewer', summary: 'XFRM offload: what the devices can do',

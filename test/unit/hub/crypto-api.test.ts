@@ -31,7 +31,7 @@ test('crypto probe API: 202 when started, 409 with a clear message while one run
     startCryptoProbe() {
       try {
         void runner.start();
-        return { started: true, probe: model.get('crypto-probe', 'probe') };
+        return { started: true, row: model.get('crypto-probe', 'probe') };
       } catch (err) {
         if (err instanceof ProbeBusyError) return { started: false, message: err.message };
         throw err;
@@ -69,7 +69,7 @@ test('PF_KEY REGISTER API: 202 with the running state, 409 with the reason while
     startPfkeyRegister() {
       if (running) return { started: false, message: 'SADB_REGISTER is already running (started 2026-11-23T00:00:00.000Z)' };
       running = true;
-      return { started: true, register: { key: 'register', state: 'running', startedAt: 1 } };
+      return { started: true, row: { key: 'register', state: 'running', startedAt: 1 } };
     },
   };
   const a = call('POST', '/api/v1/pfkey/register', actions);
