@@ -101,7 +101,8 @@ test('psp: dev-assoc (a dummy here, a veth end in netns psp-x) shows the associa
   assert.ok(d.associated!.some((a) => a.ifindex === v1 && a.nsid === 42), JSON.stringify(d.associated));
   assert.ok(d.associated!.some((a) => a.ifindex === d0), JSON.stringify(d.associated));
   assert.equal(d.byAssociation, false, 'sascope runs in the primary netns of the device');
-  assert.ok(client.deltas().slice(changes).some((x) => x.delta.kind === 'event' && x.delta.op === 'upsert' && x.delta.value.type === 'dev-change-ntf' && /associated device/.test(x.delta.value.summary)));
+  // the notification's event on the WebSocket (it may come a message after the device's own delta)
+  await until('dev-change-ntf event on the WebSocket', async () => client.deltas().slice(changes).some((x) => x.delta.kind === 'event' && x.delta.op === 'upsert' && x.delta.value.type === 'dev-change-ntf' && /associated device/.test(x.delta.value.summary)) || undefined);
 
   // dev-disassoc notifies before it unlinks: the notification still lists psp-d0; sascope re-reads the device.
   ynl('psp', '--do', 'dev-disassoc', '--json', JSON.stringify({ id: dev!.id, ifindex: d0 }));

@@ -1,8 +1,9 @@
 // XFRM acceptance against Debian's 7.2 kernel, iproute2 and strongSwan as the independent views:
 // - the SA zoo and a live strongSwan pair: `sascope snapshot --json --netns lab-a` = `ip -s xfrm state` /
 //   `ip -s xfrm policy` on every field both show (fingerprints recomputed from the keys iproute2 prints);
-// - a strongSwan CHILD_SA rekey reaches a WebSocket client of `sascope serve` as NEWSA then DELSA within
-//   100 ms of the kernel's message (`ip -t xfrm monitor` timestamps);
+// - strongSwan CHILD_SA rekeys (three) reach a WebSocket client of `sascope serve` as NEWSA then DELSA,
+//   live and in order; the latency from the kernel's message (`ip -t xfrm monitor` timestamps) is printed
+//   per rekey and as the median (goal 100 ms);
 // - tiny lifetimes (seconds, and bytes pushed by pings) give soft then hard EXPIRE on the WebSocket and in
 //   the event log, and the SA goes;
 // - the hex of every key used appears nowhere in HTTP, WebSocket, log or snapshot output.
@@ -116,7 +117,7 @@ test('strongSwan pair: snapshot = ip -s xfrm state / policy (live rekeys, finger
   assert.ok(ours.sas.some((s) => s.flags.includes('af-unspec')), 'af-unspec is decoded on the strongSwan SAs that carry it');
 });
 
-test('a strongSwan rekey reaches a WebSocket client as NEWSA then DELSA within 100 ms of the kernel', { timeout: 900_000 }, async () => {
+test('strongSwan rekeys reach a WebSocket client as NEWSA then DELSA, live and in order (latency from the kernel printed; goal 100 ms)', { timeout: 900_000 }, async () => {
   assert.ok(pair, 'needs the strongSwan pair of the previous test');
   server = await startServer({ args: ['--netns', 'lab-a', '--data-dir', DATA], timeoutMs: 400_000 });
   // the kernel's own timestamps for every SA message, as iproute2 receives them
@@ -133,41 +134,61 @@ test('a strongSwan rekey reaches a WebSocket client as NEWSA then DELSA within 1
   const ws = new LiveClient(server.url);
   await ws.opened();
   await waitFor('snapshot', async () => ws.snapshot(), 30_000, 100);
-  const initial = new Set(ws.snapshot()!.entities.sa.map((s) => s.key));
+  // SAs alive on the client: the snapshot, then its deltas
+  const alive = () => {
+    const keys = new Set(ws.snapshot()!.entities.sa.map((s) => s.key));
+    for (const { delta: d } of ws.deltas()) if (d.kind === 'sa' && d.op === 'upsert') keys.add(d.key);
+    else if (d.kind === 'sa' && d.op === 'remove') keys.delete(d.key);
+    return keys;
+  };
+  const spiOf = (k: string) => parseInt(/:0x([0-9a-f]{8})/.exec(k)?.[1] ?? '0', 16);
+  const figures: Array<{ newMs: number; delMs: number }> = [];
   try {
-    // a real IKEv2 CHILD_SA rekey, asked of charon: new SAs, then the old pair deleted
-    await pair.swanctl('a', '--rekey --child net');
-    const del = await ws.waitForDelta((d) => d.kind === 'sa' && d.op === 'remove' && initial.has(d.key), 90_000);
-    const added = ws.deltas().filter((x) => x.delta.kind === 'sa' && x.delta.op === 'upsert' && !initial.has(x.delta.key));
-    assert.ok(added.length > 0, 'a NEWSA before the DELSA');
-    assert.ok(added[0]!.at <= del.at, 'NEWSA reached the client before DELSA');
-    await sleep(500);
-    const kernelAt = monitorTimes(monText);
-    const latency = (x: { at: number; delta: Delta }, kind: 'new' | 'del') => {
-      const spi = parseInt(/:0x([0-9a-f]{8})/.exec((x.delta as { key: string }).key)![1]!, 16);
-      const k = kernelAt.find((e) => e.spi === spi && e.kind === kind && e.at <= x.at + 5);
-      assert.ok(k, `ip xfrm monitor saw ${kind} spi ${spi.toString(16)}:\n${monText.slice(-3000)}`);
-      return x.at - k.at;
-    };
-    // The timeline behind the figures: kernel messages (ip -t xfrm monitor) and WebSocket deltas for the SPIs involved.
-    const t0 = kernelAt[0]?.at ?? 0;
-    const spiOf = (k: string) => parseInt(/:0x([0-9a-f]{8})/.exec(k)?.[1] ?? '0', 16);
-    const saDeltas = ws.deltas().filter((x) => x.delta.kind === 'sa' || (x.delta.kind === 'event' && x.delta.op === 'upsert'));
-    const lines = [
-      ...kernelAt.map((e) => ({ at: e.at, text: `kernel ${e.kind} spi ${e.spi.toString(16)}` })),
-      ...saDeltas.map((x) => ({ at: x.at, text: x.delta.kind === 'sa' ? `ws sa ${x.delta.op} spi ${spiOf((x.delta as { key?: string }).key ?? "").toString(16)}` : `ws event ${(x.delta as { value?: { type?: string; summary?: string } }).value?.type} ${(x.delta as { value?: { summary?: string } }).value?.summary ?? ''}` })),
-    ].sort((a, b) => a.at - b.at);
-    console.log(`rekey timeline (ms from the first kernel message):\n${lines.map((l) => `  ${(l.at - t0).toFixed(1).padStart(8)} ${l.text}`).join('\n')}`);
+    // Three real IKEv2 CHILD_SA rekeys, asked of charon one after the other: new SAs, then the old pair
+    // deleted. Under TCG one rekey's figure varies by ±50 ms (scheduling of four processes on two vCPUs),
+    // so each is printed and the median is the figure.
+    for (let round = 0; round < 3; round++) {
+      const before = alive();
+      const from = ws.deltas().length;
+      const mine = () => ws.deltas().slice(from);
+      await pair.swanctl('a', '--rekey --child net');
+      const del = await waitFor('DELSA of an SA alive before the rekey', async () => mine().find((x) => x.delta.kind === 'sa' && x.delta.op === 'remove' && before.has(x.delta.key)), 90_000, 50);
+      const added = mine().filter((x) => x.delta.kind === 'sa' && x.delta.op === 'upsert' && !before.has(x.delta.key));
+      assert.ok(added.length > 0, 'a NEWSA before the DELSA');
+      assert.ok(added[0]!.at <= del.at, 'NEWSA reached the client before DELSA');
+      await sleep(500);
+      const kernelAt = monitorTimes(monText);
+      const latency = (x: { at: number; delta: Delta }, kind: 'new' | 'del') => {
+        const spi = spiOf((x.delta as { key: string }).key);
+        const k = kernelAt.find((e) => e.spi === spi && e.kind === kind && e.at <= x.at + 5);
+        assert.ok(k, `ip xfrm monitor saw ${kind} spi ${spi.toString(16)}:\n${monText.slice(-3000)}`);
+        return x.at - k.at;
+      };
+      const newMs = latency(added[0]!, 'new');
+      const delMs = latency(del, 'del');
+      figures.push({ newMs, delMs });
+      if (round === 0) {
+        // The timeline behind the figures: kernel messages (ip -t xfrm monitor) and WebSocket deltas for the SPIs involved.
+        const spis = new Set([...added, del].map((x) => spiOf((x.delta as { key: string }).key)));
+        const ours = kernelAt.filter((e) => spis.has(e.spi));
+        const t0 = ours[0]?.at ?? 0;
+        const saDeltas = mine().filter((x) => x.delta.kind === 'sa' || (x.delta.kind === 'event' && x.delta.op === 'upsert'));
+        const lines = [
+          ...ours.map((e) => ({ at: e.at, text: `kernel ${e.kind} spi ${e.spi.toString(16)}` })),
+          ...saDeltas.map((x) => ({ at: x.at, text: x.delta.kind === 'sa' ? `ws sa ${x.delta.op} spi ${spiOf((x.delta as { key?: string }).key ?? '').toString(16)}` : `ws event ${(x.delta as { value?: { type?: string } }).value?.type} ${(x.delta as { value?: { summary?: string } }).value?.summary ?? ''}` })),
+        ].sort((a, b) => a.at - b.at);
+        console.log(`rekey timeline (ms from the first kernel message):\n${lines.map((l) => `  ${(l.at - t0).toFixed(1).padStart(8)} ${l.text}`).join('\n')}`);
+      }
+      console.log(`rekey ${round + 1}: NEWSA → client ${newMs.toFixed(1)} ms, DELSA → client ${delMs.toFixed(1)} ms after the kernel message`);
+      // The 100 ms goal is a speed figure (printed; goal on real hardware): under TCG emulation the
+      // assertion is that both arrive live, in order.
+      assert.ok(newMs <= 5000, `NEWSA latency ${newMs} ms`);
+      assert.ok(delMs <= 5000, `DELSA latency ${delMs} ms`);
+    }
     const stalls = server.output().split('\n').filter((l) => l.includes('event loop blocked'));
     console.log(`server event-loop stalls over 500 ms so far: ${stalls.length ? `\n${stalls.join('\n')}` : 'none'}`);
-    const newMs = latency(added[0]!, 'new');
-    const delMs = latency(del, 'del');
-    console.log(`rekey: NEWSA → client ${newMs.toFixed(1)} ms, DELSA → client ${delMs.toFixed(1)} ms after the kernel message`);
-    // The 100 ms goal is a speed figure (printed; goal on real hardware): under TCG emulation the
-    // assertion is that both arrive live, in order.
-    console.log(`strongSwan rekey → WebSocket client: NEWSA ${newMs.toFixed(1)} ms, DELSA ${delMs.toFixed(1)} ms (goal ≤ 100 ms)`);
-    assert.ok(newMs <= 5000, `NEWSA latency ${newMs} ms`);
-    assert.ok(delMs <= 5000, `DELSA latency ${delMs} ms`);
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    console.log(`strongSwan rekey → WebSocket client, median of ${figures.length}: NEWSA ${med(figures.map((f) => f.newMs)).toFixed(1)} ms, DELSA ${med(figures.map((f) => f.delMs)).toFixed(1)} ms (goal ≤ 100 ms)`);
     for (const m of ws.messages) outputs.push({ what: 'WebSocket', text: JSON.stringify(m.msg) });
   } finally {
     mon.kill();
@@ -224,9 +245,14 @@ test('tiny lifetimes (seconds and bytes): soft then hard EXPIRE on the WebSocket
       console.log(`EXPIRE (${what}): hard ${hard.time - soft.time} ms after soft in the event log`);
       const sas = ((await (await fetch(`${server!.url}/api/v1/sas`)).json()) as { sas: Array<{ key: string }> }).sas;
       assert.ok(!sas.some((s) => s.key === key), `${what}: hard expire removed the SA`);
-      // the same events, live on the WebSocket, in order, with the SA's own deltas
-      const mine = ws.deltas().filter(({ delta: d }) => (d.kind === 'event' && d.op === 'upsert' && d.value.ref === ref) || (d.kind === 'sa' && d.op !== 'reset' && d.key === key));
+      // the same events, live on the WebSocket, in order, with the SA's own deltas (the WebSocket may be a
+      // message behind the HTTP answer above: wait for the hard EXPIRE there too)
+      const ours = () => ws.deltas().filter(({ delta: d }) => (d.kind === 'event' && d.op === 'upsert' && d.value.ref === ref) || (d.kind === 'sa' && d.op !== 'reset' && d.key === key));
       const label = (d: Delta) => (d.kind === 'event' && d.op === 'upsert' ? d.value.type : `${d.kind} ${d.op}`);
+      const mine = await waitFor(`hard EXPIRE (${what}) on the WebSocket`, async () => {
+        const m = ours();
+        return m.some((x) => label(x.delta) === 'EXPIRE hard') ? m : undefined;
+      }, 10_000, 100);
       const seq = mine.map((x) => label(x.delta));
       const iSoft = seq.indexOf('EXPIRE soft');
       const iHard = seq.indexOf('EXPIRE hard');
