@@ -53,6 +53,21 @@ test('toWire: bigint → decimal string, Buffer → hex, undefined dropped, nest
   assert.doesNotThrow(() => JSON.stringify(m.entities()));
 });
 
+test('wire rows: the same shape with other values, a key field given or not, field names that are not identifiers, and shapes past the bound', () => {
+  const { m } = watched();
+  m.upsert('sa', 'a', { key: 'ignored', x: 1n, y: undefined, 'odd "name"\n': 'v' });
+  m.upsert('sa', 'b', { x: 2n, 'odd "name"\n': 'w' });
+  assert.deepEqual(m.get('sa', 'a'), { key: 'a', x: '1', 'odd "name"\n': 'v' });
+  assert.deepEqual(m.get('sa', 'b'), { key: 'b', x: '2', 'odd "name"\n': 'w' });
+  // Fields named by the kernel's text can make any number of shapes: past the bound they are still copied right.
+  for (let i = 0; i < 5000; i++) {
+    const v: Record<string, unknown> = { [`f${i}`]: BigInt(i), [`g${i}`]: undefined, h: [i] };
+    assert.deepEqual(toWire(v), { [`f${i}`]: String(i), h: [i] });
+  }
+  m.upsert('sa', 'c', { z9999: 3n });
+  assert.deepEqual(m.get('sa', 'c'), { key: 'c', z9999: '3' });
+});
+
 test('status() keys sources by id', () => {
   const { m } = watched();
   m.status({ id: 'xfrm-policy', label: 'x', state: 'ok', since: 1, resyncs: 0, decodeErrors: 0 });
