@@ -54,8 +54,8 @@ interface TunnelTrack {
   live: SaTrack[];
   rotations: number;
   lastRotation?: number;
-  /** Rotations still overlapping, by the old SA's key. */
-  open: Map<string, Rotation>;
+  /** Rotations still overlapping, by the old SA's key (absent when none: most tunnels, most of the time). */
+  open?: Map<string, Rotation>;
   /** The last SA that went with none left, and how. */
   lastGone?: { sa: SaTrack; at: number; cause: 'hard-expire' | 'manual' };
   everOffloaded: boolean;
@@ -287,10 +287,10 @@ export class TunnelTracker {
       Object.assign(known, counters, { value: sa, fingerprint: alg?.fingerprint, algorithm: alg?.name, offload: sa.offload ? `${sa.offload.type}@${sa.offload.ifindex}` : undefined });
       if (sa.offload) t.everOffloaded = true;
       // The new key's fingerprint may come after the rotation started (an SA completed by UPDSA).
-      for (const [old, r] of t.open) {
+      for (const [old, r] of t.open ?? []) {
         if (r.newSpi === known.spi && r.newFingerprint === undefined && known.fingerprint) {
           const upd = { ...r, newFingerprint: known.fingerprint };
-          t.open.set(old, upd);
+          t.open!.set(old, upd);
           this.model.upsert('rotation', upd.key, upd);
         }
       }
@@ -325,7 +325,7 @@ export class TunnelTracker {
     if (fresh && !restored && previous) {
       const cause: RotationCause = previous.softExpiredAt !== undefined ? 'soft-expire' : 'daemon-rekey';
       const r = this.rotation(t, { time: this.now(), cause, oldSpi: previous.spi, newSpi: sa.spi, oldFingerprint: previous.fingerprint, newFingerprint: track.fingerprint, state: 'overlapping' });
-      t.open.set(previous.key, r);
+      (t.open ??= new Map()).set(previous.key, r);
     } else if (fresh && !restored && t.lastGone) {
       const g = t.lastGone;
       this.rotation(t, { time: this.now(), cause: g.cause, oldSpi: g.sa.spi, newSpi: sa.spi, oldFingerprint: g.sa.fingerprint, newFingerprint: track.fingerprint, state: 'done', overlapMs: 0, oldGoneAt: g.at });
@@ -333,8 +333,8 @@ export class TunnelTracker {
     t.lastGone = undefined;
     t.downSince = undefined;
     if (sa.offload) t.everOffloaded = true;
-    t.live.push(track);
-    t.live.sort((a, b) => b.addedAt - a.addedAt || b.order - a.order);
+    // A new array rather than push: push grows an empty array to 17 slots, and most tunnels have one or two SAs.
+    t.live = t.live.length === 0 ? [track] : [...t.live, track].sort((a, b) => b.addedAt - a.addedAt || b.order - a.order);
     this.sas.set(key, track);
     this.touch(tkey);
   }
@@ -364,7 +364,6 @@ export class TunnelTracker {
       live: [],
       rotations: r?.rotations ?? 0,
       lastRotation: r?.lastRotation,
-      open: new Map(),
       everOffloaded: false,
       failureMarks: [],
     };
@@ -435,15 +434,15 @@ export class TunnelTracker {
       return;
     }
     // The new SA of a rotation went while the old one stays: the rekey failed (e.g. the peer refused it).
-    for (const [oldKey, r] of t.open) {
+    for (const [oldKey, r] of t.open ?? []) {
       if (r.newSpi !== s.spi || !this.sas.has(oldKey)) continue;
-      t.open.delete(oldKey);
+      t.open!.delete(oldKey);
       t.rotations = Math.max(0, t.rotations - 1);
       this.publishRotation({ ...r, state: 'aborted', oldGoneAt: undefined });
     }
-    const open = t.open.get(key);
+    const open = t.open?.get(key);
     if (open) {
-      t.open.delete(key);
+      t.open!.delete(key);
       this.publishRotation({ ...open, state: 'done', overlapMs: Math.max(0, at - open.time), oldGoneAt: at });
     } else if (t.live.length === 0) {
       t.lastGone = { sa: s, at, cause: hard ? 'hard-expire' : 'manual' };
@@ -467,8 +466,7 @@ export class TunnelTracker {
         retired: { bytes: 0n, packets: 0n, integrityFailed: 0, replay: 0, replayWindow: 0 },
         live: [],
         rotations: 0,
-        open: new Map(),
-        everOffloaded: false,
+          everOffloaded: false,
         failureMarks: [],
       };
       this.tunnels.set(key, t);
@@ -580,7 +578,7 @@ export class TunnelTracker {
       }
       const cur = newest(t.live);
       if (cur) {
-        out.state = t.open.size > 0 ? 'rekeying' : 'up';
+        out.state = t.open?.size ? 'rekeying' : 'up';
         out.current = { sa: cur.key, spi: cur.spi, addedAt: cur.addedAt, ...(cur.fingerprint ? { fingerprint: cur.fingerprint } : {}), ...(cur.algorithm ? { algorithm: cur.algorithm } : {}), ...(cur.offload ? { offload: cur.offload } : {}) };
         out.countdown = countdownOf(cur.value);
       }
@@ -606,7 +604,9 @@ export class TunnelTracker {
 
   private markFailures(t: TunnelTrack, tun: Tunnel, now: number): void {
     const last = t.failureMarks[t.failureMarks.length - 1];
-    if (!last || last.integrity !== tun.integrityFailed || last.replay !== tun.replayFailed) t.failureMarks.push({ t: now, integrity: tun.integrityFailed, replay: tun.replayFailed });
+    const mark = { t: now, integrity: tun.integrityFailed, replay: tun.replayFailed };
+    if (!last) t.failureMarks = [mark]; // not push: that would grow the empty array to 17 slots
+    else if (last.integrity !== tun.integrityFailed || last.replay !== tun.replayFailed) t.failureMarks.push(mark);
     const windowStart = now - this.opts.thresholds.failureWindowSeconds * 1000;
     // Keep one mark at or before the window start as the baseline.
     while (t.failureMarks.length > 1 && t.failureMarks[1]!.t <= windowStart) t.failureMarks.shift();
@@ -620,7 +620,7 @@ export class TunnelTracker {
     if (t.family === 'xfrm') {
       // Expiring soon: the hard limit is near and no rekey is under way to beat it (the soft limit passed, or there is none).
       const softPassed = cd?.softExpiresAt === undefined || cd.softExpiresAt <= now || cur?.softExpiredAt !== undefined;
-      if (cur && cd?.hardExpiresAt !== undefined && cd.hardExpiresAt - now <= th.expiringSoonSeconds * 1000 && softPassed && t.open.size === 0) {
+      if (cur && cd?.hardExpiresAt !== undefined && cd.hardExpiresAt - now <= th.expiringSoonSeconds * 1000 && softPassed && !t.open?.size) {
         const s = Math.max(0, Math.round((cd.hardExpiresAt - now) / 1000));
         wanted.push({ type: 'expiring-soon', severity: 'warning', summary: `${tun.name}: SA ${hex32(cur.spi)} hard-expires in ${s} s`, value: s, threshold: th.expiringSoonSeconds });
       }
@@ -708,20 +708,24 @@ function stripSaDir(b: TunnelTrack['base']): Omit<TunnelTrack['base'], 'saDir'> 
   return rest;
 }
 
-/** A multimap of string → set of keys. */
+/** A multimap of string → keys. A lone key is kept as itself, a Set only from the second (most have one). */
 class Index {
-  private readonly m = new Map<string, Set<string>>();
+  private readonly m = new Map<string, string | Set<string>>();
   add(k: string, v: string): void {
-    let s = this.m.get(k);
-    if (!s) this.m.set(k, (s = new Set()));
-    s.add(v);
+    const s = this.m.get(k);
+    if (s === undefined) this.m.set(k, v);
+    else if (typeof s === 'string') {
+      if (s !== v) this.m.set(k, new Set([s, v]));
+    } else s.add(v);
   }
   delete(k: string, v: string): void {
     const s = this.m.get(k);
-    if (s?.delete(v) && s.size === 0) this.m.delete(k);
+    if (s === v) this.m.delete(k);
+    else if (typeof s === 'object' && s.delete(v) && s.size === 1) this.m.set(k, s.values().next().value!);
   }
-  get(k: string): ReadonlySet<string> {
-    return this.m.get(k) ?? EMPTY;
+  get(k: string): Iterable<string> {
+    const s = this.m.get(k);
+    return s === undefined ? NONE : typeof s === 'string' ? [s] : s;
   }
 }
-const EMPTY: ReadonlySet<string> = new Set();
+const NONE: readonly string[] = [];
