@@ -12,6 +12,7 @@ import type { SecurityAssociation } from '../wire/xfrm.ts';
 import type { PfkeyCheck, PfkeyLifetime, PfkeySa } from '../wire/pfkey.ts';
 import { sadbIdOfXfrmName, type AlgClass } from '../families/pfkey/spec.ts';
 import type { Model, ModelChange } from './model.ts';
+import { MultiMap } from './multimap.ts';
 
 type Xsa = OnWire<SecurityAssociation>;
 type Psa = OnWire<PfkeySa>;
@@ -38,7 +39,11 @@ function identity(family: string, proto: string | number, dst: string, spi: numb
   return `${family}:${proto}:${d}:0x${spi.toString(16).padStart(8, '0')}`;
 }
 
-const xfrmIdentity = (x: Xsa) => identity(x.family, x.proto, x.dst, x.spi);
+/** An SA without a mark has its key as identity: the key's own string is kept, not a copy. */
+const xfrmIdentity = (x: Xsa) => {
+  const id = identity(x.family, x.proto, x.dst, x.spi);
+  return id === x.key ? x.key : id;
+};
 const pfkeyIdentity = (p: Psa) => identity(p.dst.family, p.satype === 'ipcomp' ? 'comp' : p.satype, p.dst.address, p.spi);
 
 /** Why PF_KEY cannot show this XFRM SA faithfully (empty: it can). */
@@ -152,8 +157,8 @@ export class PfkeyCrossCheck {
   private readonly xfrmIds = new Map<string, string>(); // xfrm sa key → identity
   private readonly pfkeyIds = new Map<string, string>(); // pfkey-sa key → identity
   /** identity → entity keys, per side (so a change costs one identity, not a scan). */
-  private readonly byId = { sa: new Map<string, Set<string>>(), 'pfkey-sa': new Map<string, Set<string>>() };
-  private readonly written = new Map<string, Set<string>>(); // identity → check keys written
+  private readonly byId = { sa: new MultiMap(), 'pfkey-sa': new MultiMap() };
+  private readonly written = new MultiMap(); // identity → check keys written
   private active = false;
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
@@ -180,7 +185,7 @@ export class PfkeyCrossCheck {
       for (const id of new Set([...this.xfrmIds.values(), ...this.pfkeyIds.values()])) this.mark(id);
     } else {
       this.dirty.clear();
-      for (const keys of this.written.values()) for (const k of keys) this.model.remove('pfkey-check', k);
+      for (const k of this.written.values()) this.model.remove('pfkey-check', k);
       this.written.clear();
     }
   }
@@ -220,29 +225,23 @@ export class PfkeyCrossCheck {
     const ids = kind === 'sa' ? this.xfrmIds : this.pfkeyIds;
     const rev = this.byId[kind];
     const old = ids.get(key);
-    if (old !== undefined) {
-      rev.get(old)?.delete(key);
-      if (!rev.get(old)?.size) rev.delete(old);
-    }
+    if (old !== undefined) rev.delete(old, key);
     if (id === undefined) ids.delete(key);
     else {
       ids.set(key, id);
-      let set = rev.get(id);
-      if (!set) rev.set(id, (set = new Set()));
-      set.add(key);
+      rev.add(id, key);
     }
   }
 
   private recompute(id: string): void {
-    const xsas = [...(this.byId.sa.get(id) ?? [])].map((k) => this.model.get('sa', k) as Xsa);
-    const pkey = this.byId['pfkey-sa'].get(id)?.values().next().value;
+    const xsas = [...this.byId.sa.get(id)].map((k) => this.model.get('sa', k) as Xsa);
+    const pkey = this.byId['pfkey-sa'].first(id);
     const psa = pkey === undefined ? undefined : (this.model.get('pfkey-sa', pkey) as Psa | undefined);
     const checks = checksFor(id, xsas.filter(Boolean), psa);
     const keys = new Set(checks.map((c) => c.key));
-    for (const old of this.written.get(id) ?? []) if (!keys.has(old)) this.model.remove('pfkey-check', old);
+    for (const old of this.written.get(id)) if (!keys.has(old)) this.model.remove('pfkey-check', old);
     for (const c of checks) this.model.upsert('pfkey-check', c.key, c);
-    if (keys.size) this.written.set(id, keys);
-    else this.written.delete(id);
+    this.written.set(id, keys);
   }
 
   close(): void {

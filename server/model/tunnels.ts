@@ -14,6 +14,7 @@
 import type { Model, ModelChange } from './model.ts';
 import { AlarmBook, type AlarmListener, type AlarmWanted } from './alarms.ts';
 import { countdownOf } from './countdown.ts';
+import { MultiMap } from './multimap.ts';
 import type { AlarmThresholds } from '../config.ts';
 import type { KernelEvent, OnWire, SourceStatus } from '../wire/entities.ts';
 import type { SecurityAssociation, XfrmPolicy } from '../wire/xfrm.ts';
@@ -117,10 +118,10 @@ export class TunnelTracker {
   private readonly hardExpired = new Set<string>();
   private readonly policies = new Map<string, OnWire<XfrmPolicy>>();
   /** Indexes, so a change costs the tunnels and policies it touches, not all of them (10k+ tunnels). */
-  private readonly byAddrs = new Index(); // "proto|src|dst" → tunnel keys
-  private readonly byReqid = new Index(); // "proto|reqid" → tunnel keys
-  private readonly policiesByAddrs = new Index(); // template "proto|src|dst" → policy keys
-  private readonly policiesByReqid = new Index(); // template "proto|reqid" (any address) → policy keys
+  private readonly byAddrs = new MultiMap(); // "proto|src|dst" → tunnel keys
+  private readonly byReqid = new MultiMap(); // "proto|reqid" → tunnel keys
+  private readonly policiesByAddrs = new MultiMap(); // template "proto|src|dst" → policy keys
+  private readonly policiesByReqid = new MultiMap(); // template "proto|reqid" (any address) → policy keys
   private readonly pspRotations = new Map<number, number>();
   private readonly restored = new Map<string, TunnelState>();
   private readonly restoredSas = new Map<string, TunnelState['sas'][number] & { tunnel: string }>();
@@ -707,25 +708,3 @@ function stripSaDir(b: TunnelTrack['base']): Omit<TunnelTrack['base'], 'saDir'> 
   const { saDir: _drop, ...rest } = b;
   return rest;
 }
-
-/** A multimap of string → keys. A lone key is kept as itself, a Set only from the second (most have one). */
-class Index {
-  private readonly m = new Map<string, string | Set<string>>();
-  add(k: string, v: string): void {
-    const s = this.m.get(k);
-    if (s === undefined) this.m.set(k, v);
-    else if (typeof s === 'string') {
-      if (s !== v) this.m.set(k, new Set([s, v]));
-    } else s.add(v);
-  }
-  delete(k: string, v: string): void {
-    const s = this.m.get(k);
-    if (s === v) this.m.delete(k);
-    else if (typeof s === 'object' && s.delete(v) && s.size === 1) this.m.set(k, s.values().next().value!);
-  }
-  get(k: string): Iterable<string> {
-    const s = this.m.get(k);
-    return s === undefined ? NONE : typeof s === 'string' ? [s] : s;
-  }
-}
-const NONE: readonly string[] = [];
