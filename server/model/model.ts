@@ -29,11 +29,21 @@ function bigintString(v: bigint): string {
  */
 const shortStrings = new Map<string, string>();
 function sharedString(s: string): string {
-  if (s.length > 40) return s;
+  if (s.length > 40) return flat(s);
   const hit = shortStrings.get(s);
   if (hit !== undefined) return hit;
   if (shortStrings.size >= 16_384) shortStrings.clear();
-  shortStrings.set(s, s);
+  shortStrings.set(s, flat(s));
+  return s;
+}
+
+/**
+ * A string built by concatenation (a template literal: keys, names) is a tree of pieces in V8, ~160 B
+ * for an SA key. Reading a character flattens it in place, and the garbage collector then drops the
+ * tree: ~60 B. Rows keep their strings for as long as the entity lives, so they are flattened on entry.
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
   return s;
 }
 
@@ -144,7 +154,7 @@ export class Model implements ModelSink {
 
   upsert(kind: EntityKind, key: string, value: object): void {
     // Every entity on the wire carries its key, so a snapshot row and a later delta name it alike.
-    const wire = wireObject(value as Record<string, unknown>, key);
+    const wire = wireObject(value as Record<string, unknown>, flat(key));
     const t = this.table(kind);
     // Rows are kept as wire objects only (no JSON copy beside them: ~850 B of an SA's heap); a change is a deep difference.
     if (sameWire(t.get(key), wire)) return;
