@@ -1,5 +1,6 @@
 // Totals (SADINFO/SPDINFO, /proc/net/xfrm_stat with rates), the fingerprint secret's storage, --netns
 // errors, and the sizes of the XFRM structs this family added (koffi's C layout as the independent view).
+import { createHmac, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, statSync, writeFileSync, chmodSync, readFileSync } from 'node:fs';
@@ -68,6 +69,24 @@ test('fingerprint secret: created once with mode 0600 in a 0700 dir, reused; unw
   assert.match(keyFingerprint(key), /^[0-9a-f]{8}$/);
   chmodSync(blocker, 0o644);
   useFingerprintSecret(TEST_FINGERPRINT_SECRET);
+});
+
+test('fingerprint: HMAC-SHA256 of the key under the secret, first 8 hex digits, for every key length (one-shot path and the long-key fallback)', () => {
+  const secret = randomBytes(32);
+  useFingerprintSecret(secret);
+  try {
+    for (const len of [0, 1, 16, 20, 32, 36, 63, 64, 65, 128, 511, 512, 513, 1000]) {
+      const key = randomBytes(len);
+      assert.equal(keyFingerprint(key), createHmac('sha256', secret).update(key).digest('hex').slice(0, 8), `key of ${len} bytes`);
+    }
+    // A long key after a short one: nothing of the short one is left in the scratch block.
+    const short = randomBytes(8);
+    const f = keyFingerprint(short);
+    keyFingerprint(randomBytes(300));
+    assert.equal(keyFingerprint(short), f);
+  } finally {
+    useFingerprintSecret(TEST_FINGERPRINT_SECRET);
+  }
 });
 
 test('--netns: a missing namespace is a one-line error; bad names are refused', () => {
