@@ -103,22 +103,39 @@ function slowWireObject(v: Record<string, unknown>, key?: string): Record<string
   return out;
 }
 
-/** Equality of two wire values (plain objects, arrays, primitives): what JSON would compare, without the JSON. */
-export function sameWire(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameWire(a[i], b[i])) return false;
+/** Whether toWire(v) (with `key` as its key field) would equal the wire row w, without making it. */
+function sameAsWire(v: Record<string, unknown>, w: Record<string, unknown>, key: string): boolean {
+  if (w['key'] !== key) return false;
+  let n = 1;
+  for (const k in v) {
+    if (k === 'key') continue;
+    const x = v[k];
+    if (x === undefined) continue;
+    n++;
+    if (!sameValueAsWire(x, w[k])) return false;
+  }
+  return n === Object.keys(w).length;
+}
+
+function sameValueAsWire(v: unknown, w: unknown): boolean {
+  if (typeof v === 'bigint') return typeof w === 'string' && bigintString(v) === w;
+  if (v === null || typeof v !== 'object') return v === w;
+  if (Buffer.isBuffer(v)) return typeof w === 'string' && v.toString('hex') === w;
+  if (typeof w !== 'object' || w === null) return false;
+  if (Array.isArray(v)) {
+    if (!Array.isArray(w) || v.length !== w.length) return false;
+    for (let i = 0; i < v.length; i++) if (!sameValueAsWire(v[i], w[i])) return false;
     return true;
   }
-  if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) {
-    if (!Object.hasOwn(b, k) || !sameWire((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  if (Array.isArray(w)) return false;
+  let n = 0;
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x === undefined) continue;
+    n++;
+    if (!sameValueAsWire(x, (w as Record<string, unknown>)[k])) return false;
   }
-  return true;
+  return n === Object.keys(w).length;
 }
 
 export interface ModelOptions {
@@ -154,10 +171,12 @@ export class Model implements ModelSink {
 
   upsert(kind: EntityKind, key: string, value: object): void {
     // Every entity on the wire carries its key, so a snapshot row and a later delta name it alike.
-    const wire = wireObject(value as Record<string, unknown>, flat(key));
     const t = this.table(kind);
-    // Rows are kept as wire objects only (no JSON copy beside them: ~850 B of an SA's heap); a change is a deep difference.
-    if (sameWire(t.get(key), wire)) return;
+    // Rows are kept as wire objects only (no JSON copy beside them: ~850 B of an SA's heap); a change is a
+    // deep difference, looked for before any copy is made (a refresh dump finds most rows unchanged).
+    const old = t.get(key);
+    if (old !== undefined && sameAsWire(value as Record<string, unknown>, old as Record<string, unknown>, key)) return;
+    const wire = wireObject(value as Record<string, unknown>, flat(key));
     t.set(key, wire);
     this.emit({ kind, op: 'upsert', key, value: wire });
   }

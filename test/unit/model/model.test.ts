@@ -23,6 +23,37 @@ test('a no-op upsert emits nothing; a real change emits one delta', () => {
   assert.deepEqual(changes.map((c) => c.op), ['upsert', 'upsert', 'remove']);
 });
 
+test('a change is found before any copy is made, at any depth and for every wire conversion', () => {
+  const { m, changes } = watched();
+  const base = () => ({ key: 'own key is replaced', n: 1, big: 2n ** 64n - 1n, buf: Buffer.from([1, 2]), nested: { list: [1n, { s: 'x' }], none: null }, empty: [] as unknown[] });
+  m.upsert('sa', 'k', base());
+  const same: Array<Record<string, unknown>> = [
+    base(),
+    { ...base(), extra: undefined },
+    { ...base(), key: 'another own key' },
+  ];
+  for (const v of same) m.upsert('sa', 'k', v);
+  assert.equal(changes.length, 1, 'the same values, an undefined field, another own key field: no change');
+  const changed: Array<[string, Record<string, unknown>]> = [
+    ['a bigint', { ...base(), big: 1n }],
+    ['a Buffer', { ...base(), buf: Buffer.from([1, 3]) }],
+    ['a nested array element', { ...base(), nested: { list: [2n, { s: 'x' }], none: null } }],
+    ['a nested string', { ...base(), nested: { list: [1n, { s: 'y' }], none: null } }],
+    ['an array length', { ...base(), empty: [1] }],
+    ['an object for an array', { ...base(), empty: {} }],
+    ['a field gone', { n: 1 }],
+    ['a field added', { ...base(), more: 0 }],
+    ['null for an object', { ...base(), nested: null }],
+  ];
+  for (const [what, v] of changed) {
+    const before = changes.length;
+    m.upsert('sa', 'k', v);
+    assert.equal(changes.length, before + 1, what);
+    m.upsert('sa', 'k', base());
+  }
+  assert.deepEqual(m.get('sa', 'k'), { key: 'k', n: 1, big: '18446744073709551615', buf: '0102', nested: { list: ['1', { s: 'x' }], none: null }, empty: [] });
+});
+
 test('replaceAll removes what is gone, upserts what changed, stays silent on the rest', () => {
   const { m, changes } = watched();
   m.replaceAll('policy', [{ key: 'a', value: { v: 1 } }, { key: 'b', value: { v: 1 } }, { key: 'c', value: { v: 1 } }]);
