@@ -46,7 +46,7 @@ test('a change is found before any copy is made, at any depth and for every wire
     ['null for an object', { ...base(), nested: null }],
   ];
   for (const [what, v] of changed) {
-    const before = changes.length;
+    const before: number = changes.length;
     m.upsert('sa', 'k', v);
     assert.equal(changes.length, before + 1, what);
     m.upsert('sa', 'k', base());
