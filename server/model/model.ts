@@ -60,16 +60,17 @@ export function toWire(v: unknown): unknown {
 type WireBuilder = (v: Record<string, unknown>, key: string | undefined, tw: (x: unknown) => unknown) => Record<string, unknown>;
 /** A shape (the names of an object's defined fields, in order) as a path in a trie, with its builder once compiled. */
 interface Shape {
-  names: string[];
+  name: string;
+  parent: Shape | undefined;
   next: Map<string, Shape>;
   build?: WireBuilder;
 }
 let shapeCount = 0;
-function newShape(names: string[]): Shape {
+function newShape(name: string, parent?: Shape): Shape {
   shapeCount++;
-  return { names, next: new Map() };
+  return { name, parent, next: new Map() };
 }
-const shapes = { plain: newShape([]), keyed: newShape(['key']) };
+const shapes = { plain: newShape(''), keyed: newShape('key') };
 
 /**
  * An object's wire copy, made by a builder compiled once per shape: one object literal, so rows of a
@@ -85,15 +86,18 @@ function wireObject(v: Record<string, unknown>, key?: string): Record<string, un
     let n = shape.next.get(k);
     if (!n) {
       if (shapeCount >= 4096) return slowWireObject(v, key);
-      shape.next.set(k, (n = newShape([...shape.names, k])));
+      shape.next.set(k, (n = newShape(k, shape)));
     }
     shape = n;
   }
-  if (!shape.build) {
-    const fields = shape.names.map((k, i) => (i === 0 && key !== undefined ? 'key: key' : `${JSON.stringify(k)}: tw(v[${JSON.stringify(k)}])`));
-    shape.build = new Function('v', 'key', 'tw', `return { ${fields.join(', ')} };`) as WireBuilder;
-  }
-  return shape.build(v, key, toWire);
+  return (shape.build ??= compile(shape, key !== undefined))(v, key, toWire);
+}
+
+function compile(shape: Shape, keyed: boolean): WireBuilder {
+  const fields: string[] = [];
+  for (let s: Shape | undefined = shape; s?.parent; s = s.parent) fields.push(`${JSON.stringify(s.name)}: tw(v[${JSON.stringify(s.name)}])`);
+  if (keyed) fields.push('key: key');
+  return new Function('v', 'key', 'tw', `return { ${fields.reverse().join(', ')} };`) as WireBuilder;
 }
 
 function slowWireObject(v: Record<string, unknown>, key?: string): Record<string, unknown> {
