@@ -674,10 +674,16 @@ export class TunnelTracker {
     this.model.upsert('tunnel', key, this.tunnelOf(t));
   }
 
-  /** Clock-driven re-evaluation: countdown thresholds, failure windows, lingering tunnels. */
+  /**
+   * Clock-driven re-evaluation: countdown thresholds, alarms that change with the clock, failure windows,
+   * a down tunnel when its linger time is up. Only those: a mass teardown leaves thousands of down
+   * tunnels (alarm "tunnel-down", which the clock does not change) that would otherwise be rebuilt every
+   * second for the whole linger time.
+   */
   tick(): void {
     const now = this.now();
     const th = this.opts.thresholds;
+    const linger = (this.opts.lingerSeconds ?? 600) * 1000;
     for (const t of this.tunnels.values()) {
       const tun = this.model.get('tunnel', t.key) as OnWire<Tunnel> | undefined;
       if (!tun) continue;
@@ -686,9 +692,9 @@ export class TunnelTracker {
         (cd?.hardExpiresAt !== undefined && cd.hardExpiresAt - now <= th.expiringSoonSeconds * 1000) ||
         (cd?.softExpiresAt !== undefined && cd.softExpiresAt <= now) ||
         newest(t.live)?.softExpiredAt !== undefined ||
-        tun.alarms.length > 0 ||
+        tun.alarms.some((a) => CLOCK_ALARMS.has(a)) ||
         t.failureMarks.length > 1 ||
-        t.downSince !== undefined;
+        (t.downSince !== undefined && (t.family === 'ovpn' || now - t.downSince >= linger));
       if (near) this.dirty.add(t.key);
     }
     if (this.dirty.size) this.flush();
@@ -699,6 +705,9 @@ export class TunnelTracker {
     this.off();
   }
 }
+
+/** Alarms whose state or text change with the clock alone (a countdown, "N s ago", a window, a hold time). */
+const CLOCK_ALARMS: ReadonlySet<string> = new Set(['expiring-soon', 'rekey-overdue', 'integrity-failures', 'replay-failures', 'peer-deleted']);
 
 function newest(live: SaTrack[]): SaTrack | undefined {
   return live[0];

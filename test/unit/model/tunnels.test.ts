@@ -133,6 +133,31 @@ test('causes: daemon rekey (no soft expire), hard expire (then a new SA), manual
   assert.equal(tunnels().length, 1);
 });
 
+test('a torn-down tunnel keeps its alarm, is not rebuilt by the clock every second, and goes when its linger time is up', async () => {
+  const { model, clock, tracker, settle, tunnels, alarms } = rig();
+  const a = sa(0x51, { dst: '10.5.0.1' });
+  put(model, a);
+  await settle();
+  model.remove('sa', a.key);
+  await settle();
+  assert.deepEqual(alarms().map((x) => x.type), ['tunnel-down']);
+  const upserts: string[] = [];
+  const upsert = model.upsert.bind(model);
+  model.upsert = (kind, key, value) => {
+    if (kind === 'tunnel') upserts.push(key);
+    upsert(kind, key, value);
+  };
+  for (let i = 0; i < 5; i++) {
+    clock.now += 1000;
+    tracker.tick();
+  }
+  assert.deepEqual(upserts, [], 'nothing about a down tunnel changes with the clock until it lingers out');
+  clock.now += 600_000;
+  tracker.tick();
+  assert.equal(tunnels().length, 0, 'dropped after the linger time');
+  assert.deepEqual(alarms(), [], 'its alarm goes with it');
+});
+
 test('SAs the kernel had before sascope started are not rotations; other tunnels stay apart', async () => {
   const { model, rotations, settle, tunnels } = rig();
   const old = Math.floor(T0 / 1000) - 100;
