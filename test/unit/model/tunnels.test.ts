@@ -158,6 +158,17 @@ test('a torn-down tunnel keeps its alarm, is not rebuilt by the clock every seco
   assert.deepEqual(alarms(), [], 'its alarm goes with it');
 });
 
+test('a mass change is published in passes of at most 1,000 tunnels, each on its own turn of the event loop', async () => {
+  const { model, settle, tunnels } = rig();
+  for (let i = 0; i < 2500; i++) put(model, sa(0x10000 + i, { dst: `10.7.${i >> 8}.${i & 0xff}` }));
+  await settle();
+  assert.equal(tunnels().length, 1000, 'the first pass');
+  await settle();
+  assert.equal(tunnels().length, 2000, 'the next turn');
+  await settle();
+  assert.equal(tunnels().length, 2500);
+});
+
 test('SAs the kernel had before sascope started are not rotations; other tunnels stay apart', async () => {
   const { model, rotations, settle, tunnels } = rig();
   const old = Math.floor(T0 / 1000) - 100;
