@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startKernel, type Kernel } from '../../../server/main.ts';
-import { handleApi } from '../../../server/hub/http.ts';
+import { handleApi } from '../../../server/hub/routes.ts';
 import { createLogger } from '../../../server/log.ts';
 import type { EntityKind, EntityKinds } from '../../../server/wire/protocol.ts';
 import { after, before } from 'node:test';

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { handleApi, type ApiActions } from '../../../server/hub/http.ts';
+import type { ApiActions } from '../../../server/hub/http.ts';
+import { handleApi } from '../../../server/hub/routes.ts';
 import { Model } from '../../../server/model/model.ts';
 import { ProbeBusyError, ProbeRunner } from '../../../server/families/alg/runner.ts';
 import { createLogger } from '../../../server/log.ts';

@@ -1,0 +1,180 @@
+// The /api/v1 route table: every route, its role, its query parameters (zod) and its handler, and the
+// dispatch that answers a request from it. server/hub/openapi.ts documents each route (test/unit/hub/
+// api.test.ts checks they match); server/hub/http.ts has the JSON answers and query parsing they use.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { Hub } from './hub.ts';
+import { cryptoView, friendlySa, friendlySnapshot, operatorAllowed, parseQuery, sendError, sendJson, type ActionStart, type ApiActions } from './http.ts';
+import { openApiDocument } from './openapi.ts';
+import type { Role } from '../config.ts';
+import type { HistoryReader } from '../history/reader.ts';
+import type { EntityKind, EntityKinds } from '../wire/protocol.ts';
+
+/** Reads of the history database (server/history/); absent when history is off or could not open. */
+export interface ApiContext {
+  hub: Hub;
+  actions?: ApiActions;
+  history?: HistoryReader;
+}
+
+export interface Route {
+  method: 'GET' | 'POST';
+  path: string;
+  /** Who may call it: viewer (read) or operator (act). */
+  role: Role;
+  summary: string;
+  /** Query parameters; unknown ones are refused (400 naming them). `token` is always allowed (the wall). */
+  query?: z.ZodObject;
+  handle(ctx: ApiContext, q: Record<string, unknown>, req: IncomingMessage, res: ServerResponse): void;
+}
+
+/** A time: ms since epoch, or an ISO 8601 date-time. */
+const Time = z.union([z.string().regex(/^\d{1,15}$/).transform(Number), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+const Limit = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
+const Window = { since: Time.optional(), until: Time.optional() };
+
+export const EventsQuery = z.object({ ...Window, limit: Limit(200, 5000), source: z.string().max(64).optional(), type: z.string().max(64).optional(), ref: z.string().max(512).optional() }).strict();
+export const RotationsQuery = z.object({ ...Window, limit: Limit(200, 5000), tunnel: z.string().max(512).optional(), family: z.enum(['xfrm', 'ovpn', 'psp']).optional() }).strict();
+export const AlarmsQuery = z.object({ ...Window, limit: Limit(200, 5000), type: z.string().max(64).optional(), ref: z.string().max(512).optional() }).strict();
+export const SamplesQuery = z.object({ ...Window, limit: Limit(1000, 20000), tunnel: z.string().min(1).max(512) }).strict();
+export const SasQuery = z.object({ tunnel: z.string().max(512).optional() }).strict();
+export const TunnelsQuery = z.object({ family: z.enum(['xfrm', 'ovpn']).optional(), state: z.enum(['up', 'rekeying', 'down']).optional() }).strict();
+
+const rows = <K extends EntityKind>(ctx: ApiContext, kind: K): Array<EntityKinds[K]> => ctx.hub.list(kind);
+
+/** An operator action's handler: 202 with its state row under `field`, 409 with the refusal, 503 when not wired. */
+function actionHandler(what: string, field: string, refused: string, start: (a: ApiActions) => ActionStart): Route['handle'] {
+  return (ctx, _q, req, res) => {
+    if (!ctx.actions) return sendError(res, 503, 'unavailable', `${what} is not wired in this server`);
+    req.resume(); // the body, if any, is not used
+    const r = start(ctx.actions);
+    if (r.started) sendJson(res, 202, { [field]: r.row });
+    else sendError(res, 409, refused, r.message);
+  };
+}
+const noHistory = 'history is off or unavailable (see source "history"): these are the newest in memory only';
+
+export const ROUTES: Route[] = [
+  { method: 'GET', path: '/api/v1/health', role: 'viewer', summary: 'Liveness: sequence number and connected WebSocket clients', handle: (ctx, _q, _r, res) => sendJson(res, 200, { ok: true, seq: ctx.hub.currentSeq, clients: ctx.hub.clientCount }) },
+  { method: 'GET', path: '/api/v1/snapshot', role: 'viewer', summary: 'Everything the model holds, by plural name', handle: (ctx, _q, _r, res) => sendJson(res, 200, friendlySnapshot(ctx.hub)) },
+  { method: 'GET', path: '/api/v1/sources', role: 'viewer', summary: 'Kernel sources (and history) with their state', handle: (ctx, _q, _r, res) => sendJson(res, 200, { sources: rows(ctx, 'source') }) },
+  { method: 'GET', path: '/api/v1/links', role: 'viewer', summary: 'Network devices (rtnetlink)', handle: (ctx, _q, _r, res) => sendJson(res, 200, { links: rows(ctx, 'link') }) },
+  {
+    method: 'GET', path: '/api/v1/devices', role: 'viewer', summary: 'Network devices with their ethtool features and offload capabilities',
+    handle: (ctx, _q, _r, res) => sendJson(res, 200, { links: rows(ctx, 'link'), ethtool: rows(ctx, 'ethtool-dev'), offload: rows(ctx, 'offload-dev') }),
+  },
+  {
+    method: 'GET', path: '/api/v1/sas', role: 'viewer', summary: 'XFRM security associations (optionally of one tunnel)', query: SasQuery,
+    handle: (ctx, q, _r, res) => {
+      let sas = rows(ctx, 'sa');
+      if (typeof q['tunnel'] === 'string') {
+        const t = ctx.hub.model.get('tunnel', q['tunnel']) as EntityKinds['tunnel'] | undefined;
+        const keys = new Set(t?.sas ?? []);
+        sas = sas.filter((s) => keys.has(s.key));
+      }
+      sendJson(res, 200, { sas: sas.map(friendlySa) });
+    },
+  },
+  { method: 'GET', path: '/api/v1/policies', role: 'viewer', summary: 'XFRM policies', handle: (ctx, _q, _r, res) => sendJson(res, 200, { policies: rows(ctx, 'policy') }) },
+  { method: 'GET', path: '/api/v1/xfrm-totals', role: 'viewer', summary: 'SAD/SPD sizes and /proc/net/xfrm_stat', handle: (ctx, _q, _r, res) => sendJson(res, 200, { totals: rows(ctx, 'xfrm-totals')[0] ?? null }) },
+  {
+    method: 'GET', path: '/api/v1/tunnels', role: 'viewer', summary: 'Tunnels: SAs grouped across rekeys, with continuous counters, countdowns and alarms', query: TunnelsQuery,
+    handle: (ctx, q, _r, res) => sendJson(res, 200, { tunnels: rows(ctx, 'tunnel').filter((t) => (!q['family'] || t.family === q['family']) && (!q['state'] || t.state === q['state'])) }),
+  },
+  {
+    method: 'GET', path: '/api/v1/rotations', role: 'viewer', summary: 'Rotations (rekeys), newest first, from history', query: RotationsQuery,
+    handle: (ctx, q, _r, res) => {
+      const query = q as z.infer<typeof RotationsQuery>;
+      if (ctx.history?.available) return sendJson(res, 200, ctx.history.rotations(query));
+      const all = rows(ctx, 'rotation').filter((r) => (!query.tunnel || r.tunnel === query.tunnel) && (!query.family || r.family === query.family) && inWindow(r.time, query));
+      sendJson(res, 200, { rotations: newest(all, (r) => r.time, query.limit), truncated: all.length > query.limit, note: noHistory });
+    },
+  },
+  {
+    method: 'GET', path: '/api/v1/events', role: 'viewer', summary: 'Kernel and sascope events, newest first, from history', query: EventsQuery,
+    handle: (ctx, q, _r, res) => {
+      const query = q as z.infer<typeof EventsQuery>;
+      if (ctx.history?.available) return sendJson(res, 200, ctx.history.events(query));
+      const all = rows(ctx, 'event').filter((e) => (!query.source || e.source === query.source) && (!query.type || e.type === query.type) && (!query.ref || e.ref === query.ref) && inWindow(e.time, query));
+      sendJson(res, 200, { events: newest(all, (e) => e.time, query.limit), truncated: all.length > query.limit, note: noHistory });
+    },
+  },
+  {
+    method: 'GET', path: '/api/v1/alarms', role: 'viewer', summary: 'Alarms raised now, and raised/cleared alarms from history', query: AlarmsQuery,
+    handle: (ctx, q, _r, res) => {
+      const query = q as z.infer<typeof AlarmsQuery>;
+      const active = rows(ctx, 'alarm').filter((a) => (!query.type || a.type === query.type) && (!query.ref || a.ref === query.ref));
+      if (ctx.history?.available) return sendJson(res, 200, { active, ...ctx.history.alarms(query) });
+      sendJson(res, 200, { active, history: [], truncated: false, note: noHistory });
+    },
+  },
+  {
+    method: 'GET', path: '/api/v1/history', role: 'viewer', summary: "The history database's state and the gaps when sascope was not running",
+    handle: (ctx, _q, _r, res) => sendJson(res, 200, ctx.history ? ctx.history.info() : { available: false, gaps: [], note: 'history is off' }),
+  },
+  {
+    method: 'GET', path: '/api/v1/history/samples', role: 'viewer', summary: 'Downsampled counter samples of one tunnel, oldest first (with the gaps)', query: SamplesQuery,
+    handle: (ctx, q, _r, res) => {
+      const query = q as z.infer<typeof SamplesQuery>;
+      if (!ctx.history?.available) return sendJson(res, 200, { samples: [], gaps: [], truncated: false, note: noHistory });
+      sendJson(res, 200, ctx.history.samples(query));
+    },
+  },
+  { method: 'GET', path: '/api/v1/ovpn', role: 'viewer', summary: 'OpenVPN data-channel offload devices and peers', handle: (ctx, _q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'ovpn-dev'), peers: rows(ctx, 'ovpn-peer') }) },
+  { method: 'GET', path: '/api/v1/psp', role: 'viewer', summary: 'PSP devices', handle: (ctx, _q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'psp-dev') }) },
+  {
+    method: 'GET', path: '/api/v1/pfkey', role: 'viewer', summary: 'The PF_KEY view: SAs, policies, algorithms and the cross-check with XFRM',
+    handle: (ctx, _q, _r, res) => sendJson(res, 200, { sas: rows(ctx, 'pfkey-sa'), policies: rows(ctx, 'pfkey-policy'), algorithms: rows(ctx, 'pfkey-alg'), register: rows(ctx, 'pfkey-register')[0] ?? null, checks: rows(ctx, 'pfkey-check') }),
+  },
+  {
+    method: 'POST', path: '/api/v1/pfkey/register', role: 'operator', summary: 'Send SADB_REGISTER: the algorithms PF_KEY advertises (operator; XFRM changes wait while the kernel probes)',
+    handle: actionHandler('PF_KEY REGISTER', 'register', 'register-refused', (a) => a.startPfkeyRegister()),
+  },
+  { method: 'GET', path: '/api/v1/crypto', role: 'viewer', summary: 'Kernel crypto: algorithms in use and their drivers, the AF_ALG probe, /proc/crypto', handle: (ctx, _q, _r, res) => sendJson(res, 200, cryptoView(ctx.hub)) },
+  {
+    method: 'POST', path: '/api/v1/crypto/probe', role: 'operator', summary: 'Start the AF_ALG probe (operator)',
+    handle: actionHandler('the crypto probe', 'probe', 'probe-running', (a) => a.startCryptoProbe()),
+  },
+  {
+    method: 'GET', path: '/api/v1/offload', role: 'viewer', summary: 'XFRM offload: what the devices can do',
+    handle: (ctx, _q, _r, res) => sendJson(res, 200, { info: rows(ctx, 'offload-info')[0] ?? null, devices: rows(ctx, 'offload-dev') }),
+  },
+  { method: 'GET', path: '/api/v1/ethtool', role: 'viewer', summary: 'ethtool features of each device', handle: (ctx, _q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'ethtool-dev') }) },
+  { method: 'GET', path: '/api/v1/openapi.json', role: 'viewer', summary: 'This API as an OpenAPI 3.1 document', handle: (_ctx, _q, _r, res) => sendJson(res, 200, openApiDocument(ROUTES)) },
+];
+
+function inWindow(t: number, q: { since?: number; until?: number }): boolean {
+  return (q.since === undefined || t >= q.since) && (q.until === undefined || t <= q.until);
+}
+
+function newest<T>(items: T[], time: (x: T) => number, limit: number): T[] {
+  return [...items].sort((a, b) => time(b) - time(a)).slice(0, limit);
+}
+
+/** Returns true when the request was an API request (answered), false to pass it on to Next. */
+export function handleApi(hub: Hub, req: IncomingMessage, res: ServerResponse, actions?: ApiActions, history?: HistoryReader): boolean {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (!url.pathname.startsWith('/api/')) return false;
+  const method = req.method === 'HEAD' ? 'GET' : req.method;
+  const onPath = ROUTES.filter((r) => r.path === url.pathname);
+  if (onPath.length === 0) {
+    sendError(res, 404, 'not-found', `no API route ${url.pathname} (see /api/v1/openapi.json)`);
+    return true;
+  }
+  const route = onPath.find((r) => r.method === method);
+  if (!route) {
+    sendError(res, 405, 'method-not-allowed', `${req.method} is not allowed on ${url.pathname}`, { allow: onPath.map((r) => r.method).join(', ') });
+    return true;
+  }
+  if (route.role === 'operator' && !operatorAllowed(req)) {
+    sendError(res, 403, 'forbidden', `${route.method} ${route.path} needs the operator role`);
+    return true;
+  }
+  const q = parseQuery(route.query, url.searchParams);
+  if (!q.ok) {
+    sendError(res, 400, 'bad-parameter', q.message);
+    return true;
+  }
+  route.handle({ hub, actions, history }, q.value, req, res);
+  return true;
+}
