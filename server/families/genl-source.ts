@@ -50,6 +50,9 @@ export abstract class GenlSource<Op extends string> extends Source {
     try {
       this.client = await GenlClient.open(this.setup.family, this.id, { transport: this.transports.genlTransport });
       this.familyResolved(this.client);
+      // A new watch knows no links: the first dump reads them (after a stop and start too, e.g. the retry
+      // once the family is back, or the devices would stay unknown until a link event named them).
+      this.linksStale = true;
       this.links = new LinkWatch(
         this.id,
         {

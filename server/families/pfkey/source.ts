@@ -315,7 +315,10 @@ export class PfkeySource extends Source {
   }
 
   stop(): void {
+    // Unset, not only cleared: `missedTimer ??=` would otherwise never arm again after a start.
     clearTimeout(this.missedTimer);
+    this.missedTimer = undefined;
+    this.missed.clear(); // the start's dump settles them
     this.monitor?.close();
     this.conn?.close();
   }

@@ -59,7 +59,9 @@ export class XfrmSaSource extends Source {
   private conn: NetlinkConnection | undefined;
   private leaveEvents: (() => void) | undefined;
   private countersTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  /** Bumped by start() and stop(): a refresh chain belongs to one run, so a stop ends it and a start (the
+   * retry after "not available") begins a new one instead of finding the source stopped for good. */
+  private run = 0;
   /** Duration of the last full dump (ms), for the refresh's duty-cycle bound. */
   lastDumpMs = 0;
   /** When the next bounded refresh is due (ms since epoch), for the UI's "counters as of". */
@@ -77,25 +79,26 @@ export class XfrmSaSource extends Source {
   }
 
   async start(): Promise<void> {
+    const run = ++this.run;
     try {
       this.conn = new NetlinkConnection('xfrm', this.opts.transport ?? openNetlinkTransport('xfrm', NETLINK_XFRM));
       const events = this.opts.events ?? (this.opts.transport ? undefined : new XfrmEvents());
       if (events) this.leaveEvents = joinXfrmEvents(events, SA_EVENT_TYPES, this);
       await this.resync('start');
-      this.scheduleRefresh();
+      this.scheduleRefresh(run);
     } catch (err) {
       this.failed(err);
     }
   }
 
-  private scheduleRefresh(): void {
+  private scheduleRefresh(run: number): void {
     const every = this.opts.refreshIntervalMs ?? 5000;
-    if (every <= 0 || this.stopped) return;
+    if (every <= 0 || run !== this.run) return;
     const duty = Math.min(1, Math.max(0.001, this.opts.maxDutyCycle ?? 0.05));
     const wait = Math.max(every, this.lastDumpMs / duty);
     this.nextRefreshAt = Date.now() + wait;
     this.countersTimer = setTimeout(() => {
-      void this.refreshCounters().finally(() => this.scheduleRefresh());
+      void this.refreshCounters().finally(() => this.scheduleRefresh(run));
     }, wait);
     this.countersTimer.unref();
   }
@@ -219,8 +222,9 @@ export class XfrmSaSource extends Source {
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.countersTimer) clearTimeout(this.countersTimer);
+    this.run++;
+    clearTimeout(this.countersTimer);
+    this.countersTimer = undefined;
     this.leaveEvents?.();
     this.conn?.close();
   }

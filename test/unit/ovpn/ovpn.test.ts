@@ -79,7 +79,7 @@ function world(): World {
   };
 }
 
-function start(w: World, opts: { family?: typeof FAMILY | null; maxKeyReadsPerRefresh?: number } = {}) {
+function start(w: World, opts: { family?: typeof FAMILY | null; maxKeyReadsPerRefresh?: number; refreshIntervalMs?: number } = {}) {
   const genl = genlFake(opts.family === null ? [] : [opts.family ?? FAMILY], (req) => {
     if (req.cmd === OVPN_CMD.PEER_GET) {
       const special = w.peerGet?.(req);
@@ -97,7 +97,7 @@ function start(w: World, opts: { family?: typeof FAMILY | null; maxKeyReadsPerRe
     return new Error(`sascope sent ovpn command ${req.cmd}`);
   });
   const model = new Model();
-  const src = new OvpnSource(model, log, { genlTransport: genl, linkTransport: linkFake(w.links), refreshIntervalMs: 0, maxKeyReadsPerRefresh: opts.maxKeyReadsPerRefresh });
+  const src = new OvpnSource(model, log, { genlTransport: genl, linkTransport: linkFake(w.links), refreshIntervalMs: opts.refreshIntervalMs ?? 0, maxKeyReadsPerRefresh: opts.maxKeyReadsPerRefresh });
   const refresh = () => (src as unknown as { refresh(): Promise<void> }).refresh();
   return { genl, model, src, refresh };
 }
@@ -207,6 +207,21 @@ test('ovpn: a device appearing and going away over RTNLGRP_LINK', async () => {
   assert.equal(model.get('ovpn-dev', '5'), undefined);
   assert.equal(model.count('ovpn-peer'), 0);
   assert.equal(src.status.reason, 'no ovpn device in this network namespace');
+  src.stop();
+});
+
+test('ovpn: after stop() + start() (the retry once the module is back) the devices are read again and the refresh runs', async () => {
+  const { model, src, genl } = start(world(), { refreshIntervalMs: 10 });
+  await src.start();
+  assert.ok(model.get('ovpn-dev', '5'));
+  src.stop();
+  await src.start();
+  assert.equal(src.status.state, 'ok');
+  assert.ok(model.get('ovpn-dev', '5'), 'the device is still known: the new link watch was dumped');
+  assert.ok(peer(model, '5:1') && peer(model, '5:2'));
+  const peerDumps = () => genl.genlRequests.filter((r) => r.cmd === OVPN_CMD.PEER_GET).length;
+  const n = peerDumps();
+  await waitFor(() => peerDumps() >= n + 2);
   src.stop();
 });
 

@@ -188,3 +188,21 @@ test('a lookup that fails otherwise than "not found" (EINVAL) is no decode error
   assert.ok(t.states.every((s) => s === 'ok'), `states: ${t.states.join()}`);
   t.src.stop();
 });
+
+test('after stop() + start() (the retry once af_key is back) an unexplained miss still gets its quiet re-dump', async () => {
+  const t = await started();
+  t.sad.set(0x40, 9);
+  t.marked.add(0x40);
+  t.promisc.inject(event(SADB.ADD, 0x40, 3));
+  await sleep(50); // the GET missed: its grace timer runs
+  t.src.stop();
+  await t.src.start();
+  assert.equal(t.src.status.state, 'ok');
+  assert.equal(t.dumps(), 2, 'the start-up dump and the restart’s');
+  t.sad.set(0x41, 9);
+  t.marked.add(0x41);
+  t.promisc.inject(event(SADB.ADD, 0x41, 4));
+  await until('the re-dump', () => t.keys().includes(key(0x41)));
+  assert.equal(t.dumps(), 3);
+  t.src.stop();
+});

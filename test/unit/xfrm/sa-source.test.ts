@@ -12,7 +12,8 @@ import { XfrmEvents } from '../../../server/families/xfrm/events.ts';
 import { XFRM_MSG, xfrm_lifetime_cur, xfrm_replay_state, xfrm_usersa_flush } from '../../../server/families/xfrm/spec.ts';
 import { encodeStruct } from '../../../server/netlink/struct.ts';
 import type { NetlinkMessage } from '../../../server/netlink/message.ts';
-import { fakeTransport, multipart } from '../netlink/fake.ts';
+import { fakeTransport, multipart, nlError } from '../netlink/fake.ts';
+import { Errno } from '../../../server/sys/errno.ts';
 import { aevent, algo, delSa, expire, newSa, rawMessage } from './build.ts';
 import '../decoders.ts';
 
@@ -193,4 +194,34 @@ test('during a counter refresh dump, NEWSA / DELSA / NEWAE reach the model at on
   assert.deepEqual((model.list('sa') as Row[]).map((r) => r.key).sort(), [key(2), key(3)]);
   assert.equal(bytes(2), '900', 'the dump did not overwrite the newer counters');
   src.stop();
+});
+
+test('the counter refresh runs again after a retry (not available, then stop and start) and after stop() + start()', async () => {
+  let available = false;
+  let dumps = 0;
+  const t = fakeTransport((req) => {
+    if (!available) return [nlError(req, Errno.ENOENT)];
+    dumps++;
+    return multipart(req, XFRM_MSG.NEWSA, [saPayload(1)]);
+  });
+  const src = new XfrmSaSource(new Model(), log, { transport: t, refreshIntervalMs: 10, maxDutyCycle: 1 });
+  src.retryWhenNotAvailable(10);
+  await src.start();
+  assert.equal(src.status.state, 'not-available');
+  available = true;
+  const until = async (what: string, cond: () => boolean) => {
+    for (const t0 = Date.now(); !cond(); await new Promise((r) => setTimeout(r, 10))) if (Date.now() - t0 > 10_000) assert.fail(`timed out waiting for ${what}`);
+  };
+  await until('the retry', () => src.status.state === 'ok');
+  const afterRetry = dumps;
+  await until('refreshes after the retry', () => dumps >= afterRetry + 2);
+  src.stop();
+  await src.start();
+  const afterRestart = dumps;
+  await until('refreshes after stop() + start()', () => dumps >= afterRestart + 2);
+  src.retryWhenNotAvailable(0);
+  src.stop();
+  const stopped = dumps;
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(dumps, stopped, 'no refresh once stopped');
 });
