@@ -7,6 +7,10 @@
 //   series does not jump between buckets), and its slot is freed when it goes. Every other tunnel is summed
 //   into tunnel="other" (seconds to expiry: the soonest of them). So per-tunnel metrics have at most
 //   maxTunnelSeries + 1 label values whatever the number of SAs, tunnels or rekeys.
+// - every counter series only grows (rate() reads a decrease as a reset and counts the whole value again):
+//   "other" adds what its tunnels gained since the last scrape, so a tunnel that goes, or that takes a
+//   freed label, leaves what it brought; a tunnel's own series starts at its total when it is labelled and
+//   then adds its gains too. A tunnel counter that went down (an ovpn peer made anew) gains its new value.
 // - source, state, alarm type and severity are fixed small sets.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
@@ -23,15 +27,34 @@ export interface MetricsOptions {
   history?: { metrics(): { ok: boolean; queued: number; sizeBytes: number } };
 }
 
-interface Bucket {
+/** A tunnel's counters as /metrics exports them. */
+const COUNTERS = ['bytes', 'packets', 'integrity', 'replay', 'replayWindow', 'rotations'] as const;
+type Counts = Record<(typeof COUNTERS)[number], bigint>;
+
+function countsOf(t: OnWire<Tunnel>): Counts {
+  return {
+    bytes: BigInt(t.bytes),
+    packets: BigInt(t.packets),
+    integrity: BigInt(t.integrityFailed),
+    replay: BigInt(t.replayFailed),
+    replayWindow: BigInt(t.replayWindowFailed),
+    rotations: BigInt(t.rotations),
+  };
+}
+
+/** into += what `now` gained over `before` (all of `now` where a counter went down: it started again). */
+function addGain(into: Counts, now: Counts, before?: Counts): void {
+  for (const c of COUNTERS) into[c] += before && now[c] >= before[c] ? now[c] - before[c] : now[c];
+}
+
+/** One exported series: its labels, fixed when it starts, and its running totals. */
+interface Series {
   name: string;
   family: string;
-  bytes: bigint;
-  packets: bigint;
-  integrity: number;
-  replay: number;
-  replayWindow: number;
-  rotations: number;
+  counts: Counts;
+}
+
+interface Bucket extends Series {
   soft?: number;
   hard?: number;
   seq?: number;
@@ -41,6 +64,9 @@ export class Metrics {
   readonly registry = new Registry();
   /** Tunnels that have their own label (sticky while they exist). */
   private readonly labelled = new Set<string>();
+  /** Running totals by tunnel label (a labelled tunnel's key, or OTHER), and each tunnel's counters at the last scrape. */
+  private readonly series = new Map<string, Series>();
+  private readonly lastSeen = new Map<string, Counts>();
   private readonly model: Model;
 
   constructor(model: Model, private readonly opts: MetricsOptions) {
@@ -51,21 +77,21 @@ export class Metrics {
       c.reset();
       for (const [key, b] of buckets()) c.inc({ tunnel: key, name: b.name, family: b.family, ...extra }, Number(pick(b)));
     };
-    new Counter({ name: 'sascope_tunnel_bytes_total', help: 'Bytes carried by the tunnel since sascope first saw it, continuous across rekeys', labelNames: ['tunnel', 'name', 'family'], registers: reg, collect() { setCounter(this, (b) => b.bytes); } });
-    new Counter({ name: 'sascope_tunnel_packets_total', help: 'Packets carried by the tunnel since sascope first saw it, continuous across rekeys', labelNames: ['tunnel', 'name', 'family'], registers: reg, collect() { setCounter(this, (b) => b.packets); } });
+    new Counter({ name: 'sascope_tunnel_bytes_total', help: 'Bytes carried by the tunnel since sascope first saw it, continuous across rekeys', labelNames: ['tunnel', 'name', 'family'], registers: reg, collect() { setCounter(this, (b) => b.counts.bytes); } });
+    new Counter({ name: 'sascope_tunnel_packets_total', help: 'Packets carried by the tunnel since sascope first saw it, continuous across rekeys', labelNames: ['tunnel', 'name', 'family'], registers: reg, collect() { setCounter(this, (b) => b.counts.packets); } });
     new Counter({
       name: 'sascope_tunnel_errors_total', help: 'Per-SA failure counters (struct xfrm_stats) summed over the tunnel', labelNames: ['tunnel', 'name', 'family', 'error'], registers: reg,
       collect() {
         this.reset();
         for (const [key, b] of buckets()) {
           const l = { tunnel: key, name: b.name, family: b.family };
-          this.inc({ ...l, error: 'integrity' }, b.integrity);
-          this.inc({ ...l, error: 'replay' }, b.replay);
-          this.inc({ ...l, error: 'replay_window' }, b.replayWindow);
+          this.inc({ ...l, error: 'integrity' }, Number(b.counts.integrity));
+          this.inc({ ...l, error: 'replay' }, Number(b.counts.replay));
+          this.inc({ ...l, error: 'replay_window' }, Number(b.counts.replayWindow));
         }
       },
     });
-    new Counter({ name: 'sascope_tunnel_rotations_total', help: 'Rekeys (rotations) of the tunnel', labelNames: ['tunnel', 'name', 'family'], registers: reg, collect() { setCounter(this, (b) => b.rotations); } });
+    new Counter({ name: 'sascope_tunnel_rotations_total', help: 'Rekeys (rotations) of the tunnel', labelNames: ['tunnel', 'name', 'family'], registers: reg, collect() { setCounter(this, (b) => b.counts.rotations); } });
     new Gauge({
       name: 'sascope_tunnel_seconds_to_expiry', help: 'Seconds until the current SA reaches its soft or hard time limit (negative: passed); "other": the soonest', labelNames: ['tunnel', 'name', 'limit'], registers: reg,
       collect() {
@@ -126,29 +152,37 @@ export class Metrics {
     }
   }
 
-  /** Tunnels folded into at most maxTunnelSeries labelled buckets plus "other". */
+  /** Tunnels folded into at most maxTunnelSeries labelled buckets plus "other" (kept once there was one: its total stays). */
   private buckets(): Map<string, Bucket> {
     const tunnels = this.model.list('tunnel') as Array<OnWire<Tunnel>>;
     const present = new Set(tunnels.map((t) => t.key));
-    for (const k of this.labelled) if (!present.has(k)) this.labelled.delete(k);
+    for (const k of this.labelled) {
+      if (present.has(k)) continue;
+      this.labelled.delete(k);
+      this.series.delete(k); // its series ends; "other" keeps what it has
+    }
+    for (const k of this.lastSeen.keys()) if (!present.has(k)) this.lastSeen.delete(k);
     const out = new Map<string, Bucket>();
     for (const t of tunnels) {
       if (!this.labelled.has(t.key) && this.labelled.size < this.opts.maxTunnelSeries) this.labelled.add(t.key);
       const own = this.labelled.has(t.key);
       const key = own ? t.key : OTHER;
+      const now = countsOf(t);
+      let s = this.series.get(key);
+      const fresh = !s;
+      if (!s) this.series.set(key, (s = { name: own ? t.name : 'other tunnels', family: own ? t.family : 'mixed', counts: { bytes: 0n, packets: 0n, integrity: 0n, replay: 0n, replayWindow: 0n, rotations: 0n } }));
+      // A new series starts at the tunnel's total; after that, and in "other", only gains are added.
+      addGain(s.counts, now, fresh ? undefined : this.lastSeen.get(t.key));
+      this.lastSeen.set(t.key, now);
       let b = out.get(key);
-      if (!b) out.set(key, (b = { name: own ? t.name : 'other tunnels', family: own ? t.family : 'mixed', bytes: 0n, packets: 0n, integrity: 0, replay: 0, replayWindow: 0, rotations: 0 }));
-      b.bytes += BigInt(t.bytes);
-      b.packets += BigInt(t.packets);
-      b.integrity += t.integrityFailed;
-      b.replay += t.replayFailed;
-      b.replayWindow += t.replayWindowFailed;
-      b.rotations += t.rotations;
+      if (!b) out.set(key, (b = { ...s }));
       const cd = t.countdown;
       if (cd?.softExpiresAt !== undefined) b.soft = Math.min(b.soft ?? Infinity, cd.softExpiresAt);
       if (cd?.hardExpiresAt !== undefined) b.hard = Math.min(b.hard ?? Infinity, cd.hardExpiresAt);
       if (cd?.sequenceUsedPercent !== undefined) b.seq = Math.max(b.seq ?? 0, cd.sequenceUsedPercent);
     }
+    const other = this.series.get(OTHER);
+    if (other && !out.has(OTHER)) out.set(OTHER, { ...other });
     return out;
   }
 

@@ -35,3 +35,50 @@ test('tunnel series are capped with an "other" bucket; sizes stay bounded at man
   assert.ok(!after.includes(`tunnel="${first}"`));
   assert.equal(after.split('\n').filter((l) => l.startsWith('sascope_tunnel_bytes_total{')).length, 11);
 });
+
+test('counter series never go down: tunnels moving into a freed label, growing, restarting and vanishing', async () => {
+  const model = new Model();
+  const m = new Metrics(model, { maxTunnelSeries: 3 });
+  const counters = ['sascope_tunnel_bytes_total', 'sascope_tunnel_packets_total', 'sascope_tunnel_errors_total', 'sascope_tunnel_rotations_total'];
+  const seen = new Map<string, number>();
+  const scrape = async (step: string) => {
+    const text = await m.text();
+    for (const line of text.split('\n')) {
+      if (!counters.some((c) => line.startsWith(`${c}{`))) continue;
+      const at = line.lastIndexOf(' ');
+      const series = line.slice(0, at);
+      const v = Number(line.slice(at + 1));
+      assert.ok(v >= (seen.get(series) ?? 0), `${step}: ${series} went from ${seen.get(series)} to ${v}`);
+      seen.set(series, v);
+    }
+    return text;
+  };
+  const put = (i: number, bytes: bigint, extra: object = {}) => model.upsert('tunnel', tunnel(i, bytes).key, { ...tunnel(i, bytes), ...extra });
+  const other = (text: string) => Number(/sascope_tunnel_bytes_total\{tunnel="other"[^}]*\} (\d+)/.exec(text)?.[1]);
+  for (let i = 0; i < 8; i++) put(i, 1000n);
+  assert.equal(other(await scrape('start')), 5000, 'five unlabelled tunnels');
+  // A labelled tunnel goes: tunnel 3 (in "other") takes its label; "other" keeps what tunnel 3 brought.
+  model.remove('tunnel', tunnel(0, 0n).key);
+  let text = await scrape('a label freed');
+  assert.equal(other(text), 5000);
+  assert.match(text, new RegExp(`sascope_tunnel_bytes_total\\{tunnel="${tunnel(3, 0n).key}"[^}]*\\} 1000`));
+  // Unlabelled tunnels grow and one vanishes: "other" adds the growth, loses nothing.
+  put(4, 1500n);
+  model.remove('tunnel', tunnel(5, 0n).key);
+  assert.equal(other(await scrape('growth and a vanished tunnel')), 5500);
+  // Counters that went down (an ovpn peer made anew under the same tunnel): the new count is a gain.
+  put(1, 200n, { rotations: 0, integrityFailed: 0 });
+  put(6, 100n);
+  text = await scrape('counters restarted');
+  assert.equal(other(text), 5600);
+  assert.match(text, new RegExp(`sascope_tunnel_bytes_total\\{tunnel="${tunnel(1, 0n).key}"[^}]*\\} 1200`));
+  // Every unlabelled tunnel gone, then new ones: "other" stays and only grows.
+  for (const i of [4, 6, 7]) model.remove('tunnel', tunnel(i, 0n).key);
+  assert.equal(other(await scrape('no other tunnel')), 5600);
+  for (let i = 10; i < 14; i++) put(i, 10n);
+  await scrape('new tunnels');
+  for (let i = 10; i < 14; i++) model.remove('tunnel', tunnel(i, 0n).key);
+  for (let i = 1; i < 4; i++) model.remove('tunnel', tunnel(i, 0n).key);
+  text = await scrape('all gone');
+  assert.ok(other(text) >= 5600);
+});
