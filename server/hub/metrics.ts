@@ -15,12 +15,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Model } from '../model/model.ts';
-import type { OnWire, SourceStatus } from '../wire/entities.ts';
+import { SOURCE_STATES, type OnWire, type SourceStatus } from '../wire/entities.ts';
 import { ALARM_TYPES, type Alarm, type Tunnel } from '../wire/tunnels.ts';
 import { sendError } from './http.ts';
 
 export const OTHER = 'other';
-const STATES = ['starting', 'ok', 'stale', 'no-permission', 'not-available', 'error'] as const;
 
 export interface MetricsOptions {
   maxTunnelSeries: number;
@@ -132,7 +131,7 @@ export class Metrics {
       name: 'sascope_source_state', help: "1 for the source's current state", labelNames: ['source', 'state'], registers: reg,
       collect() {
         this.reset();
-        for (const s of model.list('source') as Array<OnWire<SourceStatus>>) for (const st of STATES) this.set({ source: s.id, state: st }, s.state === st ? 1 : 0);
+        for (const s of model.list('source') as Array<OnWire<SourceStatus>>) for (const st of SOURCE_STATES) this.set({ source: s.id, state: st }, s.state === st ? 1 : 0);
       },
     });
     new Gauge({

@@ -619,7 +619,7 @@ export class TunnelTracker {
     while (t.failureMarks.length > 1 && t.failureMarks[1]!.t <= windowStart) t.failureMarks.shift();
   }
 
-  private evaluate(t: TunnelTrack, tun: Tunnel, now: number): string[] {
+  private evaluate(t: TunnelTrack, tun: Tunnel, now: number): Tunnel['alarms'] {
     const th = this.opts.thresholds;
     const wanted: AlarmWanted[] = [];
     const cd = tun.countdown;

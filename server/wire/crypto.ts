@@ -84,7 +84,11 @@ export interface CryptoUse {
   note?: string;
 }
 
-export type ProbeKind = 'hash' | 'skcipher' | 'aead';
+export const PROBE_KINDS = ['hash', 'skcipher', 'aead'] as const;
+export type ProbeKind = (typeof PROBE_KINDS)[number];
+export const PROBE_STATES = ['idle', 'running', 'done', 'unavailable', 'failed'] as const;
+/** Where the probe's list came from: the SAs in use, or the default set when no SA uses any algorithm. */
+export const PROBE_BASES = ['in-use', 'default'] as const;
 
 /** One algorithm's probe result. */
 export interface ProbeResult {
@@ -105,13 +109,12 @@ export interface ProbeResult {
 /** The operator's AF_ALG probe (kind 'crypto-probe', key "probe"): its state and last results. */
 export interface CryptoProbe {
   key: string;
-  state: 'idle' | 'running' | 'done' | 'unavailable' | 'failed';
+  state: (typeof PROBE_STATES)[number];
   /** Why unavailable/failed, in words (no AF_ALG in the kernel, algif module absent, restricted …). */
   reason?: string;
   startedAt?: number;
   finishedAt?: number;
-  /** Where the list came from: the SAs in use, or the default set when no SA uses any algorithm. */
-  basis?: 'in-use' | 'default';
+  basis?: (typeof PROBE_BASES)[number];
   /** The bounds each algorithm ran under. */
   limits: { seconds: number; bytes: number };
   /** Algorithm being measured now (state running). */

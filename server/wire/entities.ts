@@ -19,7 +19,9 @@ export interface UnknownAttribute {
   hex?: string;
 }
 
-export type SourceState = 'starting' | 'ok' | 'stale' | 'no-permission' | 'not-available' | 'error';
+// Enums are one const array each: the type, zod schemas, the OpenAPI document and metrics derive from it.
+export const SOURCE_STATES = ['starting', 'ok', 'stale', 'no-permission', 'not-available', 'error'] as const;
+export type SourceState = (typeof SOURCE_STATES)[number];
 
 export interface SourceStatus {
   id: string;

@@ -94,6 +94,8 @@ export interface PfkeyPolicy {
   unknown?: Array<{ type: number; length: number }>;
 }
 
+export const REGISTER_STATES = ['idle', 'running', 'done', 'failed', 'unavailable'] as const;
+
 /**
  * The operator's SADB_REGISTER (kind 'pfkey-register', key "register"). Not sent at start: the kernel
  * answers it by probing every algorithm of xfrm_algo.c (request_module for each one it lacks) inside
@@ -102,7 +104,7 @@ export interface PfkeyPolicy {
  */
 export interface PfkeyRegister {
   key: 'register';
-  state: 'idle' | 'running' | 'done' | 'failed' | 'unavailable';
+  state: (typeof REGISTER_STATES)[number];
   startedAt?: number;
   finishedAt?: number;
   /** From asking to the last answer, all three SA types (ms): the kernel's probe (XFRM changes waited
@@ -130,7 +132,8 @@ export interface PfkeyAlgorithm {
   satypes: string[];
 }
 
-export type PfkeyCheckStatus = 'agree' | 'mismatch' | 'not-representable' | 'missing';
+export const PFKEY_CHECK_STATUSES = ['agree', 'mismatch', 'not-representable', 'missing'] as const;
+export type PfkeyCheckStatus = (typeof PFKEY_CHECK_STATUSES)[number];
 
 /** Whether the PF_KEY and XFRM views of one SA agree (kind 'pfkey-check'). */
 export interface PfkeyCheck {

@@ -2,16 +2,21 @@
 // what stays the same across rekeys), rotations (one record per rekey), alarms. Shared with the browser.
 // Times are ms since epoch; 64-bit counters bigint in the server, decimal strings on the wire.
 
-export type TunnelFamily = 'xfrm' | 'ovpn';
+export const TUNNEL_FAMILIES = ['xfrm', 'ovpn'] as const;
+export type TunnelFamily = (typeof TUNNEL_FAMILIES)[number];
+/** Which limit gives an expiry time: 'add' (since the SA was added) or 'use' (since first use). */
+export const EXPIRY_BASES = ['add', 'use'] as const;
+/** 32, or 64 with ESN. */
+export const SEQUENCE_BITS = [32, 64] as const;
 
 /** Countdowns of a tunnel's current SA. Absent fields: that limit is not set ("no limit"). */
 export interface Countdown {
   /** Soft and hard expiry by time: the earlier of add-based (addTime + limit) and use-based (useTime + limit). */
   softExpiresAt?: number;
   hardExpiresAt?: number;
-  /** Which limit gives the time above: 'add' (since the SA was added) or 'use' (since first use). */
-  softBasis?: 'add' | 'use';
-  hardBasis?: 'add' | 'use';
+  /** Which limit gives the time above (EXPIRY_BASES). */
+  softBasis?: (typeof EXPIRY_BASES)[number];
+  hardBasis?: (typeof EXPIRY_BASES)[number];
   /** Use-based limits that have not started (the SA was never used). */
   useLimitPending?: boolean;
   bytesToSoft?: bigint;
@@ -20,11 +25,11 @@ export interface Countdown {
   packetsToHard?: bigint;
   /** Share of the sequence number space used, in percent (never the raw counter). */
   sequenceUsedPercent?: number;
-  /** 32, or 64 with ESN. */
-  sequenceBits?: 32 | 64;
+  sequenceBits?: (typeof SEQUENCE_BITS)[number];
 }
 
-export type TunnelState = 'up' | 'rekeying' | 'down';
+export const TUNNEL_STATES = ['up', 'rekeying', 'down'] as const;
+export type TunnelState = (typeof TUNNEL_STATES)[number];
 
 /**
  * A tunnel: XFRM SAs with the same family, protocol, addresses, reqid, mode, selector, mark and if_id
@@ -69,7 +74,7 @@ export interface Tunnel {
   lastRotation?: number;
   countdown?: Countdown;
   /** Alarm types raised on this tunnel now. */
-  alarms: string[];
+  alarms: AlarmType[];
 }
 
 /**
@@ -80,12 +85,20 @@ export interface Tunnel {
  * an expire; key-swap / new-key (ovpn): the secondary key became primary / a new primary key id;
  * key-rotate (PSP): the device rotated its key.
  */
-export type RotationCause = 'soft-expire' | 'daemon-rekey' | 'hard-expire' | 'manual' | 'key-swap' | 'new-key' | 'key-rotate';
+export const ROTATION_CAUSES = ['soft-expire', 'daemon-rekey', 'hard-expire', 'manual', 'key-swap', 'new-key', 'key-rotate'] as const;
+export type RotationCause = (typeof ROTATION_CAUSES)[number];
+/** Rotations happen to tunnels of each TunnelFamily and to PSP devices. */
+export const ROTATION_FAMILIES = ['xfrm', 'ovpn', 'psp'] as const;
+/**
+ * overlapping: old and new both alive; done: the old one is gone (or there was no overlap); aborted: the
+ * new SA went while the old one stayed (a failed rekey: not counted as a rotation of the tunnel).
+ */
+export const ROTATION_STATES = ['overlapping', 'done', 'aborted'] as const;
 
 /** One rekey. Key: "<tunnel>#<new SPI or key id>@<time>". */
 export interface Rotation {
   key: string;
-  family: 'xfrm' | 'ovpn' | 'psp';
+  family: (typeof ROTATION_FAMILIES)[number];
   /** Tunnel key (psp: "psp:<device id>"). */
   tunnel: string;
   tunnelName: string;
@@ -99,40 +112,25 @@ export interface Rotation {
   /** ovpn key ids. */
   oldKeyId?: number;
   newKeyId?: number;
-  /**
-   * overlapping: old and new both alive; done: the old one is gone (or there was no overlap); aborted: the
-   * new SA went while the old one stayed (a failed rekey: not counted as a rotation of the tunnel).
-   */
-  state: 'overlapping' | 'done' | 'aborted';
+  state: (typeof ROTATION_STATES)[number];
   /** Old and new alive together, ms (0: the old one was gone first). */
   overlapMs?: number;
   /** When the old SA went (hard-expire / manual: before `time`). */
   oldGoneAt?: number;
 }
 
-export type AlarmType =
-  | 'expiring-soon'
-  | 'rekey-overdue'
-  | 'hard-expired'
-  | 'tunnel-down'
-  | 'sequence-space'
-  | 'integrity-failures'
-  | 'replay-failures'
-  | 'offload-fallback'
-  | 'ovpn-key-swap-needed'
-  | 'peer-deleted'
-  | 'source-stale';
-
-export const ALARM_TYPES: readonly AlarmType[] = [
+export const ALARM_TYPES = [
   'expiring-soon', 'rekey-overdue', 'hard-expired', 'tunnel-down', 'sequence-space', 'integrity-failures', 'replay-failures',
   'offload-fallback', 'ovpn-key-swap-needed', 'peer-deleted', 'source-stale',
-];
+] as const;
+export type AlarmType = (typeof ALARM_TYPES)[number];
+export const ALARM_SEVERITIES = ['warning', 'critical'] as const;
 
 /** A raised alarm. Key: "<type>:<ref>". It is removed from the model when it clears (history keeps both). */
 export interface Alarm {
   key: string;
   type: AlarmType;
-  severity: 'warning' | 'critical';
+  severity: (typeof ALARM_SEVERITIES)[number];
   /** The entity it is about: "tunnel:<key>", "ovpn-peer:<key>", "source:<id>". */
   ref: string;
   summary: string;
@@ -142,11 +140,13 @@ export interface Alarm {
   threshold?: number;
 }
 
+/** clean: stopped by a signal; crash: the last write is all we know. */
+export const GAP_ENDINGS = ['clean', 'crash'] as const;
+
 /** The history database's state (kind 'source', id 'history', carries the status; this is the detail). */
 export interface HistoryGap {
   /** sascope was not running from `from` to `to` (ms): nothing was recorded, nothing is invented. */
   from: number;
   to: number;
-  /** clean: stopped by a signal; crash: the last write is all we know. */
-  how: 'clean' | 'crash';
+  how: (typeof GAP_ENDINGS)[number];
 }
