@@ -28,8 +28,6 @@ export function SourceNotice({ source, what }: { source: Source | undefined; wha
   if (!source || source.state === 'ok') return null;
   const text = source.reason ?? source.state;
   const name = what ?? source.label;
-  // "PF_KEY not available (…)" names itself: no "PF_KEY:" before it.
-  const named = text.toLowerCase().startsWith(name.toLowerCase().split(' ')[0]!);
   return (
     <div
       role={sourceDown(source) ? 'alert' : 'status'}
@@ -37,7 +35,7 @@ export function SourceNotice({ source, what }: { source: Source | undefined; wha
       className="flex flex-wrap items-center gap-2 rounded border border-slate-200 bg-white px-4 py-2 text-sm dark:border-slate-800 dark:bg-slate-900"
     >
       <StateBadge state={source.state} />
-      {!named && <span className="font-medium">{name}:</span>}
+      <span className="font-medium">{name}:</span>
       <span>{text}</span>
       {source.lastData ? (
         <span className="ml-auto text-xs text-slate-500">

@@ -10,7 +10,6 @@ import { Panel, PanelState } from '../ui/Panel';
 import { DataTable, type Column } from '../ui/DataTable';
 import { Badge } from '../ui/Badge';
 import { formatBytes, formatCount, formatSpi } from '../format';
-import { useSource } from '../SourceNotice';
 
 type Dev = OnWire<OffloadDevice>;
 type OSa = OnWire<OffloadedSa>;
@@ -135,7 +134,6 @@ export function OffloadGroup({ dev, embedded }: { dev: Dev; embedded?: boolean }
 /** The offload summary: capable devices (or "no offload-capable device"), counts, and how fallback shows. */
 export function OffloadSummary() {
   const info = useEntities('offload-info');
-  const ethSrc = useSource('ethtool');
   const i = info?.rows.get('offload');
   return (
     <Panel title="IPsec offload" id="offload-summary">
@@ -164,11 +162,10 @@ export function OffloadSummary() {
               {i.offloadedSas} offloaded SA{i.offloadedSas === 1 ? '' : 's'} ({i.packetOffloadSas} packet offload) · {i.softwareSas} in software
             </span>
           </div>
-          {i.note && i.note !== 'no offload-capable device' && <p className="text-slate-600 dark:text-slate-400">{i.note}</p>}
+          {i.note && i.capableDevices.length > 0 && <p className="text-slate-600 dark:text-slate-400">{i.note}</p>}
           {i.capabilityUnknown && (
             <p role="status" className="text-amber-800 dark:text-amber-300">
               Capability unknown: {i.capabilityUnknown}
-              {ethSrc?.reason && ethSrc.reason !== i.capabilityUnknown ? ` (${ethSrc.reason})` : ''}
             </p>
           )}
           {i.packetOffloadSas > 0 && (

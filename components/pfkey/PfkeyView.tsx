@@ -5,7 +5,7 @@ import { useMemo } from 'react';
 import Link from 'next/link';
 import type { ColumnDef } from '@tanstack/react-table';
 import type { OnWire } from '@/server/wire/entities';
-import type { PfkeyCheck, PfkeyCheckStatus, PfkeyPolicy, PfkeySa } from '@/server/wire/pfkey';
+import type { PfkeyCheck, PfkeyCheckStatus, PfkeyPolicy, PfkeySa, UnrepresentableCause } from '@/server/wire/pfkey';
 import { useEntities } from '../live/keys';
 import { useUrlState } from '../ui/useUrlState';
 import { Panel, PanelState } from '../ui/Panel';
@@ -24,11 +24,26 @@ const STATUSES: PfkeyCheckStatus[] = ['mismatch', 'not-representable', 'missing'
 
 const saHref = (key: string) => `/sas?sa=${encodeURIComponent(key)}`;
 
-/** The part of a reason that names its cause, without the numbers: "mark N/N", "AEAD rfc4106(gcm(aes))". */
-export function reasonCategory(r: string): string {
-  const head = r.split(':')[0]!.trim();
-  return head.replace(/0x[0-9a-f]+/gi, 'N').replace(/\b\d+\b/g, 'N').replace(/\s*\(.*\)$/, '');
-}
+/** A cause of "not representable" in words, made from its code and what it names (never from the check's reason text). */
+const CAUSE_WORDS: Record<UnrepresentableCause, (subject?: string) => string> = {
+  protocol: (s) => `protocol ${s}: a PF_KEY dump walks only ESP, AH and IPComp`,
+  family: (s) => `family ${s}`,
+  mode: (s) => `mode ${s} has no IPSEC_MODE_* value (a PF_KEY dump stops at it)`,
+  aead: (s) => `AEAD ${s}: PF_KEY shows encrypt=0, auth=0 and no key`,
+  mark: () => 'mark: no PF_KEY extension (SADB_GET looks up with mark 0)',
+  'if-id': () => 'if_id: no PF_KEY extension',
+  'output-mark': () => 'output mark: no PF_KEY extension',
+  esn: () => 'ESN: PF_KEY has no 64-bit sequence numbers',
+  'replay-window': () => 'replay window above 255: sadb_sa_replay has 8 bits',
+  offload: (s) => `${s} offload: not in PF_KEY`,
+  'tfc-padding': () => 'TFC padding: not in PF_KEY',
+  iptfs: () => 'IP-TFS parameters: not in PF_KEY',
+  'nat-t-oa': () => 'NAT-T original address: af_key.c never sends SADB_X_EXT_NAT_T_OA',
+  'auth-no-sadb-id': (s) => `auth ${s} has no SADB id`,
+  'cipher-no-sadb-id': (s) => `cipher ${s} has no SADB id`,
+  'comp-no-sadb-id': (s) => `compression ${s} has no SADB id`,
+  'auth-truncation': (s) => `${s} truncated otherwise than PF_KEY implies`,
+};
 
 /** XFRM SA key "inet:esp:10.0.0.2:0x00001000[:mark=…]" in words. */
 function identityText(key: string): string {
@@ -53,12 +68,12 @@ function Summary({ checks, psas, xsas, ppols, xpols, status, setStatus }: { chec
     return c;
   }, [checks]);
   const reasons = useMemo(() => {
-    const m = new Map<string, { n: number; example: string }>();
+    const m = new Map<string, { n: number; words: string; example: string }>();
     for (const k of checks) {
-      if (k.status !== 'not-representable' || !k.reason) continue;
-      for (const r of k.reason.split('; ')) {
-        const cat = reasonCategory(r);
-        const e = m.get(cat) ?? { n: 0, example: r };
+      if (k.status !== 'not-representable') continue;
+      for (const c of k.causes ?? []) {
+        const cat = `${c.code}\0${c.subject ?? ''}`;
+        const e = m.get(cat) ?? { n: 0, words: CAUSE_WORDS[c.code](c.subject), example: k.reason ?? '' };
         e.n++;
         m.set(cat, e);
       }
@@ -95,10 +110,9 @@ function Summary({ checks, psas, xsas, ppols, xpols, status, setStatus }: { chec
         <div>
           <h3 className="text-xs font-semibold uppercase tracking-wide text-slate-500">Why PF_KEY cannot represent some SAs</h3>
           <ul className="mt-1 space-y-0.5 text-xs" data-testid="pfkey-reasons">
-            {reasons.map(([cat, { n, example }]) => (
+            {reasons.map(([cat, { n, words, example }]) => (
               <li key={cat} title={example}>
-                <span className="tabular font-semibold">{n}</span> × {example}
-                {n > 1 ? ' (and similar)' : ''}
+                <span className="tabular font-semibold">{n}</span> × {words}
               </li>
             ))}
           </ul>

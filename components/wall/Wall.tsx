@@ -4,7 +4,7 @@
 // deletions as a ticker, pages cycling when there is more than fits, and a big DATA STALE when the
 // socket has been down for more than 5 s. Everything it keeps is bounded, so it runs for days.
 import { useEffect, useMemo, useState } from 'react';
-import type { OnWire } from '@/server/wire/entities';
+import type { EventCode, OnWire } from '@/server/wire/entities';
 import type { Alarm, Tunnel } from '@/server/wire/tunnels';
 import { useEntities, useLiveStatus } from '../live/keys';
 import { formatBytes, formatClock, formatSpi } from '../format';
@@ -12,6 +12,8 @@ import { formatDuration } from '../sa/sa-text';
 import { ALARM_WORDS, CAUSE_WORDS } from '../tunnels/alarm-text';
 
 const PAGE_MS = 10_000;
+/** Events the ticker shows beside rotations: what went away (an SA, a policy at its hard limit, an ovpn peer). */
+const TICKER_EVENTS: ReadonlySet<EventCode> = new Set<EventCode>(['sa-deleted', 'sa-hard-expire', 'policy-hard-expire', 'peer-deleted']);
 const STALE_AFTER_MS = 5_000;
 
 function useTilesPerPage(): number {
@@ -89,7 +91,7 @@ export function Wall() {
   const ticker = useMemo(() => {
     const items: Array<{ key: string; time: number; text: string }> = [];
     for (const r of rotations?.rows.values() ?? []) items.push({ key: `r${r.key}`, time: r.time, text: r.state === 'aborted' ? `REKEY FAILED ${r.tunnelName}` : `ROTATED ${r.tunnelName} (${CAUSE_WORDS[r.cause] ?? r.cause})` });
-    for (const e of events?.rows.values() ?? []) if (/peer-del|DELSA|hard/i.test(e.type)) items.push({ key: `e${e.id}`, time: e.time, text: `${e.type.toUpperCase()} ${e.summary}` });
+    for (const e of events?.rows.values() ?? []) if (e.code && TICKER_EVENTS.has(e.code)) items.push({ key: `e${e.id}`, time: e.time, text: `${e.type.toUpperCase()} ${e.summary}` });
     return items.sort((a, b) => b.time - a.time).slice(0, 12);
   }, [rotations, rotations?.version, events, events?.version]);
 

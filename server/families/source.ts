@@ -9,9 +9,12 @@
 //   whose periodic counter dumps take tens of seconds at 100k SAs and must not delay a rekey's NEWSA.
 import type { Logger } from '../log.ts';
 import type { EntityKind } from '../wire/protocol.ts';
-import type { SourceState, SourceStatus } from '../wire/entities.ts';
+import type { KernelEvent, SourceState, SourceStatus } from '../wire/entities.ts';
 import { SyscallError, Errno } from '../sys/errno.ts';
 import { NetlinkError, DecodeError } from '../netlink/errors.ts';
+
+/** An event as a source tells it (the model adds id and time; `ref` is made from `subject` when absent). */
+export type NewEvent = Omit<KernelEvent, 'id' | 'time'>;
 
 /** Where sources put what they read; the model implements it. Values may hold bigint (64-bit counters). */
 export interface ModelSink {
@@ -19,7 +22,7 @@ export interface ModelSink {
   replaceAll(kind: EntityKind, items: Array<{ key: string; value: object }>, keep?: (key: string) => boolean): void;
   upsert(kind: EntityKind, key: string, value: object): void;
   remove(kind: EntityKind, key: string): void;
-  event(e: { source: string; type: string; summary: string; ref?: string }): void;
+  event(e: NewEvent): void;
   status(s: SourceStatus): void;
   /** The entity as the model holds it (wire form: bigint as strings), for sources that merge partial updates. */
   get?(kind: EntityKind, key: string): unknown;

@@ -9,7 +9,7 @@
 // implied by the algorithm; NAT-T's original address is never sent.
 import type { OnWire } from '../wire/entities.ts';
 import type { SecurityAssociation } from '../wire/xfrm.ts';
-import type { PfkeyCheck, PfkeyLifetime, PfkeySa } from '../wire/pfkey.ts';
+import type { PfkeyCause, PfkeyCheck, PfkeyLifetime, PfkeySa, UnrepresentableCause } from '../wire/pfkey.ts';
 import { sadbIdOfXfrmName, type AlgClass } from '../families/pfkey/spec.ts';
 import type { Model, ModelChange } from './model.ts';
 import { MultiMap } from './multimap.ts';
@@ -46,30 +46,40 @@ const xfrmIdentity = (x: Xsa) => {
 };
 const pfkeyIdentity = (p: Psa) => identity(p.dst.family, p.satype === 'ipcomp' ? 'comp' : p.satype, p.dst.address, p.spi);
 
-/** Why PF_KEY cannot show this XFRM SA faithfully (empty: it can). */
-export function unrepresentable(x: Xsa): string[] {
-  const r: string[] = [];
-  if (!PFKEY_PROTOS.has(String(x.proto))) r.push(`protocol ${x.proto}: a PF_KEY dump walks only ESP, AH and IPComp`);
-  if (x.family !== 'inet' && x.family !== 'inet6') r.push(`family ${x.family}`);
-  if (!PFKEY_MODES.has(String(x.mode))) r.push(`mode ${x.mode} has no IPSEC_MODE_* value (af_key.c fails the message; a PF_KEY dump stops at it)`);
-  if (x.aead) r.push(`AEAD ${x.aead.name}: PF_KEY shows encrypt=0, auth=0 and no key`);
-  if (x.mark && (x.mark.value || x.mark.mask)) r.push(`mark 0x${x.mark.value.toString(16)}/0x${x.mark.mask.toString(16)}: no PF_KEY extension (SADB_GET looks up with mark 0)`);
-  if (x.ifId) r.push(`if_id ${x.ifId}: no PF_KEY extension`);
-  if (x.setMark && (x.setMark.value || x.setMark.mask)) r.push('output mark: no PF_KEY extension');
-  if (x.antiReplay?.esn || x.flags.includes('esn')) r.push(`ESN${x.antiReplay?.replayWindow ? ` (replay window ${x.antiReplay.replayWindow})` : ''}: PF_KEY has no 64-bit sequence numbers`);
-  if (x.replayWindow > 255) r.push(`replay window ${x.replayWindow} exceeds sadb_sa_replay (8 bits)`);
-  if (x.offload) r.push(`${x.offload.type} offload on ifindex ${x.offload.ifindex}: not in PF_KEY`);
-  if (x.tfcpad) r.push(`TFC padding ${x.tfcpad}: not in PF_KEY`);
-  if (x.iptfs) r.push('IP-TFS parameters: not in PF_KEY');
-  if (x.encap && x.encap.oa && x.encap.oa !== '0.0.0.0' && x.encap.oa !== '::') r.push(`NAT-T original address ${x.encap.oa}: af_key.c never sends SADB_X_EXT_NAT_T_OA`);
-  const algs: Array<[AlgClass, { name: string } | undefined]> = [['auth', x.auth], ['encrypt', x.enc], ['comp', x.comp]];
-  for (const [cls, a] of algs) {
-    if (a && sadbIdOfXfrmName(cls, a.name).length === 0) r.push(`${cls === 'encrypt' ? 'cipher' : cls} ${a.name} has no SADB id`);
+/** A cause in words (for `reason`) beside its code (for anything that acts on it). */
+type Found = PfkeyCause & { text: string };
+
+/** Why PF_KEY cannot show this XFRM SA faithfully, each cause as a code and in words (empty: it can). */
+export function unrepresentable(x: Xsa): Found[] {
+  const r: Found[] = [];
+  const add = (code: UnrepresentableCause, text: string, subject?: string) => void r.push({ code, ...(subject !== undefined ? { subject } : {}), text });
+  if (!PFKEY_PROTOS.has(String(x.proto))) add('protocol', `protocol ${x.proto}: a PF_KEY dump walks only ESP, AH and IPComp`, String(x.proto));
+  if (x.family !== 'inet' && x.family !== 'inet6') add('family', `family ${x.family}`, String(x.family));
+  if (!PFKEY_MODES.has(String(x.mode))) add('mode', `mode ${x.mode} has no IPSEC_MODE_* value (af_key.c fails the message; a PF_KEY dump stops at it)`, String(x.mode));
+  if (x.aead) add('aead', `AEAD ${x.aead.name}: PF_KEY shows encrypt=0, auth=0 and no key`, x.aead.name);
+  if (x.mark && (x.mark.value || x.mark.mask)) add('mark', `mark 0x${x.mark.value.toString(16)}/0x${x.mark.mask.toString(16)}: no PF_KEY extension (SADB_GET looks up with mark 0)`);
+  if (x.ifId) add('if-id', `if_id ${x.ifId}: no PF_KEY extension`);
+  if (x.setMark && (x.setMark.value || x.setMark.mask)) add('output-mark', 'output mark: no PF_KEY extension');
+  if (x.antiReplay?.esn || x.flags.includes('esn')) add('esn', `ESN${x.antiReplay?.replayWindow ? ` (replay window ${x.antiReplay.replayWindow})` : ''}: PF_KEY has no 64-bit sequence numbers`);
+  if (x.replayWindow > 255) add('replay-window', `replay window ${x.replayWindow} exceeds sadb_sa_replay (8 bits)`);
+  if (x.offload) add('offload', `${x.offload.type} offload on ifindex ${x.offload.ifindex}: not in PF_KEY`, x.offload.type);
+  if (x.tfcpad) add('tfc-padding', `TFC padding ${x.tfcpad}: not in PF_KEY`);
+  if (x.iptfs) add('iptfs', 'IP-TFS parameters: not in PF_KEY');
+  if (x.encap && x.encap.oa && x.encap.oa !== '0.0.0.0' && x.encap.oa !== '::') add('nat-t-oa', `NAT-T original address ${x.encap.oa}: af_key.c never sends SADB_X_EXT_NAT_T_OA`);
+  const algs: Array<[AlgClass, { name: string } | undefined, UnrepresentableCause]> = [['auth', x.auth, 'auth-no-sadb-id'], ['encrypt', x.enc, 'cipher-no-sadb-id'], ['comp', x.comp, 'comp-no-sadb-id']];
+  for (const [cls, a, code] of algs) {
+    if (a && sadbIdOfXfrmName(cls, a.name).length === 0) add(code, `${cls === 'encrypt' ? 'cipher' : cls} ${a.name} has no SADB id`, a.name);
   }
   if (x.auth?.truncBits !== undefined && DEFAULT_TRUNC_BITS[x.auth.name] !== undefined && x.auth.truncBits !== DEFAULT_TRUNC_BITS[x.auth.name]) {
-    r.push(`${x.auth.name} truncated to ${x.auth.truncBits} bits: PF_KEY implies ${DEFAULT_TRUNC_BITS[x.auth.name]}`);
+    add('auth-truncation', `${x.auth.name} truncated to ${x.auth.truncBits} bits: PF_KEY implies ${DEFAULT_TRUNC_BITS[x.auth.name]}`, x.auth.name);
   }
   return r;
+}
+
+/** A check's `reason` and `causes` from what was found (nothing when it is empty). */
+function explained(found: Found[]): { reason?: string; causes?: PfkeyCause[] } {
+  if (!found.length) return {};
+  return { reason: found.map((c) => c.text).join('; '), causes: found.map(({ text: _words, ...c }) => c) };
 }
 
 const limit = (v: string) => (v === U64_MAX ? '0' : v); // _X2KEY: XFRM_INF is 0 on PF_KEY
@@ -134,16 +144,16 @@ export function checksFor(id: string, xsas: Xsa[], psa: Psa | undefined): PfkeyC
     return [{ key: id, status: 'missing', differences: [], reason: 'in the PF_KEY dump but not in the XFRM SA table', pfkeyKey: psa.key }];
   }
   return xsas.map((x) => {
-    const reasons = unrepresentable(x);
+    const found = unrepresentable(x);
     const base = { key: x.key, xfrmKey: x.key, ...(psa ? { pfkeyKey: psa.key } : {}) };
     if (!psa) {
-      return reasons.length
-        ? { ...base, status: 'not-representable' as const, differences: [], reason: reasons.join('; ') }
+      return found.length
+        ? { ...base, status: 'not-representable' as const, differences: [], ...explained(found) }
         : { ...base, status: 'missing' as const, differences: [], reason: 'in the XFRM SA table but not in the PF_KEY dump' };
     }
     const diffs = differences(x, psa);
-    if (diffs.length) return { ...base, status: 'mismatch' as const, differences: diffs, ...(reasons.length ? { reason: reasons.join('; ') } : {}) };
-    if (reasons.length) return { ...base, status: 'not-representable' as const, differences: [], reason: reasons.join('; ') };
+    if (diffs.length) return { ...base, status: 'mismatch' as const, differences: diffs, ...explained(found) };
+    if (found.length) return { ...base, status: 'not-representable' as const, differences: [], ...explained(found) };
     return { ...base, status: 'agree' as const, differences: [] };
   });
 }

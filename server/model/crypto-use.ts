@@ -3,13 +3,18 @@
 // lookup picks (e.g. rfc4106(gcm(aes)) → an AES-NI driver rather than the generic template instance).
 import type { OnWire } from '../wire/entities.ts';
 import type { SecurityAssociation } from '../wire/xfrm.ts';
-import type { CryptoAlgorithm, CryptoUse } from '../wire/crypto.ts';
+import type { CryptoAlgorithm, CryptoUse, NoDriverCause } from '../wire/crypto.ts';
 import { candidatesFor } from '../families/crypto/proc.ts';
 
 const ROLES = ['aead', 'enc', 'auth', 'comp'] as const;
 const KIND: Record<CryptoUse['role'], 'aead' | 'skcipher' | 'hash' | 'comp'> = { aead: 'aead', enc: 'skcipher', auth: 'hash', comp: 'comp' };
 const NULL_ALGS = new Set(['ecb(cipher_null)', 'cipher_null', 'digest_null', 'compress_null']);
 const MAX_SA_KEYS = 50;
+const NO_DRIVER_WORDS: Record<NoDriverCause, string> = {
+  'null-algorithm': 'null algorithm (no encryption or authentication)',
+  'proc-crypto-not-read': '/proc/crypto not read',
+  'not-instantiated': 'no /proc/crypto entry by this name (not instantiated yet: the kernel builds it from templates on first use)',
+};
 
 export function cryptoUses(sas: readonly OnWire<SecurityAssociation>[], algs: readonly CryptoAlgorithm[]): CryptoUse[] {
   const uses = new Map<string, CryptoUse>();
@@ -40,12 +45,9 @@ export function cryptoUses(sas: readonly OnWire<SecurityAssociation>[], algs: re
       u.type = top.type;
       u.selftest = top.selftest;
       u.alternatives = c.slice(1).map((a) => ({ driver: a.driver, priority: a.priority, module: a.module }));
-    } else if (NULL_ALGS.has(u.name)) {
-      u.note = 'null algorithm (no encryption or authentication)';
-    } else if (algs.length === 0) {
-      u.note = '/proc/crypto not read';
     } else {
-      u.note = 'no /proc/crypto entry by this name (not instantiated yet: the kernel builds it from templates on first use)';
+      u.noDriver = NULL_ALGS.has(u.name) ? 'null-algorithm' : algs.length === 0 ? 'proc-crypto-not-read' : 'not-instantiated';
+      u.note = NO_DRIVER_WORDS[u.noDriver];
     }
   }
   return [...uses.values()].sort((a, b) => a.key.localeCompare(b.key));

@@ -1,8 +1,8 @@
 // The one in-memory model: every entity kind as a keyed table in wire form (bigint → string), kept
 // once. A change that changes nothing emits nothing; every real change is one delta for the hub.
-import type { ModelSink } from '../families/source.ts';
+import type { ModelSink, NewEvent } from '../families/source.ts';
 import type { KernelEvent, SourceStatus } from '../wire/entities.ts';
-import { ENTITY_KINDS, type EntityKind } from '../wire/protocol.ts';
+import { ENTITY_KINDS, entityRef, type EntityKind } from '../wire/protocol.ts';
 
 export type ModelChange =
   | { kind: EntityKind; op: 'upsert'; key: string; value: unknown }
@@ -200,8 +200,9 @@ export class Model implements ModelSink {
     for (const key of [...t.keys()]) if (!seen.has(key) && !keep?.(key)) this.remove(kind, key);
   }
 
-  event(e: { source: string; type: string; summary: string; ref?: string }): void {
+  event(e: NewEvent): void {
     const ev: KernelEvent = { id: this.nextEventId++, time: Date.now(), ...e };
+    if (e.subject && !e.ref) ev.ref = entityRef(e.subject.kind, e.subject.key);
     const t = this.table('event');
     this.upsert('event', String(ev.id), ev);
     // Oldest out without deltas: clients keep the same bound.

@@ -202,16 +202,17 @@ export class TunnelTracker {
         break;
       case 'event': {
         if (c.op !== 'upsert') break;
+        // The event's code and typed subject, never its words: the kernel said an SA expired.
         const e = c.value as OnWire<KernelEvent>;
-        if (e.source !== 'xfrm-sa' || !e.ref?.startsWith('sa:')) break;
-        const key = e.ref.slice(3);
-        if (e.type === 'EXPIRE soft') {
+        if (e.subject?.kind !== 'sa') break;
+        const key = e.subject.key;
+        if (e.code === 'sa-soft-expire') {
           const s = this.sas.get(key);
           if (s && s.softExpiredAt === undefined) {
             s.softExpiredAt = this.now();
             this.touch(s.tunnel);
           }
-        } else if (e.type === 'EXPIRE hard') this.hardExpired.add(key);
+        } else if (e.code === 'sa-hard-expire') this.hardExpired.add(key);
         break;
       }
       case 'policy': {

@@ -53,7 +53,7 @@ export class DerivedViews {
     m.upsert('offload-info', 'offload', info);
     const uses = cryptoUses(sas, m.list('crypto-alg') as CryptoAlgorithm[]);
     m.replaceAll('crypto-use', uses.map((u) => ({ key: u.key, value: u })));
-    if (this.onMissingDriver && uses.some((u) => !u.driver && /not instantiated/.test(u.note ?? '')) && Date.now() - this.lastMissingCall > 5000) {
+    if (this.onMissingDriver && uses.some((u) => u.noDriver === 'not-instantiated') && Date.now() - this.lastMissingCall > 5000) {
       this.lastMissingCall = Date.now();
       this.onMissingDriver();
     }

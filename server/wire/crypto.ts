@@ -80,9 +80,15 @@ export interface CryptoUse {
   selftest?: string;
   /** Other usable drivers for the same name, highest priority first. */
   alternatives: Array<{ driver: string; priority: number; module: string }>;
-  /** When there is no driver: why ("not instantiated yet …", "null algorithm"). */
+  /** When there is no driver: why, as a code (NO_DRIVER_CAUSES), and in words ("not instantiated yet …"). */
+  noDriver?: NoDriverCause;
   note?: string;
 }
+
+/** Why an algorithm in use has no /proc/crypto driver: a null algorithm, /proc/crypto not read, or no entry by
+ * that name yet (the kernel instantiates templates on first use: worth re-reading /proc/crypto). */
+export const NO_DRIVER_CAUSES = ['null-algorithm', 'proc-crypto-not-read', 'not-instantiated'] as const;
+export type NoDriverCause = (typeof NO_DRIVER_CAUSES)[number];
 
 export const PROBE_KINDS = ['hash', 'skcipher', 'aead'] as const;
 export type ProbeKind = (typeof PROBE_KINDS)[number];

@@ -1,5 +1,6 @@
 // The entities sascope shows, shared by server and browser (the only server file the UI imports).
 // 64-bit counters are bigint in the server and decimal strings on the wire: OnWire<T> says so.
+import type { EntityKind } from './protocol.ts';
 
 export type OnWire<T> = T extends bigint
   ? string
@@ -77,6 +78,11 @@ export type {
   XfrmSelector, XfrmLifetimeConfig, XfrmLifetimeCurrent, XfrmMark, XfrmTemplate, XfrmPolicy,
 } from './xfrm.ts';
 
+/** What an event means, for code that acts on it (the tunnel tracker, the wall's ticker); `type` and
+ * `summary` are words for people, never read by logic. */
+export const EVENT_CODES = ['sa-deleted', 'sa-soft-expire', 'sa-hard-expire', 'policy-soft-expire', 'policy-hard-expire', 'peer-deleted'] as const;
+export type EventCode = (typeof EVENT_CODES)[number];
+
 export interface KernelEvent {
   /** Monotonic id. */
   id: number;
@@ -85,6 +91,10 @@ export interface KernelEvent {
   /** e.g. NEWPOLICY, DELPOLICY, NEWLINK, resync */
   type: string;
   summary: string;
+  /** What happened as a code (EVENT_CODES), on the events something acts on. */
+  code?: EventCode;
   /** The entity it concerns, if any: "policy:12:out". */
   ref?: string;
+  /** The same entity, typed (where a source names it so; `ref` is then made from it). */
+  subject?: { kind: EntityKind; key: string };
 }

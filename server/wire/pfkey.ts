@@ -135,6 +135,19 @@ export interface PfkeyAlgorithm {
 export const PFKEY_CHECK_STATUSES = ['agree', 'mismatch', 'not-representable', 'missing'] as const;
 export type PfkeyCheckStatus = (typeof PFKEY_CHECK_STATUSES)[number];
 
+/** Why PF_KEY cannot show an XFRM SA faithfully, one code per cause (see server/model/crosscheck.ts). */
+export const UNREPRESENTABLE_CAUSES = [
+  'protocol', 'family', 'mode', 'aead', 'mark', 'if-id', 'output-mark', 'esn', 'replay-window', 'offload', 'tfc-padding', 'iptfs',
+  'nat-t-oa', 'auth-no-sadb-id', 'cipher-no-sadb-id', 'comp-no-sadb-id', 'auth-truncation',
+] as const;
+export type UnrepresentableCause = (typeof UNREPRESENTABLE_CAUSES)[number];
+
+/** One cause, and what it names where that sets it apart: the protocol, family or mode, the algorithm, the offload type. */
+export interface PfkeyCause {
+  code: UnrepresentableCause;
+  subject?: string;
+}
+
 /** Whether the PF_KEY and XFRM views of one SA agree (kind 'pfkey-check'). */
 export interface PfkeyCheck {
   /** The SA identity both sides share: "esp/10.0.0.2/0x00001000". */
@@ -144,6 +157,8 @@ export interface PfkeyCheck {
   differences: Array<{ field: string; xfrm: string; pfkey: string }>;
   /** Why PF_KEY cannot show this SA faithfully, or which side lacks it. */
   reason?: string;
+  /** The causes in `reason` that make it not representable, as codes. */
+  causes?: PfkeyCause[];
   /** The XFRM 'sa' entity key and the 'pfkey-sa' key, where present. */
   xfrmKey?: string;
   pfkeyKey?: string;

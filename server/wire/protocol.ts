@@ -128,6 +128,11 @@ export const ClientMessage = z.discriminatedUnion('type', [
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
+/** An entity named in one string, as events and alarms carry it in `ref`: "sa:<key>". */
+export function entityRef(kind: EntityKind, key: string): string {
+  return `${kind}:${key}`;
+}
+
 /** Key of an entity within its kind. */
 export function entityKey(kind: EntityKind, v: { key?: string; id?: string | number; index?: number; ifindex?: number }): string {
   if (kind === 'link') return String(v.index);

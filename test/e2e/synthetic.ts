@@ -77,9 +77,9 @@ export function model() {
   const pfkeySas = [psa(sas[0]!), psa(sas[1]!), psa(sas[2]!, { reqid: 999 }), psa(sas[3]!, { auth: { id: 0, name: 'none' }, encrypt: { id: 0, name: 'none' } })];
   const checks = [
     { key: sas[0]!.key, status: 'agree', differences: [], xfrmKey: sas[0]!.key, pfkeyKey: pfkeySas[0]!.key },
-    { key: sas[1]!.key, status: 'not-representable', differences: [], reason: 'crypto offload on ifindex 3: not in PF_KEY', xfrmKey: sas[1]!.key, pfkeyKey: pfkeySas[1]!.key },
-    { key: sas[2]!.key, status: 'mismatch', differences: [{ field: 'reqid', xfrm: '102', pfkey: '999' }], reason: 'packet offload on ifindex 3: not in PF_KEY', xfrmKey: sas[2]!.key, pfkeyKey: pfkeySas[2]!.key },
-    { key: sas[3]!.key, status: 'not-representable', differences: [], reason: 'AEAD rfc4106(gcm(aes)): PF_KEY shows encrypt=0, auth=0 and no key', xfrmKey: sas[3]!.key, pfkeyKey: pfkeySas[3]!.key },
+    { key: sas[1]!.key, status: 'not-representable', differences: [], reason: 'crypto offload on ifindex 3: not in PF_KEY', causes: [{ code: 'offload', subject: 'crypto' }], xfrmKey: sas[1]!.key, pfkeyKey: pfkeySas[1]!.key },
+    { key: sas[2]!.key, status: 'mismatch', differences: [{ field: 'reqid', xfrm: '102', pfkey: '999' }], reason: 'packet offload on ifindex 3: not in PF_KEY', causes: [{ code: 'offload', subject: 'packet' }], xfrmKey: sas[2]!.key, pfkeyKey: pfkeySas[2]!.key },
+    { key: sas[3]!.key, status: 'not-representable', differences: [], reason: 'AEAD rfc4106(gcm(aes)): PF_KEY shows encrypt=0, auth=0 and no key', causes: [{ code: 'aead', subject: 'rfc4106(gcm(aes))' }], xfrmKey: sas[3]!.key, pfkeyKey: pfkeySas[3]!.key },
     { key: sas[4]!.key, status: 'missing', differences: [], reason: 'in the XFRM SA table but not in the PF_KEY dump', xfrmKey: sas[4]!.key },
   ];
   const calg = (name: string, driver: string, module: string, priority: number, type: string, over: Record<string, unknown> = {}) => ({ key: driver, name, driver, module, priority, refcnt: 1, selftest: 'passed', internal: false, type, fields: {}, ...over });

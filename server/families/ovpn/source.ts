@@ -264,7 +264,7 @@ export class OvpnSource extends GenlSource<OvpnOp> {
             dev.lastPeerDeleted = { peerId: m.peer.id, reason, time: Date.now() };
             this.sink.upsert('ovpn-dev', String(dev.ifindex), dev);
           }
-          this.sink.event({ source: this.id, type: 'peer-del-ntf', summary: `${devName}: peer ${m.peer.id} deleted, reason ${reason}`, ref: `ovpn-peer:${key}` });
+          this.sink.event({ source: this.id, type: 'peer-del-ntf', code: 'peer-deleted', summary: `${devName}: peer ${m.peer.id} deleted, reason ${reason}`, ref: `ovpn-peer:${key}` });
           return;
         }
         case OVPN_CMD.KEY_SWAP_NTF: {

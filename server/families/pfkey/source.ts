@@ -205,16 +205,17 @@ export class PfkeySource extends Source {
     const h = m.header;
     if (SA_EVENTS.has(h.type) && m.ext.sa && m.ext.addressDst && h.satype !== SATYPE.UNSPEC) {
       const key = pfkeySaKey(SATYPE_NAME[h.satype] ?? h.satype, m.ext.addressDst.address, m.ext.sa.spi);
-      this.askAgain(`sa:${key}`, () => this.refreshSa(key, m));
+      this.askAgain('sa', key, () => this.refreshSa(key, m));
     } else if (SPD_EVENTS.has(h.type) && m.ext.policy && m.ext.policy.id !== 0) {
       const key = pfkeyPolicyKey(m.ext.policy.id, m.ext.policy.dir);
-      this.askAgain(`policy:${key}`, () => this.refreshPolicy(key, m));
+      this.askAgain('policy', key, () => this.refreshPolicy(key, m));
     } else if (h.type === SADB.FLUSH || h.type === SADB.X_SPDFLUSH) {
       void this.resync(`${SADB_NAME[h.type]} by pid ${h.pid}`).catch(() => undefined);
     }
   }
 
-  private askAgain(id: string, run: () => Promise<void>): void {
+  private askAgain(table: 'sa' | 'policy', key: string, run: () => Promise<void>): void {
+    const id = `${table}:${key}`;
     const queued = this.refreshing.has(id);
     this.refreshing.set(id, run);
     if (queued) return;
@@ -222,21 +223,21 @@ export class PfkeySource extends Source {
     queueMicrotask(() => {
       const last = this.refreshing.get(id) ?? run;
       this.refreshing.delete(id);
-      last().catch((err) => this.lookupFailed(id, err));
+      last().catch((err) => this.lookupFailed(table, key, err));
     });
   }
 
   /** The GET after an event failed otherwise than "not found" (no reply in time, another errno): not a decode
    * error. The kernel's tables are read again quietly, unless a deletion explains it by then (as for a miss). */
-  private lookupFailed(id: string, err: unknown): void {
+  private lookupFailed(table: 'sa' | 'policy', key: string, err: unknown): void {
+    const id = `${table}:${key}`;
     if (err instanceof DecodeError) return this.decodeFailed(err, `the reply to the lookup of ${id}`);
     this.lookupFailures++;
     const msg = err instanceof Error ? err.message : String(err);
     if (this.lookupFailures <= 10 || this.lookupFailures % 100 === 0) {
       this.log.warn({ source: this.id, what: id, err: msg, failures: this.lookupFailures }, `pfkey: lookup of ${id} after an event failed (${msg}); re-reading the tables`);
     }
-    const key = id.startsWith('sa:') ? id.slice(3) : id;
-    this.missed.set(key, { after: `a failed lookup (${msg})`, request: '' });
+    this.missed.set(table === 'sa' ? key : id, { after: `a failed lookup (${msg})`, request: '' });
     this.missedTimer ??= setTimeout(() => this.settleMissed(), MISSED_GET_GRACE_MS);
   }
 

@@ -89,7 +89,7 @@ export class XfrmPolicySource extends Source {
         case 'expire':
           // A hard expire deletes the policy in the kernel without a DELPOLICY message.
           if (d.hard) this.sink.remove('policy', d.policy.key);
-          this.sink.event({ source: this.id, type: d.hard ? 'POLEXPIRE hard' : 'POLEXPIRE soft', summary: describePolicy(d.policy), ref: `policy:${d.policy.key}` });
+          this.sink.event({ source: this.id, type: d.hard ? 'POLEXPIRE hard' : 'POLEXPIRE soft', code: d.hard ? 'policy-hard-expire' : 'policy-soft-expire', summary: describePolicy(d.policy), ref: `policy:${d.policy.key}` });
           break;
         case 'flush':
           this.sink.event({ source: this.id, type, summary: `all ${d.type} policies flushed` });

@@ -22,6 +22,7 @@ import { NetlinkConnection, openNetlinkTransport, type Transport } from '../../n
 import type { NetlinkMessage } from '../../netlink/message.ts';
 import type { Logger } from '../../log.ts';
 import type { SecurityAssociation } from '../../wire/xfrm.ts';
+import type { EventCode } from '../../wire/entities.ts';
 import { Source, inSlices, type ModelSink } from '../source.ts';
 import { XfrmEvents, joinXfrmEvents } from './events.ts';
 import { fingerprintSecretState } from './fingerprint.ts';
@@ -160,7 +161,8 @@ export class XfrmSaSource extends Source {
   }
 
   private apply(d: SaMessage, type: string): void {
-    const ev = (t: string, summary: string, key?: string) => this.sink.event({ source: this.id, type: t, summary, ...(key ? { ref: `sa:${key}` } : {}) });
+    const ev = (t: string, summary: string, key?: string, code?: EventCode) =>
+      this.sink.event({ source: this.id, type: t, summary, ...(code ? { code } : {}), ...(key ? { subject: { kind: 'sa', key } } : {}) });
     switch (d.kind) {
       case 'upsert':
         this.sink.upsert('sa', d.sa.key, d.sa);
@@ -168,7 +170,7 @@ export class XfrmSaSource extends Source {
         return;
       case 'remove':
         this.sink.remove('sa', d.sa.key);
-        ev('DELSA', describeSa(d.sa), d.sa.key);
+        ev('DELSA', describeSa(d.sa), d.sa.key, 'sa-deleted');
         return;
       case 'expire': {
         if (d.hard) {
@@ -179,7 +181,7 @@ export class XfrmSaSource extends Source {
           const old = this.known(d.sa.key);
           this.sink.upsert('sa', d.sa.key, old ? { ...old, lifetime: d.sa.lifetime, stats: d.sa.stats } : d.sa);
         }
-        ev(d.hard ? 'EXPIRE hard' : 'EXPIRE soft', describeSa(d.sa), d.sa.key);
+        ev(d.hard ? 'EXPIRE hard' : 'EXPIRE soft', describeSa(d.sa), d.sa.key, d.hard ? 'sa-hard-expire' : 'sa-soft-expire');
         return;
       }
       case 'aevent': {

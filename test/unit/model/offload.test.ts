@@ -140,3 +140,23 @@ test('derived views: recomputed from model changes, coalesced', async () => {
   assert.equal((model.get('offload-dev', '3') as { sas: unknown[] }).sas.length, 0);
   views.close();
 });
+
+test('no driver: a code says why, and /proc/crypto is re-read for "not instantiated" by that code alone', async () => {
+  const uses = cryptoUses([sa('z', 3, undefined, { enc: { name: 'cbc(aes)', keyBits: 128 }, auth: { name: 'hmac(sha256)', keyBits: 256, truncBits: 128 } }), sa('n', 4, undefined, { enc: { name: 'ecb(cipher_null)', keyBits: 0 } })], ALGS);
+  const by = new Map(uses.map((u) => [u.key, u]));
+  assert.equal(by.get('auth:hmac(sha256)')!.noDriver, 'not-instantiated');
+  assert.equal(by.get('enc:ecb(cipher_null)')!.noDriver, 'null-algorithm');
+  assert.equal(by.get('enc:cbc(aes)')!.noDriver, undefined, 'it has a driver');
+  assert.equal(cryptoUses([sa('z', 3, undefined, { enc: { name: 'cbc(aes)', keyBits: 128 } })], [])[0]?.noDriver, 'proc-crypto-not-read');
+  const model = new Model();
+  let rereads = 0;
+  const views = new DerivedViews(model, 5, () => rereads++);
+  for (const a of ALGS) model.upsert('crypto-alg', a.key, a);
+  model.upsert('sa', 'n', sa('n', 4, undefined, { enc: { name: 'ecb(cipher_null)', keyBits: 0 } }));
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(rereads, 0, 'a null algorithm has no driver to wait for');
+  model.upsert('sa', 'z', sa('z', 3, undefined, { enc: { name: 'cbc(aes)', keyBits: 128 }, auth: { name: 'hmac(sha256)', keyBits: 256, truncBits: 128 } }));
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(rereads, 1);
+  views.close();
+});

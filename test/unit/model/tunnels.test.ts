@@ -7,7 +7,7 @@ import { Model } from '../../../server/model/model.ts';
 import { TunnelTracker } from '../../../server/model/tunnels.ts';
 import { countdownOf, XFRM_INF } from '../../../server/model/countdown.ts';
 import { parseConfig } from '../../../server/config.ts';
-import type { OnWire } from '../../../server/wire/entities.ts';
+import type { EventCode, KernelEvent, OnWire } from '../../../server/wire/entities.ts';
 import type { Alarm, Rotation, Tunnel } from '../../../server/wire/tunnels.ts';
 import type { SecurityAssociation } from '../../../server/wire/xfrm.ts';
 
@@ -45,7 +45,8 @@ function sa(spi: number, o: { addSec?: number; bytes?: bigint; packets?: bigint;
 }
 
 const put = (m: Model, s: SecurityAssociation) => m.upsert('sa', s.key, s);
-const ev = (m: Model, type: string, s: SecurityAssociation) => m.event({ source: 'xfrm-sa', type, summary: type, ref: `sa:${s.key}` });
+/** An event about SA s as the XFRM SA source tells it: a code and a typed subject (the words are for people). */
+const ev = (m: Model, code: EventCode, s: SecurityAssociation, type: string = code) => m.event({ source: 'xfrm-sa', type, code, summary: type, subject: { kind: 'sa', key: s.key } });
 
 test('soft expire → new SA → old deleted: one rotation (soft-expire, overlap), counters continuous', async () => {
   const { model, clock, rotations, settle, tunnels } = rig();
@@ -60,7 +61,7 @@ test('soft expire → new SA → old deleted: one rotation (soft-expire, overlap
   assert.equal(t1.rotations, 0);
   clock.now += 20_000;
   put(model, sa(0xa1, { bytes: 5000n, packets: 50n }));
-  ev(model, 'EXPIRE soft', a);
+  ev(model, 'sa-soft-expire', a);
   const b = sa(0xb2, { addSec: Math.floor(clock.now / 1000), bytes: 0n });
   put(model, b);
   await settle();
@@ -76,7 +77,7 @@ test('soft expire → new SA → old deleted: one rotation (soft-expire, overlap
   clock.now += 2_000;
   put(model, sa(0xb2, { addSec: Math.floor((clock.now - 2000) / 1000), bytes: 700n, packets: 7n }));
   model.remove('sa', a.key);
-  ev(model, 'DELSA', a);
+  ev(model, 'sa-deleted', a);
   await settle();
   assert.equal(rotations.length, 2, 'the same rotation, updated');
   assert.equal(rotations[1]!.key, rotations[0]!.key);
@@ -106,7 +107,7 @@ test('causes: daemon rekey (no soft expire), hard expire (then a new SA), manual
   // hard expire of the only SA: the source removes it, then logs EXPIRE hard
   const b = sa(0x2, { addSec: now() });
   model.remove('sa', b.key);
-  ev(model, 'EXPIRE hard', b);
+  ev(model, 'sa-hard-expire', b);
   await settle();
   assert.equal(tunnels()[0]!.state, 'down');
   assert.deepEqual(alarms().map((x) => x.type), ['hard-expired']);
@@ -378,4 +379,39 @@ test('a rekey that fails (the new SA goes, the old stays) is an aborted rotation
   assert.equal(rotations.at(-1)!.oldSpi, 0x1);
   assert.equal(rotations.at(-1)!.newSpi, 0x3);
   assert.equal(tunnels()[0]!.rotations, 1);
+});
+
+test('expiries come from the typed signal: the tracker finds them whatever the event’s words, and never from words alone', async () => {
+  const { model, clock, rotations, settle, tunnels, alarms } = rig();
+  const now = () => Math.floor(clock.now / 1000);
+  const a = sa(0xc1);
+  put(model, a);
+  await settle();
+  // Words an operator could see (another wording, another language) with the codes: soft expire found.
+  clock.now += 20_000;
+  ev(model, 'sa-soft-expire', a, 'SA reached its soft limit');
+  put(model, sa(0xc2, { addSec: now() }));
+  await settle();
+  assert.equal(rotations.at(-1)!.cause, 'soft-expire');
+  // The old words without a code (a source that only logs): no expiry is inferred from them.
+  const c = sa(0xd1, { dst: '10.0.0.9' });
+  put(model, c);
+  await settle();
+  model.event({ source: 'xfrm-sa', type: 'EXPIRE soft', summary: 'EXPIRE soft', ref: `sa:${c.key}` });
+  clock.now += 5_000;
+  put(model, sa(0xd2, { dst: '10.0.0.9', addSec: now() }));
+  await settle();
+  assert.equal(rotations.at(-1)!.cause, 'daemon-rekey');
+  // Hard expire in other words: the removal is a hard expiry (alarm hard-expired, not tunnel-down).
+  model.remove('sa', sa(0xc1).key);
+  const b = sa(0xc2, { addSec: now() });
+  model.remove('sa', b.key);
+  ev(model, 'sa-hard-expire', b, 'limite dure atteinte');
+  await settle();
+  const t = tunnels().find((x) => x.sas.length === 0)!;
+  assert.equal(t.state, 'down');
+  assert.deepEqual(alarms().filter((x) => x.ref === `tunnel:${t.key}`).map((x) => x.type), ['hard-expired']);
+  // The event row keeps its typed subject, and its ref is made from it.
+  const last = (model.list('event') as Array<OnWire<KernelEvent>>).filter((e) => e.code === 'sa-hard-expire').at(-1)!;
+  assert.deepEqual([last.subject, last.ref], [{ kind: 'sa', key: b.key }, `sa:${b.key}`]);
 });

@@ -104,3 +104,14 @@ test('the cross-check follows the model per SA and only while both sources are o
   assert.equal(model.count('pfkey-check'), 0, 'checks go when PF_KEY is not available');
   cc.close();
 });
+
+test('not representable: each cause also as a code with what it names, in the order of the words', () => {
+  const c = checksFor(ID, [xsa({ aead: { name: 'rfc4106(gcm(aes))', keyBits: 160, icvBits: 128 }, enc: undefined, auth: undefined, mark: { value: 16, mask: 255 }, ifId: 42 })], undefined)[0]!;
+  assert.equal(c.status, 'not-representable');
+  assert.deepEqual(c.causes, [{ code: 'aead', subject: 'rfc4106(gcm(aes))' }, { code: 'mark' }, { code: 'if-id' }]);
+  assert.equal(c.reason!.split('; ').length, c.causes!.length);
+  const m = checksFor(ID, [xsa({ offload: { ifindex: 3, dir: 'out', type: 'packet' } })], psa({ reqid: 9 }))[0]!;
+  assert.equal(m.status, 'mismatch');
+  assert.deepEqual(m.causes, [{ code: 'offload', subject: 'packet' }]);
+  assert.equal(checksFor(ID, [xsa()], psa())[0]!.causes, undefined, 'nothing when PF_KEY can show it');
+});

@@ -225,3 +225,24 @@ test('the counter refresh runs again after a retry (not available, then stop and
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(dumps, stopped, 'no refresh once stopped');
 });
+
+test('SA events carry a code and the SA as a typed subject (ref made from it); the words are for people', async () => {
+  const t = fakeTransport((req) => multipart(req, XFRM_MSG.NEWSA, [saPayload(1)]));
+  const model = new Model();
+  const src = new XfrmSaSource(model, log, { transport: t, refreshIntervalMs: 0 });
+  await src.start();
+  const k1 = 'inet:esp:10.0.0.2:0x00000001';
+  src.onEvent(expire({ spi: 1 }, false));
+  src.onEvent(expire({ spi: 1 }, true));
+  src.onEvent(newSa({ spi: 3 }));
+  src.onEvent(delSa({ spi: 3 }));
+  const evs = (model.list('event') as Array<{ type: string; code?: string; subject?: object; ref?: string }>).map(({ type, code, subject, ref }) => ({ type, code, subject, ref }));
+  const k3 = 'inet:esp:10.0.0.2:0x00000003';
+  assert.deepEqual(evs, [
+    { type: 'EXPIRE soft', code: 'sa-soft-expire', subject: { kind: 'sa', key: k1 }, ref: `sa:${k1}` },
+    { type: 'EXPIRE hard', code: 'sa-hard-expire', subject: { kind: 'sa', key: k1 }, ref: `sa:${k1}` },
+    { type: 'NEWSA', code: undefined, subject: { kind: 'sa', key: k3 }, ref: `sa:${k3}` },
+    { type: 'DELSA', code: 'sa-deleted', subject: { kind: 'sa', key: k3 }, ref: `sa:${k3}` },
+  ]);
+  src.stop();
+});
