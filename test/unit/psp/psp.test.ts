@@ -100,6 +100,17 @@ test('psp: dev-get dump with versions by name, the device name from rtnetlink, g
   src.stop();
 });
 
+test('psp: after stop() + start() (the retry once the module is back) the device keeps its name: the links are dumped again', async () => {
+  const { model, src } = start([{ id: 1, ifindex: 3, cap: 0xf, ena: 0x1, rotations: 2n }]);
+  await src.start();
+  assert.equal(dev(model, 1)!.ifname, 'eni0np1');
+  src.stop();
+  await src.start();
+  assert.equal(src.status.state, 'ok', src.status.reason);
+  assert.equal(dev(model, 1)!.ifname, 'eni0np1');
+  src.stop();
+});
+
 test('psp: a kernel whose family has no get-stats says "not offered by this kernel"', async () => {
   const { model, src, genl } = start([{ id: 1, ifindex: 3, cap: 0xf, ena: 0, rotations: 0n }], { family: { ...FAMILY, ops: [1, 4, 6, 8, 9] } });
   await src.start();
