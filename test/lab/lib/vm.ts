@@ -77,6 +77,7 @@ export function bootVm(opts: VmOptions): Promise<VmResult> {
   const env: Record<string, string> = {
     LAB_KERNEL: opts.kernel,
     LAB_MODE: interactive ? 'shell' : 'run',
+    LAB_PROJECT: PROJECT_DIR,
     LAB_CWD: process.env.SASCOPE_LAB_CWD || PROJECT_DIR,
     LAB_TIMEOUT: String(timeoutSec),
     LAB_MODULES: a.modules ?? '',
