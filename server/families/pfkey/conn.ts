@@ -56,6 +56,7 @@ export interface PfkeyRequest {
   ext?: SadbExtensions;
   /** What the request is, for errors: "dump SAs". */
   op: string;
+  /** How long the kernel may stay silent: since the request, and for a dump since its last reply (default 5000 ms, a dump 30000 ms). */
   timeoutMs?: number;
 }
 
@@ -143,6 +144,7 @@ export class PfkeyConnection {
       }
       p.parts.push(m);
       if (h.seq === 0) this.settle(p, undefined, h.errno || undefined);
+      else p.timer.refresh();
       return;
     }
     if (h.errno !== 0) {
@@ -168,9 +170,21 @@ export class PfkeyConnection {
         this.ensureStarted();
         this.seq = (this.seq + 1) >>> 0 || 1;
         const seq = this.seq;
+        // A timeout for silence, not for the whole request: a dump of 100k SAs comes in thousands of
+        // messages over many seconds, and each one restarts the clock (onDatagram refreshes the timer).
+        const silenceMs = req.timeoutMs ?? (dump ? 30_000 : 5000);
         const timer = setTimeout(() => {
-          if (this.pending?.seq === seq) this.fail(new Error(`${this.source}: ${req.op}: no reply from the kernel in ${req.timeoutMs ?? 5000} ms`));
-        }, req.timeoutMs ?? (dump ? 30_000 : 5000));
+          const p = this.pending;
+          if (p?.seq !== seq) return;
+          // Timers run before the loop reads its sockets: after a long busy stretch the kernel's next reply
+          // may be waiting unread. Judge after this turn's reads (a reply in them refreshed the timer).
+          const parts = p.parts.length;
+          setImmediate(() => {
+            if (this.pending !== p || p.parts.length !== parts) return;
+            const after = parts ? ` after ${parts} of its messages` : '';
+            this.fail(new Error(`${this.source}: ${req.op}: no reply from the kernel for ${silenceMs} ms${after}`));
+          });
+        }, silenceMs);
         this.pending = { req, seq, dump, parts: [], timer, resolve, reject };
         try {
           this.transport.send(encodeSadbMessage({ type: req.type, satype: req.satype ?? 0, seq, pid: this.pid }, req.ext));
