@@ -1,6 +1,8 @@
 // The `sascope` command: serve the dashboard, or print one snapshot of every source.
 import { parseArgs } from 'node:util';
+import { hostname } from 'node:os';
 import { createLogger } from './log.ts';
+import { version } from './version.ts';
 
 const HELP = `sascope — live dashboard for Linux security associations, read from the kernel itself
 
@@ -9,9 +11,9 @@ Usage:
                 [--open-loopback] [--tls-cert FILE --tls-key FILE]
       Serve the dashboard (Next.js pages, /api/v1, WebSocket /ws) on one port.
       Default --listen 127.0.0.1:7300 (loopback only).
-  sascope snapshot [--json] [--netns NAME]
-      Read every source once and print it (--json: one JSON document on stdout), then exit.
-      Exit 0 on success; on failure one line on stderr and a non-zero exit.
+  sascope snapshot [--json] [--pretty] [--netns NAME] [--data-dir DIR]
+      Read every source once and print it (--json: one JSON document on stdout, compact unless
+      --pretty), then exit. Exit 0 on success; on failure one line on stderr and a non-zero exit.
   sascope --help | --version
 
 Options:
@@ -19,6 +21,7 @@ Options:
   --dev                Next.js in development mode (hot reload)
   --no-ui              serve only /api/v1, /ws and /metrics (no pages; starts in about a second)
   --json               machine-readable output for snapshot
+  --pretty             indent the JSON (two spaces a level)
   --netns NAME         watch the network namespace NAME (/run/netns/NAME, as made by 'ip netns add')
                        instead of sascope's own; entered before any socket opens
   --data-dir DIR       where sascope keeps its state (the key fingerprint secret, mode 0600);
@@ -62,6 +65,7 @@ async function main(argv: string[]): Promise<void> {
         dev: { type: 'boolean', default: false },
         'no-ui': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        pretty: { type: 'boolean', default: false },
         netns: { type: 'string' },
         'data-dir': { type: 'string', default: '/var/lib/sascope' },
         config: { type: 'string' },
@@ -81,7 +85,6 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${HELP}\n`);
     return;
   }
-  const { version } = await import('./main.ts');
   if (values.version) {
     process.stdout.write(`sascope ${version}\n`);
     return;
@@ -132,26 +135,26 @@ async function main(argv: string[]): Promise<void> {
   }
 
   if (cmd === 'snapshot') {
+    if (values.pretty && !values.json) fail(`--pretty needs --json. Try 'sascope --help'.`, 2);
     const log = createLogger(process.env.SASCOPE_LOG_LEVEL ?? 'warn');
-    const { startKernel } = await import('./main.ts');
-    const { friendlySnapshot } = await import('./hub/http.ts');
-    let kernel;
+    // Only what a one-shot read needs: the sources and the model, never the hub or Next.js (loaded lazily).
+    const [{ startKernelSources }, { readOnce, writeJson }, { snapshotDocument }] = await Promise.all([import('./kernel.ts'), import('./snapshot.ts'), import('./model/snapshot.ts')]);
+    let model;
     try {
-      kernel = startKernel(log, { netns: values.netns, dataDir: values['data-dir'] });
-      await kernel.ready;
+      model = await readOnce(startKernelSources(log, { netns: values.netns, dataDir: values['data-dir'] }));
     } catch (err) {
       fail(`snapshot failed: ${(err as Error).message}`, 1);
     }
-    const snap = friendlySnapshot(kernel.hub);
-    kernel.stop();
+    const doc = snapshotDocument((kind) => model.list(kind), { time: Date.now(), server: { version, hostname: hostname(), netns: values.netns ?? 'self' } });
     if (values.json) {
-      // A pipe takes large writes asynchronously: exit only once the whole document is flushed.
-      process.stdout.write(`${JSON.stringify(snap, null, 2)}\n`, () => process.exit(0));
-      return;
+      try {
+        await writeJson(process.stdout, doc, values.pretty);
+      } catch (err) {
+        fail(`snapshot: writing stdout: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 1);
+      }
     } else {
-      const sources = snap['sources'] as Array<{ id: string; state: string; reason?: string }>;
-      for (const s of sources) process.stdout.write(`${s.id.padEnd(14)} ${s.state}${s.reason ? ` — ${s.reason}` : ''}\n`);
-      process.stdout.write(`links ${(snap['links'] as unknown[]).length}, policies ${(snap['policies'] as unknown[]).length}, SAs ${(snap['sas'] as unknown[]).length}\n`);
+      for (const s of model.list('source') as Array<{ id: string; state: string; reason?: string }>) process.stdout.write(`${s.id.padEnd(14)} ${s.state}${s.reason ? ` — ${s.reason}` : ''}\n`);
+      process.stdout.write(`links ${model.count('link')}, policies ${model.count('policy')}, SAs ${model.count('sa')}\n`);
     }
     process.exit(0);
   }

@@ -3,49 +3,24 @@ import type { Duplex } from 'node:stream';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import { Model } from './model/model.ts';
 import { Hub } from './hub/hub.ts';
 import { sendError } from './hub/http.ts';
 import { handleApi } from './hub/routes.ts';
-import { LinkSource } from './families/link/source.ts';
-import { XfrmPolicySource } from './families/xfrm/policy-source.ts';
-import { XfrmSaSource } from './families/xfrm/sa-source.ts';
-import { PfkeySource, RegisterBusyError } from './families/pfkey/source.ts';
-import { PfkeyCrossCheck } from './model/crosscheck.ts';
-import { XfrmTotalsSource } from './families/xfrm/totals-source.ts';
-import { XfrmEvents } from './families/xfrm/events.ts';
-import { loadFingerprintSecret } from './families/xfrm/fingerprint.ts';
-import { enterNetns, watchNetns } from './sys/netns.ts';
-import { watchStalls } from './sys/stalls.ts';
-import { OvpnSource } from './families/ovpn/source.ts';
-import { PspSource } from './families/psp/source.ts';
-import { EthtoolSource } from './families/ethtool/source.ts';
-import { CryptoSource } from './families/crypto/source.ts';
-import { afAlgUnavailable } from './families/crypto/info.ts';
-import { ProbeBusyError, ProbeRunner } from './families/alg/runner.ts';
-import { DerivedViews } from './model/views.ts';
+import { RegisterBusyError } from './families/pfkey/source.ts';
+import { ProbeBusyError } from './families/alg/runner.ts';
 import type { ApiActions } from './hub/http.ts';
 import type { Source } from './families/source.ts';
 import { ConfigSchema, DEFAULT_DATA_DIR, resolveServeConfig, type Config, type ServeConfig } from './config.ts';
+import { startKernelSources, type KernelSources } from './kernel.ts';
+import { projectRoot, version } from './version.ts';
 import { Auth, gate, gateUpgrade, principalOf, redactedUrl } from './hub/auth.ts';
-import { TunnelTracker } from './model/tunnels.ts';
+import type { TunnelTracker } from './model/tunnels.ts';
 import { History } from './history/history.ts';
 import { Metrics } from './hub/metrics.ts';
 import type { Logger } from './log.ts';
-import type { SourceState } from './wire/entities.ts';
 
-/** The directory with package.json above this module (server/ from the sources, server/.build/ from the bundle). */
-function findProjectRoot(from: string): string {
-  for (let d = from; ; d = path.dirname(d)) {
-    if (existsSync(path.join(d, 'package.json'))) return d;
-    if (path.dirname(d) === d) return path.resolve(from, '..');
-  }
-}
-export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
-export const version: string = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version;
+export { projectRoot, version };
 
 export interface Kernel {
   model: Model;
@@ -76,26 +51,7 @@ export interface KernelOptions {
   stallWarnings?: boolean;
 }
 
-/** How often a not-available source tries again (SASCOPE_RETRY_MS overrides; tests make it short). */
-const NOT_AVAILABLE_RETRY_MS = Number(process.env.SASCOPE_RETRY_MS) > 0 ? Number(process.env.SASCOPE_RETRY_MS) : 30_000;
-
-/** --netns: a 'netns' status row, ok while /run/netns/NAME still names the namespace sascope entered. */
-function watchNetnsStatus(model: Model, log: Logger, name: string): { close(): void } {
-  const status = { id: 'netns', label: `Network namespace ${name}`, state: 'ok' as SourceState, since: Date.now(), resyncs: 0, decodeErrors: 0 };
-  model.status({ ...status });
-  return watchNetns(name, (how) => {
-    const reason = `netns '${name}' was ${how === 'deleted' ? 'deleted (ip netns del)' : 'replaced by another namespace of that name'}: sascope still holds the namespace it entered, so the views show what is left in it and nothing else can change it — restart sascope to watch an existing namespace`;
-    log.warn({ source: 'netns', netns: name, how }, reason);
-    model.status({ ...status, state: 'not-available', reason, since: Date.now() });
-    model.event({ source: 'netns', type: 'netns-gone', summary: reason });
-  });
-}
-
 export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
-  if (opts.netns) enterNetns(opts.netns);
-  const fp = loadFingerprintSecret(opts.dataDir);
-  if (!fp.persisted) log.warn({ source: 'xfrm-sa', reason: fp.reason }, `xfrm: ${fp.reason}`);
-  const stalls = opts.stallWarnings ? watchStalls(log) : () => undefined;
   const model = new Model();
   const hub = new Hub(model, { version, hostname: hostname(), netns: opts.netns ?? 'self' }, log);
   // Derived kinds (tunnel, rotation, alarm) listen after the hub, so each raw delta goes out before what it causes.
@@ -103,43 +59,33 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
   const history = opts.history && config.history.enabled
     ? new History(model, log, { dataDir: opts.dataDir ?? DEFAULT_DATA_DIR, retentionDays: config.history.retentionDays, sampleSeconds: config.history.sampleSeconds, flushMs: config.history.flushMs, version })
     : undefined;
-  const tunnels = new TunnelTracker(model, {
-    thresholds: config.alarms,
-    onRotation: (r) => history?.rotation(r),
-    alarms: { raised: (a) => history?.alarmRaised(a), cleared: (a, at) => history?.alarmCleared(a, at) },
-  });
-  if (history) {
-    tunnels.restore(history.open());
-    history.trackStateFrom(() => tunnels.exportState());
+  let k: KernelSources;
+  try {
+    k = startKernelSources(log, {
+      netns: opts.netns,
+      dataDir: opts.dataDir,
+      config,
+      stallWarnings: opts.stallWarnings,
+      model,
+      tunnelHooks: {
+        onRotation: (r) => history?.rotation(r),
+        alarms: { raised: (a) => history?.alarmRaised(a), cleared: (a, at) => history?.alarmCleared(a, at) },
+      },
+      beforeStart: (tunnels) => {
+        if (!history) return;
+        tunnels.restore(history.open());
+        history.trackStateFrom(() => tunnels.exportState());
+      },
+    });
+  } catch (err) {
+    hub.close(); // --netns named no namespace: nothing started
+    throw err;
   }
   const metrics = new Metrics(model, { maxTunnelSeries: config.metrics.maxTunnelSeries, history });
-  const netnsWatch = opts.netns ? watchNetnsStatus(model, log, opts.netns) : undefined;
-  // One XFRM monitor socket for the policy and SA sources: each message type is handled by one of them.
-  const xfrmEvents = new XfrmEvents();
-  const pfkey = new PfkeySource(model, log);
-  const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log), new PspSource(model, log), pfkey];
-  // PF_KEY ⇄ XFRM, per SA, while both sources are ok.
-  const pfkeyCheck = new PfkeyCrossCheck(model);
-  // Devices, offload and kernel crypto: ethtool features, /proc/crypto, derived offload / crypto-use views, the AF_ALG probe.
-  const crypto = new CryptoSource(model, log);
-  sources.push(new EthtoolSource(model, log), crypto);
-  const views = new DerivedViews(model, 200, () => void crypto.reread().catch(() => undefined));
-  const probe = new ProbeRunner({
-    sink: model,
-    log,
-    uses: () => views.uses(),
-    algorithms: () => crypto.algorithms(),
-    reread: () => crypto.reread(),
-    unavailable: () => {
-      const info = crypto.cryptoInfo();
-      return info ? afAlgUnavailable(info) : undefined;
-    },
-  });
-  probe.publish();
   const actions: ApiActions = {
     startCryptoProbe() {
       try {
-        void probe.start().catch((err: unknown) => log.error({ source: 'alg', err: String(err) }, 'crypto probe failed'));
+        void k.probe.start().catch((err: unknown) => log.error({ source: 'alg', err: String(err) }, 'crypto probe failed'));
         return { started: true, row: model.get('crypto-probe', 'probe') };
       } catch (err) {
         if (err instanceof ProbeBusyError) return { started: false, message: err.message };
@@ -148,7 +94,7 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
     },
     startPfkeyRegister() {
       try {
-        void pfkey.startRegister().done;
+        void k.pfkey.startRegister().done;
         return { started: true, row: model.get('pfkey-register', 'register') };
       } catch (err) {
         if (err instanceof RegisterBusyError) return { started: false, message: err.message };
@@ -156,31 +102,18 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
       }
     },
   };
-  for (const s of sources) model.status({ ...s.status });
-  // A kernel module loaded (or unloaded and loaded again) while sascope runs: not-available sources try again.
-  for (const s of sources) s.retryWhenNotAvailable(NOT_AVAILABLE_RETRY_MS);
-  const ready = Promise.all(sources.map((s) => s.start())).then(() => {
-    views.recompute();
-    tunnels.settle();
-  });
   return {
     model,
     hub,
-    sources,
+    sources: k.sources,
     actions,
-    tunnels,
+    tunnels: k.tunnels,
     history,
     metrics,
-    ready,
+    ready: k.ready,
     stop() {
-      stalls();
-      netnsWatch?.close();
-      for (const s of sources) s.retryWhenNotAvailable(0);
-      for (const s of sources) s.stop();
-      tunnels.close();
+      k.stop();
       history?.close();
-      views.close();
-      pfkeyCheck.close();
       hub.close();
     },
   };

@@ -25,7 +25,7 @@ const STATUSES: PfkeyCheckStatus[] = ['mismatch', 'not-representable', 'missing'
 const saHref = (key: string) => `/sas?sa=${encodeURIComponent(key)}`;
 
 /** A cause of "not representable" in words, made from its code and what it names (never from the check's reason text). */
-const CAUSE_WORDS: Record<UnrepresentableCause, (subject?: string) => string> = {
+const UNREPRESENTABLE_WORDS: Record<UnrepresentableCause, (subject?: string) => string> = {
   protocol: (s) => `protocol ${s}: a PF_KEY dump walks only ESP, AH and IPComp`,
   family: (s) => `family ${s}`,
   mode: (s) => `mode ${s} has no IPSEC_MODE_* value (a PF_KEY dump stops at it)`,
@@ -73,7 +73,7 @@ function Summary({ checks, psas, xsas, ppols, xpols, status, setStatus }: { chec
       if (k.status !== 'not-representable') continue;
       for (const c of k.causes ?? []) {
         const cat = `${c.code}\0${c.subject ?? ''}`;
-        const e = m.get(cat) ?? { n: 0, words: CAUSE_WORDS[c.code](c.subject), example: k.reason ?? '' };
+        const e = m.get(cat) ?? { n: 0, words: UNREPRESENTABLE_WORDS[c.code](c.subject), example: k.reason ?? '' };
         e.n++;
         m.set(cat, e);
       }

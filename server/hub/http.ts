@@ -5,17 +5,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Hub } from './hub.ts';
 import { principalOf } from './auth.ts';
-import type { EntityKinds } from '../wire/protocol.ts';
+import { cryptoDocument, snapshotDocument } from '../model/snapshot.ts';
 
-/**
- * An SA as the snapshot JSON shows it: like the wire form, except lifetime.current.bytes and .packets are
- * JSON numbers (scripts compare them with iproute2's). They are exact up to 2^53 (8 PiB, 9e15 packets); past
- * that the number is the nearest double. Every other 64-bit value stays a decimal string, as on the wire.
- */
-export function friendlySa(sa: EntityKinds['sa']): unknown {
-  const cur = sa.lifetime.current;
-  return { ...sa, lifetime: { ...sa.lifetime, current: { ...cur, bytes: Number(cur.bytes), packets: Number(cur.packets) } } };
-}
+export { friendlySa } from '../model/snapshot.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const s = JSON.stringify(body);
@@ -27,37 +19,16 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   sendJson(res, status, { error: { code, message } }, headers);
 }
 
-/** The snapshot as people and scripts read it: plural names at the top level. */
+/** The snapshot as people and scripts read it: plural names at the top level (server/model/snapshot.ts). */
 export function friendlySnapshot(hub: Hub): Record<string, unknown> {
   const s = hub.snapshot();
-  return {
-    time: new Date(s.time).toISOString(),
-    seq: s.seq,
-    server: s.server,
-    sources: s.entities.source,
-    links: s.entities.link,
-    policies: s.entities.policy,
-    sas: s.entities.sa.map(friendlySa),
-    xfrmTotals: s.entities['xfrm-totals'][0] ?? null,
-    ovpnDevices: s.entities['ovpn-dev'],
-    ovpnPeers: s.entities['ovpn-peer'],
-    pspDevices: s.entities['psp-dev'],
-    pfkey: { sas: s.entities['pfkey-sa'], policies: s.entities['pfkey-policy'], algorithms: s.entities['pfkey-alg'], register: s.entities['pfkey-register'][0] ?? null, checks: s.entities['pfkey-check'] },
-    ethtoolDevices: s.entities['ethtool-dev'],
-    offloadDevices: s.entities['offload-dev'],
-    offload: s.entities['offload-info'][0] ?? null,
-    crypto: cryptoView(hub),
-    tunnels: s.entities.tunnel,
-    rotations: s.entities.rotation,
-    alarms: s.entities.alarm,
-    events: s.entities.event,
-  };
+  return snapshotDocument((kind) => s.entities[kind], s);
 }
 
 /** The crypto panel's data: header facts, algorithms in use with their drivers, the probe, /proc/crypto. */
 export function cryptoView(hub: Hub): Record<string, unknown> {
   const e = hub.snapshot().entities;
-  return { info: e['crypto-info'][0] ?? null, uses: e['crypto-use'], probe: e['crypto-probe'][0] ?? null, algorithms: e['crypto-alg'] };
+  return cryptoDocument((kind) => e[kind]);
 }
 
 /** An action started (its state row as it stands), or refused with the reason. */

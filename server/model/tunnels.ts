@@ -129,6 +129,7 @@ export class TunnelTracker {
   readonly alarms: AlarmBook;
   private order = 0;
   private scheduled = false;
+  private readonly settledWaiters: Array<() => void> = [];
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly off: () => void;
   private readonly now: () => number;
@@ -168,6 +169,16 @@ export class TunnelTracker {
   settle(): void {
     this.restoredSas.clear();
     this.restored.clear();
+  }
+
+  /** Every change seen so far is published: no pass pending (flush() spreads a big batch over turns of the event loop). */
+  get settled(): boolean {
+    return !this.scheduled && this.dirty.size === 0 && this.removals.length === 0;
+  }
+
+  /** Resolves when settled: a reader right after the dumps (`sascope snapshot`) gets every tunnel and alarm, not the first passes' share. */
+  whenSettled(): Promise<void> {
+    return this.settled ? Promise.resolve() : new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
   /** The state history keeps (continuity across restarts). */
@@ -524,6 +535,7 @@ export class TunnelTracker {
       this.dirty.delete(key);
       this.publish(key);
     }
+    if (this.settled) for (const resolve of this.settledWaiters.splice(0)) resolve();
   }
 
   /** Templates that can lead to an SA: by addresses, or by reqid when the template leaves them open. */

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot, requireTestNetns, startServer } from '../helpers.ts';
 
@@ -84,6 +86,22 @@ test('without privilege `snapshot --json` still exits 0 with the states', () => 
   assert.equal(r.status, 0, r.stderr);
   const snap = JSON.parse(r.stdout) as { sources: Array<{ id: string; state: string }> };
   assert.equal(snap.sources.find((x) => x.id === 'xfrm-policy')?.state, 'no-permission');
+});
+
+test('snapshot --json is one compact line, --pretty indents the same document, --pretty without --json is refused', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'sascope-snapshot-'));
+  const compact = run(['snapshot', '--json', '--data-dir', dataDir]);
+  assert.equal(compact.status, 0, compact.stderr);
+  assert.equal(compact.stdout.indexOf('\n'), compact.stdout.length - 1, 'one line, then the newline');
+  const pretty = run(['snapshot', '--json', '--pretty', '--data-dir', dataDir]);
+  assert.equal(pretty.status, 0, pretty.stderr);
+  assert.match(pretty.stdout, /^\{\n {2}"time": "/);
+  const keys = (text: string) => Object.keys(JSON.parse(text) as object);
+  assert.deepEqual(keys(pretty.stdout), keys(compact.stdout));
+  assert.ok(keys(compact.stdout).includes('tunnels') && keys(compact.stdout).includes('alarms'));
+  const refused = run(['snapshot', '--pretty']);
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /--pretty needs --json/);
 });
 
 test('--netns watches another namespace while the dashboard stays reachable where it was started', async () => {

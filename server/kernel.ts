@@ -1,0 +1,141 @@
+// The kernel side of the process, without the hub: every source → the one model → what the model derives
+// from it (tunnels, rotations and alarms, the PF_KEY cross-check, offload and crypto views). `sascope serve`
+// adds the hub, history and metrics around it (server/main.ts); `sascope snapshot` reads it once
+// (server/snapshot.ts) and so loads nothing of the hub, the WebSocket server or Next.js.
+import { Model } from './model/model.ts';
+import { LinkSource } from './families/link/source.ts';
+import { XfrmPolicySource } from './families/xfrm/policy-source.ts';
+import { XfrmSaSource } from './families/xfrm/sa-source.ts';
+import { PfkeySource } from './families/pfkey/source.ts';
+import { PfkeyCrossCheck } from './model/crosscheck.ts';
+import { XfrmTotalsSource } from './families/xfrm/totals-source.ts';
+import { XfrmEvents } from './families/xfrm/events.ts';
+import { loadFingerprintSecret } from './families/xfrm/fingerprint.ts';
+import { enterNetns, watchNetns } from './sys/netns.ts';
+import { watchStalls } from './sys/stalls.ts';
+import { OvpnSource } from './families/ovpn/source.ts';
+import { PspSource } from './families/psp/source.ts';
+import { EthtoolSource } from './families/ethtool/source.ts';
+import { CryptoSource } from './families/crypto/source.ts';
+import { afAlgUnavailable } from './families/crypto/info.ts';
+import { ProbeRunner } from './families/alg/runner.ts';
+import { DerivedViews } from './model/views.ts';
+import type { Source } from './families/source.ts';
+import { ConfigSchema, type Config } from './config.ts';
+import { TunnelTracker, type TunnelTrackerOptions } from './model/tunnels.ts';
+import type { Logger } from './log.ts';
+import type { SourceState } from './wire/entities.ts';
+
+export interface KernelSources {
+  model: Model;
+  sources: Source[];
+  /** PF_KEY (its REGISTER is an operator action) and the AF_ALG probe (another). */
+  pfkey: PfkeySource;
+  probe: ProbeRunner;
+  /** Tunnels, rotations, countdowns and alarms derived from the model. */
+  tunnels: TunnelTracker;
+  /** Resolves when every source has done its first dump or settled on a failure state. */
+  ready: Promise<void>;
+  /**
+   * After ready: resolves when what derives from the sources has caught up with them — every tunnel,
+   * rotation and alarm published (the tracker spreads a big batch over turns of the event loop) and the
+   * PF_KEY cross-check done. What a one-shot reader waits for.
+   */
+  settled(): Promise<void>;
+  stop(): void;
+}
+
+export interface KernelSourcesOptions {
+  /** Watch this network namespace (/run/netns/NAME) instead of our own: entered before any socket opens. Throws NetnsError. */
+  netns?: string;
+  /** Where the key fingerprint secret is kept (default /var/lib/sascope). */
+  dataDir?: string;
+  /** The config file's settings (alarm thresholds); defaults when absent. */
+  config?: Config;
+  /** Log event-loop stalls over 500 ms (serve; a one-shot `snapshot` blocks by design). */
+  stallWarnings?: boolean;
+  /** The model, when listeners must come before the derived kinds' (the hub: each raw delta goes out before what it causes). */
+  model?: Model;
+  /** Told about rotations and alarms (history). */
+  tunnelHooks?: Pick<TunnelTrackerOptions, 'onRotation' | 'alarms'>;
+  /** Called with the tracker before any source starts (history restores tunnel state into it). */
+  beforeStart?: (tunnels: TunnelTracker) => void;
+}
+
+/** How often a not-available source tries again (SASCOPE_RETRY_MS overrides; tests make it short). */
+const NOT_AVAILABLE_RETRY_MS = Number(process.env.SASCOPE_RETRY_MS) > 0 ? Number(process.env.SASCOPE_RETRY_MS) : 30_000;
+
+/** --netns: a 'netns' status row, ok while /run/netns/NAME still names the namespace sascope entered. */
+function watchNetnsStatus(model: Model, log: Logger, name: string): { close(): void } {
+  const status = { id: 'netns', label: `Network namespace ${name}`, state: 'ok' as SourceState, since: Date.now(), resyncs: 0, decodeErrors: 0 };
+  model.status({ ...status });
+  return watchNetns(name, (how) => {
+    const reason = `netns '${name}' was ${how === 'deleted' ? 'deleted (ip netns del)' : 'replaced by another namespace of that name'}: sascope still holds the namespace it entered, so the views show what is left in it and nothing else can change it — restart sascope to watch an existing namespace`;
+    log.warn({ source: 'netns', netns: name, how }, reason);
+    model.status({ ...status, state: 'not-available', reason, since: Date.now() });
+    model.event({ source: 'netns', type: 'netns-gone', summary: reason });
+  });
+}
+
+export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {}): KernelSources {
+  if (opts.netns) enterNetns(opts.netns);
+  const fp = loadFingerprintSecret(opts.dataDir);
+  if (!fp.persisted) log.warn({ source: 'xfrm-sa', reason: fp.reason }, `xfrm: ${fp.reason}`);
+  const stalls = opts.stallWarnings ? watchStalls(log) : () => undefined;
+  const model = opts.model ?? new Model();
+  const config = opts.config ?? ConfigSchema.parse({});
+  const tunnels = new TunnelTracker(model, { thresholds: config.alarms, ...opts.tunnelHooks });
+  opts.beforeStart?.(tunnels);
+  const netnsWatch = opts.netns ? watchNetnsStatus(model, log, opts.netns) : undefined;
+  // One XFRM monitor socket for the policy and SA sources: each message type is handled by one of them.
+  const xfrmEvents = new XfrmEvents();
+  const pfkey = new PfkeySource(model, log);
+  const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log), new PspSource(model, log), pfkey];
+  // PF_KEY ⇄ XFRM, per SA, while both sources are ok.
+  const pfkeyCheck = new PfkeyCrossCheck(model);
+  // Devices, offload and kernel crypto: ethtool features, /proc/crypto, derived offload / crypto-use views, the AF_ALG probe.
+  const crypto = new CryptoSource(model, log);
+  sources.push(new EthtoolSource(model, log), crypto);
+  const views = new DerivedViews(model, 200, () => void crypto.reread().catch(() => undefined));
+  const probe = new ProbeRunner({
+    sink: model,
+    log,
+    uses: () => views.uses(),
+    algorithms: () => crypto.algorithms(),
+    reread: () => crypto.reread(),
+    unavailable: () => {
+      const info = crypto.cryptoInfo();
+      return info ? afAlgUnavailable(info) : undefined;
+    },
+  });
+  probe.publish();
+  for (const s of sources) model.status({ ...s.status });
+  // A kernel module loaded (or unloaded and loaded again) while sascope runs: not-available sources try again.
+  for (const s of sources) s.retryWhenNotAvailable(NOT_AVAILABLE_RETRY_MS);
+  const ready = Promise.all(sources.map((s) => s.start())).then(() => {
+    views.recompute();
+    tunnels.settle();
+  });
+  return {
+    model,
+    sources,
+    pfkey,
+    probe,
+    tunnels,
+    ready,
+    async settled() {
+      await ready;
+      await tunnels.whenSettled();
+      pfkeyCheck.flush(); // its pass would run on the next turn; the cross-check feeds nothing the tracker reads
+    },
+    stop() {
+      stalls();
+      netnsWatch?.close();
+      for (const s of sources) s.retryWhenNotAvailable(0);
+      for (const s of sources) s.stop();
+      tunnels.close();
+      views.close();
+      pfkeyCheck.close();
+    },
+  };
+}

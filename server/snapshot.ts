@@ -1,0 +1,86 @@
+// `sascope snapshot`: every source read once, what derives from them settled, then the model written out.
+// It reads the model directly (no hub, no WebSocket server, no Next.js: server/kernel.ts) and streams the
+// JSON row by row with the output's backpressure, so 100k SAs never sit in memory as one 80 MB string.
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type { Model } from './model/model.ts';
+import { MappedRows } from './model/snapshot.ts';
+
+/** What a snapshot reads: server/kernel.ts's KernelSources, or sources on fake transports in tests. */
+export interface KernelReading {
+  model: Model;
+  ready: Promise<void>;
+  /** Resolves when the derived kinds (tunnels, rotations, alarms, cross-checks) have caught up with the sources. */
+  settled(): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * The model once every source has done its first dump and the derived kinds have settled; the sources are
+ * stopped then, so the model holds still while it is written (a writer waiting for a pipe to drain lets
+ * the event loop run).
+ */
+export async function readOnce(kernel: KernelReading): Promise<Model> {
+  await kernel.ready;
+  await kernel.settled();
+  kernel.stop();
+  return kernel.model;
+}
+
+/** Bytes gathered before each write: big enough that writes are few, small enough to stay off the large-object heap. */
+const CHUNK = 64 * 1024;
+
+/**
+ * `value` as JSON on `out` — the same text as JSON.stringify(value, null, pretty ? 2 : undefined) — written a
+ * chunk at a time, waiting for 'drain' when the stream's buffer is full. Objects and arrays are walked;
+ * each array element (an entity row) is stringified on its own; MappedRows are mapped row by row.
+ */
+export async function writeJson(out: Writable, value: unknown, pretty = false): Promise<void> {
+  const unit = pretty ? '  ' : '';
+  let buf = '';
+  const flush = async () => {
+    const chunk = buf;
+    buf = '';
+    if (!out.write(chunk)) await once(out, 'drain');
+  };
+  /** A value no walk goes into: its JSON, indented to `indent` (undefined for what JSON leaves out). */
+  const leaf = (v: unknown, indent: string): string | undefined => {
+    const s = JSON.stringify(v, null, unit || undefined);
+    return pretty && s !== undefined && indent ? s.replaceAll('\n', `\n${indent}`) : s;
+  };
+  const walk = async (v: unknown, indent: string): Promise<void> => {
+    const inner = indent + unit;
+    const nl = pretty ? `\n${inner}` : '';
+    if (v instanceof MappedRows || Array.isArray(v)) {
+      const rows: readonly unknown[] = v instanceof MappedRows ? v.rows : v;
+      const map = v instanceof MappedRows ? v.map : undefined;
+      if (rows.length === 0) return void (buf += '[]');
+      buf += '[';
+      for (let i = 0; i < rows.length; i++) {
+        buf += `${i ? ',' : ''}${nl}${leaf(map ? map(rows[i]) : rows[i], inner) ?? 'null'}`;
+        if (buf.length >= CHUNK) await flush();
+      }
+      buf += `${pretty ? `\n${indent}` : ''}]`;
+      return;
+    }
+    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
+      let first = true;
+      buf += '{';
+      for (const [k, x] of Object.entries(v)) {
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+        buf += `${first ? '' : ','}${nl}${JSON.stringify(k)}:${pretty ? ' ' : ''}`;
+        first = false;
+        await walk(x, inner);
+      }
+      buf += first ? '}' : `${pretty ? `\n${indent}` : ''}}`;
+      return;
+    }
+    buf += leaf(v, indent) ?? 'null';
+  };
+  await walk(value, '');
+  buf += '\n';
+  const last = buf;
+  buf = '';
+  // Resolved once the last chunk is handed to the system: the caller may exit then.
+  await new Promise<void>((resolve, reject) => out.write(last, (err) => (err ? reject(err) : resolve())));
+}
