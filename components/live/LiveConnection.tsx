@@ -63,7 +63,7 @@ export function LiveConnection() {
       status = { ...status, ...patch };
       qc.setQueryData(liveKey, status);
     };
-    setStatus({});
+    setStatus({ now: Date.now() });
     let ws: WebSocket | undefined;
     let queue: ServerMessage[] = [];
     let frame = 0;

@@ -107,7 +107,8 @@ export function Wall() {
         </h1>
         <div className="flex items-baseline gap-6 text-2xl">
           <span className={st.connected ? 'text-emerald-400' : 'text-red-400'}>{st.connected ? '● LIVE' : '○ OFFLINE'}</span>
-          <span className="tabular">{formatClock(now)}</span>
+          {/* The clock only from the live tick: the page's HTML is built without one (a clock there is a hydration mismatch). */}
+          <span className="tabular">{st.now !== undefined ? formatClock(st.now) : ''}</span>
         </div>
       </header>
 

@@ -2,7 +2,7 @@
 // refusal (409 while one runs, 403 for a viewer) shown in words. The page's WebSocket is routed to a
 // synthetic model and the POST is answered by the test, so no kernel crypto is needed; the last test
 // runs the real probe against the server's kernel.
-import { test, expect as baseExpect } from '@playwright/test';
+import { test, expect as baseExpect, allowConsoleError } from './fixtures.ts';
 import { model, routeSynthetic } from './synthetic.ts';
 
 // The machine is shared (VMs, builds): give the page time rather than fail on a slow frame.
@@ -13,6 +13,7 @@ const PROBE = '/api/v1/crypto/probe';
 test('an operator starts the probe: the button is disabled while it runs, results arrive live, a refusal is shown', async ({ page }) => {
   const m = model();
   const live = await routeSynthetic(page, m.entities);
+  allowConsoleError(/status of 409 .*\/api\/v1\/crypto\/probe/);
   let posts = 0;
   await page.route(`**${PROBE}`, async (route) => {
     expect(route.request().method()).toBe('POST');
@@ -63,6 +64,7 @@ test('an operator starts the probe: the button is disabled while it runs, result
 test('a viewer is refused with the server’s message', async ({ page }) => {
   const m = model();
   await routeSynthetic(page, m.entities);
+  allowConsoleError(/status of 403 .*\/api\/v1\/crypto\/probe/);
   await page.route(`**${PROBE}`, (route) =>
     route.fulfill({ status: 403, contentType: 'application/json', body: JSON.stringify({ error: { code: 'forbidden', message: 'POST /api/v1/crypto/probe needs the operator role' } }) }),
   );

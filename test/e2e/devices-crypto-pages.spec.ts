@@ -1,6 +1,6 @@
 // Devices, Crypto and PF_KEY pages on a synthetic model, light and dark: offload groups and flags, a
 // device's features, and screenshots for a human to look at (test-results/).
-import { test, expect as baseExpect } from '@playwright/test';
+import { test, expect as baseExpect } from './fixtures.ts';
 import { model, routeSynthetic } from './synthetic.ts';
 
 // The machine is shared (VMs, builds): give the page time rather than fail on a slow frame.

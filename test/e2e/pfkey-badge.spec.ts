@@ -1,6 +1,6 @@
 // PF_KEY ⇄ XFRM cross-check in the UI: a mismatch is a worded badge on the SA table, the PF_KEY page sums
 // the results and links a mismatch to the SA drawer; PF_KEY absent is said in words. Synthetic model.
-import { test, expect as baseExpect } from '@playwright/test';
+import { test, expect as baseExpect, allowConsoleError } from './fixtures.ts';
 import { model, routeSynthetic, source } from './synthetic.ts';
 
 // The machine is shared (VMs, builds): give the page time rather than fail on a slow frame.
@@ -76,6 +76,7 @@ test('REGISTER is sent only when an operator asks: idle, probing, the list, a re
   m.entities['pfkey-alg'] = [];
   m.entities['pfkey-register'] = [{ key: 'register', state: 'idle' }];
   const live = await routeSynthetic(page, m.entities);
+  allowConsoleError(/status of 403 .*\/api\/v1\/pfkey\/register/);
   let posts = 0;
   await page.route('**/api/v1/pfkey/register', async (route) => {
     expect(route.request().method()).toBe('POST');

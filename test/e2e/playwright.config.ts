@@ -1,6 +1,15 @@
 // End to end in Debian's Chromium (never a downloaded browser) against the production build, inside a
 // throw-away netns (npm run test:e2e → test/netns-run.sh), so the test may add XFRM policies.
 import { defineConfig } from '@playwright/test';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// A spec that takes `test` from @playwright/test itself would pass with errors in the browser console.
+const here = path.dirname(fileURLToPath(import.meta.url));
+for (const f of readdirSync(here).filter((n) => n.endsWith('.spec.ts'))) {
+  if (!/from '\.\/fixtures\.ts'/.test(readFileSync(path.join(here, f), 'utf8'))) throw new Error(`test/e2e/${f}: import test and expect from './fixtures.ts' (it fails a test on browser console errors)`);
+}
 
 const port = Number(process.env.SASCOPE_E2E_PORT ?? 7399);
 

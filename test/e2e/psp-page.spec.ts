@@ -1,6 +1,6 @@
 // The PSP page on a synthetic model: versions, associated devices from other namespaces, every
 // device statistic, and a key rotation arriving live.
-import { test, expect as baseExpect } from '@playwright/test';
+import { test, expect as baseExpect } from './fixtures.ts';
 import { fakeHub } from './fake-hub.ts';
 
 const expect = baseExpect.configure({ timeout: 20_000 });

@@ -1,6 +1,6 @@
 // The SA console on synthetic data: SPI in hex, search by SPI, the drawer with lifetime and sequence
 // bars and the fingerprint (never a key), URL state, keyboard.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.ts';
 import { fakeHub, syntheticSa } from './fake-hub.ts';
 
 test('SA table: search by SPI, open the drawer by keyboard, shareable URL', async ({ page }) => {

@@ -1,6 +1,6 @@
 // The NOC wall on synthetic data: alarms first and in words, tiles with state and next rekey, a
 // rotation in the ticker, and DATA STALE when the socket is down for more than 5 s.
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.ts';
 import { fakeHub, syntheticTunnel } from './fake-hub.ts';
 
 test('alarms come first, tiles say their state, and a torn-down tunnel raises an alarm live', async ({ page }) => {
