@@ -19,7 +19,9 @@ t0=$(date +%s)
 apt_missing=()
 need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || apt_missing+=("$1"); }
 
-node_ok() { command -v node >/dev/null && node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=9)?0:1)'; }
+# The Node.js floor is package.json's engines.node (">=MAJOR.MINOR"), stated nowhere else.
+node_floor=$(sed -n 's/^ *"node": *">=\([0-9]*\.[0-9]*\)".*/\1/p' package.json)
+node_ok() { command -v node >/dev/null && node -e 'const v=(s)=>s.split(".").map(Number),[a,b]=v(process.versions.node),[fa,fb]=v(process.argv[1]);process.exit(a>fa||(a===fa&&b>=fb)?0:1)' "$node_floor"; }
 if ! node_ok; then need_pkg nodejs; need_pkg npm; fi
 need_pkg iproute2
 need_pkg ca-certificates
@@ -37,7 +39,7 @@ if [ "$want_test" = 1 ] && [ -f test/lab/host-deps.sh ]; then
   bash test/lab/host-deps.sh
 fi
 if ! node_ok; then
-  echo "setup.sh: sascope needs Node.js >= 20.9 (found $(node -v 2>/dev/null || echo none)); install a newer nodejs and run again" >&2
+  echo "setup.sh: sascope needs Node.js >= $node_floor (found $(node -v 2>/dev/null || echo none)); install a newer nodejs and run again" >&2
   exit 1
 fi
 

@@ -19,6 +19,7 @@ import type { TunnelTracker } from './model/tunnels.ts';
 import { History } from './history/history.ts';
 import { Metrics } from './hub/metrics.ts';
 import type { Logger } from './log.ts';
+import { announceSignIn, localOrigin } from './sign-in.ts';
 
 export { projectRoot, version };
 
@@ -216,6 +217,7 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
     nextUpgrade = opts.dev ? app.getUpgradeHandler() : undefined;
     handle = app.getRequestHandler();
   }
+  announceSignIn(log, config, localOrigin(opts.host, opts.port, config.tls !== undefined));
   const started = kernel;
   return {
     server,
