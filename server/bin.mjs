@@ -20,10 +20,22 @@ function newestSource(dir) {
   return newest;
 }
 
-if (process.env.SASCOPE_FROM_SOURCE !== '1' && existsSync(bundle) && statSync(bundle).mtimeMs >= newestSource(here)) {
-  await import(bundle);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import('./cli.ts');
+/** Before `bash setup.sh` there is no node_modules: say so in one line, not with a resolver's stack trace. */
+function notInstalled(err) {
+  const pkg = err?.code === 'ERR_MODULE_NOT_FOUND' ? /Cannot find package '([^']+)'/.exec(err.message)?.[1] : undefined;
+  if (!pkg) throw err;
+  process.stderr.write(`sascope: the package '${pkg}' is not installed: run 'bash setup.sh' first (in ${path.dirname(here)})\n`);
+  process.exit(1);
+}
+
+try {
+  if (process.env.SASCOPE_FROM_SOURCE !== '1' && existsSync(bundle) && statSync(bundle).mtimeMs >= newestSource(here)) {
+    await import(bundle);
+  } else {
+    const { register } = await import('tsx/esm/api');
+    register();
+    await import('./cli.ts');
+  }
+} catch (err) {
+  notInstalled(err);
 }

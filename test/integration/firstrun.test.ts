@@ -1,10 +1,10 @@
 // The first run, as a new user sees it: started on a terminal, sascope prints a sign-in URL that works (a
 // viewer token traded for the session cookie) and readable log lines; started under a service manager it
-// logs JSON and where the tokens are, never a token.
+// logs JSON and where the tokens are, never a token; started before `bash setup.sh`, one line says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, projectRoot, readTokens, requireTestNetns, startServer } from '../helpers.ts';
@@ -62,4 +62,26 @@ test('not on a terminal (a journal, a pipe): JSON lines that say where the token
   } finally {
     await s.stop();
   }
+});
+
+test('before `bash setup.sh` (no node_modules): one line saying to run it, exit 1', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sascope-nomodules-'));
+  // Node looks for packages in every parent's node_modules: none may exist above the copy.
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) assert.ok(!existsSync(path.join(path.dirname(d), 'node_modules')), `${path.dirname(d)}/node_modules exists`);
+  cpSync(path.join(projectRoot, 'server'), path.join(dir, 'server'), { recursive: true, filter: (src) => !/[/\\](\.build|node_modules)$/.test(src) });
+  cpSync(path.join(projectRoot, 'package.json'), path.join(dir, 'package.json'));
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_PATH: '' };
+  delete env['SASCOPE_FROM_SOURCE'];
+  const run = () => spawnSync(process.execPath, [path.join(dir, 'server/bin.mjs'), 'serve'], { cwd: dir, env, encoding: 'utf8', timeout: 30_000 });
+
+  // From the sources: tsx is the first package needed.
+  let r = run();
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr, `sascope: the package 'tsx' is not installed: run 'bash setup.sh' first (in ${dir})\n`);
+  // From a bundle (newer than the sources): its own first package.
+  mkdirSync(path.join(dir, 'server/.build'));
+  writeFileSync(path.join(dir, 'server/.build/cli.mjs'), "import 'pino';\n");
+  r = run();
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr, `sascope: the package 'pino' is not installed: run 'bash setup.sh' first (in ${dir})\n`);
 });
