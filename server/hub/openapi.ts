@@ -1,56 +1,158 @@
-// The API as an OpenAPI 3.1 document, served at /api/v1/openapi.json. Written by hand — descriptions and
-// response shapes below — except the query parameters, which come from each route's zod schema so they
-// cannot drift. test/unit/hub/openapi.test.ts checks that every route in ROUTES is documented here and
-// nothing else is.
+// The API as an OpenAPI 3.1 document, served at /api/v1/openapi.json. Every schema in it is generated
+// (z.toJSONSchema) from the zod schemas below: their enums are the const arrays of server/wire, and the type
+// check holds each entity schema equal to its wire type, so neither can drift from what the server sends.
+// Query parameters come from each route's own zod schema. test/unit/hub/api.test.ts checks that every
+// route is documented and nothing else is; test/unit/hub/openapi.test.ts that the document lists exactly
+// the values the server emits and that real answers validate against it.
 import { z } from 'zod';
 import type { Route } from './routes.ts';
+import type { HistoryAlarm, HistoryInfo, TunnelSample } from '../history/reader.ts';
+import { EVENT_CODES, SOURCE_STATES, type KernelEvent, type OnWire, type SourceStatus } from '../wire/entities.ts';
+import { ENTITY_KINDS } from '../wire/protocol.ts';
+import {
+  ALARM_SEVERITIES, ALARM_TYPES, EXPIRY_BASES, GAP_ENDINGS, ROTATION_CAUSES, ROTATION_FAMILIES, ROTATION_STATES, SEQUENCE_BITS, TUNNEL_FAMILIES, TUNNEL_STATES,
+  type Alarm, type Countdown, type HistoryGap, type Rotation, type Tunnel,
+} from '../wire/tunnels.ts';
+import { PROBE_BASES, PROBE_KINDS, PROBE_STATES, type CryptoProbe, type ProbeResult } from '../wire/crypto.ts';
+import { PFKEY_CHECK_STATUSES, REGISTER_STATES, UNREPRESENTABLE_CAUSES, type PfkeyCheck, type PfkeyRegister } from '../wire/pfkey.ts';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const arrayOf = (name: string) => ({ type: 'array', items: ref(name) });
-const obj = (properties: Record<string, unknown>, required?: string[]) => ({ type: 'object', properties, ...(required ? { required } : {}) });
-const u64 = { type: 'string', pattern: '^[0-9]+$', description: '64-bit counter as a decimal string' };
-const ms = { type: 'integer', description: 'ms since epoch' };
-const note = { type: 'string', description: 'Set when the data comes from memory only (history off or unavailable)' };
+type Flat<T> = { [K in keyof T]: T[K] };
+type Same<A, B> = (<T>() => T extends Flat<A> ? 1 : 2) extends (<T>() => T extends Flat<B> ? 1 : 2) ? true : false;
+/** A schema of wire type W: the type check fails here when a field is added, dropped or retyped on one side only. */
+const wire = <W>() => <S extends z.ZodType>(schema: S, ..._: Same<z.output<S>, W> extends true ? [] : [schemaDiffersFromWireType: never]) => schema;
 
-/** 200 response bodies by route path (GET unless the key says POST). */
-const RESPONSES: Record<string, unknown> = {
-  'GET /api/v1/health': obj({ ok: { type: 'boolean' }, seq: { type: 'integer' }, clients: { type: 'integer' } }, ['ok', 'seq', 'clients']),
-  'GET /api/v1/snapshot': {
-    type: 'object',
-    description: 'Every entity kind under a plural name (sources, links, policies, sas, tunnels, rotations, alarms, ovpnDevices, ovpnPeers, pspDevices, events …), plus time, seq and server.',
-    properties: { time: { type: 'string', format: 'date-time' }, seq: { type: 'integer' }, server: ref('Server'), sources: arrayOf('Source'), sas: arrayOf('Entity'), policies: arrayOf('Entity'), tunnels: arrayOf('Tunnel'), rotations: arrayOf('Rotation'), alarms: arrayOf('Alarm'), events: arrayOf('Event') },
-    additionalProperties: true,
-  },
-  'GET /api/v1/sources': obj({ sources: arrayOf('Source') }, ['sources']),
-  'GET /api/v1/links': obj({ links: arrayOf('Entity') }, ['links']),
-  'GET /api/v1/devices': obj({ links: arrayOf('Entity'), ethtool: arrayOf('Entity'), offload: arrayOf('Entity') }),
-  'GET /api/v1/sas': obj({ sas: { ...arrayOf('Entity'), description: 'XFRM SAs (server/wire/xfrm.ts SecurityAssociation); lifetime.current.bytes/packets are JSON numbers here' } }, ['sas']),
-  'GET /api/v1/policies': obj({ policies: arrayOf('Entity') }, ['policies']),
-  'GET /api/v1/xfrm-totals': obj({ totals: { oneOf: [ref('Entity'), { type: 'null' }] } }),
-  'GET /api/v1/tunnels': obj({ tunnels: arrayOf('Tunnel') }, ['tunnels']),
-  'GET /api/v1/rotations': obj({ rotations: arrayOf('Rotation'), truncated: { type: 'boolean' }, note }, ['rotations', 'truncated']),
-  'GET /api/v1/events': obj({ events: arrayOf('Event'), truncated: { type: 'boolean' }, note }, ['events', 'truncated']),
-  'GET /api/v1/alarms': obj({ active: arrayOf('Alarm'), history: { type: 'array', items: { allOf: [ref('Alarm'), obj({ clearedAt: ms })] } }, truncated: { type: 'boolean' }, note }, ['active', 'history']),
-  'GET /api/v1/history': obj({
-    available: { type: 'boolean' }, file: { type: 'string' }, problem: { type: 'string' }, retentionDays: { type: 'number' }, sampleSeconds: { type: 'integer' },
-    sizeBytes: { type: 'integer' }, rows: { type: 'object', additionalProperties: { type: 'integer' } }, startedAt: ms, gaps: arrayOf('Gap'),
-  }, ['available', 'gaps']),
-  'GET /api/v1/history/samples': obj({
-    samples: { type: 'array', items: obj({ time: ms, bytes: u64, packets: u64, integrityFailed: { type: 'integer' }, replayFailed: { type: 'integer' }, rotations: { type: 'integer' } }) },
-    gaps: arrayOf('Gap'), truncated: { type: 'boolean' }, note,
-  }, ['samples', 'gaps']),
-  'GET /api/v1/ovpn': obj({ devices: arrayOf('Entity'), peers: arrayOf('Entity') }),
-  'GET /api/v1/psp': obj({ devices: arrayOf('Entity') }),
-  'GET /api/v1/pfkey': obj({ sas: arrayOf('Entity'), policies: arrayOf('Entity'), algorithms: arrayOf('Entity'), register: { type: ['object', 'null'] }, checks: arrayOf('Entity') }),
-  'POST /api/v1/pfkey/register': obj({ register: ref('Entity') }),
-  'GET /api/v1/crypto': obj({ info: { type: ['object', 'null'] }, uses: arrayOf('Entity'), probe: { type: ['object', 'null'] }, algorithms: arrayOf('Entity') }),
-  'POST /api/v1/crypto/probe': obj({ probe: ref('Entity') }),
-  'GET /api/v1/offload': obj({ info: { type: ['object', 'null'] }, devices: arrayOf('Entity') }),
-  'GET /api/v1/ethtool': obj({ devices: arrayOf('Entity') }),
-  'GET /api/v1/openapi.json': { type: 'object', description: 'This document' },
+/** The document's schemas: components by name, and each route's 200 body under its key ('GET /api/v1/…'). */
+const registry = z.registry<{ id: string }>();
+const component = <S extends z.ZodType>(id: string, schema: S): S => (registry.add(schema, { id }), schema);
+
+const int = z.number().int();
+const ms = int.describe('ms since epoch');
+const u64 = z.string().regex(/^[0-9]+$/).describe('64-bit counter as a decimal string');
+const nameOrNumber = z.union([z.string(), z.number()]).describe("The kernel's constant by name, or its number when it has no name here");
+const note = z.string().describe('Set when the data comes from memory only (history off or unavailable)');
+
+component('Error', z.object({ error: z.object({ code: z.string(), message: z.string() }) }));
+const Entity = component('Entity', z.looseObject({}).describe('An entity in wire form (types in server/wire/*.ts)'));
+const EntityKind = component('EntityKind', z.enum(ENTITY_KINDS).describe('The kinds of entity the model holds: WebSocket topics and delta kinds'));
+
+// Rows of the model carry their key (the source's or the event's id as a string), as on the WebSocket.
+const Source = component('Source', wire<OnWire<SourceStatus> & { key: string }>()(z.object({
+  key: z.string(), id: z.string(), label: z.string(), state: z.enum(SOURCE_STATES), reason: z.string().describe('Why the state is what it is, in words').optional(),
+  since: ms, lastData: ms.optional(), lastResync: ms.optional(), resyncs: int, decodeErrors: int, lastDecodeError: z.string().optional(),
+})));
+const EventFields = z.object({
+  id: int, time: ms, source: z.string().describe('The source id (xfrm-sa, link, pfkey …), or sascope'),
+  type: z.string().describe("The kernel's message (NEWSA, EXPIRE soft, peer-del-ntf …), or sascope's own (alarm, rotation …)"),
+  summary: z.string(), code: z.enum(EVENT_CODES).describe('What happened, on the events something acts on').optional(),
+  ref: z.string().describe('The entity it concerns: "<kind>:<key>"').optional(), subject: z.object({ kind: EntityKind, key: z.string() }).optional(),
+});
+const Event = component('Event', wire<OnWire<KernelEvent> & { key: string }>()(EventFields.extend({ key: z.string() })));
+const HistoryEvent = component('HistoryEvent', wire<OnWire<KernelEvent> & { historyId: number }>()(EventFields.extend({ historyId: int }).describe('An event as history keeps it')));
+const Countdown = component('Countdown', wire<OnWire<Countdown>>()(z.object({
+  softExpiresAt: ms.optional(), hardExpiresAt: ms.optional(), softBasis: z.enum(EXPIRY_BASES).optional(), hardBasis: z.enum(EXPIRY_BASES).optional(), useLimitPending: z.boolean().optional(),
+  bytesToSoft: u64.optional(), bytesToHard: u64.optional(), packetsToSoft: u64.optional(), packetsToHard: u64.optional(),
+  sequenceUsedPercent: z.number().optional(), sequenceBits: z.literal(SEQUENCE_BITS).optional(),
+}).describe("Countdowns of the tunnel's current SA; an absent field: that limit is not set")));
+const Tunnel = component('Tunnel', wire<OnWire<Tunnel>>()(z.object({
+  key: z.string(), family: z.enum(TUNNEL_FAMILIES), name: z.string(), src: z.string(), dst: z.string(),
+  proto: nameOrNumber.optional(), reqid: int.optional(), mode: nameOrNumber.optional(), direction: z.string().optional(),
+  selector: z.object({ src: z.string(), dst: z.string(), proto: nameOrNumber, sport: int, dport: int }).optional(),
+  mark: z.object({ value: int, mask: int }).optional(), ifId: int.optional(), policies: z.array(z.string()), reverse: z.string().optional(),
+  state: z.enum(TUNNEL_STATES), sas: z.array(z.string()),
+  current: z.object({ sa: z.string(), spi: int, addedAt: ms, fingerprint: z.string().optional(), algorithm: z.string().optional(), offload: z.string().optional() }).optional(),
+  keyId: int.optional(), firstSeen: ms, bytes: u64, packets: u64, integrityFailed: int, replayFailed: int, replayWindowFailed: int,
+  rotations: int, lastRotation: ms.optional(), countdown: Countdown.optional(), alarms: z.array(z.enum(ALARM_TYPES)),
+})));
+const Rotation = component('Rotation', wire<OnWire<Rotation>>()(z.object({
+  key: z.string(), family: z.enum(ROTATION_FAMILIES), tunnel: z.string(), tunnelName: z.string(), time: ms, cause: z.enum(ROTATION_CAUSES),
+  oldSpi: int.optional(), newSpi: int.optional(), oldFingerprint: z.string().optional(), newFingerprint: z.string().optional(), oldKeyId: int.optional(), newKeyId: int.optional(),
+  state: z.enum(ROTATION_STATES), overlapMs: int.optional(), oldGoneAt: ms.optional(),
+})));
+const Alarm = component('Alarm', wire<OnWire<Alarm>>()(z.object({
+  key: z.string(), type: z.enum(ALARM_TYPES), severity: z.enum(ALARM_SEVERITIES), ref: z.string(), summary: z.string(), since: ms,
+  value: z.number().optional(), threshold: z.number().optional(),
+})));
+const HistoryAlarm = component('HistoryAlarm', wire<HistoryAlarm>()(Alarm.extend({ clearedAt: ms.optional() })));
+const Gap = component('Gap', wire<HistoryGap>()(z.object({ from: ms, to: ms, how: z.enum(GAP_ENDINGS) })));
+const TunnelSample = component('TunnelSample', wire<TunnelSample>()(z.object({ time: ms, bytes: u64, packets: u64, integrityFailed: int, replayFailed: int, rotations: int })));
+const HistoryInfo = component('HistoryInfo', wire<HistoryInfo>()(z.object({
+  available: z.boolean(), file: z.string().optional(), problem: z.string().optional(), retentionDays: z.number(), sampleSeconds: int, sizeBytes: int.optional(),
+  rows: z.object({ events: int, rotations: int, alarms: int, samples: int }).optional(), startedAt: ms.optional(), gaps: z.array(Gap),
+})));
+const ProbeResult = component('ProbeResult', wire<ProbeResult>()(z.object({
+  name: z.string(), type: z.enum(PROBE_KINDS), keyBits: int, bytes: int, seconds: z.number(), mbPerSec: z.number().optional(), driver: z.string().optional(), error: z.string().optional(),
+})));
+const CryptoProbe = component('CryptoProbe', wire<CryptoProbe>()(z.object({
+  key: z.string(), state: z.enum(PROBE_STATES), reason: z.string().optional(), startedAt: ms.optional(), finishedAt: ms.optional(), basis: z.enum(PROBE_BASES).optional(),
+  limits: z.object({ seconds: z.number(), bytes: int }), current: z.string().optional(), results: z.array(ProbeResult),
+})));
+const PfkeyRegister = component('PfkeyRegister', wire<PfkeyRegister>()(z.object({
+  key: z.literal('register'), state: z.enum(REGISTER_STATES), startedAt: ms.optional(), finishedAt: ms.optional(), tookMs: int.optional(), reason: z.string().optional(),
+})));
+const PfkeyCheck = component('PfkeyCheck', wire<PfkeyCheck>()(z.object({
+  key: z.string(), status: z.enum(PFKEY_CHECK_STATUSES), differences: z.array(z.object({ field: z.string(), xfrm: z.string(), pfkey: z.string() })),
+  reason: z.string().optional(), causes: z.array(z.object({ code: z.enum(UNREPRESENTABLE_CAUSES), subject: z.string().optional() })).optional(),
+  xfrmKey: z.string().optional(), pfkeyKey: z.string().optional(),
+})));
+
+const rows = z.array(Entity);
+const Pfkey = z.object({ sas: rows, policies: rows, algorithms: rows, register: PfkeyRegister.nullable(), checks: z.array(PfkeyCheck) });
+const Crypto = z.object({ info: Entity.nullable(), uses: rows, probe: CryptoProbe.nullable(), algorithms: rows });
+const fromHistory = { truncated: z.boolean(), note: note.optional() };
+
+/** 200 (POST: 202) bodies by route key. */
+const RESPONSES: Record<string, z.ZodType> = {
+  'GET /api/v1/health': z.object({ ok: z.boolean(), seq: int, clients: int }),
+  'GET /api/v1/snapshot': z.object({
+    time: z.iso.datetime(), seq: int, server: z.object({ version: z.string(), hostname: z.string(), netns: z.string() }),
+    sources: z.array(Source), links: rows, policies: rows, sas: rows, xfrmTotals: Entity.nullable(), ovpnDevices: rows, ovpnPeers: rows, pspDevices: rows,
+    pfkey: Pfkey, ethtoolDevices: rows, offloadDevices: rows, offload: Entity.nullable(), crypto: Crypto,
+    tunnels: z.array(Tunnel), rotations: z.array(Rotation), alarms: z.array(Alarm), events: z.array(Event),
+  }).describe('Every entity kind under a plural name, with time, seq and server; sas as in GET /api/v1/sas'),
+  'GET /api/v1/sources': z.object({ sources: z.array(Source) }),
+  'GET /api/v1/links': z.object({ links: rows }),
+  'GET /api/v1/devices': z.object({ links: rows, ethtool: rows, offload: rows }),
+  'GET /api/v1/sas': z.object({ sas: rows.describe('XFRM SAs (server/wire/xfrm.ts SecurityAssociation); lifetime.current.bytes/packets are JSON numbers here') }),
+  'GET /api/v1/policies': z.object({ policies: rows }),
+  'GET /api/v1/xfrm-totals': z.object({ totals: Entity.nullable() }),
+  'GET /api/v1/tunnels': z.object({ tunnels: z.array(Tunnel) }),
+  'GET /api/v1/rotations': z.object({ rotations: z.array(Rotation), ...fromHistory }),
+  'GET /api/v1/events': z.object({ events: z.array(z.union([Event, HistoryEvent])), ...fromHistory }),
+  'GET /api/v1/alarms': z.object({ active: z.array(Alarm), history: z.array(HistoryAlarm), ...fromHistory }),
+  'GET /api/v1/history': z.union([HistoryInfo, z.object({ available: z.literal(false), gaps: z.array(Gap).max(0), note: z.string() })]),
+  'GET /api/v1/history/samples': z.object({ samples: z.array(TunnelSample), gaps: z.array(Gap), ...fromHistory }),
+  'GET /api/v1/ovpn': z.object({ devices: rows, peers: rows }),
+  'GET /api/v1/psp': z.object({ devices: rows }),
+  'GET /api/v1/pfkey': Pfkey.extend({}),
+  'POST /api/v1/pfkey/register': z.object({ register: PfkeyRegister }),
+  'GET /api/v1/crypto': Crypto.extend({}),
+  'POST /api/v1/crypto/probe': z.object({ probe: CryptoProbe }),
+  'GET /api/v1/offload': z.object({ info: Entity.nullable(), devices: rows }),
+  'GET /api/v1/ethtool': z.object({ devices: rows }),
+  'GET /api/v1/openapi.json': z.looseObject({ openapi: z.literal('3.1.0') }).describe('This document'),
 };
+for (const [key, schema] of Object.entries(RESPONSES)) registry.add(schema, { id: key });
 
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ref('Error') } } });
+const SAFE = Number.MAX_SAFE_INTEGER;
+type Generated = { components: Record<string, unknown>; responses: Record<string, unknown> };
+let generated: Generated | undefined;
+/** The registry as JSON Schema (2020-12, OpenAPI 3.1's dialect): component schemas, and response bodies referring to them. */
+function schemas(): Generated {
+  if (generated) return generated;
+  const all = z.toJSONSchema(registry, {
+    uri: (id) => `#/components/schemas/${id}`,
+    // z.number().int() says "a safe integer" with bounds on every field: noise in a document people read.
+    override: ({ jsonSchema: s }) => {
+      if (s.minimum === -SAFE) delete s.minimum;
+      if (s.maximum === SAFE) delete s.maximum;
+    },
+  }).schemas as Record<string, Record<string, unknown>>;
+  const out: Generated = { components: {}, responses: {} };
+  for (const [id, { $schema: _s, $id: _i, ...s }] of Object.entries(all)) (id in RESPONSES ? out.responses : out.components)[id] = s;
+  return (generated = out);
+}
+
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
 function parameters(schema: z.ZodObject | undefined): unknown[] {
   if (!schema) return [];
@@ -69,6 +171,7 @@ function parameters(schema: z.ZodObject | undefined): unknown[] {
 }
 
 export function openApiDocument(routes: readonly Route[]): Record<string, unknown> {
+  const { components, responses } = schemas();
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const key = `${r.method} ${r.path}`;
@@ -79,7 +182,7 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
       'x-sascope-role': r.role,
       parameters: parameters(r.query),
       responses: {
-        [ok]: { description: 'OK', content: { 'application/json': { schema: RESPONSES[key] ?? { type: 'object' } } } },
+        [ok]: { description: 'OK', content: { 'application/json': { schema: responses[key] ?? { type: 'object' } } } },
         ...(r.query ? { '400': errorResponse('A query parameter is unknown or invalid (the message names it)') } : {}),
         '401': errorResponse('No valid token'),
         ...(r.role === 'operator' ? { '403': errorResponse('The token is a viewer token (operator needed), or the Origin is foreign') } : {}),
@@ -104,7 +207,7 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
       summary: 'Sign in: the token as a form field; sets the HttpOnly SameSite=Strict cookie sascope_token and redirects to next',
       operationId: 'POST_login',
       security: [],
-      requestBody: { content: { 'application/x-www-form-urlencoded': { schema: obj({ token: { type: 'string' }, next: { type: 'string', description: 'A local path' } }, ['token']) } } },
+      requestBody: { content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { token: { type: 'string' }, next: { type: 'string', description: 'A local path' } }, required: ['token'] } } } },
       responses: { '303': { description: 'Signed in' }, '401': { description: 'The form again, with the error', content: { 'text/html': { schema: { type: 'string' } } } } },
     },
   };
@@ -114,7 +217,8 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
       operationId: 'GET_ws',
       parameters: [
         { name: 'since', in: 'query', required: false, schema: { type: 'integer', minimum: 0 }, description: 'Resume after this sequence number' },
-        { name: 'topics', in: 'query', required: false, schema: { type: 'string' }, description: 'Comma-separated entity kinds to receive (default all)' },
+        { name: 'topics', in: 'query', required: false, style: 'form', explode: false, schema: { type: 'array', items: { anyOf: [{ $ref: '#/components/schemas/EntityKind' }, { const: '*' }] } }, description: 'Comma-separated entity kinds to receive (default all)' },
+        { name: 'parts', in: 'query', required: false, schema: { const: '1' }, description: 'A big snapshot comes in parts (snapshot-part messages) before any delta' },
       ],
       responses: { '101': { description: 'Switching protocols' }, '401': errorResponse('No valid token (refused before the upgrade)'), '403': errorResponse('Foreign Origin (refused before the upgrade)') },
     },
@@ -134,36 +238,7 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
         bearer: { type: 'http', scheme: 'bearer', description: 'A token from tokens.json or the config file' },
         cookie: { type: 'apiKey', in: 'cookie', name: 'sascope_token', description: 'Set by POST /login' },
       },
-      schemas: {
-        Error: obj({ error: obj({ code: { type: 'string' }, message: { type: 'string' } }, ['code', 'message']) }, ['error']),
-        Entity: { type: 'object', description: 'An entity in wire form (types in server/wire/*.ts)', additionalProperties: true },
-        Server: obj({ version: { type: 'string' }, hostname: { type: 'string' }, netns: { type: 'string' } }),
-        Source: obj({ id: { type: 'string' }, label: { type: 'string' }, state: { enum: ['starting', 'ok', 'stale', 'no-permission', 'not-available', 'error'] }, reason: { type: 'string' }, since: ms, lastData: ms, resyncs: { type: 'integer' }, decodeErrors: { type: 'integer' } }, ['id', 'state']),
-        Event: obj({ id: { type: 'integer' }, historyId: { type: 'integer' }, time: ms, source: { type: 'string' }, type: { type: 'string' }, summary: { type: 'string' }, ref: { type: 'string' } }, ['time', 'source', 'type', 'summary']),
-        Countdown: obj({
-          softExpiresAt: ms, hardExpiresAt: ms, softBasis: { enum: ['add', 'use'] }, hardBasis: { enum: ['add', 'use'] }, useLimitPending: { type: 'boolean' },
-          bytesToSoft: u64, bytesToHard: u64, packetsToSoft: u64, packetsToHard: u64, sequenceUsedPercent: { type: 'number' }, sequenceBits: { enum: [32, 64] },
-        }),
-        Tunnel: obj({
-          key: { type: 'string' }, family: { enum: ['xfrm', 'ovpn'] }, name: { type: 'string' }, src: { type: 'string' }, dst: { type: 'string' }, proto: {}, reqid: { type: 'integer' }, mode: {},
-          direction: { type: 'string' }, policies: { type: 'array', items: { type: 'string' } }, reverse: { type: 'string' }, state: { enum: ['up', 'rekeying', 'down'] },
-          sas: { type: 'array', items: { type: 'string' } }, current: { type: 'object' }, keyId: { type: 'integer' }, firstSeen: ms, bytes: u64, packets: u64,
-          integrityFailed: { type: 'integer' }, replayFailed: { type: 'integer' }, replayWindowFailed: { type: 'integer' }, rotations: { type: 'integer' }, lastRotation: ms,
-          countdown: ref('Countdown'), alarms: { type: 'array', items: { type: 'string' } },
-        }, ['key', 'family', 'name', 'state', 'bytes', 'packets', 'rotations']),
-        Rotation: obj({
-          key: { type: 'string' }, family: { enum: ['xfrm', 'ovpn', 'psp'] }, tunnel: { type: 'string' }, tunnelName: { type: 'string' }, time: ms,
-          cause: { enum: ['soft-expire', 'daemon-rekey', 'hard-expire', 'manual', 'key-swap', 'new-key', 'key-rotate'] },
-          oldSpi: { type: 'integer' }, newSpi: { type: 'integer' }, oldFingerprint: { type: 'string' }, newFingerprint: { type: 'string' }, oldKeyId: { type: 'integer' }, newKeyId: { type: 'integer' },
-          state: { enum: ['overlapping', 'done', 'aborted'] }, overlapMs: { type: 'integer' }, oldGoneAt: ms,
-        }, ['key', 'tunnel', 'time', 'cause', 'state']),
-        Alarm: obj({
-          key: { type: 'string' },
-          type: { enum: ['expiring-soon', 'rekey-overdue', 'hard-expired', 'sequence-space', 'integrity-failures', 'replay-failures', 'offload-fallback', 'ovpn-key-swap-needed', 'peer-deleted', 'source-stale'] },
-          severity: { enum: ['warning', 'critical'] }, ref: { type: 'string' }, summary: { type: 'string' }, since: ms, value: { type: 'number' }, threshold: { type: 'number' },
-        }, ['key', 'type', 'severity', 'ref', 'since']),
-        Gap: obj({ from: ms, to: ms, how: { enum: ['clean', 'crash'] } }, ['from', 'to', 'how']),
-      },
+      schemas: components,
     },
   };
 }

@@ -9,6 +9,7 @@ import { openApiDocument } from './openapi.ts';
 import type { Role } from '../config.ts';
 import type { HistoryReader } from '../history/reader.ts';
 import type { EntityKind, EntityKinds } from '../wire/protocol.ts';
+import { ROTATION_FAMILIES, TUNNEL_FAMILIES, TUNNEL_STATES } from '../wire/tunnels.ts';
 
 /** Reads of the history database (server/history/); absent when history is off or could not open. */
 export interface ApiContext {
@@ -34,11 +35,11 @@ const Limit = (def: number, max: number) => z.coerce.number().int().min(1).max(m
 const Window = { since: Time.optional(), until: Time.optional() };
 
 export const EventsQuery = z.object({ ...Window, limit: Limit(200, 5000), source: z.string().max(64).optional(), type: z.string().max(64).optional(), ref: z.string().max(512).optional() }).strict();
-export const RotationsQuery = z.object({ ...Window, limit: Limit(200, 5000), tunnel: z.string().max(512).optional(), family: z.enum(['xfrm', 'ovpn', 'psp']).optional() }).strict();
+export const RotationsQuery = z.object({ ...Window, limit: Limit(200, 5000), tunnel: z.string().max(512).optional(), family: z.enum(ROTATION_FAMILIES).optional() }).strict();
 export const AlarmsQuery = z.object({ ...Window, limit: Limit(200, 5000), type: z.string().max(64).optional(), ref: z.string().max(512).optional() }).strict();
 export const SamplesQuery = z.object({ ...Window, limit: Limit(1000, 20000), tunnel: z.string().min(1).max(512) }).strict();
 export const SasQuery = z.object({ tunnel: z.string().max(512).optional() }).strict();
-export const TunnelsQuery = z.object({ family: z.enum(['xfrm', 'ovpn']).optional(), state: z.enum(['up', 'rekeying', 'down']).optional() }).strict();
+export const TunnelsQuery = z.object({ family: z.enum(TUNNEL_FAMILIES).optional(), state: z.enum(TUNNEL_STATES).optional() }).strict();
 
 const rows = <K extends EntityKind>(ctx: ApiContext, kind: K): Array<EntityKinds[K]> => ctx.hub.list(kind);
 

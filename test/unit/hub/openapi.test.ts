@@ -1,0 +1,283 @@
+// The OpenAPI document against the code: each enum in it is exactly a const array of server/wire (the
+// lists the emitters' types come from), and real answers (a model fed with byte fixtures through the real
+// sources and the tunnel tracker, read through every GET route) validate against its schemas. Also: the
+// server's modules import each other without a cycle (http.ts ⇄ openapi.ts worked only by lazy reads).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { openApiDocument } from '../../../server/hub/openapi.ts';
+import { handleApi, ROUTES } from '../../../server/hub/routes.ts';
+import { Hub } from '../../../server/hub/hub.ts';
+import { Model } from '../../../server/model/model.ts';
+import { TunnelTracker } from '../../../server/model/tunnels.ts';
+import { parseConfig } from '../../../server/config.ts';
+import { History } from '../../../server/history/history.ts';
+import { XfrmSaSource } from '../../../server/families/xfrm/sa-source.ts';
+import { XfrmPolicySource } from '../../../server/families/xfrm/policy-source.ts';
+import { LinkSource } from '../../../server/families/link/source.ts';
+import { XFRM_MSG } from '../../../server/families/xfrm/spec.ts';
+import { RTM } from '../../../server/families/link/spec.ts';
+import { parseMessages, type NetlinkMessage } from '../../../server/netlink/message.ts';
+import { EVENT_CODES, SOURCE_STATES } from '../../../server/wire/entities.ts';
+import { ENTITY_KINDS } from '../../../server/wire/protocol.ts';
+import {
+  ALARM_SEVERITIES, ALARM_TYPES, EXPIRY_BASES, GAP_ENDINGS, ROTATION_CAUSES, ROTATION_FAMILIES, ROTATION_STATES, SEQUENCE_BITS, TUNNEL_FAMILIES, TUNNEL_STATES,
+} from '../../../server/wire/tunnels.ts';
+import { PROBE_BASES, PROBE_KINDS, PROBE_STATES } from '../../../server/wire/crypto.ts';
+import { PFKEY_CHECK_STATUSES, REGISTER_STATES, UNREPRESENTABLE_CAUSES } from '../../../server/wire/pfkey.ts';
+import { fakeTransport, multipart, nlError } from '../netlink/fake.ts';
+import { algo, delSa, expire, newSa } from '../xfrm/build.ts';
+import type { AttrWriter } from '../../../server/netlink/attr.ts';
+import { memoryLogger } from '../memlog.ts';
+import '../decoders.ts'; // the fixtures' fingerprint secret
+
+type Schema = { [k: string]: unknown };
+interface Doc {
+  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Schema }> }> }>>;
+  components: { schemas: Record<string, Schema> };
+}
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const doc = openApiDocument(ROUTES) as unknown as Doc;
+const schemas = doc.components.schemas;
+
+/** The schema at a path of property names below a component ('items' steps into an array). */
+function at(component: string, ...names: string[]): Schema {
+  let s = schemas[component]!;
+  for (const n of names) s = (n === 'items' ? s['items'] : (s['properties'] as Record<string, Schema>)[n]) as Schema;
+  assert.ok(s, `${component}.${names.join('.')} is in the document`);
+  return s;
+}
+
+// Where each wire enum appears in the document.
+const ENUMS: Array<[string, Schema, readonly unknown[]]> = [
+  ['EntityKind', at('EntityKind'), ENTITY_KINDS],
+  ['Source.state', at('Source', 'state'), SOURCE_STATES],
+  ['Event.code', at('Event', 'code'), EVENT_CODES],
+  ['Alarm.type', at('Alarm', 'type'), ALARM_TYPES],
+  ['Alarm.severity', at('Alarm', 'severity'), ALARM_SEVERITIES],
+  ['Tunnel.alarms', at('Tunnel', 'alarms', 'items'), ALARM_TYPES],
+  ['Tunnel.family', at('Tunnel', 'family'), TUNNEL_FAMILIES],
+  ['Tunnel.state', at('Tunnel', 'state'), TUNNEL_STATES],
+  ['Rotation.family', at('Rotation', 'family'), ROTATION_FAMILIES],
+  ['Rotation.cause', at('Rotation', 'cause'), ROTATION_CAUSES],
+  ['Rotation.state', at('Rotation', 'state'), ROTATION_STATES],
+  ['Countdown.softBasis', at('Countdown', 'softBasis'), EXPIRY_BASES],
+  ['Countdown.sequenceBits', at('Countdown', 'sequenceBits'), SEQUENCE_BITS],
+  ['Gap.how', at('Gap', 'how'), GAP_ENDINGS],
+  ['CryptoProbe.state', at('CryptoProbe', 'state'), PROBE_STATES],
+  ['CryptoProbe.basis', at('CryptoProbe', 'basis'), PROBE_BASES],
+  ['ProbeResult.type', at('ProbeResult', 'type'), PROBE_KINDS],
+  ['PfkeyRegister.state', at('PfkeyRegister', 'state'), REGISTER_STATES],
+  ['PfkeyCheck.status', at('PfkeyCheck', 'status'), PFKEY_CHECK_STATUSES],
+  ['PfkeyCheck.causes', at('PfkeyCheck', 'causes', 'items', 'code'), UNREPRESENTABLE_CAUSES],
+];
+
+test('every enum the server emits is listed exactly (alarm types with tunnel-down, entity kinds, source states, event codes …), and the document has no other', () => {
+  for (const [name, s, values] of ENUMS) assert.deepEqual(s['enum'], [...values], name);
+  assert.ok((at('Alarm', 'type')['enum'] as string[]).includes('tunnel-down'));
+  // Any enum anywhere in the document (query parameters too) is one of the wire lists, not a copy by hand.
+  const lists = new Set(ENUMS.map(([, , v]) => JSON.stringify(v)));
+  const walk = (x: unknown, where: string): void => {
+    if (Array.isArray(x)) return x.forEach((y, i) => walk(y, `${where}[${i}]`));
+    if (!x || typeof x !== 'object') return;
+    for (const [k, v] of Object.entries(x)) {
+      if (k === 'enum') assert.ok(lists.has(JSON.stringify(v)), `${where}.enum ${JSON.stringify(v)} is a wire list`);
+      else walk(v, `${where}.${k}`);
+    }
+  };
+  walk(doc, 'doc');
+});
+
+/**
+ * A JSON Schema (2020-12) validator for the keywords the document uses. An unknown keyword throws, so a
+ * new construct in the document cannot pass unchecked.
+ */
+function validate(value: unknown, schema: Schema | boolean, where = '$'): string[] {
+  if (schema === true) return [];
+  if (schema === false) return [`${where}: no value allowed`];
+  const out: string[] = [];
+  const fail = (msg: string) => out.push(`${where}: ${JSON.stringify(value)?.slice(0, 80)} ${msg}`);
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const props = (schema['properties'] ?? {}) as Record<string, Schema>;
+  for (const [k, v] of Object.entries(schema)) {
+    switch (k) {
+      case 'description':
+        break;
+      case '$ref': {
+        const name = /^#\/components\/schemas\/(.+)$/.exec(v as string)?.[1];
+        assert.ok(name && schemas[name], `${where}: $ref ${String(v)} resolves`);
+        out.push(...validate(value, schemas[name]!, where));
+        break;
+      }
+      case 'type': {
+        const ok = (t: string) =>
+          t === 'integer' ? Number.isInteger(value) : t === 'null' ? value === null : t === 'array' ? Array.isArray(value) : t === 'object' ? isObject(value) : typeof value === t;
+        if (!(Array.isArray(v) ? v : [v]).some(ok)) fail(`is not of type ${JSON.stringify(v)}`);
+        break;
+      }
+      case 'enum':
+        if (!(v as unknown[]).includes(value)) fail(`is not one of ${JSON.stringify(v)}`);
+        break;
+      case 'const':
+        if (value !== v) fail(`is not ${JSON.stringify(v)}`);
+        break;
+      case 'pattern':
+        if (typeof value === 'string' && !new RegExp(v as string, 'u').test(value)) fail(`does not match ${String(v)}`);
+        break;
+      case 'format':
+        assert.equal(v, 'date-time', `${where}: format ${String(v)} is known to the validator`);
+        if (typeof value === 'string' && Number.isNaN(Date.parse(value))) fail('is not a date-time');
+        break;
+      case 'minimum':
+      case 'maximum':
+        if (typeof value === 'number' && (k === 'minimum' ? value < (v as number) : value > (v as number))) fail(`breaks ${k} ${String(v)}`);
+        break;
+      case 'maxItems':
+        if (Array.isArray(value) && value.length > (v as number)) fail(`has more than ${String(v)} items`);
+        break;
+      case 'items':
+        if (Array.isArray(value)) value.forEach((x, i) => out.push(...validate(x, v as Schema, `${where}[${i}]`)));
+        break;
+      case 'properties':
+        if (isObject(value)) for (const [p, s] of Object.entries(v as Record<string, Schema>)) if (value[p] !== undefined) out.push(...validate(value[p], s, `${where}.${p}`));
+        break;
+      case 'required':
+        if (isObject(value)) for (const p of v as string[]) if (!(p in value)) fail(`lacks ${p}`);
+        break;
+      case 'additionalProperties':
+        if (isObject(value)) for (const p of Object.keys(value)) if (!(p in props)) out.push(...validate(value[p], v as Schema | boolean, `${where}.${p}`));
+        break;
+      case 'anyOf':
+        if (!(v as Schema[]).some((s) => validate(value, s, where).length === 0)) fail(`matches none of anyOf (${(v as Schema[]).map((s) => validate(value, s, where)[0]).join('; ')})`);
+        break;
+      default:
+        throw new Error(`${where}: the test's validator does not know the keyword ${k}`);
+    }
+  }
+  return out;
+}
+
+const fixture = (file: string) =>
+  (JSON.parse(readFileSync(path.join(root, 'test/fixtures', file), 'utf8')) as { messages: Array<{ hex: string }> }).messages.map((m) => parseMessages(Buffer.from(m.hex, 'hex'))[0]!);
+
+/** A server's model fed by the real sources with captured kernel bytes, and the tunnel tracker on a test clock. */
+async function fedModel() {
+  const { log } = memoryLogger();
+  const model = new Model();
+  const clock = { now: Date.parse('2026-06-01T12:00:00Z') };
+  const history = new History(model, log, { dataDir: mkdtempSync(path.join(tmpdir(), 'sascope-openapi-')), retentionDays: 7, sampleSeconds: 60, flushMs: 60_000, now: () => clock.now });
+  const tracker = new TunnelTracker(model, {
+    thresholds: parseConfig('t', '{}').alarms, now: () => clock.now, tickMs: 0,
+    onRotation: (r) => history.rotation(r), alarms: { raised: (a) => history.alarmRaised(a), cleared: (a, at) => history.alarmCleared(a, at) },
+  });
+  tracker.restore(history.open());
+  history.trackStateFrom(() => tracker.exportState());
+  const dump = (type: number, replies: NetlinkMessage[]) =>
+    fakeTransport((req) => (req.type === type ? multipart(req, replies[0]!.type, replies.map((m) => m.payload)) : [nlError(req, 95 /* EOPNOTSUPP */)]));
+  const sas = new XfrmSaSource(model, log, { transport: dump(XFRM_MSG.GETSA, fixture('xfrm/sa-dump-zoo.fixture.json')), refreshIntervalMs: 0 });
+  const policies = new XfrmPolicySource(model, log, { transport: dump(XFRM_MSG.GETPOLICY, fixture('xfrm/policy-dump-two.fixture.json')) });
+  const links = new LinkSource(model, log, { transport: dump(RTM.GETLINK, fixture('link/link-dump-veth.fixture.json')), statsIntervalMs: 0 });
+  for (const s of [sas, policies, links]) await s.start();
+  const settle = () => new Promise((r) => setImmediate(r));
+  await settle();
+  // A rekey (soft EXPIRE, the new SA, the old one deleted), then the lab's event capture: new SAs,
+  // aevents, soft and hard expires, an UPDSA, an ACQUIRE, a DELSA and a flush.
+  const key = (spi: number) => (w: AttrWriter) => w.bytes(18, algo('rfc4106(gcm(aes))', Buffer.alloc(20, spi), 128));
+  const rekey = [newSa({ spi: 0xa1 }, key(0xa1)), expire({ spi: 0xa1 }, false), newSa({ spi: 0xb2 }, key(0xb2)), delSa({ spi: 0xa1 })];
+  for (const m of [...rekey, ...fixture('xfrm/sa-events.fixture.json')]) {
+    sas.onEvent(m);
+    clock.now += 1000;
+    await settle();
+  }
+  clock.now += 3600_000;
+  tracker.tick();
+  await settle();
+  history.sample();
+  history.flush();
+  const hub = new Hub(model, { version: 't', hostname: 'h', netns: 'n', heartbeatMs: 60_000 }, log);
+  const stop = () => {
+    for (const s of [sas, policies, links]) s.stop();
+    tracker.close();
+    hub.close();
+    history.close();
+  };
+  return { model, hub, history, stop };
+}
+
+test('a model fed with byte fixtures: every GET route answers what the document says (tunnels, rotations, alarms, events, sources …)', async () => {
+  const { model, hub, history, stop } = await fedModel();
+  try {
+    // The run has something of each documented kind to check.
+    for (const kind of ['source', 'sa', 'policy', 'link', 'tunnel', 'rotation', 'alarm', 'event'] as const) assert.ok(model.count(kind) > 0, `the fixtures give a ${kind}`);
+    const alarmTypes = new Set((model.list('alarm') as Array<{ type: string }>).map((a) => a.type));
+    assert.ok(alarmTypes.has('tunnel-down') || alarmTypes.has('hard-expired'), [...alarmTypes].join());
+    const tunnel = (model.list('tunnel') as Array<{ key: string }>)[0]!.key;
+    // Each route as the server answers it from history, and from memory when history is off.
+    for (const from of [history, undefined]) {
+      for (const r of ROUTES.filter((x) => x.method === 'GET')) {
+        const url = r.path === '/api/v1/history/samples' ? `${r.path}?tunnel=${encodeURIComponent(tunnel)}` : r.path;
+        let status = 0;
+        let body = '';
+        const req = { method: 'GET', url, headers: {}, resume() {} } as unknown as IncomingMessage;
+        const res = { writeHead: (s: number) => void (status = s), setHeader() {}, end: (b: string) => void (body = b) } as unknown as ServerResponse;
+        handleApi(hub, req, res, undefined, from);
+        assert.equal(status, 200, `${url}: ${body}`);
+        const schema = doc.paths[r.path]!['get']!.responses['200']!.content!['application/json']!.schema;
+        assert.deepEqual(validate(JSON.parse(body), schema), [], `GET ${url} (${from ? 'history' : 'memory'})`);
+      }
+    }
+  } finally {
+    stop();
+  }
+});
+
+test('the validator is strict: a value off a wire list, a missing field, an unknown field fail', () => {
+  const alarm = { key: 'tunnel-down:tunnel:x', type: 'tunnel-down', severity: 'critical', ref: 'tunnel:x', summary: 's', since: 1 };
+  assert.deepEqual(validate(alarm, { $ref: '#/components/schemas/Alarm' }), []);
+  assert.equal(validate({ ...alarm, type: 'tunnel-gone' }, { $ref: '#/components/schemas/Alarm' }).length, 1);
+  const { since: _, ...noSince } = alarm;
+  assert.equal(validate(noSince, { $ref: '#/components/schemas/Alarm' }).length, 1);
+  assert.equal(validate({ ...alarm, extra: 1 }, { $ref: '#/components/schemas/Alarm' }).length, 1);
+});
+
+test('server modules import each other without a cycle at run time (type-only imports aside)', () => {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const f of readdirSync(d)) {
+      const p = path.join(d, f);
+      if (statSync(p).isDirectory()) {
+        if (!f.startsWith('.')) walk(p);
+      } else if (p.endsWith('.ts')) files.push(p);
+    }
+  };
+  walk(path.join(root, 'server'));
+  const imports = new Map<string, string[]>();
+  for (const f of files) {
+    const deps: string[] = [];
+    for (const m of readFileSync(f, 'utf8').matchAll(/^(?:import|export)\s+(?!type\s)([^;]*?)\s+from\s+'(\.[^']+)'/gm)) {
+      const names = /^\{([^}]*)\}$/.exec(m[1]!.trim())?.[1]?.split(',').map((s) => s.trim()).filter(Boolean);
+      if (names?.every((n) => n.startsWith('type '))) continue;
+      deps.push(path.resolve(path.dirname(f), m[2]!));
+    }
+    imports.set(f, deps);
+  }
+  const state = new Map<string, 'open' | 'done'>();
+  const chain: string[] = [];
+  const cycles: string[] = [];
+  const visit = (f: string) => {
+    state.set(f, 'open');
+    chain.push(f);
+    for (const d of imports.get(f) ?? []) {
+      if (state.get(d) === 'open') cycles.push(chain.slice(chain.indexOf(d)).concat(d).map((x) => path.relative(root, x)).join(' → '));
+      else if (!state.has(d)) visit(d);
+    }
+    chain.pop();
+    state.set(f, 'done');
+  };
+  for (const f of imports.keys()) if (!state.has(f)) visit(f);
+  assert.deepEqual(cycles, []);
+});
