@@ -2,8 +2,8 @@
 // - the SA zoo and a live strongSwan pair: `sascope snapshot --json --netns lab-a` = `ip -s xfrm state` /
 //   `ip -s xfrm policy` on every field both show (fingerprints recomputed from the keys iproute2 prints);
 // - strongSwan CHILD_SA rekeys (three) reach a WebSocket client of `sascope serve` as NEWSA then DELSA,
-//   live and in order; the latency from the kernel's message (`ip -t xfrm monitor` timestamps) is printed
-//   per rekey and as the median (goal 100 ms);
+//   in order, each within 5 s; the latency from the kernel's message (`ip -t xfrm monitor` timestamps) is
+//   printed per rekey and as the median (goal 100 ms, not asserted under emulation);
 // - tiny lifetimes (seconds, and bytes pushed by pings) give soft then hard EXPIRE on the WebSocket and in
 //   the event log, and the SA goes;
 // - the hex of every key used appears nowhere in HTTP, WebSocket, log or snapshot output.
@@ -117,7 +117,7 @@ test('strongSwan pair: snapshot = ip -s xfrm state / policy (live rekeys, finger
   assert.ok(ours.sas.some((s) => s.flags.includes('af-unspec')), 'af-unspec is decoded on the strongSwan SAs that carry it');
 });
 
-test('strongSwan rekeys reach a WebSocket client as NEWSA then DELSA, live and in order (latency from the kernel printed; goal 100 ms)', { timeout: 900_000 }, async () => {
+test('strongSwan rekeys reach a WebSocket client as NEWSA then DELSA, in order, each within 5 s of the kernel (latency printed; goal 100 ms)', { timeout: 900_000 }, async () => {
   assert.ok(pair, 'needs the strongSwan pair of the previous test');
   server = await startServer({ args: ['--netns', 'lab-a', '--data-dir', DATA], timeoutMs: 400_000 });
   // the kernel's own timestamps for every SA message, as iproute2 receives them
