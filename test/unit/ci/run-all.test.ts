@@ -23,7 +23,7 @@ function runAll(env: Record<string, string>): { status: number | null; out: stri
       chmodSync(path.join(dir, 'stub', tool), 0o755);
     }
     const r = spawnSync('bash', [path.join(dir, 'test/run-all.sh')], {
-      env: { PATH: `${dir}/stub:${process.env.PATH}`, HOME: dir, ...env },
+      env: { ...process.env, CI: '', SASCOPE_PHASES: '', PATH: `${dir}/stub:${process.env.PATH}`, ...env }, // CI and phases: only as given
       encoding: 'utf8',
       timeout: 60_000,
     });
