@@ -32,6 +32,8 @@ export interface VmResult {
   bootMs: number;
   totalMs: number;
   runDir: string;
+  /** why the VM (not the command) failed: the guest's stage-1/2 message, or how qemu ended */
+  failure?: string;
 }
 
 const BEGIN = 'SASCOPE-LAB-BEGIN';
@@ -119,6 +121,7 @@ export function bootVm(opts: VmOptions): Promise<VmResult> {
     let bootMs = 0;
     let partial = '';
     let timedOut = false;
+    let failure: string | undefined;
     const utf8 = new StringDecoder('utf8'); // chunks split multi-byte characters
     const onData = (d: Buffer) => {
       const s = utf8.write(d);
@@ -134,7 +137,8 @@ export function bootVm(opts: VmOptions): Promise<VmResult> {
           partial = '';
           emit(rest);
         } else if (partial.includes(FAIL)) {
-          process.stderr.write(partial);
+          failure = partial.slice(0, partial.indexOf(FAIL)).trim().split('\n').pop();
+          process.stderr.write(partial.replace(`${FAIL}\n`, ''));
           partial = '';
         }
       }
@@ -187,8 +191,10 @@ export function bootVm(opts: VmOptions): Promise<VmResult> {
         exitCode = 124;
       } else {
         if (state === 'boot') process.stderr.write(console.slice(-4000));
-        say(`${opts.kernel} VM ended without an exit status (qemu ${signal ?? `exit ${code}`}); console log: ${join(runDir, 'console.log')}`);
-        resolve({ exitCode: 125, timedOut, bootMs, totalMs, runDir });
+        const panic = console.match(/Kernel panic - not syncing: [^\r\n]*/)?.[0];
+        const ended = `VM ended without an exit status (qemu ${signal ?? `exit ${code}`}${panic ? `, ${panic}` : ''}); console log: ${join(runDir, 'console.log')}`;
+        say(`${opts.kernel} ${ended}`);
+        resolve({ exitCode: 125, timedOut, bootMs, totalMs, runDir, failure: failure ?? ended });
         return;
       }
       if (timedOut) say(`${opts.kernel} VM: command timed out after ${timeoutSec} s (exit 124)`);
@@ -196,7 +202,7 @@ export function bootVm(opts: VmOptions): Promise<VmResult> {
       if (!opts.keep && !timedOut && exitCode !== 125) rmSync(runDir, { recursive: true, force: true });
       else say(`${opts.kernel} VM run directory (console.log, dmesg): ${runDir}`);
       if (process.env.SASCOPE_LAB_VERBOSE) say(`${opts.kernel} VM: boot ${fmtDuration(bootMs)}, total ${fmtDuration(totalMs)}`);
-      resolve({ exitCode, timedOut, bootMs, totalMs, runDir });
+      resolve({ exitCode, timedOut, bootMs, totalMs, runDir, failure });
     });
   });
 }

@@ -10,14 +10,24 @@ const kernel = (process.env.SASCOPE_LAB_UI_KERNEL ?? 'debian') as 'debian' | 'cu
 const [port, ctl] = [await freePort(), await freePort()];
 const control = `http://127.0.0.1:${ctl}/`;
 const t0 = Date.now();
-const vm = bootVm({
-  kernel,
-  command: 'bash test/lab/ui/guest.sh 7300 7301',
-  hostfwd: [`127.0.0.1:${port}-:7300`, `127.0.0.1:${ctl}-:7301`],
-  timeoutSec: 1800,
-  memoryMB: 3072,
-  onOutput: (c) => process.stdout.write(c.replace(/^(?=.)/gm, '[lab-ui vm] ')),
-}).catch((err: unknown) => ({ exitCode: -1, err }));
+let vmTail: string[] = []; // the VM's last lines: said when it ends early
+/** Resolves when the VM is gone, with why. */
+const vm = Promise.resolve()
+  .then(() => bootVm({
+    kernel,
+    command: 'bash test/lab/ui/guest.sh 7300 7301',
+    hostfwd: [`127.0.0.1:${port}-:7300`, `127.0.0.1:${ctl}-:7301`],
+    timeoutSec: 1800,
+    memoryMB: 3072,
+    onOutput: (c) => {
+      process.stdout.write(c.replace(/^(?=.)/gm, '[lab-ui vm] '));
+      vmTail = [...vmTail, ...c.split('\n').filter((l) => l.trim())].slice(-5);
+    },
+  }))
+  .then(
+    (r) => [`exit ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}`, r.failure, ...(vmTail.length ? ['its last lines:', ...vmTail] : [])].filter(Boolean).join('\n'),
+    (err: unknown) => (err instanceof Error ? err.message : String(err)),
+  );
 
 async function vmRun(cmd: string): Promise<{ code: number; out: string }> {
   const r = await fetch(control, { method: 'POST', body: JSON.stringify({ cmd }), signal: AbortSignal.timeout(60_000) });
@@ -27,13 +37,12 @@ async function vmRun(cmd: string): Promise<{ code: number; out: string }> {
 async function until(what: string, fn: () => Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
-    try {
-      if (await fn()) return;
-    } catch {
-      // not up yet
-    }
+    // raced against the VM's end (which says why), so a VM that fails early fails the run at once
+    const ready = await Promise.race([fn().catch(() => false), vm]); // an error: not up yet
+    if (typeof ready === 'string') throw new Error(`lab-ui: the VM ended while waiting for ${what}: ${ready}`);
+    if (ready) return;
     if (Date.now() > end) throw new Error(`lab-ui: ${what} not ready after ${ms / 1000} s`);
-    await new Promise((r) => setTimeout(r, 2000));
+    await Promise.race([new Promise((r) => setTimeout(r, 2000)), vm]);
   }
 }
 
