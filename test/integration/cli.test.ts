@@ -61,11 +61,14 @@ test('a port in use is one clear line and a non-zero exit', async () => {
   assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('sascope:')).length, 1);
 });
 
-// Without root: the page loads, XFRM says "no permission", links keep working, nothing crashes.
-const nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'];
+// Without privilege: the page loads, XFRM says "no permission", links keep working, nothing crashes.
+// Capabilities are what the kernel sources check, so they are dropped (bounding set and all: nothing
+// regains them on exec) while the user stays root, who can read the tree wherever it was cloned (a
+// clone in /root, mode 0700, is unreadable to an unprivileged user).
+const withoutCaps = ['setpriv', '--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all'];
 
 test('without privilege XFRM is "no permission" and links work (serve)', async () => {
-  const s = await startServer({ wrap: nobody, env: { HOME: '/tmp' } });
+  const s = await startServer({ wrap: withoutCaps });
   try {
     const snap = (await (await fetch(`${s.url}/api/v1/snapshot`)).json()) as { sources: Array<{ id: string; state: string; reason?: string }>; links: unknown[] };
     const xfrm = snap.sources.find((x) => x.id === 'xfrm-policy');
@@ -82,7 +85,7 @@ test('without privilege XFRM is "no permission" and links work (serve)', async (
 });
 
 test('without privilege `snapshot --json` still exits 0 with the states', () => {
-  const r = run(['snapshot', '--json'], nobody);
+  const r = run(['snapshot', '--json'], withoutCaps);
   assert.equal(r.status, 0, r.stderr);
   const snap = JSON.parse(r.stdout) as { sources: Array<{ id: string; state: string }> };
   assert.equal(snap.sources.find((x) => x.id === 'xfrm-policy')?.state, 'no-permission');
