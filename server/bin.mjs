@@ -2,7 +2,7 @@
 // Entry point of the `sascope` command. Runs the compiled bundle (server/.build/cli.mjs, made by
 // `npm run build`) when it is newer than every server source; otherwise the TypeScript sources
 // through tsx, so an edited source is never shadowed by an old bundle.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +18,16 @@ function newestSource(dir) {
     else if (/\.(ts|mjs)$/.test(e.name) && e.name !== 'bin.mjs' && e.name !== 'build.mjs') newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
+}
+
+// Below the Node.js floor (package.json's engines.node, ">=MAJOR.MINOR") say so in one line, not with a
+// missing export (crypto.hash) somewhere in the import graph.
+const floor = JSON.parse(readFileSync(path.join(here, '..', 'package.json'), 'utf8')).engines.node.replace('>=', '');
+const [major, minor] = process.versions.node.split('.').map(Number);
+const [floorMajor, floorMinor] = floor.split('.').map(Number);
+if (major < floorMajor || (major === floorMajor && minor < floorMinor)) {
+  process.stderr.write(`sascope: needs Node.js >= ${floor}, this is ${process.versions.node}: install a newer nodejs (setup.sh checks it)\n`);
+  process.exit(1);
 }
 
 /** Before `bash setup.sh` there is no node_modules: say so in one line, not with a resolver's stack trace. */

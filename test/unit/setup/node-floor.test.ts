@@ -1,11 +1,12 @@
-// The Node.js floor: package.json's engines.node is the one place it is stated (setup.sh reads it, the
-// lock file mirrors it), and it covers the newest Node API the code uses. The table lists the APIs that
+// The Node.js floor: package.json's engines.node is the one place it is stated (setup.sh and bin.mjs read
+// it, the lock file mirrors it), and it covers the newest Node API the code uses. The table lists the APIs that
 // came to the Node 20 line after 20.9 (from Node's own API docs, "added in"), each with how it shows in
 // the source; one that is used raises the floor to its version.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../helpers.ts';
 
@@ -72,4 +73,18 @@ test('setup.sh checks and names the same floor (read from package.json), the loc
   assert.match(setup, /Node\.js >= \$node_floor/);
   const lock = JSON.parse(readFileSync(path.join(projectRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { engines?: { node?: string } }> };
   assert.equal(lock.packages['']?.engines?.node, pkg.engines.node);
+});
+
+test('sascope below the floor says so in one line (server/bin.mjs reads the floor from package.json)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sascope-floor-'));
+  try {
+    mkdirSync(path.join(dir, 'server'));
+    copyFileSync(path.join(projectRoot, 'server/bin.mjs'), path.join(dir, 'server/bin.mjs'));
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ engines: { node: '>=99.0' } }));
+    const r = spawnSync(process.execPath, [path.join(dir, 'server/bin.mjs'), '--help'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `sascope: needs Node.js >= 99.0, this is ${process.versions.node}: install a newer nodejs (setup.sh checks it)\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
