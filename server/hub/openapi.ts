@@ -19,7 +19,7 @@ import { PFKEY_CHECK_STATUSES, REGISTER_STATES, UNREPRESENTABLE_CAUSES, type Pfk
 type Flat<T> = { [K in keyof T]: T[K] };
 type Same<A, B> = (<T>() => T extends Flat<A> ? 1 : 2) extends (<T>() => T extends Flat<B> ? 1 : 2) ? true : false;
 /** A schema of wire type W: the type check fails here when a field is added, dropped or retyped on one side only. */
-const wire = <W>() => <S extends z.ZodType>(schema: S, ..._: Same<z.output<S>, W> extends true ? [] : [schemaDiffersFromWireType: never]) => schema;
+export const wire = <W>() => <S extends z.ZodType>(schema: S, ..._: Same<z.output<S>, W> extends true ? [] : [schemaDiffersFromWireType: never]) => schema;
 
 /** The document's schemas: components by name, and each route's 200 body under its key ('GET /api/v1/…'). */
 const registry = z.registry<{ id: string }>();

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { openApiDocument } from '../../../server/hub/openapi.ts';
+import { z } from 'zod';
+import { openApiDocument, wire } from '../../../server/hub/openapi.ts';
 import { handleApi, ROUTES } from '../../../server/hub/routes.ts';
 import { Hub } from '../../../server/hub/hub.ts';
 import { Model } from '../../../server/model/model.ts';
@@ -22,10 +23,11 @@ import { LinkSource } from '../../../server/families/link/source.ts';
 import { XFRM_MSG } from '../../../server/families/xfrm/spec.ts';
 import { RTM } from '../../../server/families/link/spec.ts';
 import { parseMessages, type NetlinkMessage } from '../../../server/netlink/message.ts';
-import { EVENT_CODES, SOURCE_STATES } from '../../../server/wire/entities.ts';
+import { EVENT_CODES, SOURCE_STATES, type OnWire } from '../../../server/wire/entities.ts';
 import { ENTITY_KINDS } from '../../../server/wire/protocol.ts';
 import {
   ALARM_SEVERITIES, ALARM_TYPES, EXPIRY_BASES, GAP_ENDINGS, ROTATION_CAUSES, ROTATION_FAMILIES, ROTATION_STATES, SEQUENCE_BITS, TUNNEL_FAMILIES, TUNNEL_STATES,
+  type Alarm, type HistoryGap,
 } from '../../../server/wire/tunnels.ts';
 import { PROBE_BASES, PROBE_KINDS, PROBE_STATES } from '../../../server/wire/crypto.ts';
 import { PFKEY_CHECK_STATUSES, REGISTER_STATES, UNREPRESENTABLE_CAUSES } from '../../../server/wire/pfkey.ts';
@@ -233,6 +235,14 @@ test('a model fed with byte fixtures: every GET route answers what the document 
   } finally {
     stop();
   }
+});
+
+test('a schema that differs from its wire type fails the type check (run by tsc over this file)', () => {
+  // @ts-expect-error: the schema lacks Alarm's since and has a field Alarm does not have
+  wire<OnWire<Alarm>>()(z.object({ key: z.string(), type: z.enum(ALARM_TYPES), severity: z.enum(ALARM_SEVERITIES), ref: z.string(), summary: z.string(), extra: z.number() }));
+  // @ts-expect-error: a field of the right name but another type
+  wire<HistoryGap>()(z.object({ from: z.number(), to: z.string(), how: z.enum(GAP_ENDINGS) }));
+  assert.ok(wire<HistoryGap>()(z.object({ from: z.number(), to: z.number(), how: z.enum(GAP_ENDINGS) })));
 });
 
 test('the validator is strict: a value off a wire list, a missing field, an unknown field fail', () => {
