@@ -37,6 +37,9 @@ async function settled(s: RunningServer): Promise<Src[]> {
     return src.every((x) => x.state !== 'starting' && x.state !== 'stale') && src.some((x) => x.id === 'pfkey') ? src : undefined;
   }, 300_000, 500);
 }
+/** nobody must reach the installation: a clone in /root (0700) it cannot, so each parent directory of the
+ * project gets o+x in the guest (its overlay; the host's stay as they are). */
+const letNobodyReachProject = () => sh(`d='${projectRoot}'; while [ "$d" != / ]; do d=$(dirname "$d"); chmod o+x "$d"; done`);
 const table = (src: Src[]) => src.map((x) => `  ${x.id.padEnd(14)} ${x.state}${x.reason ? ` — ${x.reason}` : ''}`).join('\n');
 
 test('the unit file verifies', async () => {
@@ -55,6 +58,7 @@ test('nobody + CAP_NET_ADMIN only: XFRM, PF_KEY and links work', { timeout: 900_
   await sh('ip xfrm policy add src 10.7.0.1/32 dst 10.7.0.2/32 dir out tmpl src 10.7.0.1 dst 10.7.0.2 proto esp reqid 7 mode tunnel');
   const dir = dataDir('priv-cap');
   await sh(`chown 65534:65534 ${dir} && chmod 700 ${dir}`);
+  await letNobodyReachProject();
   const s = await startServer({ wrap: WITH_CAP, dataDir: dir, timeoutMs: 600_000 });
   servers.push(s);
   const caps = await sh(`grep -E '^(Uid|CapEff|CapAmb|CapBnd|NoNewPrivs)' /proc/${s.proc.pid}/status`);
@@ -79,6 +83,7 @@ test('nobody without capabilities: the kernel sources say "no permission", nothi
   requireLab();
   const dir = dataDir('priv-nocap');
   await sh(`chown 65534:65534 ${dir} && chmod 700 ${dir}`);
+  await letNobodyReachProject();
   const s = await startServer({ wrap: NO_CAP, dataDir: dir, timeoutMs: 600_000 });
   servers.push(s);
   const src = await settled(s);
