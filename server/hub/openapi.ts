@@ -7,13 +7,17 @@
 import { z } from 'zod';
 import type { Route } from './routes.ts';
 import type { HistoryAlarm, HistoryInfo, TunnelSample } from '../history/reader.ts';
-import { EVENT_CODES, SOURCE_STATES, type KernelEvent, type OnWire, type SourceStatus } from '../wire/entities.ts';
+import { EVENT_CODES, SOURCE_STATES, type KernelEvent, type OnWire, type SourceStatus, type UnknownAttribute } from '../wire/entities.ts';
 import { ENTITY_KINDS } from '../wire/protocol.ts';
 import {
   ALARM_SEVERITIES, ALARM_TYPES, EXPIRY_BASES, GAP_ENDINGS, ROTATION_CAUSES, ROTATION_FAMILIES, ROTATION_STATES, SEQUENCE_BITS, TUNNEL_FAMILIES, TUNNEL_STATES,
   type Alarm, type Countdown, type HistoryGap, type Rotation, type Tunnel,
 } from '../wire/tunnels.ts';
-import { PROBE_BASES, PROBE_KINDS, PROBE_STATES, type CryptoProbe, type ProbeResult } from '../wire/crypto.ts';
+import {
+  CRYPTO_USE_ROLES, MODULE_STATES, NO_DRIVER_CAUSES, PROBE_BASES, PROBE_KINDS, PROBE_STATES, type CryptoInfo, type CryptoProbe, type CryptoUse, type ProbeResult,
+} from '../wire/crypto.ts';
+import { OFFLOADED_SA_STATES, OFFLOAD_DIRECTIONS, OFFLOAD_MODES, type EthtoolFeature, type OffloadDevice, type OffloadInfo } from '../wire/ethtool.ts';
+import { OVPN_PEER_STATES, type OvpnCounters, type OvpnDevice, type OvpnPeer } from '../wire/ovpn.ts';
 import { PFKEY_CHECK_STATUSES, REGISTER_STATES, UNREPRESENTABLE_CAUSES, type PfkeyCheck, type PfkeyRegister } from '../wire/pfkey.ts';
 
 type Flat<T> = { [K in keyof T]: T[K] };
@@ -94,10 +98,52 @@ const PfkeyCheck = component('PfkeyCheck', wire<PfkeyCheck>()(z.object({
   reason: z.string().optional(), causes: z.array(z.object({ code: z.enum(UNREPRESENTABLE_CAUSES), subject: z.string().optional() })).optional(),
   xfrmKey: z.string().optional(), pfkeyKey: z.string().optional(),
 })));
+const UnknownAttribute = component('UnknownAttribute', wire<UnknownAttribute>()(z.object({ type: int, nested: z.boolean(), length: int, hex: z.string().optional() }).describe('An attribute the decoder does not know, kept with its number')));
+const OvpnCounters = wire<OnWire<OvpnCounters>>()(z.object({ rxBytes: u64, txBytes: u64, rxPackets: u64, txPackets: u64 }));
+const OvpnDevice = component('OvpnDevice', wire<OnWire<OvpnDevice> & { key: string }>()(z.object({
+  key: z.string(), ifindex: int, name: z.string(), mode: z.string().optional(), operState: z.string(), peers: int, error: z.string().optional(),
+  lastPeerDeleted: z.object({ peerId: int, reason: z.string(), time: ms }).optional(),
+})));
+const OvpnPeer = component('OvpnPeer', wire<OnWire<OvpnPeer>>()(z.object({
+  key: z.string(), ifindex: int, device: z.string(), id: int, txId: int.optional(), remoteAddress: z.string().optional(), remotePort: int.optional(), remoteScopeId: int.optional(),
+  localAddress: z.string().optional(), localPort: int.optional(), vpnIPv4: z.string().optional(), vpnIPv6: z.string().optional(), socket: int.optional(), socketNetnsId: int.optional(),
+  keepaliveIntervalSeconds: int.optional(), keepaliveTimeoutSeconds: int.optional(), vpn: OvpnCounters, link: OvpnCounters,
+  keys: z.array(z.object({ slot: z.string(), keyId: int, cipher: z.string(), unknown: z.array(UnknownAttribute).optional() })), keysError: z.string().optional(),
+  state: z.enum(OVPN_PEER_STATES), rotations: int, lastRotation: ms.optional(), unknown: z.array(UnknownAttribute).optional(),
+})));
+const EthtoolFeature = component('EthtoolFeature', wire<EthtoolFeature>()(z.object({ name: z.string(), active: z.boolean(), requested: z.boolean(), changeable: z.boolean(), nochange: z.boolean() })));
+const OffloadDevice = component('OffloadDevice', wire<OnWire<OffloadDevice>>()(z.object({
+  key: z.string(), ifindex: int, ifname: z.string().optional(), kind: z.string().optional(), operState: z.string().optional(), present: z.boolean(),
+  espHwOffload: EthtoolFeature.optional(), espTxCsum: EthtoolFeature.optional(), capable: z.boolean(),
+  sas: z.array(z.object({
+    key: z.string(), spi: int, src: z.string(), dst: z.string(), dir: z.enum(OFFLOAD_DIRECTIONS), mode: z.enum(OFFLOAD_MODES), bytes: u64, packets: u64,
+    countersFromDriver: z.boolean(), state: z.enum(OFFLOADED_SA_STATES), note: z.string().optional(),
+  })),
+  counts: z.object({ in: int, out: int, crypto: int, packet: int }), saTotals: z.object({ bytes: u64, packets: u64 }),
+  nic: z.object({ rxBytes: u64, txBytes: u64, rxPackets: u64, txPackets: u64, rxDropped: u64, txDropped: u64 }).optional(),
+  driverStats: z.object({ count: int, ipsec: z.array(z.string()), psp: z.array(z.string()), note: z.string() }).optional(), policies: z.array(z.string()), notes: z.array(z.string()),
+})));
+const OffloadInfo = component('OffloadInfo', wire<OffloadInfo>()(z.object({
+  key: z.string(), capableDevices: z.array(z.object({ ifindex: int, ifname: z.string() })), offloadedSas: int, packetOffloadSas: int, softwareSas: int,
+  note: z.string().optional(), fallback: z.string(), capabilityUnknown: z.string().optional(),
+})));
+const CryptoUse = component('CryptoUse', wire<CryptoUse>()(z.object({
+  key: z.string(), name: z.string(), role: z.enum(CRYPTO_USE_ROLES), keyBits: z.array(int), icvBits: int.optional(), sas: z.array(z.string()), saCount: int,
+  driver: z.string().optional(), priority: int.optional(), module: z.string().optional(), type: z.string().optional(), selftest: z.string().optional(),
+  alternatives: z.array(z.object({ driver: z.string(), priority: int, module: z.string() })), noDriver: z.enum(NO_DRIVER_CAUSES).optional(), note: z.string().optional(),
+})));
+const CryptoInfo = component('CryptoInfo', wire<CryptoInfo>()(z.object({
+  key: z.string(), fipsEnabled: z.boolean().optional(), fipsNote: z.string().optional(),
+  afAlg: z.object({
+    socket: z.boolean(), socketError: z.string().optional(), modules: z.array(z.object({ name: z.string(), state: z.enum(MODULE_STATES), note: z.string().optional() })),
+    procModules: z.boolean(), restrict: z.object({ present: z.boolean(), value: z.string().optional() }), note: z.string(),
+  }),
+  algorithms: int, readAt: ms, procCryptoError: z.string().optional(),
+})));
 
 const rows = z.array(Entity);
 const Pfkey = z.object({ sas: rows, policies: rows, algorithms: rows, register: PfkeyRegister.nullable(), checks: z.array(PfkeyCheck) });
-const Crypto = z.object({ info: Entity.nullable(), uses: rows, probe: CryptoProbe.nullable(), algorithms: rows });
+const Crypto = z.object({ info: CryptoInfo.nullable(), uses: z.array(CryptoUse), probe: CryptoProbe.nullable(), algorithms: rows });
 const fromHistory = { truncated: z.boolean(), note: note.optional() };
 
 /** 200 (POST: 202) bodies by route key. */
@@ -105,13 +151,13 @@ const RESPONSES: Record<string, z.ZodType> = {
   'GET /api/v1/health': z.object({ ok: z.boolean(), seq: int, clients: int }),
   'GET /api/v1/snapshot': z.object({
     time: z.iso.datetime(), seq: int, server: z.object({ version: z.string(), hostname: z.string(), netns: z.string() }),
-    sources: z.array(Source), links: rows, policies: rows, sas: rows, xfrmTotals: Entity.nullable(), ovpnDevices: rows, ovpnPeers: rows, pspDevices: rows,
-    pfkey: Pfkey, ethtoolDevices: rows, offloadDevices: rows, offload: Entity.nullable(), crypto: Crypto,
+    sources: z.array(Source), links: rows, policies: rows, sas: rows, xfrmTotals: Entity.nullable(), ovpnDevices: z.array(OvpnDevice), ovpnPeers: z.array(OvpnPeer), pspDevices: rows,
+    pfkey: Pfkey, ethtoolDevices: rows, offloadDevices: z.array(OffloadDevice), offload: OffloadInfo.nullable(), crypto: Crypto,
     tunnels: z.array(Tunnel), rotations: z.array(Rotation), alarms: z.array(Alarm), events: z.array(Event),
   }).describe('Every entity kind under a plural name, with time, seq and server; sas as in GET /api/v1/sas'),
   'GET /api/v1/sources': z.object({ sources: z.array(Source) }),
   'GET /api/v1/links': z.object({ links: rows }),
-  'GET /api/v1/devices': z.object({ links: rows, ethtool: rows, offload: rows }),
+  'GET /api/v1/devices': z.object({ links: rows, ethtool: rows, offload: z.array(OffloadDevice) }),
   'GET /api/v1/sas': z.object({ sas: rows.describe('XFRM SAs (server/wire/xfrm.ts SecurityAssociation); lifetime.current.bytes/packets are JSON numbers here') }),
   'GET /api/v1/policies': z.object({ policies: rows }),
   'GET /api/v1/xfrm-totals': z.object({ totals: Entity.nullable() }),
@@ -121,13 +167,13 @@ const RESPONSES: Record<string, z.ZodType> = {
   'GET /api/v1/alarms': z.object({ active: z.array(Alarm), history: z.array(HistoryAlarm), ...fromHistory }),
   'GET /api/v1/history': z.union([HistoryInfo, z.object({ available: z.literal(false), gaps: z.array(Gap).max(0), note: z.string() })]),
   'GET /api/v1/history/samples': z.object({ samples: z.array(TunnelSample), gaps: z.array(Gap), ...fromHistory }),
-  'GET /api/v1/ovpn': z.object({ devices: rows, peers: rows }),
+  'GET /api/v1/ovpn': z.object({ devices: z.array(OvpnDevice), peers: z.array(OvpnPeer) }),
   'GET /api/v1/psp': z.object({ devices: rows }),
   'GET /api/v1/pfkey': Pfkey.extend({}),
   'POST /api/v1/pfkey/register': z.object({ register: PfkeyRegister }),
   'GET /api/v1/crypto': Crypto.extend({}),
   'POST /api/v1/crypto/probe': z.object({ probe: CryptoProbe }),
-  'GET /api/v1/offload': z.object({ info: Entity.nullable(), devices: rows }),
+  'GET /api/v1/offload': z.object({ info: OffloadInfo.nullable(), devices: z.array(OffloadDevice) }),
   'GET /api/v1/ethtool': z.object({ devices: rows }),
   'GET /api/v1/openapi.json': z.looseObject({ openapi: z.literal('3.1.0') }).describe('This document'),
 };

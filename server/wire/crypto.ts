@@ -25,10 +25,13 @@ export interface CryptoAlgorithm {
   fields: Record<string, string | number>;
 }
 
-/** A module sascope checks for (af_alg, algif_*): loaded (listed in /proc/modules), built in, or not loaded. */
+/** A module's state: loaded (listed in /proc/modules), built in, not loaded, or unknown. */
+export const MODULE_STATES = ['loaded', 'built-in', 'not-loaded', 'unknown'] as const;
+
+/** A module sascope checks for (af_alg, algif_*). */
 export interface KernelModuleState {
   name: string;
-  state: 'loaded' | 'built-in' | 'not-loaded' | 'unknown';
+  state: (typeof MODULE_STATES)[number];
   /** Why the state is what it is, in words. */
   note?: string;
 }
@@ -59,12 +62,14 @@ export interface CryptoInfo {
   procCryptoError?: string;
 }
 
+/** How SAs use an algorithm: aead, enc, auth, comp. */
+export const CRYPTO_USE_ROLES = ['aead', 'enc', 'auth', 'comp'] as const;
+
 /** Which driver serves one algorithm some SA uses (kind 'crypto-use'). Key: "<role>:<name>". */
 export interface CryptoUse {
   key: string;
   name: string;
-  /** How the SAs use it: aead, enc, auth, comp. */
-  role: 'aead' | 'enc' | 'auth' | 'comp';
+  role: (typeof CRYPTO_USE_ROLES)[number];
   /** Key sizes in bits seen on those SAs (AEAD keys include the salt, as XFRM counts them). */
   keyBits: number[];
   /** AEAD: the ICV length in bits of the first SA. */

@@ -42,6 +42,15 @@ export interface EthtoolDevice {
   error?: string;
 }
 
+/** An offloaded SA's direction (XFRM_OFFLOAD_INBOUND or not) and what the device does: crypto, or the whole packet. */
+export const OFFLOAD_DIRECTIONS = ['in', 'out'] as const;
+export const OFFLOAD_MODES = ['crypto', 'packet'] as const;
+/**
+ * offloaded: the device does the crypto; software-fallback: offloaded to a device whose esp-hw-offload
+ * is no longer active, so the kernel encrypts in software; device-gone: the ifindex names no link.
+ */
+export const OFFLOADED_SA_STATES = ['offloaded', 'software-fallback', 'device-gone'] as const;
+
 /** One SA offloaded to a device, as the offload view lists it. */
 export interface OffloadedSa {
   /** The 'sa' entity key. */
@@ -49,18 +58,14 @@ export interface OffloadedSa {
   spi: number;
   src: string;
   dst: string;
-  dir: 'in' | 'out';
-  mode: 'crypto' | 'packet';
+  dir: (typeof OFFLOAD_DIRECTIONS)[number];
+  mode: (typeof OFFLOAD_MODES)[number];
   /** The SA's counters (lifetime current), as the kernel reports them. */
   bytes: bigint;
   packets: bigint;
   /** Packet offload: the kernel takes SA counters from the driver (xdo_dev_state_update_stats), so they may lag. */
   countersFromDriver: boolean;
-  /**
-   * offloaded: the device does the crypto; software-fallback: offloaded to a device whose esp-hw-offload
-   * is no longer active, so the kernel encrypts in software; device-gone: the ifindex names no link.
-   */
-  state: 'offloaded' | 'software-fallback' | 'device-gone';
+  state: (typeof OFFLOADED_SA_STATES)[number];
   note?: string;
 }
 

@@ -38,7 +38,8 @@ export interface OvpnKeySlot {
  * ok: keys present; rekey-needed: the kernel sent key-swap-ntf (IV space of the primary key
  * exhausted) and the keys have not changed since; no-key: no key in the primary slot.
  */
-export type OvpnPeerState = 'ok' | 'rekey-needed' | 'no-key';
+export const OVPN_PEER_STATES = ['ok', 'rekey-needed', 'no-key'] as const;
+export type OvpnPeerState = (typeof OVPN_PEER_STATES)[number];
 
 /** A peer of an ovpn device (OVPN_A_PEER_*). Key: "ifindex:peer-id". */
 export interface OvpnPeer {

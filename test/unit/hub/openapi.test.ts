@@ -22,6 +22,11 @@ import { XfrmPolicySource } from '../../../server/families/xfrm/policy-source.ts
 import { LinkSource } from '../../../server/families/link/source.ts';
 import { XFRM_MSG } from '../../../server/families/xfrm/spec.ts';
 import { RTM } from '../../../server/families/link/spec.ts';
+import { OvpnSource } from '../../../server/families/ovpn/source.ts';
+import { OVPN_CMD, keyconfAttrs } from '../../../server/families/ovpn/spec.ts';
+import { CryptoSource } from '../../../server/families/crypto/source.ts';
+import { DerivedViews } from '../../../server/model/views.ts';
+import { decodeAttrs } from '../../../server/netlink/spec.ts';
 import { parseMessages, type NetlinkMessage } from '../../../server/netlink/message.ts';
 import { EVENT_CODES, SOURCE_STATES, type OnWire } from '../../../server/wire/entities.ts';
 import { ENTITY_KINDS } from '../../../server/wire/protocol.ts';
@@ -29,9 +34,13 @@ import {
   ALARM_SEVERITIES, ALARM_TYPES, EXPIRY_BASES, GAP_ENDINGS, ROTATION_CAUSES, ROTATION_FAMILIES, ROTATION_STATES, SEQUENCE_BITS, TUNNEL_FAMILIES, TUNNEL_STATES,
   type Alarm, type HistoryGap,
 } from '../../../server/wire/tunnels.ts';
-import { PROBE_BASES, PROBE_KINDS, PROBE_STATES } from '../../../server/wire/crypto.ts';
+import { CRYPTO_USE_ROLES, MODULE_STATES, NO_DRIVER_CAUSES, PROBE_BASES, PROBE_KINDS, PROBE_STATES } from '../../../server/wire/crypto.ts';
+import { OFFLOADED_SA_STATES, OFFLOAD_DIRECTIONS, OFFLOAD_MODES } from '../../../server/wire/ethtool.ts';
+import { OVPN_PEER_STATES } from '../../../server/wire/ovpn.ts';
 import { PFKEY_CHECK_STATUSES, REGISTER_STATES, UNREPRESENTABLE_CAUSES } from '../../../server/wire/pfkey.ts';
 import { fakeTransport, multipart, nlError } from '../netlink/fake.ts';
+import { genlDo, genlDump, genlFake } from '../netlink/genl-fake.ts';
+import { linkFake } from '../netlink/link-fake.ts';
 import { algo, delSa, expire, newSa } from '../xfrm/build.ts';
 import type { AttrWriter } from '../../../server/netlink/attr.ts';
 import { memoryLogger } from '../memlog.ts';
@@ -76,6 +85,13 @@ const ENUMS: Array<[string, Schema, readonly unknown[]]> = [
   ['PfkeyRegister.state', at('PfkeyRegister', 'state'), REGISTER_STATES],
   ['PfkeyCheck.status', at('PfkeyCheck', 'status'), PFKEY_CHECK_STATUSES],
   ['PfkeyCheck.causes', at('PfkeyCheck', 'causes', 'items', 'code'), UNREPRESENTABLE_CAUSES],
+  ['OvpnPeer.state', at('OvpnPeer', 'state'), OVPN_PEER_STATES],
+  ['OffloadDevice.sas.dir', at('OffloadDevice', 'sas', 'items', 'dir'), OFFLOAD_DIRECTIONS],
+  ['OffloadDevice.sas.mode', at('OffloadDevice', 'sas', 'items', 'mode'), OFFLOAD_MODES],
+  ['OffloadDevice.sas.state', at('OffloadDevice', 'sas', 'items', 'state'), OFFLOADED_SA_STATES],
+  ['CryptoUse.role', at('CryptoUse', 'role'), CRYPTO_USE_ROLES],
+  ['CryptoUse.noDriver', at('CryptoUse', 'noDriver'), NO_DRIVER_CAUSES],
+  ['CryptoInfo.afAlg.modules.state', at('CryptoInfo', 'afAlg', 'modules', 'items', 'state'), MODULE_STATES],
 ];
 
 test('every enum the server emits is listed exactly (alarm types with tunnel-down, entity kinds, source states, event codes …), and the document has no other', () => {
@@ -166,10 +182,23 @@ function validate(value: unknown, schema: Schema | boolean, where = '$'): string
 const fixture = (file: string) =>
   (JSON.parse(readFileSync(path.join(root, 'test/fixtures', file), 'utf8')) as { messages: Array<{ hex: string }> }).messages.map((m) => parseMessages(Buffer.from(m.hex, 'hex'))[0]!);
 
-/** A server's model fed by the real sources with captured kernel bytes, and the tunnel tracker on a test clock. */
-async function fedModel() {
+/** A KEY_GET request's attributes: the device and which slot. */
+const ovpnRequestAttrs = { name: 'key-get', redactUnknown: false, attrs: new Map([[1, { name: 'ifindex', type: 'u32' as const }], [3, { name: 'keyconf', type: 'nest' as const, nest: keyconfAttrs }]]) };
+
+interface Fed {
+  model: Model;
+  hub: Hub;
+  history: History;
+}
+
+/**
+ * A server's model fed by the real sources with captured kernel bytes, and the tunnel tracker on a test
+ * clock; `check` looks at it while the ovpn peer is up, and at the end.
+ */
+async function fedModel(check: (fed: Fed, when: string) => void): Promise<void> {
   const { log } = memoryLogger();
   const model = new Model();
+  const hub = new Hub(model, { version: 't', hostname: 'h', netns: 'n', heartbeatMs: 60_000 }, log);
   const clock = { now: Date.parse('2026-06-01T12:00:00Z') };
   const history = new History(model, log, { dataDir: mkdtempSync(path.join(tmpdir(), 'sascope-openapi-')), retentionDays: 7, sampleSeconds: 60, flushMs: 60_000, now: () => clock.now });
   const tracker = new TunnelTracker(model, {
@@ -183,7 +212,21 @@ async function fedModel() {
   const sas = new XfrmSaSource(model, log, { transport: dump(XFRM_MSG.GETSA, fixture('xfrm/sa-dump-zoo.fixture.json')), refreshIntervalMs: 0 });
   const policies = new XfrmPolicySource(model, log, { transport: dump(XFRM_MSG.GETPOLICY, fixture('xfrm/policy-dump-two.fixture.json')) });
   const links = new LinkSource(model, log, { transport: dump(RTM.GETLINK, fixture('link/link-dump-veth.fixture.json')), statsIntervalMs: 0 });
-  for (const s of [sas, policies, links]) await s.start();
+  // ovpn: the lab's mp hub (ifindex 4) with its captured peer-get and key-get replies.
+  const peerGet = fixture('ovpn/peer-get-dump-mp.fixture.json').map((m) => m.payload.subarray(4));
+  const [primary, secondary] = fixture('ovpn/key-get-both-slots.fixture.json').map((m) => m.payload.subarray(4));
+  const genl = genlFake([{ name: 'ovpn', id: 0x25, ops: [1, 2, 3, 4, 6, 7, 8, 10], groups: { peers: 9 } }], (req) => {
+    if (req.cmd === OVPN_CMD.PEER_GET) return genlDump(req, OVPN_CMD.PEER_GET, peerGet);
+    const slot = (decodeAttrs(ovpnRequestAttrs, req.attrs)['keyconf'] as { slot: string }).slot;
+    return genlDo(req, OVPN_CMD.KEY_GET, slot === 'primary' ? primary! : secondary!);
+  });
+  const ovpn = new OvpnSource(model, log, { genlTransport: genl, linkTransport: linkFake([{ index: 4, name: 'ovpn-hub', kind: 'ovpn', ovpnMode: 1 }]), refreshIntervalMs: 0 });
+  // Kernel crypto from the lab's /proc/crypto; the views derive crypto uses and offload from the SAs.
+  const procCrypto = readFileSync(path.join(root, 'test/fixtures/crypto/lab-debian-7.2.proc-crypto.txt'), 'utf8');
+  const crypto = new CryptoSource(model, log, { fs: { read: (f) => (f === '/proc/crypto' ? procCrypto : undefined), exists: (f) => f === '/proc/crypto' }, socket: () => ({ ok: true }), intervalMs: 0 });
+  const views = new DerivedViews(model, 0);
+  const sources = [sas, policies, links, ovpn, crypto];
+  for (const s of sources) await s.start();
   const settle = () => new Promise((r) => setImmediate(r));
   await settle();
   // A rekey (soft EXPIRE, the new SA, the old one deleted), then the lab's event capture: new SAs,
@@ -195,46 +238,61 @@ async function fedModel() {
     clock.now += 1000;
     await settle();
   }
-  clock.now += 3600_000;
+  history.flush();
+  check({ model, hub, history }, 'with the ovpn peer up');
+  // The kernel deletes the ovpn peer (its captured peer-del-ntf).
+  const [del] = fixture('ovpn/peer-del-ntf-userspace.fixture.json');
+  ovpn.onNotification({ cmd: OVPN_CMD.PEER_DEL_NTF, version: 1, attrs: del!.payload.subarray(4), name: 'peer-del-ntf' });
+  await settle();
+  views.recompute();
+  // A minute on: clock alarms are evaluated; torn-down tunnels and the deleted peer still linger with theirs.
+  clock.now += 60_000;
   tracker.tick();
   await settle();
   history.sample();
   history.flush();
-  const hub = new Hub(model, { version: 't', hostname: 'h', netns: 'n', heartbeatMs: 60_000 }, log);
-  const stop = () => {
-    for (const s of [sas, policies, links]) s.stop();
+  try {
+    check({ model, hub, history }, 'at the end');
+  } finally {
+    for (const s of sources) s.stop();
+    views.close();
     tracker.close();
     hub.close();
     history.close();
-  };
-  return { model, hub, history, stop };
+  }
 }
 
-test('a model fed with byte fixtures: every GET route answers what the document says (tunnels, rotations, alarms, events, sources …)', async () => {
-  const { model, hub, history, stop } = await fedModel();
-  try {
-    // The run has something of each documented kind to check.
-    for (const kind of ['source', 'sa', 'policy', 'link', 'tunnel', 'rotation', 'alarm', 'event'] as const) assert.ok(model.count(kind) > 0, `the fixtures give a ${kind}`);
-    const alarmTypes = new Set((model.list('alarm') as Array<{ type: string }>).map((a) => a.type));
-    assert.ok(alarmTypes.has('tunnel-down') || alarmTypes.has('hard-expired'), [...alarmTypes].join());
-    const tunnel = (model.list('tunnel') as Array<{ key: string }>)[0]!.key;
-    // Each route as the server answers it from history, and from memory when history is off.
-    for (const from of [history, undefined]) {
-      for (const r of ROUTES.filter((x) => x.method === 'GET')) {
-        const url = r.path === '/api/v1/history/samples' ? `${r.path}?tunnel=${encodeURIComponent(tunnel)}` : r.path;
-        let status = 0;
-        let body = '';
-        const req = { method: 'GET', url, headers: {}, resume() {} } as unknown as IncomingMessage;
-        const res = { writeHead: (s: number) => void (status = s), setHeader() {}, end: (b: string) => void (body = b) } as unknown as ServerResponse;
-        handleApi(hub, req, res, undefined, from);
-        assert.equal(status, 200, `${url}: ${body}`);
-        const schema = doc.paths[r.path]!['get']!.responses['200']!.content!['application/json']!.schema;
-        assert.deepEqual(validate(JSON.parse(body), schema), [], `GET ${url} (${from ? 'history' : 'memory'})`);
-      }
+/** Every GET route, answered from history and from memory (history off), against the document. */
+function checkRoutes({ model, hub, history }: Fed, when: string): void {
+  const tunnel = (model.list('tunnel') as Array<{ key: string }>)[0]!.key;
+  for (const from of [history, undefined]) {
+    for (const r of ROUTES.filter((x) => x.method === 'GET')) {
+      const url = r.path === '/api/v1/history/samples' ? `${r.path}?tunnel=${encodeURIComponent(tunnel)}` : r.path;
+      let status = 0;
+      let body = '';
+      const req = { method: 'GET', url, headers: {}, resume() {} } as unknown as IncomingMessage;
+      const res = { writeHead: (s: number) => void (status = s), setHeader() {}, end: (b: string) => void (body = b) } as unknown as ServerResponse;
+      handleApi(hub, req, res, undefined, from);
+      assert.equal(status, 200, `${url}: ${body}`);
+      const schema = doc.paths[r.path]!['get']!.responses['200']!.content!['application/json']!.schema;
+      assert.deepEqual(validate(JSON.parse(body), schema), [], `GET ${url} (${from ? 'history' : 'memory'}, ${when})`);
     }
-  } finally {
-    stop();
   }
+}
+
+test('a model fed with byte fixtures: every GET route answers what the document says (tunnels, rotations, alarms, events, ovpn, crypto …)', async () => {
+  await fedModel((fed, when) => {
+    if (when === 'with the ovpn peer up') assert.ok(fed.model.count('ovpn-peer') > 0, 'the fixtures give an ovpn peer');
+    else {
+      // The run has something of each documented kind to check.
+      for (const kind of ['source', 'sa', 'policy', 'link', 'ovpn-dev', 'tunnel', 'rotation', 'alarm', 'event', 'crypto-alg', 'crypto-info', 'crypto-use', 'offload-info'] as const) {
+        assert.ok(fed.model.count(kind) > 0, `the fixtures give a ${kind}`);
+      }
+      const alarmTypes = new Set((fed.model.list('alarm') as Array<{ type: string }>).map((a) => a.type));
+      for (const t of ['tunnel-down', 'hard-expired', 'peer-deleted']) assert.ok(alarmTypes.has(t), `${t} in ${[...alarmTypes].join()}`);
+    }
+    checkRoutes(fed, when);
+  });
 });
 
 test('a schema that differs from its wire type fails the type check (run by tsc over this file)', () => {
