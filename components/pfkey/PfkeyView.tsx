@@ -5,7 +5,8 @@ import { useMemo } from 'react';
 import Link from 'next/link';
 import type { ColumnDef } from '@tanstack/react-table';
 import type { OnWire } from '@/server/wire/entities';
-import type { PfkeyCheck, PfkeyCheckStatus, PfkeyPolicy, PfkeySa, UnrepresentableCause } from '@/server/wire/pfkey';
+import { pfkeySaIdentity, type PfkeyCheck, type PfkeyCheckStatus, type PfkeyPolicy, type PfkeySa, type UnrepresentableCause } from '@/server/wire/pfkey';
+import { markText, type SaIdentity } from '@/server/wire/xfrm';
 import { useEntities } from '../live/keys';
 import { useUrlState } from '../ui/useUrlState';
 import { Panel, PanelState } from '../ui/Panel';
@@ -45,12 +46,14 @@ const UNREPRESENTABLE_WORDS: Record<UnrepresentableCause, (subject?: string) => 
   'auth-truncation': (s) => `${s} truncated otherwise than PF_KEY implies`,
 };
 
-/** XFRM SA key "inet:esp:10.0.0.2:0x00001000[:mark=…]" in words. */
-function identityText(key: string): string {
-  const m = /^(inet6?):(\w+):(\[[^\]]+\]|[^:]+):(0x[0-9a-f]+|\d+)(.*)$/i.exec(key);
-  if (!m) return key;
-  const spi = m[4]!.startsWith('0x') ? m[4]! : formatSpi(Number(m[4]));
-  return `${m[2]} ${spi} → ${m[3]!.replace(/^\[|\]$/g, '')}${m[5] ? ` ${m[5].slice(1)}` : ''}`;
+/** The SA a check is about in words ("esp 0x00001000 → 10.0.0.2 mark=0x10/0xff"), from the typed fields of
+ * its XFRM row, or of its PF_KEY row when XFRM lacks it; the key itself until either row is here. */
+function CheckedSa({ check }: { check: Check }) {
+  const xsa = useEntities('sa')?.rows.get(check.xfrmKey ?? '');
+  const psa = useEntities('pfkey-sa')?.rows.get(check.pfkeyKey ?? '');
+  const id: SaIdentity | undefined = xsa ?? (psa ? pfkeySaIdentity(psa) : undefined);
+  const mark = id?.mark && (id.mark.value || id.mark.mask) ? ` mark=${markText(id.mark)}` : '';
+  return <span className="font-mono text-xs">{id ? `${id.proto} ${formatSpi(id.spi)} → ${id.dst}${mark}` : check.key}</span>;
 }
 
 function OpenSaLink({ saKey, children }: { saKey: string; children?: React.ReactNode }) {
@@ -127,7 +130,7 @@ function CheckDetail({ check, onClose }: { check: Check; onClose: () => void }) 
     <div className="border-t border-slate-200 px-4 py-3 text-sm dark:border-slate-800" data-testid="pfkey-check-detail" aria-live="polite">
       <div className="flex flex-wrap items-center gap-2">
         <CheckBadge status={check.status} differences={check.differences.length} />
-        <span className="font-mono text-xs">{identityText(check.key)}</span>
+        <CheckedSa check={check} />
         {check.xfrmKey && <OpenSaLink saKey={check.xfrmKey}>Open the SA’s details</OpenSaLink>}
         <button type="button" onClick={onClose} className="ml-auto rounded border border-slate-300 px-2 py-0.5 text-xs dark:border-slate-700">
           Close
@@ -160,7 +163,7 @@ function CheckDetail({ check, onClose }: { check: Check; onClose: () => void }) 
 
 const checkColumns: ColumnDef<Check, any>[] = [
   { id: 'status', header: 'Result', accessorFn: (c) => STATUSES.indexOf(c.status), cell: (c) => <CheckBadge status={c.row.original.status} differences={c.row.original.differences.length} testId={`check-${c.row.original.key}`} />, size: 130 },
-  { id: 'sa', header: 'SA', accessorFn: (c) => c.key, cell: (c) => <span className="font-mono text-xs">{identityText(c.row.original.key)}</span>, size: 220, meta: { grow: 2 } },
+  { id: 'sa', header: 'SA', accessorFn: (c) => c.key, cell: (c) => <CheckedSa check={c.row.original} />, size: 220, meta: { grow: 2 } },
   {
     id: 'detail',
     header: 'Differences / reason',

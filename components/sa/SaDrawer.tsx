@@ -51,7 +51,7 @@ export function SaDrawer({ sa, saKey, onClose }: { sa: Sa | undefined; saKey: st
   const check = checks?.rows.get(saKey);
   const offloadDevs = useEntities('offload-dev');
   const offloaded = sa?.offload ? offloadDevs?.rows.get(String(sa.offload.ifindex))?.sas.find((o) => o.key === sa.key) : undefined;
-  const related = events ? [...events.rows.values()].filter((e) => e.ref === `sa:${saKey}`).slice(-10).reverse() : [];
+  const related = events ? [...events.rows.values()].filter((e) => e.subject?.kind === 'sa' && e.subject.key === saKey).slice(-10).reverse() : [];
   const cfg = sa?.lifetime.config;
   const cur = sa?.lifetime.current;
   const seqPct = sa ? sequenceUsedPercent(sa) : undefined;

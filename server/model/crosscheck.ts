@@ -8,8 +8,8 @@
 // fail the message; only ESP, AH and IPComp are walked; sadb_sa_replay is 8 bits; auth truncation is
 // implied by the algorithm; NAT-T's original address is never sent.
 import type { OnWire } from '../wire/entities.ts';
-import type { SecurityAssociation } from '../wire/xfrm.ts';
-import type { PfkeyCause, PfkeyCheck, PfkeyLifetime, PfkeySa, UnrepresentableCause } from '../wire/pfkey.ts';
+import { markText, saKey, type SaIdentity, type SecurityAssociation } from '../wire/xfrm.ts';
+import { pfkeySaIdentity, type PfkeyCause, type PfkeyCheck, type PfkeyLifetime, type PfkeySa, type UnrepresentableCause } from '../wire/pfkey.ts';
 import { sadbIdOfXfrmName, type AlgClass } from '../families/pfkey/spec.ts';
 import type { Model, ModelChange } from './model.ts';
 import { MultiMap } from './multimap.ts';
@@ -33,18 +33,15 @@ const DEFAULT_TRUNC_BITS: Record<string, number> = {
   'xcbc(aes)': 96, 'hmac(sm3)': 256, digest_null: 0,
 };
 
-/** The identity both views share: family, protocol (XFRM name), destination, SPI — the saKey form without mark. */
-function identity(family: string, proto: string | number, dst: string, spi: number): string {
-  const d = dst.includes(':') ? `[${dst}]` : dst;
-  return `${family}:${proto}:${d}:0x${spi.toString(16).padStart(8, '0')}`;
-}
+/** The identity both views share: family, protocol (XFRM name), destination, SPI — the 'sa' key without mark. */
+const identity = (id: SaIdentity) => saKey(id.family, id.proto, id.dst, id.spi);
 
 /** An SA without a mark has its key as identity: the key's own string is kept, not a copy. */
 const xfrmIdentity = (x: Xsa) => {
-  const id = identity(x.family, x.proto, x.dst, x.spi);
+  const id = identity(x);
   return id === x.key ? x.key : id;
 };
-const pfkeyIdentity = (p: Psa) => identity(p.dst.family, p.satype === 'ipcomp' ? 'comp' : p.satype, p.dst.address, p.spi);
+const pfkeyIdentity = (p: Psa) => identity(pfkeySaIdentity(p));
 
 /** A cause in words (for `reason`) beside its code (for anything that acts on it). */
 type Found = PfkeyCause & { text: string };
@@ -57,7 +54,7 @@ export function unrepresentable(x: Xsa): Found[] {
   if (x.family !== 'inet' && x.family !== 'inet6') add('family', `family ${x.family}`, String(x.family));
   if (!PFKEY_MODES.has(String(x.mode))) add('mode', `mode ${x.mode} has no IPSEC_MODE_* value (af_key.c fails the message; a PF_KEY dump stops at it)`, String(x.mode));
   if (x.aead) add('aead', `AEAD ${x.aead.name}: PF_KEY shows encrypt=0, auth=0 and no key`, x.aead.name);
-  if (x.mark && (x.mark.value || x.mark.mask)) add('mark', `mark 0x${x.mark.value.toString(16)}/0x${x.mark.mask.toString(16)}: no PF_KEY extension (SADB_GET looks up with mark 0)`);
+  if (x.mark && (x.mark.value || x.mark.mask)) add('mark', `mark ${markText(x.mark)}: no PF_KEY extension (SADB_GET looks up with mark 0)`);
   if (x.ifId) add('if-id', `if_id ${x.ifId}: no PF_KEY extension`);
   if (x.setMark && (x.setMark.value || x.setMark.mask)) add('output-mark', 'output mark: no PF_KEY extension');
   if (x.antiReplay?.esn || x.flags.includes('esn')) add('esn', `ESN${x.antiReplay?.replayWindow ? ` (replay window ${x.antiReplay.replayWindow})` : ''}: PF_KEY has no 64-bit sequence numbers`);

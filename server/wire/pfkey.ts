@@ -1,5 +1,6 @@
 // PF_KEY v2 entities: the SAD and SPD as a PF_KEY socket sees them, the algorithms SADB_REGISTER
 // advertises, and the per-SA cross-check against the XFRM view. bigint in the server, strings on the wire.
+import { spiHex, type SaIdentity } from './xfrm.ts';
 
 /** An algorithm id as PF_KEY carries it, with its pfkeyv2.h constant where known. */
 export interface PfkeyAlgorithmRef {
@@ -65,6 +66,17 @@ export interface PfkeySa {
   securityContext?: { doi: number; alg: number; context: string };
   /** Extension types this decoder does not know: number and length only. */
   unknown?: Array<{ type: number; length: number }>;
+}
+
+/** The 'pfkey-sa' key: what identifies an SA to PF_KEY, "esp/10.0.0.2/0x00001000". */
+export function pfkeySaKey(satype: string | number, dst: string, spi: number): string {
+  return `${satype}/${dst}/${spiHex(spi)}`;
+}
+
+/** The XFRM identity of a PF_KEY SA (XFRM names IPComp "comp"; PF_KEY has no mark): its saKey() is the
+ * 'sa' key of the same SA when that has no mark. */
+export function pfkeySaIdentity(p: Pick<PfkeySa, 'satype' | 'dst' | 'spi'>): SaIdentity {
+  return { family: p.dst.family, proto: p.satype === 'ipcomp' ? 'comp' : p.satype, dst: p.dst.address, spi: p.spi };
 }
 
 export interface PfkeyIpsecRequest {

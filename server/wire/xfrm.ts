@@ -137,6 +137,28 @@ export interface XfrmIptfs {
   pktSize?: number;
 }
 
+/** An SPI as the keys and iproute2 print it: "0x00001000". */
+export const spiHex = (spi: number): string => `0x${spi.toString(16).padStart(8, '0')}`;
+
+/** A mark and its mask: "0x10/0xff". */
+export const markText = (m: XfrmMark): string => `0x${m.value.toString(16)}/0x${m.mask.toString(16)}`;
+
+/** What the kernel finds an SA by (xfrm_state_lookup: mark, daddr, spi, proto, family); an SA row is one. */
+export interface SaIdentity {
+  family: string;
+  proto: string | number;
+  dst: string;
+  spi: number;
+  mark?: XfrmMark;
+}
+
+/** The 'sa' key: "inet:esp:10.0.0.2:0x00001000", "inet6:esp:[fd00::2]:0x00001006", ":mark=0x10/0xff" after it when set. */
+export function saKey(family: string, proto: string | number, dst: string, spi: number, mark?: XfrmMark): string {
+  const d = dst.includes(':') ? `[${dst}]` : dst;
+  const m = mark && (mark.value || mark.mask) ? `:mark=${markText(mark)}` : '';
+  return `${family}:${proto}:${d}:${spiHex(spi)}${m}`;
+}
+
 /**
  * One security association (struct xfrm_usersa_info + XFRMA_*). Key: the kernel's SA identity
  * (family, proto, daddr, spi, and mark when set), see saKey().

@@ -20,6 +20,7 @@ import { serve } from '../../server/main.ts';
 import { createLogger } from '../../server/log.ts';
 import type { NetlinkMessage } from '../../server/netlink/message.ts';
 import { algo, newSa } from '../unit/xfrm/build.ts';
+import { saKey } from '../../server/wire/xfrm.ts';
 import { freePort } from '../helpers.ts';
 
 const rates = (process.env.BENCH_RATE ?? '1000,2000').split(',').filter(Boolean).map(Number);
@@ -78,7 +79,7 @@ for (const rate of rates) {
   const msgs = Array.from({ length: total }, (_, i) => {
     const spi = spiBase + i;
     const dst = `10.${200 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}`;
-    return { key: `inet:esp:${dst}:0x${spi.toString(16).padStart(8, '0')}`, m: newSa({ dst, spi }, (w) => w.bytes(18, algo('rfc4106(gcm(aes))', randomBytes(20), 128))) };
+    return { key: saKey('inet', 'esp', dst, spi), m: newSa({ dst, spi }, (w) => w.bytes(18, algo('rfc4106(gcm(aes))', randomBytes(20), 128))) };
   });
   const sent = new Map<string, number>();
   const cpu0 = process.cpuUsage();

@@ -11,6 +11,7 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { splitSnapshot, type Delta, type Snapshot } from '../../server/wire/protocol.ts';
+import { saKey } from '../../server/wire/xfrm.ts';
 import { SNAPSHOT_PART_ROWS } from '../../server/hub/hub.ts';
 import { startServer } from '../helpers.ts';
 
@@ -19,11 +20,11 @@ const INF = '18446744073709551615';
 
 function sa(i: number, bytes = 0) {
   const spi = (0xc0000000 + i) >>> 0;
-  const key = `inet:esp:10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:${spi}`;
+  const dst = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
   return {
-    key,
+    key: saKey('inet', 'esp', dst, spi),
     src: `10.0.${(i >> 8) & 255}.${i & 255}`,
-    dst: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    dst,
     spi,
     proto: 'esp',
     family: 'inet',

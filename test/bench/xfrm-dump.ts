@@ -16,6 +16,7 @@ import { encodeStruct } from '../../server/netlink/struct.ts';
 import { AttrWriter } from '../../server/netlink/attr.ts';
 import { XFRM_MSG, xfrm_usersa_info } from '../../server/families/xfrm/spec.ts';
 import { decodeSaMessage } from '../../server/families/xfrm/sa.ts';
+import { saKey } from '../../server/wire/xfrm.ts';
 import { Model } from '../../server/model/model.ts';
 import { LiveClient, startServer } from '../helpers.ts';
 import { startKernel } from '../../server/main.ts';
@@ -204,7 +205,7 @@ for (const rate of rates) {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     for (let k = 0; k < perTick && i < total; k++, i++) {
       const spi = spiBase + i;
-      const keyStr = `inet:esp:10.200.${(i >> 8) & 0xff}.${i & 0xff}:0x${spi.toString(16).padStart(8, '0')}`;
+      const keyStr = saKey('inet', 'esp', `10.200.${(i >> 8) & 0xff}.${i & 0xff}`, spi);
       sent.set(keyStr, performance.timeOrigin + performance.now());
       const p: Promise<unknown> = conn.do(XFRM_MSG.NEWSA, saAdd(i, spiBase), { op: 'add SA' }).catch(() => undefined).finally(() => inflight.delete(p));
       inflight.add(p);

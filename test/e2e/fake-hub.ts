@@ -1,16 +1,18 @@
 // Synthetic models for the wall and SA specs: the page's WebSocket is routed by Playwright to a fake
 // hub that sends a snapshot and then the deltas a spec chooses. The page itself is the production build.
 import type { Page, WebSocketRoute } from '@playwright/test';
+import { saKey } from '../../server/wire/xfrm.ts';
 
 const INF = '18446744073709551615';
 const now = () => Date.now();
 
 export function syntheticSa(i: number, over: Record<string, unknown> = {}) {
   const spi = (0xc1000000 + i) >>> 0;
+  const dst = `192.0.2.${i}`;
   return {
-    key: `inet:esp:192.0.2.${i}:${spi}`,
+    key: saKey('inet', 'esp', dst, spi),
     src: '192.0.2.1',
-    dst: `192.0.2.${i}`,
+    dst,
     spi,
     proto: 'esp',
     family: 'inet',

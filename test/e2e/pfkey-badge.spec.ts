@@ -2,6 +2,7 @@
 // the results and links a mismatch to the SA drawer; PF_KEY absent is said in words. Synthetic model.
 import { test, expect as baseExpect, allowConsoleError } from './fixtures.ts';
 import { model, routeSynthetic, source } from './synthetic.ts';
+import { spiHex } from '../../server/wire/xfrm.ts';
 
 // The machine is shared (VMs, builds): give the page time rather than fail on a slow frame.
 const expect = baseExpect.configure({ timeout: 20_000 });
@@ -38,6 +39,8 @@ test('the PF_KEY page sums the cross-check and a mismatch opens the SA drawer', 
   const grid = page.getByRole('grid', { name: 'Cross-check results' });
   await expect(grid.locator('[role="row"][data-key]')).toHaveCount(1);
   await expect(grid).toContainText('reqid: XFRM 102 ≠ PF_KEY 999');
+  // the SA in words from its row's typed fields (protocol, SPI, destination), not parsed from the key
+  await expect(grid).toContainText(`esp ${spiHex(m.sas[2]!.spi)} → ${m.sas[2]!.dst}`);
 
   // Keyboard: focus the grid, Enter opens the check's detail.
   await grid.focus();

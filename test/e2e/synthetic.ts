@@ -3,6 +3,8 @@
 import type { Page } from '@playwright/test';
 import type { EntityKind } from '../../server/wire/protocol.ts';
 import { fakeHub, syntheticSa } from './fake-hub.ts';
+import { pfkeySaKey } from '../../server/wire/pfkey.ts';
+import { spiHex } from '../../server/wire/xfrm.ts';
 
 const INF = '18446744073709551615';
 const now = () => Date.now();
@@ -69,7 +71,7 @@ export function model() {
   const palg = (key: string, cls: 'auth' | 'encrypt', id: number, name: string, constant: string, xfrmNames: string[], minBits: number, maxBits: number, ivlen = 0) => ({ key, class: cls, id, name, constant, xfrmNames, ivlen, minBits, maxBits, satypes: ['esp', 'ah'] });
   const pAddr = (a: string) => ({ family: 'inet', address: a, port: 0, proto: 'any', prefixlen: 32 });
   const psa = (s: ReturnType<typeof sa>, over: Record<string, unknown> = {}) => ({
-    key: `esp/${s.dst}/0x${s.spi.toString(16).padStart(8, '0')}`, satype: 'esp', spi: s.spi, spiHex: `0x${s.spi.toString(16).padStart(8, '0')}`, state: 'mature', replayWindow: 32,
+    key: pfkeySaKey('esp', s.dst, s.spi), satype: 'esp', spi: s.spi, spiHex: spiHex(s.spi), state: 'mature', replayWindow: 32,
     auth: { id: 5, name: 'hmac-sha256', constant: 'SADB_X_AALG_SHA2_256HMAC' }, encrypt: { id: 12, name: 'aes-cbc', constant: 'SADB_X_EALG_AESCBC' }, flags: [],
     src: pAddr(s.src), dst: pAddr(s.dst), lifetime: { current: { allocations: 1200, bytes: s.lifetime.current.bytes, addTime: s.lifetime.current.addTime, useTime: '0' } },
     authKey: { bits: 256 }, encryptKey: { bits: 256 }, mode: 'tunnel', reqid: s.reqid, ...over,

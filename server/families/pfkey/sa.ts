@@ -4,9 +4,11 @@
 import { DecodeError } from '../../netlink/errors.ts';
 import { familyName } from '../address.ts';
 import { IP_PROTO } from '../xfrm/spec.ts';
-import type {
-  PfkeyAddress, PfkeyAlgorithm, PfkeyAlgorithmRef, PfkeyIdentity, PfkeyIpsecRequest, PfkeyLifetime, PfkeyPolicy, PfkeySa,
+import {
+  pfkeySaKey, type PfkeyAddress, type PfkeyAlgorithm, type PfkeyAlgorithmRef, type PfkeyIdentity, type PfkeyIpsecRequest, type PfkeyLifetime,
+  type PfkeyPolicy, type PfkeySa,
 } from '../../wire/pfkey.ts';
+import { spiHex } from '../../wire/xfrm.ts';
 import type { SadbAddressExt, SadbExtensions, SadbIdentExt, SadbKeyExt, SadbLifetimeExt, SadbMessage } from './message.ts';
 import { flagNames } from '../xfrm/spec.ts';
 import {
@@ -49,12 +51,6 @@ function lifetimes(ext: SadbExtensions): PfkeySa['lifetime'] {
 
 const keyInfo = (k: SadbKeyExt) => (k.fingerprint ? { bits: k.bits, fingerprint: k.fingerprint } : { bits: k.bits });
 
-export const spiHex = (spi: number): string => `0x${spi.toString(16).padStart(8, '0')}`;
-
-/** The identity of an SA to PF_KEY (and to XFRM's lookup): SA type, destination, SPI. */
-export function pfkeySaKey(satype: string | number, dst: string, spi: number): string {
-  return `${satype}/${dst}/${spiHex(spi)}`;
-}
 
 /** An SA from a message that carries one (SA + SRC + DST extensions). */
 export function saFromMessage(m: SadbMessage, what = 'pfkey sa'): PfkeySa {

@@ -12,7 +12,8 @@
 // failed-request echo that explains it; only an unexplained miss (an SA GET cannot reach: af_key.c looks
 // up with mark 0) costs a quiet re-dump.
 import type { Logger } from '../../log.ts';
-import type { PfkeyAlgorithm, PfkeyPolicy, PfkeyRegister, PfkeySa } from '../../wire/pfkey.ts';
+import { pfkeySaKey, type PfkeyAlgorithm, type PfkeyPolicy, type PfkeyRegister, type PfkeySa } from '../../wire/pfkey.ts';
+import { entityRef } from '../../wire/protocol.ts';
 import { Errno, SyscallError } from '../../sys/errno.ts';
 import { Source, type ModelSink } from '../source.ts';
 import { DecodeError } from '../../netlink/errors.ts';
@@ -20,7 +21,7 @@ import { PfkeyConnection, PfkeyError, openPfkeyTransport, type PfkeyTransport } 
 import { openPromiscMonitor, type PromiscMonitor, type PromiscOptions } from './monitor.ts';
 import { decodeSadbMessage, type SadbMessage } from './message.ts';
 import { readRegisterReplies, type RegisterReader } from './register.ts';
-import { algorithmsFromRegister, describeMessage, pfkeyPolicyKey, pfkeySaKey, policyFromMessage, saFromMessage } from './sa.ts';
+import { algorithmsFromRegister, describeMessage, pfkeyPolicyKey, policyFromMessage, saFromMessage } from './sa.ts';
 import { SADB, SADB_NAME, SATYPE, SATYPE_NAME } from './spec.ts';
 
 const SA_EVENTS = new Set<number>([SADB.GETSPI, SADB.UPDATE, SADB.ADD, SADB.DELETE, SADB.EXPIRE]);
@@ -188,14 +189,15 @@ export class PfkeySource extends Source {
       }
       return;
     }
+    const saKey = m.ext.sa && m.ext.addressDst ? pfkeySaKey(SATYPE_NAME[h.satype] ?? h.satype, m.ext.addressDst.address, m.ext.sa.spi) : undefined;
     let ref: string | undefined;
-    if (m.ext.sa && m.ext.addressDst) ref = `pfkey-sa:${pfkeySaKey(SATYPE_NAME[h.satype] ?? h.satype, m.ext.addressDst.address, m.ext.sa.spi)}`;
-    else if (m.ext.policy && m.ext.policy.id) ref = `pfkey-policy:${pfkeyPolicyKey(m.ext.policy.id, m.ext.policy.dir)}`;
+    if (saKey) ref = entityRef('pfkey-sa', saKey);
+    else if (m.ext.policy && m.ext.policy.id) ref = entityRef('pfkey-policy', pfkeyPolicyKey(m.ext.policy.id, m.ext.policy.dir));
     const failed = h.errno ? ` failed: ${new PfkeyError('pfkey', name, h.errno).code}` : '';
     this.sink.event({ source: this.id, type: `${name}${failed}`, summary: describeMessage(m), ...(ref ? { ref } : {}) });
     // Noted as they arrive (not held behind a dump): they explain a GET that found nothing.
     if (h.errno) this.refusedAt.set(requestId(m), Date.now());
-    else if (removes(m) && ref) this.goneAt.set(ref.slice('pfkey-sa:'.length), Date.now());
+    else if (removes(m) && saKey) this.goneAt.set(saKey, Date.now());
     this.forgetOldMarks(Date.now());
     if (h.errno) return;
     this.applyEvent(() => this.follow(m));

@@ -6,7 +6,7 @@ import { decodeStruct } from '../../netlink/struct.ts';
 import { decodeAttrs, type Decoded } from '../../netlink/spec.ts';
 import { DecodeError } from '../../netlink/errors.ts';
 import type { NetlinkMessage } from '../../netlink/message.ts';
-import type { XfrmAntiReplay, SecurityAssociation, XfrmAlgorithm, XfrmLifetimeCurrent, XfrmSelector, XfrmTemplate } from '../../wire/xfrm.ts';
+import { saKey, type XfrmAntiReplay, type SecurityAssociation, type XfrmAlgorithm, type XfrmLifetimeCurrent, type XfrmSelector, type XfrmTemplate } from '../../wire/xfrm.ts';
 import { familyName, formatXfrmAddress } from '../address.ts';
 import { lifetimeConfigFrom, lifetimeCurrentFrom, selectorFrom, templatesFrom, type RawPolicyInfo } from './policy.ts';
 import {
@@ -29,13 +29,6 @@ interface RawSaInfo {
 interface RawSaId { daddr: Buffer; spi: number; family: number; proto: number }
 
 const named = (table: Record<number, string>, v: number): string | number => table[v] ?? v;
-
-/** The kernel's SA identity (xfrm_state_lookup: mark, daddr, spi, proto, family) as a stable string. */
-export function saKey(family: string, proto: string | number, dst: string, spi: number, mark?: { value: number; mask: number }): string {
-  const d = dst.includes(':') ? `[${dst}]` : dst;
-  const m = mark && (mark.value || mark.mask) ? `:mark=0x${mark.value.toString(16)}/0x${mark.mask.toString(16)}` : '';
-  return `${family}:${proto}:${d}:0x${spi.toString(16).padStart(8, '0')}${m}`;
-}
 
 function markOf(attrs: Decoded): { value: number; mask: number } | undefined {
   const m = attrs['mark'] as { v: number; m: number } | undefined;

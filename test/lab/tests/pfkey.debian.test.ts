@@ -18,6 +18,7 @@ import path from 'node:path';
 import { LiveClient, getJson, projectRoot, startServer, type RunningServer } from '../../helpers.ts';
 import { cleanupAll, netnsPair, pfkeyDump, saZoo, sh, sleep, strongswanPair, waitFor, type ZooSA } from '../scenarios/index.ts';
 import { decodeSadbMessage } from '../../../server/families/pfkey/message.ts';
+import { saKey } from '../../../server/wire/xfrm.ts';
 
 const RUN = process.env.LAB_RUN ?? '/tmp/sascope-lab';
 const DATA = path.join(RUN, 'sascope-data-pfkey');
@@ -156,7 +157,7 @@ async function addedInBothViews(server: RunningServer): Promise<void> {
   console.log(`PROMISC SADB_ADD → WebSocket client: ${latency.toFixed(1)} ms after the helper's sendmsg`);
   // 100 ms is the goal on real hardware (printed above); under TCG emulation the assertion is that it arrives live.
   assert.ok(latency <= 5000, `PROMISC event latency ${latency} ms`);
-  const xfrmKey = `inet:esp:10.0.0.2:0x${spi.toString(16).padStart(8, '0')}`;
+  const xfrmKey = saKey('inet', 'esp', '10.0.0.2', spi);
   await ws.waitForDelta((d) => d.kind === 'pfkey-sa' && d.op === 'upsert' && d.key === 'esp/10.0.0.2/0x00003002', 30_000);
   await ws.waitForDelta((d) => d.kind === 'sa' && d.op === 'upsert' && d.key === xfrmKey, 30_000);
   let last = '';

@@ -15,7 +15,8 @@ import path from 'node:path';
 import { LiveClient, projectRoot, startServer, type RunningServer } from '../../helpers.ts';
 import { cleanupAll, expiringBytesSA, expiringSA, flushXfrm, netnsPair, saZoo, sh, sleep, strongswanPair, waitFor, type StrongswanPair, type ZooSA } from '../scenarios/index.ts';
 import { compareStates, comparePolicies, parseIpPolicy, parseIpState, type SnapPolicy, type SnapSa } from '../scenarios/xfrm-iproute.ts';
-import type { Delta } from '../../../server/wire/protocol.ts';
+import { entityRef, type Delta } from '../../../server/wire/protocol.ts';
+import { saKey } from '../../../server/wire/xfrm.ts';
 
 const RUN = process.env.LAB_RUN ?? '/tmp/sascope-lab';
 const DATA = path.join(RUN, 'sascope-data');
@@ -228,8 +229,8 @@ test('tiny lifetimes (seconds and bytes): soft then hard EXPIRE on the WebSocket
     for (const k of [...timed.keys, ...bytes.keys]) keysSeen.add(k);
     await bytes.sendTraffic();
     for (const [what, sa] of [['seconds', timed], ['bytes', bytes]] as const) {
-      const key = `inet:esp:${sa.dst}:${sa.spi}`;
-      const ref = `sa:${key}`;
+      const key = saKey('inet', 'esp', sa.dst, Number(sa.spi));
+      const ref = entityRef('sa', key);
       // the event log, over HTTP
       const events = async () => ((await (await fetch(`${server!.url}/api/v1/snapshot`)).json()) as { events: Array<{ type: string; ref?: string; time: number }> }).events.filter((e) => e.ref === ref);
       const evs = await waitFor(`hard EXPIRE (${what})`, async () => {

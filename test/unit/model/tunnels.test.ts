@@ -9,7 +9,7 @@ import { countdownOf, XFRM_INF } from '../../../server/model/countdown.ts';
 import { parseConfig } from '../../../server/config.ts';
 import type { EventCode, KernelEvent, OnWire } from '../../../server/wire/entities.ts';
 import type { Alarm, Rotation, Tunnel } from '../../../server/wire/tunnels.ts';
-import type { SecurityAssociation } from '../../../server/wire/xfrm.ts';
+import { saKey, type SecurityAssociation } from '../../../server/wire/xfrm.ts';
 
 const T0 = 1_800_000_000_000; // ms
 const thresholds = parseConfig('t', '{}').alarms;
@@ -30,7 +30,7 @@ function sa(spi: number, o: { addSec?: number; bytes?: bigint; packets?: bigint;
   spiSeq++;
   const dst = o.dst ?? '10.0.0.2';
   return {
-    key: `inet:esp:${dst}:0x${spi.toString(16).padStart(8, '0')}`,
+    key: saKey('inet', 'esp', dst, spi),
     src: o.src ?? '10.0.0.1', dst, spi, proto: 'esp', family: 'inet', mode: 'tunnel', reqid: o.reqid ?? 1, seq: 0, replayWindow: 32, flags: [],
     selector: { family: 'inet', src: '0.0.0.0/0', dst: '0.0.0.0/0', sport: 0, sportMask: 0, dport: 0, dportMask: 0, proto: 0, ifindex: 0, user: 0 },
     lifetime: {

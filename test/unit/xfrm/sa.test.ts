@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { decodeSaMessage, saKey } from '../../../server/families/xfrm/sa.ts';
+import { decodeSaMessage } from '../../../server/families/xfrm/sa.ts';
+import { saKey } from '../../../server/wire/xfrm.ts';
 import { XFRM_MSG, xfrm_usersa_flush, xfrm_user_mapping, xfrm_user_report, xfrm_user_acquire, xfrm_encap_tmpl, xfrm_mark, xfrm_user_offload, xfrm_lifetime_cur, xfrm_replay_state } from '../../../server/families/xfrm/spec.ts';
 import { encodeStruct } from '../../../server/netlink/struct.ts';
 import { DecodeError } from '../../../server/netlink/errors.ts';
