@@ -1,5 +1,5 @@
 'use client';
-import type { OnWire, SourceStatus } from '@/server/wire/entities';
+import { SOURCE_STATE_WORDS, type OnWire, type SourceState, type SourceStatus } from '@/server/wire/entities';
 import { useEntities } from './live/keys';
 import { Panel, PanelState } from './ui/Panel';
 import { RelTime } from './ui/RelTime';
@@ -13,10 +13,8 @@ const TONE: Record<string, string> = {
   error: 'bg-red-100 text-red-900 dark:bg-red-900/40 dark:text-red-200',
 };
 
-const WORDS: Record<string, string> = { ok: 'OK', starting: 'starting', stale: 'stale', 'no-permission': 'no permission', 'not-available': 'not available', error: 'error' };
-
 export function StateBadge({ state }: { state: string }) {
-  return <span className={`inline-block rounded px-1.5 py-0.5 text-xs font-medium ${TONE[state] ?? TONE.error}`}>{WORDS[state] ?? state}</span>;
+  return <span className={`inline-block rounded px-1.5 py-0.5 text-xs font-medium ${TONE[state] ?? TONE.error}`}>{SOURCE_STATE_WORDS[state as SourceState] ?? state}</span>;
 }
 
 export function SourceStatusList() {

@@ -5,7 +5,7 @@
 // 'pfkey-register' entity; a viewer gets 403, a second request while one runs 409 (shown as the server says).
 import { useMemo } from 'react';
 import { useMutation } from '@tanstack/react-query';
-import type { OnWire } from '@/server/wire/entities';
+import { sourceSentence, type OnWire } from '@/server/wire/entities';
 import type { PfkeyAlgorithm, PfkeyRegister } from '@/server/wire/pfkey';
 import { useEntities } from '../live/keys';
 import { Panel, PanelState } from '../ui/Panel';
@@ -89,7 +89,7 @@ export function PfkeyAlgTable() {
       {!t ? (
         <PanelState kind="loading">Loading PF_KEY algorithms…</PanelState>
       ) : rows.length === 0 && sourceDown(src) ? (
-        <PanelState kind="error">{src!.reason ?? `PF_KEY ${src!.state}`}</PanelState>
+        <PanelState kind="error">{sourceSentence('PF_KEY', src!)}</PanelState>
       ) : rows.length === 0 ? (
         <PanelState kind={reg?.state === 'running' ? 'loading' : 'empty'}>
           {src?.state === 'starting' ? 'PF_KEY is starting.' : reg?.state === 'running' ? 'The kernel is probing its algorithms…' : reg?.state === 'done' ? 'The kernel advertised no algorithms to SADB_REGISTER.' : 'Not asked yet: the list appears once an operator asks the kernel.'}

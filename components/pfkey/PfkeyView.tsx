@@ -4,7 +4,7 @@
 import { useMemo } from 'react';
 import Link from 'next/link';
 import type { ColumnDef } from '@tanstack/react-table';
-import type { OnWire } from '@/server/wire/entities';
+import { sourceSentence, type OnWire } from '@/server/wire/entities';
 import { pfkeySaIdentity, type PfkeyCheck, type PfkeyCheckStatus, type PfkeyPolicy, type PfkeySa, type UnrepresentableCause } from '@/server/wire/pfkey';
 import { markText, type SaIdentity } from '@/server/wire/xfrm';
 import { useEntities } from '../live/keys';
@@ -289,7 +289,7 @@ export function PfkeyView() {
         {loading ? (
           <PanelState kind="loading">Loading the PF_KEY view…</PanelState>
         ) : down ? (
-          <PanelState kind="error">{src!.reason ?? `PF_KEY ${src!.state}`}: no cross-check.</PanelState>
+          <PanelState kind="error">{sourceSentence('PF_KEY', src!)}: no cross-check.</PanelState>
         ) : (
           <>
             <Summary checks={checks} psas={psas.length} xsas={xsaT?.rows.size} ppols={ppols.length} xpols={xpolT?.rows.size} status={status} setStatus={(s) => setUrl({ status: s })} />
@@ -326,7 +326,7 @@ export function PfkeyView() {
           {!psaT ? (
             <PanelState kind="loading">Loading the PF_KEY SAD…</PanelState>
           ) : psas.length === 0 && down ? (
-            <PanelState kind="error">{src!.reason ?? `PF_KEY ${src!.state}`}</PanelState>
+            <PanelState kind="error">{sourceSentence('PF_KEY', src!)}</PanelState>
           ) : psas.length === 0 ? (
             <PanelState kind="empty">The PF_KEY dump (SADB_DUMP) has no SAs.</PanelState>
           ) : (
@@ -337,7 +337,7 @@ export function PfkeyView() {
           {!ppolT ? (
             <PanelState kind="loading">Loading the PF_KEY SPD…</PanelState>
           ) : ppols.length === 0 && down ? (
-            <PanelState kind="error">{src!.reason ?? `PF_KEY ${src!.state}`}</PanelState>
+            <PanelState kind="error">{sourceSentence('PF_KEY', src!)}</PanelState>
           ) : ppols.length === 0 ? (
             <PanelState kind="empty">The PF_KEY dump (SADB_X_SPDDUMP) has no policies.</PanelState>
           ) : (

@@ -28,7 +28,9 @@ export interface SourceStatus {
   id: string;
   label: string;
   state: SourceState;
-  /** Why the state is what it is, in words ("needs CAP_NET_ADMIN", "module af_key not loaded"). */
+  /** Why the state is what it is, in words that repeat neither the source's name nor its state ("module af_key
+   * not loaded"; an error keeps the socket it came from: "xfrm: dump SAs: EPERM (needs CAP_NET_ADMIN)"). Where
+   * the text stands alone (a banner, the API's refusal), sourceSentence puts the name and state before it. */
   reason?: string;
   /** When the state last changed (ms since epoch). */
   since: number;
@@ -38,6 +40,16 @@ export interface SourceStatus {
   resyncs: number;
   decodeErrors: number;
   lastDecodeError?: string;
+}
+
+/** A source's state in words, as its badge shows it. */
+export const SOURCE_STATE_WORDS: Record<SourceState, string> = {
+  starting: 'starting', ok: 'OK', stale: 'stale', 'no-permission': 'no permission', 'not-available': 'not available', error: 'error',
+};
+
+/** A source's state where the text stands alone: "PF_KEY not available (module af_key not loaded)". */
+export function sourceSentence(name: string, s: Pick<SourceStatus, 'state' | 'reason'>): string {
+  return `${name} ${SOURCE_STATE_WORDS[s.state]}${s.reason ? ` (${s.reason})` : ''}`;
 }
 
 export interface LinkStats {

@@ -14,6 +14,7 @@
 import type { Logger } from '../../log.ts';
 import { pfkeySaKey, type PfkeyAlgorithm, type PfkeyPolicy, type PfkeyRegister, type PfkeySa } from '../../wire/pfkey.ts';
 import { entityRef } from '../../wire/protocol.ts';
+import { sourceSentence } from '../../wire/entities.ts';
 import { Errno, SyscallError } from '../../sys/errno.ts';
 import { Source, type ModelSink } from '../source.ts';
 import { DecodeError } from '../../netlink/errors.ts';
@@ -27,7 +28,8 @@ import { SADB, SADB_NAME, SATYPE, SATYPE_NAME } from './spec.ts';
 const SA_EVENTS = new Set<number>([SADB.GETSPI, SADB.UPDATE, SADB.ADD, SADB.DELETE, SADB.EXPIRE]);
 const SPD_EVENTS = new Set<number>([SADB.X_SPDUPDATE, SADB.X_SPDADD, SADB.X_SPDDELETE, SADB.X_SPDEXPIRE, SADB.X_SPDSETIDX, SADB.X_SPDDELETE2]);
 
-export const PFKEY_NOT_AVAILABLE = 'PF_KEY not available (module af_key not loaded)';
+/** The status reason without af_key (a reason never names its source or state: sourceSentence adds them). */
+export const PFKEY_NOT_AVAILABLE = 'module af_key not loaded';
 /** How long an SA that SADB_GET did not find may wait for the event that explains why. */
 export const MISSED_GET_GRACE_MS = 1000;
 
@@ -95,7 +97,7 @@ export class PfkeySource extends Source {
   private failedOpen(err: unknown): void {
     if (err instanceof SyscallError && err.call === 'socket') {
       if (err.errno === Errno.EAFNOSUPPORT || err.errno === Errno.EPROTONOSUPPORT) return this.setState('not-available', PFKEY_NOT_AVAILABLE);
-      if (err.errno === Errno.EPERM || err.errno === Errno.EACCES) return this.setState('no-permission', 'no permission: a PF_KEY socket needs CAP_NET_ADMIN');
+      if (err.errno === Errno.EPERM || err.errno === Errno.EACCES) return this.setState('no-permission', 'a PF_KEY socket needs CAP_NET_ADMIN');
     }
     this.failed(err);
   }
@@ -137,7 +139,7 @@ export class PfkeySource extends Source {
    */
   startRegister(): { done: Promise<void> } {
     if (this.register.state === 'running') throw new RegisterBusyError(`SADB_REGISTER is already running (started ${new Date(this.register.startedAt!).toISOString()})`);
-    if (!this.conn) throw new RegisterBusyError(this.register.reason ?? 'PF_KEY is not open');
+    if (!this.conn) throw new RegisterBusyError(this.register.reason ? sourceSentence('PF_KEY', this.status) : 'PF_KEY is not open');
     const startedAt = Date.now();
     this.publishRegister({ key: 'register', state: 'running', startedAt });
     return { done: this.loadAlgorithms(startedAt) };
