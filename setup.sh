@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what sascope needs on a Debian machine (run as root), then builds it.
-#   ./setup.sh          the dashboard: Node.js check, npm ci, production build
+#   ./setup.sh          the dashboard: Node.js check, the locked packages (npm install --no-save), production build
 #   ./setup.sh --test   also everything the tests use: Debian's chromium (never a downloaded browser),
 #                       iproute2, and the real-kernel lab's host packages (qemu, busybox, strongSwan …)
 set -euo pipefail

@@ -1,4 +1,4 @@
-// The entities sascope shows, shared by server and browser (the only server file the UI imports).
+// The entities sascope shows, shared by server and browser (the UI imports server code only from server/wire).
 // 64-bit counters are bigint in the server and decimal strings on the wire: OnWire<T> says so.
 import type { EntityKind } from './protocol.ts';
 
