@@ -12,6 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { openApiDocument, wire } from '../../../server/hub/openapi.ts';
 import { handleApi, ROUTES } from '../../../server/hub/routes.ts';
+import type { ApiActions } from '../../../server/hub/http.ts';
+import { ProbeRunner } from '../../../server/families/alg/runner.ts';
 import { Hub } from '../../../server/hub/hub.ts';
 import { Model } from '../../../server/model/model.ts';
 import { TunnelTracker } from '../../../server/model/tunnels.ts';
@@ -245,6 +247,22 @@ async function fedModel(check: (fed: Fed, when: string) => void): Promise<void> 
   ovpn.onNotification({ cmd: OVPN_CMD.PEER_DEL_NTF, version: 1, attrs: del!.payload.subarray(4), name: 'peer-del-ntf' });
   await settle();
   views.recompute();
+  // The operator's AF_ALG probe over the algorithms in use, its measurement stubbed (no AF_ALG needed).
+  const probe = new ProbeRunner({
+    sink: model, log, uses: () => views.uses(), algorithms: () => crypto.algorithms(), reread: () => crypto.reread(), unavailable: () => undefined,
+    measure: async () => ({ bytes: 1 << 20, seconds: 0.01 }),
+  });
+  probe.publish();
+  let run: Promise<unknown> | undefined;
+  const actions: ApiActions = {
+    startCryptoProbe: () => ((run = probe.start()), { started: true, row: model.get('crypto-probe', 'probe') }),
+    startPfkeyRegister: () => ({ started: false, message: 'no PF_KEY here' }),
+  };
+  const started = answer(hub, 'POST', '/api/v1/crypto/probe', actions);
+  assert.equal(started.status, 202);
+  assert.deepEqual(validate(started.body, bodySchema('POST', '/api/v1/crypto/probe', '202')), [], 'POST /api/v1/crypto/probe');
+  await run;
+  await settle();
   // A minute on: clock alarms are evaluated; torn-down tunnels and the deleted peer still linger with theirs.
   clock.now += 60_000;
   tracker.tick();
@@ -262,20 +280,27 @@ async function fedModel(check: (fed: Fed, when: string) => void): Promise<void> 
   }
 }
 
+/** A route's answer, as handleApi gives it. */
+function answer(hub: Hub, method: string, url: string, actions?: ApiActions, history?: History): { status: number; body: unknown } {
+  let status = 0;
+  let body = '';
+  const req = { method, url, headers: {}, resume() {} } as unknown as IncomingMessage;
+  const res = { writeHead: (s: number) => void (status = s), setHeader() {}, end: (b: string) => void (body = b) } as unknown as ServerResponse;
+  handleApi(hub, req, res, actions, history);
+  return { status, body: JSON.parse(body) };
+}
+
+const bodySchema = (method: string, path: string, status: string) => doc.paths[path]![method.toLowerCase()]!.responses[status]!.content!['application/json']!.schema;
+
 /** Every GET route, answered from history and from memory (history off), against the document. */
 function checkRoutes({ model, hub, history }: Fed, when: string): void {
   const tunnel = (model.list('tunnel') as Array<{ key: string }>)[0]!.key;
   for (const from of [history, undefined]) {
     for (const r of ROUTES.filter((x) => x.method === 'GET')) {
       const url = r.path === '/api/v1/history/samples' ? `${r.path}?tunnel=${encodeURIComponent(tunnel)}` : r.path;
-      let status = 0;
-      let body = '';
-      const req = { method: 'GET', url, headers: {}, resume() {} } as unknown as IncomingMessage;
-      const res = { writeHead: (s: number) => void (status = s), setHeader() {}, end: (b: string) => void (body = b) } as unknown as ServerResponse;
-      handleApi(hub, req, res, undefined, from);
-      assert.equal(status, 200, `${url}: ${body}`);
-      const schema = doc.paths[r.path]!['get']!.responses['200']!.content!['application/json']!.schema;
-      assert.deepEqual(validate(JSON.parse(body), schema), [], `GET ${url} (${from ? 'history' : 'memory'}, ${when})`);
+      const a = answer(hub, 'GET', url, undefined, from);
+      assert.equal(a.status, 200, `${url}: ${JSON.stringify(a.body)}`);
+      assert.deepEqual(validate(a.body, bodySchema('GET', r.path, '200')), [], `GET ${url} (${from ? 'history' : 'memory'}, ${when})`);
     }
   }
 }
@@ -290,6 +315,8 @@ test('a model fed with byte fixtures: every GET route answers what the document 
       }
       const alarmTypes = new Set((fed.model.list('alarm') as Array<{ type: string }>).map((a) => a.type));
       for (const t of ['tunnel-down', 'hard-expired', 'peer-deleted']) assert.ok(alarmTypes.has(t), `${t} in ${[...alarmTypes].join()}`);
+      const probe = fed.model.get('crypto-probe', 'probe') as { state: string; results: unknown[] };
+      assert.ok(probe.state === 'done' && probe.results.length > 0, JSON.stringify(probe));
     }
     checkRoutes(fed, when);
   });
