@@ -7,9 +7,10 @@
 // neither, sascope creates one operator and one viewer token (32 random bytes each, base64url) in
 // <data-dir>/tokens.json with mode 0600 and says where — never what they are.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants as fsc, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { createPrivateFile, narrowToOwner } from './sys/private-file.ts';
 
 export const DEFAULT_DATA_DIR = '/var/lib/sascope';
 export const CONFIG_FILE = 'config.json';
@@ -166,19 +167,22 @@ export function loadTokens(config: Config, dataDir: string): TokenSet {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') return { tokens: [], from: file, problem: `cannot read ${file} (${code ?? (err as Error).message})` };
   }
-  if (text !== undefined) return { tokens: parseFile(file, text, TokensFile).tokens, from: file };
+  if (text !== undefined) {
+    const tokens = parseFile(file, text, TokensFile).tokens;
+    try {
+      narrowToOwner(file); // one written by hand, or by a version that left it to the umask
+    } catch {
+      // not ours to change (e.g. root's file, read-only mount): it is still read
+    }
+    return { tokens, from: file };
+  }
   const fresh: TokenEntry[] = [
     { name: 'operator', role: 'operator', token: randomBytes(32).toString('base64url') },
     { name: 'viewer', role: 'viewer', token: randomBytes(32).toString('base64url') },
   ];
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const fd = openSync(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify({ tokens: fresh }, null, 2)}\n`);
-    } finally {
-      closeSync(fd);
-    }
+    createPrivateFile(file, `${JSON.stringify({ tokens: fresh }, null, 2)}\n`);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EEXIST') return loadTokens(config, dataDir); // another process won the race

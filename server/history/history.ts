@@ -11,6 +11,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ensurePrivateFile, narrowToOwner } from '../sys/private-file.ts';
 import type { Model, ModelChange } from '../model/model.ts';
 import type { TunnelState } from '../model/tunnels.ts';
 import type { Logger } from '../log.ts';
@@ -111,6 +112,9 @@ export class History implements HistoryReader {
     let db: Database.Database;
     try {
       mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+      // SQLite creates its files by the umask; made 0600 first, the database gives -wal/-shm its own mode.
+      ensurePrivateFile(this.file);
+      for (const side of ['-wal', '-shm', '-journal']) narrowToOwner(`${this.file}${side}`);
       db = new Database(this.file);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');

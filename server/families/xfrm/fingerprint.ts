@@ -4,8 +4,9 @@
 // The secret is generated once and kept so fingerprints stay comparable across restarts; when the data
 // directory cannot be written it lives in memory only and the caller says so (source status + log).
 import { createHmac, hash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeSync, constants as fsc } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createPrivateFile, narrowToOwner } from '../../sys/private-file.ts';
 
 export const DEFAULT_DATA_DIR = '/var/lib/sascope';
 const SECRET_FILE = 'fingerprint.key';
@@ -80,12 +81,7 @@ export function loadFingerprintSecret(dataDir: string = DEFAULT_DATA_DIR): Finge
     if (!s) {
       const fresh = randomBytes(SECRET_BYTES);
       try {
-        const fd = openSync(file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-        try {
-          writeSync(fd, fresh);
-        } finally {
-          closeSync(fd);
-        }
+        createPrivateFile(file, fresh);
         s = fresh;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -93,7 +89,7 @@ export function loadFingerprintSecret(dataDir: string = DEFAULT_DATA_DIR): Finge
       }
     }
     if (s.length !== SECRET_BYTES) throw new Error(`${file} holds ${s.length} bytes, expected ${SECRET_BYTES}`);
-    chmodSync(file, 0o600);
+    narrowToOwner(file);
     secret = s;
     padBlocks();
     state = { persisted: true, path: file };
