@@ -24,7 +24,8 @@ export const TokenEntry = z
     /** Who holds it ("wall", "alice"): shown in logs instead of the token. */
     name: z.string().min(1).max(64),
     role: Role,
-    token: z.string().min(16, 'a token needs at least 16 characters').max(512).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
+    // At least 32 characters: ~190 bits when random (tokens.json's are 43 base64url characters, 256 bits).
+    token: z.string().min(32, 'a token needs at least 32 characters (random ones: head -c 32 /dev/urandom | base64)').max(512).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
   })
   .strict();
 export type TokenEntry = z.infer<typeof TokenEntry>;

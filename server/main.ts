@@ -145,7 +145,7 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
   if (config.tokens.created) log.info({ file: config.tokens.created }, `created an operator and a viewer access token in ${config.tokens.created} (mode 0600)`);
   if (config.tokens.problem) log.warn(`${config.tokens.problem}: no access tokens; only open loopback access works`);
   if (config.openLoopback) log.warn('open loopback access: requests from 127.0.0.0/8 and ::1 need no token');
-  const auth = new Auth({ tokens: config.tokens.tokens, openLoopback: config.openLoopback, allowedOrigins: config.config.allowedOrigins, tls: config.tls !== undefined });
+  const auth = new Auth({ tokens: config.tokens.tokens, openLoopback: config.openLoopback, allowedOrigins: config.config.allowedOrigins, tls: config.tls !== undefined, listenHost: opts.host });
   // The listening socket is opened first, in sascope's own network namespace: with --netns the kernel
   // sources then move the main thread into the watched namespace, while the dashboard stays reachable
   // where it was started. Requests before the kernel and pages are ready get a 503.

@@ -3,7 +3,13 @@
 // from loopback when the operator configured open loopback access. A viewer token may also come once in
 // a page URL (?token=…, for the wall): it is exchanged for the cookie and stripped by a redirect.
 // Tokens are looked up by their SHA-256 (no early-exit string compare on the secret) and never logged:
-// requests are logged by redactedUrl() and token names only.
+// requests are logged by redactedUrl() and token names only. Wrong tokens slow their address down.
+//
+// Open loopback trusts the connection's address, which a browser can be talked into: a page on a name the
+// attacker resolves to 127.0.0.1 (DNS rebinding) is same-origin with its own name, and a reverse proxy on
+// this host connects from loopback for everyone behind it. So loopback access also needs a Host naming
+// this machine, a browser's Origin naming this server, and no forwarding headers. Tokens need none of
+// this: a rebinding page has no token.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -25,9 +31,13 @@ export interface AuthOptions {
   allowedOrigins: string[];
   /** Cookies get the Secure attribute. */
   tls: boolean;
+  /** The address the server listens on (--listen): a Host naming it is this machine under open loopback. */
+  listenHost?: string;
+  /** Test seam: the clock of the wrong-token backoff. */
+  now?: () => number;
 }
 
-export type AuthResult = { ok: true; principal: Principal } | { ok: false; status: 401 | 403; code: string; message: string };
+export type AuthResult = { ok: true; principal: Principal } | { ok: false; status: 401 | 403 | 429; code: string; message: string; retryAfterMs?: number };
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64');
 
@@ -54,18 +64,86 @@ export function parseCookies(header: string | undefined): Map<string, string> {
   return out;
 }
 
-/** The request URL with token parameters replaced: what request logging may show. */
+const TOKEN_PARAMS = new Set(['token', 'access_token']);
+
+/**
+ * The request URL with token parameters replaced: what request logging may show. A parameter's name is
+ * decoded as URLSearchParams decodes it (`?%74oken=` is the token to the server, so it is redacted too).
+ */
 export function redactedUrl(url: string | undefined): string {
-  return (url ?? '/').replace(/([?&](?:token|access_token)=)[^&#]*/gi, '$1[redacted]');
+  const u = url ?? '/';
+  const q = u.indexOf('?');
+  if (q < 0) return u;
+  const params = u.slice(q + 1).split('&').map((p) => {
+    const name = new URLSearchParams(p).keys().next().value ?? '';
+    return TOKEN_PARAMS.has(name.toLowerCase()) ? `${p.split('=')[0]}=[redacted]` : p;
+  });
+  return `${u.slice(0, q + 1)}${params.join('&')}`;
+}
+
+/** The host name of a Host header ("[::1]:7300" → "[::1]", lower case), or undefined when it is not host[:port]. */
+export function hostName(host: string): string | undefined {
+  if (!/^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/i.test(host)) return undefined;
+  try {
+    return new URL(`http://${host}`).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Names that reach only this machine whatever DNS says (RFC 6761 localhost, 127.0.0.0/8, ::1). */
+const loopbackName = (h: string) => h === 'localhost' || h.endsWith('.localhost') || h === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+
+/** Headers a reverse proxy adds: the client is someone else, wherever the connection comes from. */
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip'];
+
+/**
+ * Wrong tokens per client address: the first FREE_WRONG are free, then each one makes the address wait
+ * 1 s, 2 s, 4 s … (at most 60 s) before any token from it is looked at again (a right token too, or the
+ * answer would tell a guess apart). Forgotten 15 minutes after the last wrong one; bounded in addresses.
+ */
+export class WrongTokenBackoff {
+  static readonly FREE_WRONG = 10;
+  private static readonly MAX_WAIT_MS = 60_000;
+  private static readonly FORGET_MS = 15 * 60_000;
+  private static readonly MAX_ADDRESSES = 10_000;
+  private readonly byAddress = new Map<string, { wrong: number; last: number; until: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** How long the address must still wait (0: its token may be looked at). */
+  waitMs(address: string): number {
+    const e = this.byAddress.get(address);
+    return e ? Math.max(0, e.until - this.now()) : 0;
+  }
+
+  wrong(address: string): void {
+    const t = this.now();
+    const old = this.byAddress.get(address);
+    const e = old && t - old.last < WrongTokenBackoff.FORGET_MS ? old : { wrong: 0, last: t, until: 0 };
+    e.wrong++;
+    e.last = t;
+    if (e.wrong > WrongTokenBackoff.FREE_WRONG) e.until = t + Math.min(WrongTokenBackoff.MAX_WAIT_MS, 1000 * 2 ** (e.wrong - WrongTokenBackoff.FREE_WRONG - 1));
+    // Re-inserted, so the map runs from the least recently wrong address: that one goes first when full.
+    this.byAddress.delete(address);
+    this.byAddress.set(address, e);
+    if (this.byAddress.size > WrongTokenBackoff.MAX_ADDRESSES) this.byAddress.delete(this.byAddress.keys().next().value!);
+  }
 }
 
 export class Auth {
   private readonly byHash = new Map<string, TokenEntry>();
   private readonly origins: Set<string>;
+  /** Host names besides loopback's that name this machine under open loopback: the listen address, the allowed origins' hosts. */
+  private readonly localNames: Set<string>;
+  private readonly backoff: WrongTokenBackoff;
 
   constructor(private readonly opts: AuthOptions) {
     for (const t of opts.tokens) this.byHash.set(sha256(t.token), t);
     this.origins = new Set(opts.allowedOrigins.map((o) => new URL(o).origin));
+    const listen = opts.listenHost === undefined ? undefined : hostName(opts.listenHost.includes(':') && !opts.listenHost.startsWith('[') ? `[${opts.listenHost}]` : opts.listenHost);
+    this.localNames = new Set([...opts.allowedOrigins.map((o) => new URL(o).hostname), ...(listen ? [listen] : [])]);
+    this.backoff = new WrongTokenBackoff(opts.now);
   }
 
   get openLoopback(): boolean {
@@ -80,28 +158,61 @@ export class Auth {
     return token ? this.byHash.get(sha256(token)) : undefined;
   }
 
+  /** A 429 while the request's address waits after wrong tokens, else undefined. */
+  backoffOf(req: IncomingMessage): (AuthResult & { ok: false; retryAfterMs: number }) | undefined {
+    const ms = this.backoff.waitMs(req.socket.remoteAddress ?? '');
+    if (ms === 0) return undefined;
+    return { ok: false, status: 429, code: 'too-many-wrong-tokens', message: `too many wrong tokens from this address: try again in ${Math.ceil(ms / 1000)} s`, retryAfterMs: ms };
+  }
+
+  /** Count a wrong token against the request's address. */
+  wrongToken(req: IncomingMessage): void {
+    this.backoff.wrong(req.socket.remoteAddress ?? '');
+  }
+
   /** Who is asking: header, then cookie, then (viewer tokens only) the URL; loopback when open. */
   identify(req: IncomingMessage, url: URL): AuthResult {
     const h = req.headers.authorization;
+    const c = parseCookies(req.headers.cookie).get(COOKIE);
+    const q = url.searchParams.get('token');
+    if (h !== undefined || c !== undefined || q !== null) {
+      const waiting = this.backoffOf(req);
+      if (waiting) return waiting;
+    }
+    const wrong = (message: string): AuthResult => {
+      this.wrongToken(req);
+      return { ok: false, status: 401, code: 'bad-token', message };
+    };
     if (h !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
       const t = m ? this.lookup(m[1]) : undefined;
-      if (!t) return { ok: false, status: 401, code: 'bad-token', message: 'the Authorization header does not carry a valid Bearer token' };
+      if (!t) return wrong('the Authorization header does not carry a valid Bearer token');
       return { ok: true, principal: { name: t.name, role: t.role, via: 'header' } };
     }
-    const c = parseCookies(req.headers.cookie).get(COOKIE);
     const fromCookie = this.lookup(c);
     if (fromCookie) return { ok: true, principal: { name: fromCookie.name, role: fromCookie.role, via: 'cookie' } };
-    const q = url.searchParams.get('token');
     if (q !== null) {
       const t = this.lookup(q);
       if (t?.role === 'viewer') return { ok: true, principal: { name: t.name, role: 'viewer', via: 'query' } };
       if (t) return { ok: false, status: 401, code: 'token-in-url', message: 'only viewer tokens are accepted in a URL; sign in on /login or send an Authorization header' };
-      return { ok: false, status: 401, code: 'bad-token', message: 'the token in the URL is not valid' };
+      return wrong('the token in the URL is not valid');
     }
-    if (this.opts.openLoopback && isLoopback(req.socket.remoteAddress)) return { ok: true, principal: { name: 'loopback', role: 'operator', via: 'loopback' } };
-    if (c !== undefined) return { ok: false, status: 401, code: 'bad-token', message: 'the session cookie is not valid (tokens changed?); sign in again on /login' };
+    if (this.opts.openLoopback && isLoopback(req.socket.remoteAddress)) return this.loopbackAccess(req);
+    if (c !== undefined) return wrong('the session cookie is not valid (tokens changed?); sign in again on /login');
     return { ok: false, status: 401, code: 'no-token', message: 'a token is needed: Authorization: Bearer <token>, or sign in on /login' };
+  }
+
+  /** Open loopback access for a request from a loopback address, unless it is a proxied client or a browser on a foreign name. */
+  private loopbackAccess(req: IncomingMessage): AuthResult {
+    const proxied = FORWARDING_HEADERS.find((name) => req.headers[name] !== undefined);
+    if (proxied) return { ok: false, status: 401, code: 'proxied', message: `the request came through a proxy (${proxied} header): open loopback access is for clients on this machine only; a token is needed` };
+    const host = req.headers.host;
+    const name = host === undefined ? undefined : hostName(host);
+    if (host !== undefined && !(name !== undefined && (loopbackName(name) || this.localNames.has(name)))) {
+      return { ok: false, status: 401, code: 'foreign-host', message: `open loopback access needs a Host naming this machine (localhost, 127.0.0.1, [::1], the listen address or a host of allowedOrigins), not '${host}'; a token is needed` };
+    }
+    if (!this.originAllowed(req)) return { ok: false, status: 403, code: 'bad-origin', message: `requests from origin ${req.headers.origin} are not allowed` };
+    return { ok: true, principal: { name: 'loopback', role: 'operator', via: 'loopback' } };
   }
 
   /**
@@ -133,11 +244,13 @@ export class Auth {
   }
 }
 
+const REASONS = { 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests' };
+
 /** Refuse a WebSocket upgrade with a plain HTTP answer before any handshake. */
-export function refuseUpgrade(socket: Duplex, status: 401 | 403, code: string, message: string): void {
+export function refuseUpgrade(socket: Duplex, status: 401 | 403 | 429, code: string, message: string, retryAfterMs?: number): void {
   const body = JSON.stringify({ error: { code, message } });
-  const reason = status === 401 ? 'Unauthorized' : 'Forbidden';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const retry = retryAfterMs === undefined ? '' : `Retry-After: ${Math.ceil(retryAfterMs / 1000)}\r\n`;
+  socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`);
 }
 
 // ---- the login page: a self-contained HTML form served by the custom server (no Next assets needed
@@ -145,10 +258,24 @@ export function refuseUpgrade(socket: Duplex, status: 401 | 403, code: string, m
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** A local path to return to after sign-in (never another host: "//x" and "/\x" are refused). */
+const SELF = 'http://sascope.invalid';
+
+/**
+ * A path on this server to redirect to (after sign-in, after the URL token exchange), or "/". Read as a
+ * browser reads a Location: tabs and newlines dropped, "\" as "/", dot segments resolved, so
+ * "/\t/evil.example", "/\evil.example" and "/.//evil.example" cannot name another host; what comes out
+ * is the parsed path (percent-encoded) with one leading slash.
+ */
 export function safeNext(next: string | null | undefined): string {
-  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
-  return next;
+  if (!next || !next.startsWith('/')) return '/';
+  let u: URL;
+  try {
+    u = new URL(next, SELF);
+  } catch {
+    return '/';
+  }
+  if (u.origin !== SELF) return '/';
+  return `${u.pathname.replace(/^\/+/, '/')}${u.search}${u.hash}`;
 }
 
 export function loginPage(opts: { next?: string; error?: string }): string {
@@ -210,6 +337,8 @@ export function principalOf(req: IncomingMessage): Principal | undefined {
 const wantsHtml = (req: IncomingMessage, url: URL) =>
   !url.pathname.startsWith('/api/') && url.pathname !== '/metrics' && (req.method === 'GET' || req.method === 'HEAD') && /text\/html/.test(req.headers.accept ?? '');
 
+const retryAfter = (ms: number | undefined): Record<string, string> => (ms === undefined ? {} : { 'retry-after': String(Math.ceil(ms / 1000)) });
+
 function sendJsonError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   const s = JSON.stringify({ error: { code, message } });
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(s), ...headers });
@@ -245,8 +374,14 @@ export async function gate(auth: Auth, req: IncomingMessage, res: ServerResponse
     }
     const token = form.get('token')?.trim() ?? '';
     const next = safeNext(form.get('next'));
+    const waiting = auth.backoffOf(req);
+    if (waiting) {
+      sendHtml(res, 429, loginPage({ next, error: waiting.message }), retryAfter(waiting.retryAfterMs));
+      return undefined;
+    }
     const t = auth.lookup(token);
     if (!t) {
+      auth.wrongToken(req);
       sendHtml(res, 401, loginPage({ next, error: 'That token is not valid.' }));
       return undefined;
     }
@@ -261,15 +396,18 @@ export async function gate(auth: Auth, req: IncomingMessage, res: ServerResponse
   }
   const who = auth.identify(req, url);
   if (!who.ok) {
-    if (wantsHtml(req, url)) sendHtml(res, 401, loginPage({ next: url.searchParams.has('token') ? url.pathname : `${url.pathname}${url.search}`, error: who.code === 'no-token' ? undefined : who.message }));
-    else sendJsonError(res, who.status, who.code, who.message, { 'www-authenticate': 'Bearer realm="sascope"' });
+    const headers = { ...retryAfter(who.retryAfterMs), ...(who.status === 401 ? { 'www-authenticate': 'Bearer realm="sascope"' } : {}) };
+    if (wantsHtml(req, url)) sendHtml(res, who.status, loginPage({ next: url.searchParams.has('token') ? url.pathname : `${url.pathname}${url.search}`, error: who.code === 'no-token' ? undefined : who.message }), retryAfter(who.retryAfterMs));
+    else sendJsonError(res, who.status, who.code, who.message, headers);
     return undefined;
   }
-  if (who.principal.via === 'query' && !url.pathname.startsWith('/api/') && (method === 'GET' || method === 'HEAD')) {
-    // The wall's URL token: once into the cookie, then the same page without it (no token in history/bookmarks).
+  if (url.searchParams.has('token') && !url.pathname.startsWith('/api/') && (method === 'GET' || method === 'HEAD')) {
+    // The wall's URL token: once into the cookie, then the same page without it (no token in history or
+    // bookmarks) — also when a cookie already let the request in, which then stays as it is.
     const token = url.searchParams.get('token')!;
     url.searchParams.delete('token');
-    res.writeHead(303, { location: `${url.pathname}${url.search}`, 'set-cookie': auth.cookie(token), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
+    const cookie: Record<string, string> = who.principal.via === 'query' ? { 'set-cookie': auth.cookie(token) } : {};
+    res.writeHead(303, { location: safeNext(`${url.pathname}${url.search}`), ...cookie, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
     res.end();
     return undefined;
   }
@@ -285,7 +423,7 @@ export function gateUpgrade(auth: Auth, req: IncomingMessage, socket: Duplex, ur
   }
   const who = auth.identify(req, url);
   if (!who.ok) {
-    refuseUpgrade(socket, who.status, who.code, who.message);
+    refuseUpgrade(socket, who.status, who.code, who.message, who.retryAfterMs);
     return undefined;
   }
   principals.set(req, who.principal);

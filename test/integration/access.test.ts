@@ -1,9 +1,12 @@
 // Access, end to end against a real `sascope serve` started without open loopback: tokens created on
 // first start (mode 0600, never printed), 401 without a token on HTTP and on the WebSocket upgrade, the
 // login page and its cookie, the wall's ?token= exchange, viewer vs operator (the AF_ALG probe), Origin.
+// A second server runs with --open-loopback: DNS rebinding, forwarding headers.
+// Both: redirects stay on this server, tokens are redacted and throttled, data files 0600.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,20 +17,43 @@ requireTestNetns();
 
 let server: RunningServer;
 let tokens: { operator: string; viewer: string };
+/** --open-loopback, started under umask 022 in a data dir that already exists. */
+let open: RunningServer;
 before(async () => {
-  server = await startServer({ access: 'tokens' });
+  const openDir = mkdtempSync(path.join(tmpdir(), 'sascope-open-'));
+  const started = await Promise.allSettled([
+    startServer({ access: 'tokens', args: ['--log-level', 'debug'] }),
+    startServer({ access: 'open-loopback', dataDir: openDir, wrap: ['sh', '-c', 'umask 022; exec "$0" "$@"'] }),
+  ]);
+  [server, open] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined!));
+  for (const s of started) if (s.status === 'rejected') throw s.reason;
   tokens = server.tokens();
 });
 after(async () => {
-  assert.equal(await server.stop(), 0);
+  assert.equal(await server?.stop(), 0);
+  assert.equal(await open?.stop(), 0);
 });
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
+/** A request exactly as written (fetch would normalise the path and refuses to set Host), optionally from another loopback address. */
+function raw(to: RunningServer, pathAndQuery: string, opts: { method?: string; headers?: Record<string, string>; body?: string; from?: string } = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: to.port, path: pathAndQuery, method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.from, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
 /** Open a WebSocket; resolves with the first message, or the HTTP status the upgrade was refused with. */
-function wsOutcome(headers: Record<string, string>, pathAndQuery = '/ws'): Promise<{ status?: number; first?: { type: string } }> {
+function wsOutcome(headers: Record<string, string>, pathAndQuery = '/ws', to: RunningServer = server): Promise<{ status?: number; first?: { type: string } }> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`${server.url.replace('http', 'ws')}${pathAndQuery}`, { headers });
+    const ws = new WebSocket(`${to.url.replace('http', 'ws')}${pathAndQuery}`, { headers });
     ws.once('unexpected-response', (_req, res) => {
       resolve({ status: res.statusCode });
       ws.terminate();
@@ -149,10 +175,94 @@ test('a bad config file stops start-up with its path and the offending key (exit
   const c = run('{"tokens": [{"name": "x", "role": "admin", "token": "0123456789abcdef"}]}');
   assert.equal(c.status, 2);
   assert.match(c.stderr, /tokens\[0\]\.role/);
+  const short = run('{"tokens": [{"name": "x", "role": "viewer", "token": "0123456789abcdef0123"}]}');
+  assert.equal(short.status, 2);
+  assert.match(short.stderr, /tokens\[0\]\.token: a token needs at least 32 characters/);
+  assert.doesNotMatch(short.stderr, /0123456789abcdef0123/, 'the token is not echoed');
   const d = run('not json');
   assert.equal(d.status, 2);
   assert.match(d.stderr, /not valid JSON/);
   const missing = spawnSync(process.execPath, [path.join(projectRoot, 'server/bin.mjs'), 'serve', '--data-dir', dir, '--config', path.join(dir, 'nope.json')], { cwd: projectRoot, encoding: 'utf8', timeout: 60_000 });
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /nope\.json: cannot read \(ENOENT\)/);
+});
+
+test('open loopback, DNS rebinding: a foreign Host with its own Origin is refused on GET, POST and the WebSocket; loopback names are let in', async () => {
+  const rebound = { host: `attacker.example:${open.port}`, origin: `http://attacker.example:${open.port}` };
+  const get = await raw(open, '/api/v1/snapshot', { headers: rebound });
+  assert.equal(get.status, 401);
+  assert.match(get.body, /"code":"foreign-host"/);
+  assert.equal((await raw(open, '/api/v1/crypto/probe', { method: 'POST', headers: rebound })).status, 401);
+  assert.deepEqual(await wsOutcome(rebound, '/ws', open), { status: 401 });
+  assert.equal((await raw(open, '/api/v1/sources', { headers: { host: `attacker.example:${open.port}` } })).status, 401, 'Host alone');
+  for (const host of [`127.0.0.1:${open.port}`, `localhost:${open.port}`, `[::1]:${open.port}`]) {
+    assert.equal((await raw(open, '/api/v1/sources', { headers: { host } })).status, 200, host);
+  }
+  assert.equal((await raw(open, '/api/v1/sources', { headers: { host: `localhost:${open.port}`, origin: `http://localhost:${open.port}` } })).status, 200, 'its own page');
+  assert.equal((await raw(open, '/api/v1/sources', { headers: { host: `localhost:${open.port}`, origin: 'http://attacker.example' } })).status, 403, 'a foreign Origin, even on GET');
+  assert.equal((await wsOutcome({ origin: open.url }, '/ws', open)).first?.type, 'snapshot');
+  // A token is accepted whatever the Host (the open server made tokens.json too).
+  assert.equal((await raw(open, '/api/v1/sources', { headers: { ...rebound, ...bearer(open.tokens().viewer) } })).status, 200);
+});
+
+test('open loopback: a request carrying forwarding headers (a reverse proxy on this host) needs a token', async () => {
+  for (const h of [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }] as Array<Record<string, string>>) {
+    const r = await raw(open, '/api/v1/sources', { headers: h });
+    assert.equal(r.status, 401, JSON.stringify(h));
+    assert.match(r.body, /"code":"proxied"/);
+    assert.equal((await raw(open, '/api/v1/sources', { headers: { ...h, ...bearer(open.tokens().viewer) } })).status, 200);
+  }
+});
+
+test('redirects stay on this server: /login?next= and the URL token exchange, however the path is written', async () => {
+  const page = await raw(server, '/login?next=/%09/evil.example');
+  assert.match(page.body, /name="next" value="\/"/);
+  for (const next of ['/\t/evil.example', '/\\evil.example', '//evil.example', '/.//evil.example', '/\n/evil.example']) {
+    const r = await raw(server, '/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: tokens.viewer, next }).toString() });
+    assert.equal(r.status, 303);
+    assert.doesNotMatch(r.headers.location!, /^\/[\\/\t\n]|evil\.example\//, JSON.stringify(next));
+  }
+  const exchange = await raw(server, `/.//evil.example/x?token=${encodeURIComponent(tokens.viewer)}`);
+  assert.equal(exchange.status, 303);
+  assert.equal(exchange.headers.location, '/', 'the path the server saw was //evil.example/x: not a local path');
+  const encoded = await raw(server, `/%2e%2e//evil.example/x?token=${encodeURIComponent(tokens.viewer)}`);
+  assert.ok(!encoded.headers.location!.startsWith('//'), encoded.headers.location);
+});
+
+test('tokens: ?%74oken= is redacted in the request log; ?token= is stripped also when a cookie already signs in', async () => {
+  const r = await fetch(`${server.url}/api/v1/sources?%74oken=${encodeURIComponent(tokens.viewer)}`);
+  assert.equal(r.status, 200, 'the server reads %74oken as token');
+  await r.text();
+  await new Promise((res) => setTimeout(res, 200));
+  assert.match(server.output(), /%74oken=\[redacted\]/);
+  assert.ok(!server.output().includes(tokens.viewer), 'the token is not in the log');
+  const cookie = `sascope_token=${encodeURIComponent(tokens.viewer)}`;
+  const again = await raw(server, `/policies?token=${encodeURIComponent(tokens.viewer)}&x=1`, { headers: { cookie } });
+  assert.equal(again.status, 303);
+  assert.equal(again.headers.location, '/policies?x=1');
+  const stale = await raw(server, '/policies?token=not-a-token-at-all', { headers: { cookie } });
+  assert.equal(stale.status, 303, 'a wrong URL token beside a good cookie is stripped too');
+  assert.equal(stale.headers.location, '/policies');
+  assert.equal(stale.headers['set-cookie'], undefined, 'the cookie stays');
+});
+
+test('tokens: wrong tokens from one address are slowed down (429 with Retry-After, right token too), other addresses are not', async () => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 30; i++) statuses.push((await raw(server, '/api/v1/sources', { headers: bearer(`wrong-token-${i}`), from: '127.0.0.2' })).status);
+  assert.deepEqual(statuses.slice(0, 10), Array(10).fill(401), 'ten free tries');
+  assert.ok(statuses.filter((s) => s === 429).length >= 15, `throttled: ${statuses.join(' ')}`);
+  const right = await raw(server, '/api/v1/sources', { headers: bearer(tokens.viewer), from: '127.0.0.2' });
+  assert.equal(right.status, 429, 'a right token waits too: no oracle');
+  assert.ok(Number(right.headers['retry-after']) >= 1);
+  const login = await raw(server, '/login', { method: 'POST', from: '127.0.0.2', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(tokens.viewer)}` });
+  assert.equal(login.status, 429, 'the sign-in form too');
+  assert.equal((await raw(server, '/api/v1/sources', { headers: bearer(tokens.viewer) })).status, 200, 'from 127.0.0.1');
+});
+
+test('data files are 0600 in a data dir that already existed, under umask 022: tokens.json, fingerprint.key, history.sqlite, -wal, -shm', () => {
+  for (const dir of [server.dataDir, open.dataDir]) {
+    for (const f of ['tokens.json', 'fingerprint.key', 'history.sqlite', 'history.sqlite-wal', 'history.sqlite-shm']) {
+      assert.equal((statSync(path.join(dir, f)).mode & 0o777).toString(8), '600', `${dir}/${f}`);
+    }
+  }
 });

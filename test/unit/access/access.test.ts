@@ -18,8 +18,8 @@ test('config: defaults, and a bad key is named with the file', () => {
   assert.equal(c.metrics.maxTunnelSeries, 200);
   assert.throws(() => parseConfig('/x/config.json', '{"history":{"retentionDays":-1}}'), (e: Error) => e instanceof ConfigError && /^\/x\/config\.json: history\.retentionDays: /.test(e.message));
   assert.throws(() => parseConfig('/x/c.json', '{"bogus":1}'), /\/x\/c\.json: unknown key bogus/);
-  assert.throws(() => parseConfig('/x/c.json', '{"tokens":[{"name":"a","role":"viewer","token":"short"}]}'), /tokens\[0\]\.token: a token needs at least 16 characters/);
-  const dup = '{"tokens":[{"name":"a","role":"viewer","token":"0123456789abcdef"},{"name":"a","role":"operator","token":"0123456789abcdeX"}]}';
+  assert.throws(() => parseConfig('/x/c.json', '{"tokens":[{"name":"a","role":"viewer","token":"short"}]}'), /tokens\[0\]\.token: a token needs at least 32 characters/);
+  const dup = '{"tokens":[{"name":"a","role":"viewer","token":"0123456789abcdef0123456789abcdef"},{"name":"a","role":"operator","token":"0123456789abcdef0123456789abcdeX"}]}';
   assert.throws(() => parseConfig('/x/c.json', dup), /tokens\[1\]\.name: 'a' is used twice/);
 });
 
@@ -41,7 +41,7 @@ test('tokens: created once (operator + viewer, mode 0600), then read back; confi
   const b = loadTokens(cfg, dir);
   assert.equal(b.created, undefined);
   assert.deepEqual(b.tokens, a.tokens);
-  const withTokens = parseConfig('c', '{"tokens":[{"name":"wall","role":"viewer","token":"wall-token-0123456789"}]}');
+  const withTokens = parseConfig('c', '{"tokens":[{"name":"wall","role":"viewer","token":"wall-token-0123456789-0123456789-0123"}]}');
   assert.equal(loadTokens(withTokens, dir).from, 'config');
   writeFileSync(path.join(dir, 'tokens.json'), '{"tokens":[]}');
   assert.throws(() => loadTokens(cfg, dir), /tokens\.json: tokens: /);
