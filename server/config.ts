@@ -47,12 +47,24 @@ export const AlarmThresholds = z
   .strict();
 export type AlarmThresholds = z.infer<typeof AlarmThresholds>;
 
+/** scheme://host[:port], nothing after: what a browser's Origin and CSP source lists hold. */
+const WebOrigin = z.string().refine((s) => {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === s;
+  } catch {
+    return false;
+  }
+}, 'an origin: http(s)://host[:port] with nothing after');
+
 export const ConfigSchema = z
   .object({
     /** Requests from 127.0.0.0/8 and ::1 need no token (also --open-loopback). */
     openLoopback: z.boolean().default(false),
     /** Origins (scheme://host[:port]) besides the server's own that may open the WebSocket. */
     allowedOrigins: z.array(z.string().url()).default([]),
+    /** Origins whose pages may show /wall in a frame (CSP frame-ancestors); every other page, and the wall by default, refuses framing. */
+    wallFrameAncestors: z.array(WebOrigin).default([]),
     tokens: z.array(TokenEntry).optional(),
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
     history: z

@@ -5,7 +5,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import { Model } from './model/model.ts';
 import { Hub } from './hub/hub.ts';
-import { sendError } from './hub/http.ts';
+import { sendError, sendHealthz, setResponseHeaders } from './hub/http.ts';
 import { handleApi } from './hub/routes.ts';
 import { RegisterBusyError } from './families/pfkey/source.ts';
 import { ProbeBusyError } from './families/alg/runner.ts';
@@ -158,6 +158,8 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
     const t0 = performance.now();
     // Request log: method, path with token parameters redacted, status, the token's name — never headers or cookies.
     res.once('finish', () => log.debug({ method: req.method, url: redactedUrl(req.url), status: res.statusCode, ms: Math.round(performance.now() - t0), who: principalOf(req)?.name }, 'http'));
+    setResponseHeaders(res, url.pathname, config.config.wallFrameAncestors);
+    if (url.pathname === '/healthz') return sendHealthz(req, res, kernel !== undefined && handle !== undefined);
     if (!kernel || !handle) return sendError(res, 503, 'starting', 'sascope is starting; try again in a moment');
     if (!(await gate(auth, req, res, url))) return;
     try {

@@ -19,6 +19,31 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   sendJson(res, status, { error: { code, message } }, headers);
 }
 
+/**
+ * Headers of every answer, set before any handler so Next's pages carry them too: nosniff; no framing,
+ * except /wall by the origins in the config's wallFrameAncestors; no-store, which no handler can change
+ * (Next marks pre-rendered pages s-maxage=31536000: a shared cache would keep a page seen behind the
+ * sign-in), except Next's content-hashed build assets (code, the same for everyone, no data).
+ */
+export function setResponseHeaders(res: ServerResponse, pathname: string, wallFrameAncestors: readonly string[]): void {
+  res.setHeader('x-content-type-options', 'nosniff');
+  if (pathname === '/wall' && wallFrameAncestors.length > 0) res.setHeader('content-security-policy', `frame-ancestors ${wallFrameAncestors.join(' ')}`);
+  else {
+    res.setHeader('content-security-policy', "frame-ancestors 'none'");
+    res.setHeader('x-frame-options', 'DENY');
+  }
+  if (pathname.startsWith('/_next/static/')) return;
+  res.setHeader('cache-control', 'no-store');
+  const set = res.setHeader.bind(res);
+  res.setHeader = (name, value) => set(name, name.toLowerCase() === 'cache-control' ? 'no-store' : value);
+}
+
+/** /healthz, for load balancers and systemd: no token, any Host, the status only (no counts, no names). */
+export function sendHealthz(req: IncomingMessage, res: ServerResponse, serving: boolean): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'method-not-allowed', `${req.method} is not allowed on /healthz`, { allow: 'GET, HEAD' });
+  sendJson(res, serving ? 200 : 503, { status: serving ? 'ok' : 'starting' });
+}
+
 /** The snapshot as people and scripts read it: plural names at the top level (server/model/snapshot.ts). */
 export function friendlySnapshot(hub: Hub): Record<string, unknown> {
   const s = hub.snapshot();

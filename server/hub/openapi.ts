@@ -247,6 +247,15 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
       responses: { '200': { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } }, '401': errorResponse('No valid token') },
     },
   };
+  const health = (status: string) => ({ content: { 'application/json': { schema: { type: 'object', properties: { status: { const: status } }, required: ['status'] } } } });
+  paths['/healthz'] = {
+    get: {
+      summary: 'For load balancers and systemd: no token, any Host; the status only',
+      operationId: 'GET_healthz',
+      security: [],
+      responses: { '200': { description: 'Serving', ...health('ok') }, '503': { description: 'Starting', ...health('starting') } },
+    },
+  };
   paths['/login'] = {
     get: { summary: 'The sign-in form (HTML)', operationId: 'GET_login', security: [], responses: { '200': { description: 'HTML form', content: { 'text/html': { schema: { type: 'string' } } } } } },
     post: {

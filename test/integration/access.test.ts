@@ -1,8 +1,8 @@
 // Access, end to end against a real `sascope serve` started without open loopback: tokens created on
 // first start (mode 0600, never printed), 401 without a token on HTTP and on the WebSocket upgrade, the
 // login page and its cookie, the wall's ?token= exchange, viewer vs operator (the AF_ALG probe), Origin.
-// A second server runs with --open-loopback: DNS rebinding, forwarding headers.
-// Both: redirects stay on this server, tokens are redacted and throttled, data files 0600.
+// A second server runs with --open-loopback (and a config file): DNS rebinding, forwarding headers, framing.
+// Both: redirects stay on this server, tokens are redacted and throttled, data files 0600, response headers, /healthz.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,10 +17,11 @@ requireTestNetns();
 
 let server: RunningServer;
 let tokens: { operator: string; viewer: string };
-/** --open-loopback, started under umask 022 in a data dir that already exists. */
+/** --open-loopback, started under umask 022 in a data dir that already exists, with a config file. */
 let open: RunningServer;
 before(async () => {
   const openDir = mkdtempSync(path.join(tmpdir(), 'sascope-open-'));
+  writeFileSync(path.join(openDir, 'config.json'), JSON.stringify({ wallFrameAncestors: ['https://noc.example.net'] }));
   const started = await Promise.allSettled([
     startServer({ access: 'tokens', args: ['--log-level', 'debug'] }),
     startServer({ access: 'open-loopback', dataDir: openDir, wrap: ['sh', '-c', 'umask 022; exec "$0" "$@"'] }),
@@ -264,5 +265,34 @@ test('data files are 0600 in a data dir that already existed, under umask 022: t
     for (const f of ['tokens.json', 'fingerprint.key', 'history.sqlite', 'history.sqlite-wal', 'history.sqlite-shm']) {
       assert.equal((statSync(path.join(dir, f)).mode & 0o777).toString(8), '600', `${dir}/${f}`);
     }
+  }
+});
+
+test('headers: no-store on pages and API answers (not Next\'s s-maxage), nosniff, no framing; the wall framed only where the config says', async () => {
+  const page = await raw(server, '/', { headers: { ...bearer(tokens.viewer), accept: 'text/html' } });
+  assert.equal(page.status, 200);
+  const api = await raw(server, '/api/v1/sources', { headers: bearer(tokens.viewer) });
+  const login = await raw(server, '/login');
+  for (const [what, r] of Object.entries({ page, api, login })) {
+    assert.equal(r.headers['cache-control'], 'no-store', what);
+    assert.equal(r.headers['x-content-type-options'], 'nosniff', what);
+    assert.equal(r.headers['content-security-policy'], "frame-ancestors 'none'", what);
+    assert.equal(r.headers['x-frame-options'], 'DENY', what);
+  }
+  const wall = await raw(server, '/wall', { headers: bearer(tokens.viewer) });
+  assert.equal(wall.headers['x-frame-options'], 'DENY', 'the wall refuses framing by default');
+  const framed = await raw(open, '/wall');
+  assert.equal(framed.status, 200);
+  assert.equal(framed.headers['content-security-policy'], 'frame-ancestors https://noc.example.net');
+  assert.equal(framed.headers['x-frame-options'], undefined);
+  assert.equal(framed.headers['cache-control'], 'no-store');
+  assert.equal((await raw(open, '/')).headers['x-frame-options'], 'DENY', 'only the wall');
+});
+
+test('/healthz: no token, any Host, forwarded or not; the status only', async () => {
+  for (const [to, headers] of [[server, {}], [server, { host: 'lb.example' }], [open, { host: 'attacker.example', 'x-forwarded-for': '203.0.113.9' }]] as const) {
+    const r = await raw(to, '/healthz', { headers });
+    assert.equal(r.status, 200, JSON.stringify(headers));
+    assert.deepEqual(JSON.parse(r.body), { status: 'ok' });
   }
 });
