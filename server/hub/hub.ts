@@ -35,6 +35,46 @@ export interface HubOptions {
   maxPendingDeltas?: number;
 }
 
+/**
+ * The newest `capacity` deltas, oldest first, in a fixed array used round: O(1) per change (an array trimmed
+ * from the front moved all 20,000 on every change once full). Their seqs are consecutive (one per change),
+ * so a resume finds its place by arithmetic.
+ */
+export class DeltaRing {
+  private readonly slots: Array<Delta | undefined>;
+  private start = 0;
+  private length = 0;
+  constructor(readonly capacity: number) {
+    this.slots = new Array<Delta | undefined>(capacity);
+  }
+  get size(): number {
+    return this.length;
+  }
+  /** The oldest seq kept; undefined when empty. */
+  get firstSeq(): number | undefined {
+    return this.length ? this.slots[this.start]!.seq : undefined;
+  }
+  push(d: Delta): void {
+    if (this.capacity <= 0) return;
+    if (this.length < this.capacity) this.slots[(this.start + this.length++) % this.capacity] = d;
+    else {
+      this.slots[this.start] = d;
+      this.start = (this.start + 1) % this.capacity;
+    }
+  }
+  /** The deltas after seq `since`, oldest first, those `keep` accepts. */
+  after(since: number, keep?: (d: Delta) => boolean): Delta[] {
+    const out: Delta[] = [];
+    const first = this.firstSeq;
+    if (first === undefined) return out;
+    for (let i = Math.max(0, since + 1 - first); i < this.length; i++) {
+      const d = this.slots[(this.start + i) % this.capacity]!;
+      if (!keep || keep(d)) out.push(d);
+    }
+    return out;
+  }
+}
+
 interface Client {
   ws: WebSocket;
   /** Behind: deltas are not sent until the socket drains, then a snapshot. */
@@ -62,7 +102,7 @@ function topicKey(c: Client): string {
 
 export class Hub {
   private seq = 0;
-  private readonly ring: Delta[] = [];
+  private readonly ring: DeltaRing;
   private batch: Delta[] = [];
   private flushScheduled = false;
   private readonly immediateBurst: number;
@@ -72,12 +112,11 @@ export class Hub {
   private readonly clients = new Set<Client>();
   private readonly wss: WebSocketServer;
   private readonly heartbeat: NodeJS.Timeout;
-  private readonly ringSize: number;
   private readonly maxBuffered: number;
   private readonly maxPending: number;
 
   constructor(readonly model: Model, private readonly opts: HubOptions, private readonly log: Logger) {
-    this.ringSize = opts.ringSize ?? 20_000;
+    this.ring = new DeltaRing(opts.ringSize ?? 20_000);
     this.immediateBurst = opts.immediateBurst ?? 8;
     this.immediatePerMs = (opts.immediatePerSecond ?? 100) / 1000;
     this.tokens = this.immediateBurst;
@@ -119,7 +158,6 @@ export class Hub {
   private onChange(c: ModelChange): void {
     const d = { seq: ++this.seq, ...c } as Delta;
     this.ring.push(d);
-    if (this.ring.length > this.ringSize) this.ring.splice(0, this.ring.length - this.ringSize);
     this.batch.push(d);
     if (!this.flushScheduled) {
       if (this.takeToken()) return this.flush();
@@ -252,12 +290,12 @@ export class Hub {
     if (c.behind) return; // it gets a fresh snapshot as soon as it drains
     this.flush(); // pending deltas first, so the answer is in order
     if (since !== undefined && since <= this.seq && !c.pending) {
-      const first = this.ring[0]?.seq ?? this.seq + 1;
+      const first = this.ring.firstSeq ?? this.seq + 1;
       const from = since + 1;
       c.through = this.seq;
       if (since === this.seq) return void this.send(c, { type: 'deltas', time: Date.now(), from, through: this.seq, deltas: [] });
       if (from >= first) {
-        const missed = this.ring.filter((d) => d.seq > since && (!c.topics || c.topics.has(d.kind)));
+        const missed = this.ring.after(since, c.topics && ((d) => c.topics!.has(d.kind)));
         return void this.send(c, { type: 'deltas', time: Date.now(), from, through: this.seq, deltas: missed });
       }
     }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { Hub, SNAPSHOT_PART_ROWS, type HubOptions } from '../../../server/hub/hub.ts';
+import { DeltaRing, Hub, SNAPSHOT_PART_ROWS, type HubOptions } from '../../../server/hub/hub.ts';
 import { Model } from '../../../server/model/model.ts';
 import type { ServerMessage, Snapshot, Delta } from '../../../server/wire/protocol.ts';
 import { memoryLogger } from '../memlog.ts';
@@ -372,4 +372,37 @@ test('?parts=1: a big snapshot comes as a head with every kind\'s first rows and
   assert.equal(s.entities.sa.length, n);
   assert.equal(s.parts, undefined);
   whole.close();
+});
+
+test('the delta ring keeps the newest deltas in order, consecutive, across many wrap-arounds', () => {
+  const ring = new DeltaRing(7);
+  assert.equal(ring.firstSeq, undefined);
+  assert.deepEqual(ring.after(0), []);
+  for (let seq = 1; seq <= 1000; seq++) {
+    ring.push({ seq, kind: 'policy', op: 'remove', key: String(seq) });
+    const kept = ring.after(0).map((d) => d.seq);
+    const want = Array.from({ length: Math.min(seq, 7) }, (_, i) => seq - Math.min(seq, 7) + 1 + i);
+    assert.deepEqual(kept, want, `after ${seq} pushes`);
+    assert.equal(ring.firstSeq, want[0]);
+    // From any seq kept (or older): exactly the ones after it.
+    for (const since of [want[0]! - 5, want[0]! - 1, want[0]!, seq - 2, seq]) assert.deepEqual(ring.after(since).map((d) => d.seq), want.filter((x) => x > since), `since ${since}`);
+  }
+  assert.deepEqual(ring.after(990, (d) => d.seq % 2 === 0).map((d) => d.seq), [994, 996, 998, 1000]);
+  const none = new DeltaRing(0);
+  none.push({ seq: 1, kind: 'policy', op: 'remove', key: '1' });
+  assert.equal(none.size, 0);
+});
+
+test('resume after the ring wrapped many times: exactly the missed deltas while kept, a snapshot once gone', async () => {
+  const { model, url, hub } = await rig({ ringSize: 50 });
+  for (let i = 0; i < 1234; i++) model.upsert('policy', String(i % 30), { i });
+  await tick();
+  const seq = hub.currentSeq;
+  const c = new Client(`${url}?since=${seq - 50}`);
+  const m = await c.nextOf('deltas');
+  assert.deepEqual(m.deltas.map((d) => d.seq), Array.from({ length: 50 }, (_, i) => seq - 49 + i));
+  assert.deepEqual(m.deltas.map((d) => (d.op === 'upsert' ? (d.value as unknown as { i: number }).i : -1)), Array.from({ length: 50 }, (_, i) => 1234 - 50 + i));
+  c.send({ type: 'resume', seq: seq - 51 });
+  assert.equal((await c.next()).type, 'snapshot', 'one older than the ring keeps');
+  c.close();
 });
