@@ -278,10 +278,12 @@ export function safeNext(next: string | null | undefined): string {
   return `${u.pathname.replace(/^\/+/, '/')}${u.search}${u.hash}`;
 }
 
+// The icon is inline: a browser's own request for /favicon.ico before sign-in would get 401, a console error.
 export function loginPage(opts: { next?: string; error?: string }): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>sascope — sign in</title>
+<link rel="icon" href="data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22 viewBox=%220 0 32 32%22%3E%3Crect width=%2232%22 height=%2232%22 rx=%226%22 fill=%22%230f172a%22/%3E%3Cpath d=%22M9 14v-3a7 7 0 0 1 14 0v3%22 stroke=%22%2334d399%22 stroke-width=%223%22 fill=%22none%22/%3E%3Crect x=%227%22 y=%2214%22 width=%2218%22 height=%2212%22 rx=%222%22 fill=%22%2334d399%22/%3E%3C/svg%3E">
 <style>
 body{font:15px/1.5 system-ui,sans-serif;background:#0b0f14;color:#d8dee9;display:grid;place-items:center;min-height:100vh;margin:0}
 form{background:#131a22;padding:2rem;border-radius:8px;min-width:22rem;box-shadow:0 2px 12px #0008}
