@@ -10,7 +10,7 @@ import { PfkeySource } from './families/pfkey/source.ts';
 import { PfkeyCrossCheck } from './model/crosscheck.ts';
 import { XfrmTotalsSource } from './families/xfrm/totals-source.ts';
 import { XfrmEvents } from './families/xfrm/events.ts';
-import { loadFingerprintSecret } from './families/xfrm/fingerprint.ts';
+import { loadFingerprintSecret } from './families/fingerprint.ts';
 import { enterNetns, watchNetns } from './sys/netns.ts';
 import { watchStalls } from './sys/stalls.ts';
 import { OvpnSource } from './families/ovpn/source.ts';

@@ -9,8 +9,7 @@
 // implied by the algorithm; NAT-T's original address is never sent.
 import type { OnWire } from '../wire/entities.ts';
 import { markText, saKey, type SaIdentity, type SecurityAssociation } from '../wire/xfrm.ts';
-import { pfkeySaIdentity, type PfkeyCause, type PfkeyCheck, type PfkeyLifetime, type PfkeySa, type UnrepresentableCause } from '../wire/pfkey.ts';
-import { sadbIdOfXfrmName, type AlgClass } from '../families/pfkey/spec.ts';
+import { pfkeySaIdentity, sadbIdOfXfrmName, type AlgClass, type PfkeyCause, type PfkeyCheck, type PfkeyLifetime, type PfkeySa, type UnrepresentableCause } from '../wire/pfkey.ts';
 import type { Model, ModelChange } from './model.ts';
 import { MultiMap } from './multimap.ts';
 

@@ -3,8 +3,7 @@
 // lookup picks (e.g. rfc4106(gcm(aes)) → an AES-NI driver rather than the generic template instance).
 import type { OnWire } from '../wire/entities.ts';
 import type { SecurityAssociation } from '../wire/xfrm.ts';
-import type { CryptoAlgorithm, CryptoUse, NoDriverCause } from '../wire/crypto.ts';
-import { candidatesFor } from '../families/crypto/proc.ts';
+import { candidatesFor, type CryptoAlgorithm, type CryptoUse, type NoDriverCause } from '../wire/crypto.ts';
 
 const ROLES = ['aead', 'enc', 'auth', 'comp'] as const;
 const KIND: Record<CryptoUse['role'], 'aead' | 'skcipher' | 'hash' | 'comp'> = { aead: 'aead', enc: 'skcipher', auth: 'hash', comp: 'comp' };

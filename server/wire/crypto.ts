@@ -132,3 +132,35 @@ export interface CryptoProbe {
   current?: string;
   results: ProbeResult[];
 }
+
+// The choice the kernel makes for a by-name lookup among /proc/crypto entries (crypto_alg_lookup /
+// __crypto_alg_lookup): the highest-priority usable entry. Pure, over CryptoAlgorithm rows: the model
+// (which driver serves an SA's algorithm) and the AF_ALG probe both ask it.
+
+/** /proc/crypto types a by-name allocation of each AF_ALG / XFRM kind can end up on. */
+export const COMPATIBLE_TYPES: Record<string, readonly string[]> = {
+  hash: ['ahash', 'shash'],
+  skcipher: ['skcipher', 'lskcipher'],
+  aead: ['aead'],
+  comp: ['scomp', 'acomp', 'compression'],
+};
+
+/**
+ * The entries a by-name lookup may pick, highest priority first: same cra_name, not internal, self-test
+ * not failed (the kernel skips algorithms whose test failed; "unknown" ones are still being tested).
+ * Restricted to the compatible types when given and any of them match.
+ */
+export function candidatesFor(algs: readonly CryptoAlgorithm[], name: string, kind?: keyof typeof COMPATIBLE_TYPES): CryptoAlgorithm[] {
+  let c = algs.filter((a) => a.name === name && !a.internal && a.selftest !== 'failed');
+  const types = kind ? COMPATIBLE_TYPES[kind] : undefined;
+  if (types) {
+    const typed = c.filter((a) => types.includes(a.type));
+    if (typed.length) c = typed;
+  }
+  return c.sort((a, b) => b.priority - a.priority || a.driver.localeCompare(b.driver));
+}
+
+/** The driver serving name: the first candidate, or undefined when no instance exists yet. */
+export function servingDriver(algs: readonly CryptoAlgorithm[], name: string, kind?: keyof typeof COMPATIBLE_TYPES): CryptoAlgorithm | undefined {
+  return candidatesFor(algs, name, kind)[0];
+}

@@ -6,7 +6,7 @@ import { decodePolicyMessage } from '../../server/families/xfrm/policy.ts';
 import { decodeLink } from '../../server/families/link/link.ts';
 import { decodeSaMessage } from '../../server/families/xfrm/sa.ts';
 import { decodeSadInfo, decodeSpdInfo } from '../../server/families/xfrm/totals.ts';
-import { useFingerprintSecret } from '../../server/families/xfrm/fingerprint.ts';
+import { useFingerprintSecret } from '../../server/families/fingerprint.ts';
 
 // Fixtures' key fingerprints are computed under this fixed test secret (production: a random one, 0600).
 export const TEST_FINGERPRINT_SECRET = Buffer.alloc(32, 0x5a);

@@ -2,11 +2,10 @@
 // none does), each bounded in time and bytes, results as the 'crypto-probe' entity so the UI sees the run
 // live. A request while one runs is refused with ProbeBusyError. AF_ALG missing, restricted or its algif
 // module absent are answers (state 'unavailable' or a per-algorithm error), not crashes.
-import type { CryptoAlgorithm, CryptoProbe, CryptoUse, ProbeKind, ProbeResult } from '../../wire/crypto.ts';
+import { candidatesFor, servingDriver, type CryptoAlgorithm, type CryptoProbe, type CryptoUse, type ProbeKind, type ProbeResult } from '../../wire/crypto.ts';
 import type { ModelSink } from '../source.ts';
 import type { Logger } from '../../log.ts';
 import { SyscallError, Errno } from '../../sys/errno.ts';
-import { candidatesFor, servingDriver } from '../crypto/proc.ts';
 import { measure, type ProbeLimits, type ProbeMeasure, type ProbePlan } from './probe.ts';
 
 export const PROBE_LIMITS: ProbeLimits = { seconds: 1, bytes: 64 * 1024 * 1024 };

@@ -1,8 +1,8 @@
 // /proc/crypto (crypto/proc.c c_show): one block per registered algorithm, "key : value" lines, blocks
 // separated by an empty line. The first lines (name, driver, module, priority, refcnt, selftest, internal,
 // fips) are common; "type" then names the type-specific lines that follow (crypto_type->show), which are
-// kept as the kernel gives them. Unknown lines are kept too. And the choice the kernel makes for a
-// by-name lookup: the highest-priority usable entry (crypto_alg_lookup / __crypto_alg_lookup).
+// kept as the kernel gives them. Unknown lines are kept too. Which entry a by-name lookup picks is
+// servingDriver (server/wire/crypto.ts).
 import { DecodeError } from '../../netlink/errors.ts';
 import type { CryptoAlgorithm } from '../../wire/crypto.ts';
 
@@ -54,32 +54,4 @@ export function parseProcCrypto(text: string, what = '/proc/crypto'): CryptoAlgo
     out.push(a);
   }
   return out;
-}
-
-/** /proc/crypto types a by-name allocation of each AF_ALG / XFRM kind can end up on. */
-export const COMPATIBLE_TYPES: Record<string, readonly string[]> = {
-  hash: ['ahash', 'shash'],
-  skcipher: ['skcipher', 'lskcipher'],
-  aead: ['aead'],
-  comp: ['scomp', 'acomp', 'compression'],
-};
-
-/**
- * The entries a by-name lookup may pick, highest priority first: same cra_name, not internal, self-test
- * not failed (the kernel skips algorithms whose test failed; "unknown" ones are still being tested).
- * Restricted to the compatible types when given and any of them match.
- */
-export function candidatesFor(algs: readonly CryptoAlgorithm[], name: string, kind?: keyof typeof COMPATIBLE_TYPES): CryptoAlgorithm[] {
-  let c = algs.filter((a) => a.name === name && !a.internal && a.selftest !== 'failed');
-  const types = kind ? COMPATIBLE_TYPES[kind] : undefined;
-  if (types) {
-    const typed = c.filter((a) => types.includes(a.type));
-    if (typed.length) c = typed;
-  }
-  return c.sort((a, b) => b.priority - a.priority || a.driver.localeCompare(b.driver));
-}
-
-/** The driver serving name: the first candidate, or undefined when no instance exists yet. */
-export function servingDriver(algs: readonly CryptoAlgorithm[], name: string, kind?: keyof typeof COMPATIBLE_TYPES): CryptoAlgorithm | undefined {
-  return candidatesFor(algs, name, kind)[0];
 }

@@ -4,7 +4,7 @@ import { decodeAttrs } from '../../netlink/spec.ts';
 import type { NetlinkMessage } from '../../netlink/message.ts';
 import type { Link } from '../../wire/entities.ts';
 import { formatMac } from '../address.ts';
-import { flagNames } from '../xfrm/spec.ts';
+import { flagNames } from '../names.ts';
 import { ARPHRD, IFF_FLAGS, decodeStats64, ifinfomsg, infoDataByKind, linkAttrs } from './spec.ts';
 
 export function decodeLink(m: NetlinkMessage): Link {

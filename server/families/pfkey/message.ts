@@ -8,7 +8,7 @@ import { DecodeError } from '../../netlink/errors.ts';
 import { decodeStruct, encodeStruct, type StructSpec, type StructValue } from '../../netlink/struct.ts';
 import { formatIPv4, formatIPv6 } from '../address.ts';
 import { AF_INET, AF_INET6 } from '../../sys/libc.ts';
-import { keyFingerprint } from '../xfrm/fingerprint.ts';
+import { keyFingerprint } from '../fingerprint.ts';
 import {
   EXT, PF_KEY_V2, PFKEY_UNIT, sadb_address, sadb_alg, sadb_comb, sadb_ext, sadb_ident, sadb_key, sadb_lifetime, sadb_msg,
   sadb_prop, sadb_sa, sadb_sens, sadb_spirange, sadb_supported, sadb_x_filter, sadb_x_ipsecrequest, sadb_x_kmaddress,

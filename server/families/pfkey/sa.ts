@@ -1,19 +1,18 @@
 // PF_KEY messages → entities: an SA message (DUMP, GET, ADD, UPDATE, DELETE, EXPIRE replies) becomes a
 // PfkeySa, an SPD message a PfkeyPolicy, a REGISTER reply a list of PfkeyAlgorithm. Numbers become
-// names through the tables in spec.ts; unknown numbers stay numbers.
+// names through the tables in spec.ts (algorithm ids: server/wire/pfkey.ts); unknown numbers stay numbers.
 import { DecodeError } from '../../netlink/errors.ts';
 import { familyName } from '../address.ts';
-import { IP_PROTO } from '../xfrm/spec.ts';
+import { IP_PROTO, flagNames } from '../names.ts';
 import {
-  pfkeySaKey, type PfkeyAddress, type PfkeyAlgorithm, type PfkeyAlgorithmRef, type PfkeyIdentity, type PfkeyIpsecRequest, type PfkeyLifetime,
+  algorithmName, pfkeySaKey, type AlgClass, type PfkeyAddress, type PfkeyAlgorithm, type PfkeyAlgorithmRef, type PfkeyIdentity, type PfkeyIpsecRequest, type PfkeyLifetime,
   type PfkeyPolicy, type PfkeySa,
 } from '../../wire/pfkey.ts';
 import { spiHex } from '../../wire/xfrm.ts';
 import type { SadbAddressExt, SadbExtensions, SadbIdentExt, SadbKeyExt, SadbLifetimeExt, SadbMessage } from './message.ts';
-import { flagNames } from '../xfrm/spec.ts';
 import {
   IDENT_TYPE, IPSEC_DIR, IPSEC_LEVEL, IPSEC_MODE, IPSEC_POLICY, IPSEC_PROTO_ANY, NAT_T_TYPE, SA_FLAGS, SA_STATE, SADB, SADB_NAME,
-  SATYPE, SATYPE_NAME, algorithmName, type AlgClass,
+  SATYPE, SATYPE_NAME,
 } from './spec.ts';
 
 const named = (table: Record<number, string>, v: number): string | number => table[v] ?? v;

@@ -1,5 +1,5 @@
 // PF_KEY v2 (RFC 2367 + KAME/Linux extensions) declared once: message types, SA types, extension
-// types, algorithm ids, and every fixed struct of <linux/pfkeyv2.h> as a field table. Sizes are
+// types, and every fixed struct of <linux/pfkeyv2.h> as a field table. Sizes are
 // asserted in test/unit/pfkey/pfkey.test.ts ('every sadb struct has the size pfkeyv2.h states').
 //
 // Linux's pfkeyv2.h and net/key/af_key.c are the authority. The seed page (shared/seeds/pf_key-manpage.txt)
@@ -62,82 +62,8 @@ export const IPSEC_PROTO_ANY = 255;
 // NAT-T encapsulation types (UDP_ENCAP_* of <linux/udp.h>): sadb_x_nat_t_type_type.
 export const NAT_T_TYPE: Record<number, string> = { 1: 'espinudp-nonike', 2: 'espinudp', 3: 'l2tpinudp', 7: 'espintcp' };
 
-/** One algorithm id of pfkeyv2.h: its constant's name, a short name, and the XFRM (crypto API) names the
- * kernel's xfrm_algo.c maps to it (name and compat name), so PF_KEY and XFRM views can be compared. */
-export interface SadbAlgorithmName {
-  id: number;
-  constant: string;
-  name: string;
-  xfrm: string[];
-}
-
-const alg = (id: number, constant: string, name: string, ...xfrm: string[]): SadbAlgorithmName => ({ id, constant, name, xfrm });
-
-// SADB_AALG_* / SADB_X_AALG_*
-export const AUTH_ALGS: readonly SadbAlgorithmName[] = [
-  alg(0, 'SADB_AALG_NONE', 'none'),
-  alg(2, 'SADB_AALG_MD5HMAC', 'hmac-md5', 'hmac(md5)', 'md5'),
-  alg(3, 'SADB_AALG_SHA1HMAC', 'hmac-sha1', 'hmac(sha1)', 'sha1'),
-  alg(5, 'SADB_X_AALG_SHA2_256HMAC', 'hmac-sha256', 'hmac(sha256)', 'sha256'),
-  alg(6, 'SADB_X_AALG_SHA2_384HMAC', 'hmac-sha384', 'hmac(sha384)', 'sha384'),
-  alg(7, 'SADB_X_AALG_SHA2_512HMAC', 'hmac-sha512', 'hmac(sha512)', 'sha512'),
-  alg(8, 'SADB_X_AALG_RIPEMD160HMAC', 'hmac-ripemd160', 'hmac(rmd160)', 'rmd160'),
-  alg(9, 'SADB_X_AALG_AES_XCBC_MAC', 'aes-xcbc-mac', 'xcbc(aes)'),
-  alg(10, 'SADB_X_AALG_SM3_256HMAC', 'hmac-sm3', 'hmac(sm3)', 'sm3'),
-  alg(251, 'SADB_X_AALG_NULL', 'null', 'digest_null'),
-];
-
-// SADB_EALG_* / SADB_X_EALG_*. Linux accepts the AEAD ids (CCM/GCM/GMAC) in SADB_ADD, but never shows
-// them: REGISTER's supported list walks only the auth and cipher tables (compose_sadb_supported), and an
-// SA's sadb_sa_encrypt comes from x->ealg only, while AEAD SAs have x->aead (so they dump as 0).
-export const ENCRYPT_ALGS: readonly SadbAlgorithmName[] = [
-  alg(0, 'SADB_EALG_NONE', 'none'),
-  alg(2, 'SADB_EALG_DESCBC', 'des-cbc', 'cbc(des)', 'des'),
-  alg(3, 'SADB_EALG_3DESCBC', '3des-cbc', 'cbc(des3_ede)', 'des3_ede'),
-  alg(6, 'SADB_X_EALG_CASTCBC', 'cast-cbc', 'cbc(cast5)', 'cast5'),
-  alg(7, 'SADB_X_EALG_BLOWFISHCBC', 'blowfish-cbc', 'cbc(blowfish)', 'blowfish'),
-  alg(11, 'SADB_EALG_NULL', 'null', 'ecb(cipher_null)', 'cipher_null'),
-  alg(12, 'SADB_X_EALG_AESCBC', 'aes-cbc', 'cbc(aes)', 'aes'),
-  alg(13, 'SADB_X_EALG_AESCTR', 'aes-ctr', 'rfc3686(ctr(aes))'),
-  alg(14, 'SADB_X_EALG_AES_CCM_ICV8', 'aes-ccm-icv8', 'rfc4309(ccm(aes))'),
-  alg(15, 'SADB_X_EALG_AES_CCM_ICV12', 'aes-ccm-icv12', 'rfc4309(ccm(aes))'),
-  alg(16, 'SADB_X_EALG_AES_CCM_ICV16', 'aes-ccm-icv16', 'rfc4309(ccm(aes))'),
-  alg(18, 'SADB_X_EALG_AES_GCM_ICV8', 'aes-gcm-icv8', 'rfc4106(gcm(aes))'),
-  alg(19, 'SADB_X_EALG_AES_GCM_ICV12', 'aes-gcm-icv12', 'rfc4106(gcm(aes))'),
-  alg(20, 'SADB_X_EALG_AES_GCM_ICV16', 'aes-gcm-icv16', 'rfc4106(gcm(aes))'),
-  alg(22, 'SADB_X_EALG_CAMELLIACBC', 'camellia-cbc', 'cbc(camellia)', 'camellia'),
-  alg(23, 'SADB_X_EALG_NULL_AES_GMAC', 'null-aes-gmac', 'rfc4543(gcm(aes))'),
-  alg(24, 'SADB_X_EALG_SM4CBC', 'sm4-cbc', 'cbc(sm4)', 'sm4'),
-  alg(252, 'SADB_X_EALG_SERPENTCBC', 'serpent-cbc', 'cbc(serpent)', 'serpent'),
-  alg(253, 'SADB_X_EALG_TWOFISHCBC', 'twofish-cbc', 'cbc(twofish)', 'twofish'),
-];
-
-// SADB_X_CALG_*: for IPCOMP SAs af_key.c puts the compression id in sadb_sa_encrypt (KAME compatible).
-export const COMP_ALGS: readonly SadbAlgorithmName[] = [
-  alg(0, 'SADB_X_CALG_NONE', 'none'),
-  alg(1, 'SADB_X_CALG_OUI', 'oui'),
-  alg(2, 'SADB_X_CALG_DEFLATE', 'deflate', 'deflate'),
-  alg(3, 'SADB_X_CALG_LZS', 'lzs', 'lzs'),
-  alg(4, 'SADB_X_CALG_LZJH', 'lzjh', 'lzjh'),
-];
-
-export type AlgClass = 'auth' | 'encrypt' | 'comp';
-const ALG_TABLES: Record<AlgClass, ReadonlyMap<number, SadbAlgorithmName>> = {
-  auth: new Map(AUTH_ALGS.map((a) => [a.id, a])),
-  encrypt: new Map(ENCRYPT_ALGS.map((a) => [a.id, a])),
-  comp: new Map(COMP_ALGS.map((a) => [a.id, a])),
-};
-
-export function algorithmName(cls: AlgClass, id: number): SadbAlgorithmName | undefined {
-  return ALG_TABLES[cls].get(id);
-}
-
-/** The SADB id an XFRM algorithm name maps to (first match; AEADs map to several ids by ICV length). */
-export function sadbIdOfXfrmName(cls: AlgClass, xfrmName: string): number[] {
-  const out: number[] = [];
-  for (const a of ALG_TABLES[cls].values()) if (a.xfrm.includes(xfrmName)) out.push(a.id);
-  return out;
-}
+// Algorithm ids (SADB_AALG_*, SADB_EALG_*, SADB_X_CALG_*) are in server/wire/pfkey.ts: a pfkey-sa row
+// carries them, and the cross-check (model) compares them with XFRM's names.
 
 // ---- fixed structs (all __attribute__((packed)), all multiples of 8 bytes) ----
 

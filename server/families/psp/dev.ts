@@ -4,7 +4,7 @@ import { AttrWriter } from '../../netlink/attr.ts';
 import { DecodeError, decodeAttrs, type Decoded, type UnknownAttr } from '../../netlink/spec.ts';
 import type { NetlinkMessage } from '../../netlink/message.ts';
 import { parseGenl, type GenlHeader } from '../../genl/genl.ts';
-import { flagNames } from '../xfrm/spec.ts';
+import { flagNames } from '../names.ts';
 import type { PspDevice, PspStats } from '../../wire/psp.ts';
 import { PSP_A_DEV_ID, PSP_A_STATS_DEV_ID, PSP_CMD, PSP_VERSION, devAttrs, statsAttrs } from './spec.ts';
 

@@ -5,9 +5,10 @@ import { DecodeError } from '../../netlink/errors.ts';
 import type { NetlinkMessage } from '../../netlink/message.ts';
 import type { XfrmLifetimeConfig, XfrmLifetimeCurrent, XfrmPolicy, XfrmSelector, XfrmTemplate } from '../../wire/entities.ts';
 import { familyName, formatXfrmAddress } from '../address.ts';
+import { IP_PROTO, flagNames } from '../names.ts';
 import {
-  IP_PROTO, OFFLOAD_FLAGS, POLICY_ACTION, POLICY_DIR, POLICY_FLAGS, POLICY_SHARE, POLICY_TYPE, XFRM_MODE, XFRM_MSG, XFRM_PROTO,
-  flagNames, xfrmAttrs, xfrm_user_tmpl, xfrm_userpolicy_id, xfrm_userpolicy_info, xfrm_user_polexpire,
+  OFFLOAD_FLAGS, POLICY_ACTION, POLICY_DIR, POLICY_FLAGS, POLICY_SHARE, POLICY_TYPE, XFRM_MODE, XFRM_MSG, XFRM_PROTO,
+  xfrmAttrs, xfrm_user_tmpl, xfrm_userpolicy_id, xfrm_userpolicy_info, xfrm_user_polexpire,
 } from './spec.ts';
 
 interface RawSelector { daddr: Buffer; saddr: Buffer; dport: number; dport_mask: number; sport: number; sport_mask: number; family: number; prefixlen_d: number; prefixlen_s: number; proto: number; ifindex: number; user: number }

@@ -25,7 +25,7 @@ import type { SecurityAssociation } from '../../wire/xfrm.ts';
 import type { EventCode } from '../../wire/entities.ts';
 import { Source, inSlices, type ModelSink } from '../source.ts';
 import { XfrmEvents, joinXfrmEvents } from './events.ts';
-import { fingerprintSecretState } from './fingerprint.ts';
+import { fingerprintSecretState } from '../fingerprint.ts';
 import { decodeSaMessage, type SaMessage } from './sa.ts';
 import { XFRM_MSG, XFRM_MSG_NAME } from './spec.ts';
 

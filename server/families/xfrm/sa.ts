@@ -8,9 +8,10 @@ import { DecodeError } from '../../netlink/errors.ts';
 import type { NetlinkMessage } from '../../netlink/message.ts';
 import { saKey, type XfrmAntiReplay, type SecurityAssociation, type XfrmAlgorithm, type XfrmLifetimeCurrent, type XfrmSelector, type XfrmTemplate } from '../../wire/xfrm.ts';
 import { familyName, formatXfrmAddress } from '../address.ts';
+import { flagNames } from '../names.ts';
 import { lifetimeConfigFrom, lifetimeCurrentFrom, selectorFrom, templatesFrom, type RawPolicyInfo } from './policy.ts';
 import {
-  AE_FLAGS, ENCAP_TYPE, SA_EXTRA_FLAGS, SA_FLAGS, XFRM_MODE, XFRM_MSG, XFRM_PROTO, flagNames, xfrmAttrs,
+  AE_FLAGS, ENCAP_TYPE, SA_EXTRA_FLAGS, SA_FLAGS, XFRM_MODE, XFRM_MSG, XFRM_PROTO, xfrmAttrs,
   xfrm_aevent_id, xfrm_user_acquire, xfrm_user_expire, xfrm_user_mapping, xfrm_user_report, xfrm_usersa_flush,
   xfrm_usersa_id, xfrm_usersa_info, type AlgorithmInfo,
 } from './spec.ts';

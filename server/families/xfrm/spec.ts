@@ -3,7 +3,7 @@
 import { decodeStruct, defineStruct } from '../../netlink/struct.ts';
 import { attrSet } from '../../netlink/spec.ts';
 import { DecodeError } from '../../netlink/errors.ts';
-import { keyFingerprint } from './fingerprint.ts';
+import { keyFingerprint } from '../fingerprint.ts';
 
 // enum { XFRM_MSG_BASE = 0x10, ... }
 export const XFRM_MSG = {
@@ -271,12 +271,3 @@ export const XFRM_MODE: Record<number, string> = { 0: 'transport', 1: 'tunnel', 
 export const XFRM_PROTO: Record<number, string> = { 50: 'esp', 51: 'ah', 108: 'comp', 43: 'route2', 60: 'hao', 255: 'ipsec-any' };
 // XFRM_OFFLOAD_IPV6 1, XFRM_OFFLOAD_INBOUND 2, XFRM_OFFLOAD_PACKET 4
 export const OFFLOAD_FLAGS: Array<[number, string]> = [[1, 'ipv6'], [2, 'inbound'], [4, 'packet']];
-export const IP_PROTO: Record<number, string> = { 1: 'icmp', 2: 'igmp', 4: 'ipip', 6: 'tcp', 17: 'udp', 41: 'ipv6', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp', 132: 'sctp', 136: 'udplite', 135: 'mh' };
-
-export function flagNames(v: number, table: Array<[number, string]>): string[] {
-  const out: string[] = [];
-  let rest = v;
-  for (const [bit, name] of table) if (v & bit) { out.push(name); rest &= ~bit; }
-  if (rest) out.push(`0x${rest.toString(16)}`);
-  return out;
-}

@@ -6,7 +6,7 @@ import { NetlinkConnection, openNetlinkTransport, type Transport } from '../../n
 import type { Logger } from '../../log.ts';
 import type { XfrmTotals } from '../../wire/xfrm.ts';
 import { Source, type ModelSink } from '../source.ts';
-import { fingerprintSecretState } from './fingerprint.ts';
+import { fingerprintSecretState } from '../fingerprint.ts';
 import { XFRM_MSG } from './spec.ts';
 import { XfrmStatReader, decodeSadInfo, decodeSpdInfo } from './totals.ts';
 

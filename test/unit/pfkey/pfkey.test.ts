@@ -11,7 +11,7 @@ import { EXT, PFKEY_STRUCTS, SADB, SATYPE } from '../../../server/families/pfkey
 import { PfkeyConnection, PfkeyError } from '../../../server/families/pfkey/conn.ts';
 import { openPromiscMonitor } from '../../../server/families/pfkey/monitor.ts';
 import { PFKEY_NOT_AVAILABLE, PfkeySource, RegisterBusyError } from '../../../server/families/pfkey/source.ts';
-import { keyFingerprint } from '../../../server/families/xfrm/fingerprint.ts';
+import { keyFingerprint } from '../../../server/families/fingerprint.ts';
 import { Model } from '../../../server/model/model.ts';
 import { AF_INET, AF_INET6 } from '../../../server/sys/libc.ts';
 import { fakePfkeyTransport, fakePromiscSocket, reply } from './fake.ts';

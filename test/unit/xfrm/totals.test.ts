@@ -15,7 +15,7 @@ import {
   XFRM_MSG, xfrm_aevent_id, xfrm_user_acquire, xfrm_user_report, xfrm_user_mapping, xfrm_user_kmaddress, xfrm_address_filter,
   xfrm_usersa_info, xfrm_selector, xfrm_userpolicy_info, xfrmu_sadhinfo, xfrmu_spdinfo, xfrmu_spdhinfo, xfrmu_spdhthresh, xfrm_encap_tmpl,
 } from '../../../server/families/xfrm/spec.ts';
-import { keyFingerprint, loadFingerprintSecret, useFingerprintSecret } from '../../../server/families/xfrm/fingerprint.ts';
+import { keyFingerprint, loadFingerprintSecret, useFingerprintSecret } from '../../../server/families/fingerprint.ts';
 import { enterNetns, NetnsError } from '../../../server/sys/netns.ts';
 import { TEST_FINGERPRINT_SECRET } from '../decoders.ts';
 import { rawMessage } from './build.ts';
