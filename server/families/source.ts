@@ -16,16 +16,25 @@ import { NetlinkError, DecodeError } from '../netlink/errors.ts';
 /** An event as a source tells it (the model adds id and time; `ref` is made from `subject` when absent). */
 export type NewEvent = Omit<KernelEvent, 'id' | 'time'>;
 
-/** Where sources put what they read; the model implements it. Values may hold bigint (64-bit counters). */
+/**
+ * Where sources put what they read; the model implements it. Values may hold bigint (64-bit counters).
+ * Write-only: a family never reads the model back (it is the layer above); what a kernel message leaves
+ * out of an entity, patch() keeps from the entity the model holds.
+ */
 export interface ModelSink {
   /** Make kind hold exactly items, except keys for which keep() is true: those are left as they are. */
   replaceAll(kind: EntityKind, items: Array<{ key: string; value: object }>, keep?: (key: string) => boolean): void;
   upsert(kind: EntityKind, key: string, value: object): void;
+  /**
+   * Change some fields of the entity the model holds (a message that carries counters, not the whole entity):
+   * each field replaces the held one, except that a plain object's fields replace those of the held object of
+   * that name (XFRM's NEWAE brings lifetime.current, not lifetime.config). Without a held entity, orElse is
+   * upserted (when given).
+   */
+  patch(kind: EntityKind, key: string, fields: object, orElse?: object): void;
   remove(kind: EntityKind, key: string): void;
   event(e: NewEvent): void;
   status(s: SourceStatus): void;
-  /** The entity as the model holds it (wire form: bigint as strings), for sources that merge partial updates. */
-  get?(kind: EntityKind, key: string): unknown;
 }
 
 /** Let timers, I/O and other events run before going on (between slices of a big dump). */
@@ -91,12 +100,14 @@ export abstract class Source {
       upsert: (kind, key, value) => {
         if (pass(kind, key)) model.upsert(kind, key, value);
       },
+      patch: (kind, key, fields, orElse) => {
+        if (pass(kind, key)) model.patch(kind, key, fields, orElse);
+      },
       remove: (kind, key) => {
         if (pass(kind, key)) model.remove(kind, key);
       },
       event: (e) => model.event(e),
       status: (st) => model.status(st),
-      ...(model.get ? { get: (kind: EntityKind, key: string) => model.get!(kind, key) } : {}),
     };
   }
 

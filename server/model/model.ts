@@ -142,6 +142,10 @@ function sameValueAsWire(v: unknown, w: unknown): boolean {
   return n === Object.keys(w).length;
 }
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+}
+
 export interface ModelOptions {
   /** Events kept in memory (the newest). */
   maxEvents?: number;
@@ -183,6 +187,17 @@ export class Model implements ModelSink {
     const wire = wireObject(value as Record<string, unknown>, flat(key));
     t.set(key, wire);
     this.emit({ kind, op: 'upsert', key, value: wire });
+  }
+
+  patch(kind: EntityKind, key: string, fields: object, orElse?: object): void {
+    const held = this.table(kind).get(key) as Record<string, unknown> | undefined;
+    if (!held) return void (orElse && this.upsert(kind, key, orElse));
+    const next: Record<string, unknown> = { ...held };
+    for (const [name, v] of Object.entries(fields)) {
+      const h = held[name];
+      next[name] = isPlainObject(v) && isPlainObject(h) ? { ...h, ...v } : v;
+    }
+    this.upsert(kind, key, next);
   }
 
   remove(kind: EntityKind, key: string): void {

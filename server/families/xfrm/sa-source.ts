@@ -156,10 +156,6 @@ export class XfrmSaSource extends Source {
     this.applyEvent(() => this.apply(msg, XFRM_MSG_NAME[m.type] ?? String(m.type)));
   }
 
-  private known(key: string): Record<string, unknown> | undefined {
-    return this.sink.get?.('sa', key) as Record<string, unknown> | undefined;
-  }
-
   private apply(d: SaMessage, type: string): void {
     const ev = (t: string, summary: string, key?: string, code?: EventCode) =>
       this.sink.event({ source: this.id, type: t, summary, ...(code ? { code } : {}), ...(key ? { subject: { kind: 'sa', key } } : {}) });
@@ -177,26 +173,21 @@ export class XfrmSaSource extends Source {
           // A hard expire deletes the SA in the kernel without a DELSA message.
           this.sink.remove('sa', d.sa.key);
         } else {
-          // EXPIRE carries the header only (no algorithms): merge its counters into the SA we know.
-          const old = this.known(d.sa.key);
-          this.sink.upsert('sa', d.sa.key, old ? { ...old, lifetime: d.sa.lifetime, stats: d.sa.stats } : d.sa);
+          // EXPIRE carries the header only (no algorithms): its counters go into the SA the model holds.
+          this.sink.patch('sa', d.sa.key, { lifetime: d.sa.lifetime, stats: d.sa.stats }, d.sa);
         }
         ev(d.hard ? 'EXPIRE hard' : 'EXPIRE soft', describeSa(d.sa), d.sa.key, d.hard ? 'sa-hard-expire' : 'sa-soft-expire');
         return;
       }
       case 'aevent': {
         const { ae } = d;
-        const old = this.known(ae.id.key);
-        if (old) {
-          const lifetime = old['lifetime'] as Record<string, unknown>;
-          this.sink.upsert('sa', ae.id.key, {
-            ...old,
-            ...(ae.current ? { lifetime: { ...lifetime, current: ae.current } } : {}),
-            ...(ae.antiReplay ? { antiReplay: ae.antiReplay } : {}),
-            ...(ae.replayThresh !== undefined ? { replayThresh: ae.replayThresh } : {}),
-            ...(ae.etimerThresh !== undefined ? { etimerThresh: ae.etimerThresh } : {}),
-          });
-        }
+        // NEWAE carries counters and replay state only: merged into the SA the model holds (none: nothing to do).
+        this.sink.patch('sa', ae.id.key, {
+          ...(ae.current ? { lifetime: { current: ae.current } } : {}),
+          ...(ae.antiReplay ? { antiReplay: ae.antiReplay } : {}),
+          ...(ae.replayThresh !== undefined ? { replayThresh: ae.replayThresh } : {}),
+          ...(ae.etimerThresh !== undefined ? { etimerThresh: ae.etimerThresh } : {}),
+        });
         const cur = ae.current ? ` ${ae.current.bytes} bytes ${ae.current.packets} packets` : '';
         ev('NEWAE', `${ae.id.proto} spi ${hex32(ae.id.spi)} → ${ae.id.dst} (${ae.flags.join(',') || 'no flags'})${cur}`, ae.id.key);
         return;

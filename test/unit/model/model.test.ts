@@ -104,3 +104,17 @@ test('status() keys sources by id', () => {
   m.status({ id: 'xfrm-policy', label: 'x', state: 'ok', since: 1, resyncs: 0, decodeErrors: 0 });
   assert.equal((m.get('source', 'xfrm-policy') as { state: string }).state, 'ok');
 });
+
+test('patch: fields replace the held ones, a plain object one level deep; nothing held: orElse or nothing', () => {
+  const { m, changes } = watched();
+  m.upsert('sa', 'a', { spi: 1, lifetime: { config: { hard: 9n }, current: { bytes: 1n } }, enc: { name: 'cbc(aes)' } });
+  m.patch('sa', 'a', { lifetime: { current: { bytes: 5n } }, replayThresh: 3 });
+  assert.deepEqual(m.get('sa', 'a'), { spi: 1, lifetime: { config: { hard: '9' }, current: { bytes: '5' } }, enc: { name: 'cbc(aes)' }, replayThresh: 3, key: 'a' });
+  const n = changes.length;
+  m.patch('sa', 'a', { replayThresh: 3 });
+  assert.equal(changes.length, n, 'a patch that changes nothing emits nothing');
+  m.patch('sa', 'b', { replayThresh: 1 });
+  assert.equal(m.get('sa', 'b'), undefined);
+  m.patch('sa', 'b', { replayThresh: 1 }, { spi: 2 });
+  assert.deepEqual(m.get('sa', 'b'), { spi: 2, key: 'b' });
+});

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Model } from '../../../server/model/model.ts';
 import { createLogger } from '../../../server/log.ts';
 import { XfrmSaSource } from '../../../server/families/xfrm/sa-source.ts';
+import type { ModelSink } from '../../../server/families/source.ts';
 import { XfrmPolicySource } from '../../../server/families/xfrm/policy-source.ts';
 import { XfrmEvents } from '../../../server/families/xfrm/events.ts';
 import { XFRM_MSG, xfrm_lifetime_cur, xfrm_replay_state, xfrm_usersa_flush } from '../../../server/families/xfrm/spec.ts';
@@ -244,5 +245,31 @@ test('SA events carry a code and the SA as a typed subject (ref made from it); t
     { type: 'NEWSA', code: undefined, subject: { kind: 'sa', key: k3 }, ref: `sa:${k3}` },
     { type: 'DELSA', code: 'sa-deleted', subject: { kind: 'sa', key: k3 }, ref: `sa:${k3}` },
   ]);
+  src.stop();
+});
+
+test('EXPIRE and NEWAE merge into the held SA through the sink interface alone (the source never reads the model)', async () => {
+  const t = fakeTransport((req) => multipart(req, XFRM_MSG.NEWSA, [saPayload(1)]));
+  const model = new Model();
+  // Only ModelSink's methods reach the model: nothing to read it back with.
+  const sink: ModelSink = {
+    replaceAll: (kind, items, keep) => model.replaceAll(kind, items, keep),
+    upsert: (kind, key, value) => model.upsert(kind, key, value),
+    patch: (kind, key, fields, orElse) => model.patch(kind, key, fields, orElse),
+    remove: (kind, key) => model.remove(kind, key),
+    event: (e) => model.event(e),
+    status: (s) => model.status(s),
+  };
+  const src = new XfrmSaSource(sink, log, { transport: t, refreshIntervalMs: 0 });
+  await src.start();
+  const k1 = 'inet:esp:10.0.0.2:0x00000001';
+  const fp1 = (model.get('sa', k1) as Row).aead?.fingerprint;
+  assert.ok(fp1);
+  src.onEvent(expire({ spi: 1, bytes: 5000n, packets: 50n }, false));
+  assert.equal((model.get('sa', k1) as Row).lifetime.current.bytes, '5000');
+  assert.equal((model.get('sa', k1) as Row).aead?.fingerprint, fp1, 'the algorithms the EXPIRE lacks are kept');
+  src.onEvent(aevent({ spi: 1 }, 16, (w) => w.bytes(10, encodeStruct(xfrm_replay_state, { oseq: 77, seq: 0, bitmap: 0 }))));
+  assert.equal((model.get('sa', k1) as Row).antiReplay?.oseq, 77);
+  assert.equal((model.get('sa', k1) as Row).lifetime.current.bytes, '5000', 'what the NEWAE lacks is kept');
   src.stop();
 });
