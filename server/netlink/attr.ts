@@ -130,6 +130,16 @@ export class AttrWriter {
     b.writeBigUInt64LE(v);
     return this.put(type, b);
   }
+  s32(type: number, v: number): this {
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(v);
+    return this.put(type, b);
+  }
+  s64(type: number, v: bigint): this {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64LE(v);
+    return this.put(type, b);
+  }
   be16(type: number, v: number): this {
     const b = Buffer.alloc(2);
     b.writeUInt16BE(v);

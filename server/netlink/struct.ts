@@ -5,10 +5,13 @@ import { DecodeError } from './errors.ts';
 
 export type FieldKind =
   | 'u8' | 'u16' | 'u32' | 'u64' | 's32' | 'be16' | 'be32'
-  | { bytes: number }
-  | { pad: number }
-  | { string: number }
+  | { readonly bytes: number }
+  | { readonly pad: number }
+  | { readonly string: number }
   | StructSpec;
+
+/** A struct's fields as declared: [name, kind] in C order, padding included. */
+export type StructFields = readonly (readonly [string, FieldKind])[];
 
 export interface StructField {
   name: string;
@@ -17,11 +20,16 @@ export interface StructField {
   size: number;
 }
 
-export interface StructSpec {
+export interface StructSpec<F extends StructFields = StructFields> {
   kind: 'struct';
   name: string;
   size: number;
   fields: StructField[];
+  /**
+   * Never set: carries the declared fields in the type, so the decoded value's type is inferred from them.
+   * A method, so that a plain StructSpec still stands for any declared one.
+   */
+  declared?(fields: F): void;
 }
 
 function kindSize(k: FieldKind): number {
@@ -32,7 +40,7 @@ function kindSize(k: FieldKind): number {
   return k.string;
 }
 
-export function defineStruct(name: string, size: number, fields: Array<[string, FieldKind]>): StructSpec {
+export function defineStruct<const F extends StructFields>(name: string, size: number, fields: F): StructSpec<F> {
   let off = 0;
   const out: StructField[] = [];
   for (const [fname, kind] of fields) {
@@ -46,12 +54,31 @@ export function defineStruct(name: string, size: number, fields: Array<[string, 
 
 export type StructValue = Record<string, unknown>;
 
+type FieldValue<K> =
+  K extends 'u64' ? bigint
+  : K extends string ? number
+  : K extends StructSpec<infer F> ? StructValueOf<F>
+  : K extends { bytes: number } ? Buffer
+  : K extends { string: number } ? string
+  : never;
+
+/** The decoded value of a struct declared with these fields: one property per field, padding left out. */
+export type StructValueOf<F extends StructFields> = string extends F[number][0]
+  ? StructValue
+  : { [E in F[number] as E[1] extends { pad: number } ? never : E[0]]: FieldValue<E[1]> };
+
+/** What decodeStruct gives for a struct spec. */
+export type Struct<S extends StructSpec> = S extends StructSpec<infer F> ? StructValueOf<F> : StructValue;
+
 /** Decode a struct at offset; padding is skipped, byte arrays are copied. */
-export function decodeStruct<T = StructValue>(spec: StructSpec, buf: Buffer, offset = 0, what = spec.name): T {
+export function decodeStruct<S extends StructSpec>(spec: S, buf: Buffer, offset?: number, what?: string): Struct<S>;
+/** @deprecated the value's type given by hand: goes once every family reads its type from the table. */
+export function decodeStruct<T>(spec: StructSpec, buf: Buffer, offset?: number, what?: string): T;
+export function decodeStruct(spec: StructSpec, buf: Buffer, offset = 0, what = spec.name): unknown {
   if (buf.length - offset < spec.size) {
     throw new DecodeError(what, offset, `struct ${spec.name} needs ${spec.size} bytes, ${Math.max(0, buf.length - offset)} left`);
   }
-  return compiled(spec)(buf, offset) as T;
+  return compiled(spec)(buf, offset);
 }
 
 type Reader = (buf: Buffer, offset: number) => StructValue;
