@@ -4,6 +4,7 @@
 // (server/snapshot.ts) and so loads nothing of the hub, the WebSocket server or Next.js.
 import { Model } from './model/model.ts';
 import { LinkSource } from './families/link/source.ts';
+import { LinkWatch } from './families/link/watch.ts';
 import { XfrmPolicySource } from './families/xfrm/policy-source.ts';
 import { XfrmSaSource } from './families/xfrm/sa-source.ts';
 import { PfkeySource } from './families/pfkey/source.ts';
@@ -89,13 +90,16 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
   const netnsWatch = opts.netns ? watchNetnsStatus(model, log, opts.netns) : undefined;
   // One XFRM monitor socket for the policy and SA sources: each message type is handled by one of them.
   const xfrmEvents = new XfrmEvents();
+  // One link view (one rtnetlink socket, RTNLGRP_LINK monitor and dump): the link source publishes it, the
+  // ovpn, psp and ethtool sources name their devices from it.
+  const links = new LinkWatch();
   const pfkey = new PfkeySource(model, log);
-  const sources: Source[] = [new LinkSource(model, log), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log), new PspSource(model, log), pfkey];
+  const sources: Source[] = [new LinkSource(model, log, links), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log, links), new PspSource(model, log, links), pfkey];
   // PF_KEY ⇄ XFRM, per SA, while both sources are ok.
   const pfkeyCheck = new PfkeyCrossCheck(model);
   // Devices, offload and kernel crypto: ethtool features, /proc/crypto, derived offload / crypto-use views, the AF_ALG probe.
   const crypto = new CryptoSource(model, log);
-  sources.push(new EthtoolSource(model, log), crypto);
+  sources.push(new EthtoolSource(model, log, links), crypto);
   const views = new DerivedViews(model, 200, () => void crypto.reread().catch(() => undefined));
   const probe = new ProbeRunner({
     sink: model,

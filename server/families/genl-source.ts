@@ -1,7 +1,8 @@
 // What a generic netlink source does the same way every time: resolve its family through nlctrl (absent →
-// "family X not found"), watch rtnetlink links for the devices it names, join the family's multicast
-// groups, dump, then re-read on a bounded interval. A family source only says how to dump and what a
-// notification or a link change means.
+// "family X not found"), watch the process's link view (passed in: families never read the model nor
+// open a link socket of their own) for the devices it names, join the family's multicast groups, dump,
+// then re-read on a bounded interval. A family source only says how to dump and what a notification or
+// a link change means.
 import type { Transport } from '../netlink/conn.ts';
 import type { Monitor } from '../netlink/monitor.ts';
 import { GenlClient, type GenlFamilySpec, type GenlMessage } from '../genl/client.ts';
@@ -11,13 +12,12 @@ import { NETLINK_GENERIC } from '../netlink/constants.ts';
 import { decodeAttrs } from '../netlink/spec.ts';
 import type { Link } from '../wire/entities.ts';
 import type { Logger } from '../log.ts';
-import { LinkWatch } from './link/watch.ts';
+import type { LinkView } from './link/view.ts';
 import { Source, type ModelSink } from './source.ts';
 
 export interface GenlSourceOptions {
-  /** Test seams: transports in place of the NETLINK_GENERIC and NETLINK_ROUTE sockets (no monitors then). */
+  /** Test seam: a transport in place of the NETLINK_GENERIC socket (no monitors then). */
   genlTransport?: Transport;
-  linkTransport?: Transport;
 }
 
 export interface GenlSourceSetup<Op extends string> {
@@ -30,16 +30,16 @@ export interface GenlSourceSetup<Op extends string> {
 
 export abstract class GenlSource<Op extends string> extends Source {
   protected client: GenlClient<Op> | undefined;
-  protected links: LinkWatch | undefined;
+  private leaveLinks: (() => void) | undefined;
   private monitor: Monitor | undefined;
   private ctrlMonitor: Monitor | undefined;
-  private linksStale = true;
 
   constructor(
     id: string,
     label: string,
     sink: ModelSink,
     log: Logger,
+    protected readonly links: LinkView,
     private readonly setup: GenlSourceSetup<Op>,
     private readonly transports: GenlSourceOptions = {},
   ) {
@@ -50,22 +50,15 @@ export abstract class GenlSource<Op extends string> extends Source {
     try {
       this.client = await GenlClient.open(this.setup.family, this.id, { transport: this.transports.genlTransport });
       this.familyResolved(this.client);
-      // A new watch knows no links: the first dump reads them (after a stop and start too, e.g. the retry
-      // once the family is back, or the devices would stay unknown until a link event named them).
-      this.linksStale = true;
-      this.links = new LinkWatch(
-        this.id,
-        {
-          onChange: (l, removed) => this.applyEvent(() => this.onLinkChange(l, removed)),
-          onOverrun: (reason) => {
-            this.linksStale = true;
-            void this.resync(reason).catch(() => undefined);
-          },
-          onDecodeError: (err, what) => this.decodeFailed(err, what),
+      // The dump reads the view's current links: after a stop and start too (the retry once the family is
+      // back), the devices are those of now, not of before the stop.
+      this.leaveLinks = this.links.watch({
+        onChange: (l, removed) => {
+          if (removed || this.keeps(l)) this.applyEvent(() => this.onLinkChange(l, removed));
         },
-        { transport: this.transports.linkTransport, filter: this.setup.linkFilter },
-      );
-      this.links.start();
+        onOverrun: (reason) => void this.resync(reason).catch(() => undefined),
+        onDecodeError: (err, what) => this.decodeFailed(err, what),
+      });
       if (!this.transports.genlTransport) {
         this.monitor = this.client.subscribe({
           onMessage: (g) => this.onNotification(g),
@@ -113,25 +106,26 @@ export abstract class GenlSource<Op extends string> extends Source {
   /** Called once the family is known (e.g. to look up which operations this kernel offers). */
   protected familyResolved(_client: GenlClient<Op>): void {}
 
-  /** The watched links, re-dumped first when link events were lost (or at the first dump). */
+  private keeps(l: Link): boolean {
+    return this.setup.linkFilter?.(l) ?? true;
+  }
+
+  /** The links this source keeps (linkFilter), as the view has them now (it re-reads them first where it must). */
   protected async currentLinks(): Promise<Map<number, Link>> {
-    if (this.linksStale) {
-      await this.links!.dump();
-      this.linksStale = false;
-    }
-    return this.links!.links;
+    return new Map([...(await this.links.current())].filter(([, l]) => this.keeps(l)));
   }
 
   /** One message from the family's multicast groups (public for tests that replay notifications). */
   abstract onNotification(g: GenlMessage): void;
-  /** A watched link appeared, changed or went away (runs after any dump in progress). */
+  /** A kept link appeared or changed, or a link went away (runs after any dump in progress). */
   protected abstract onLinkChange(l: Link, removed: boolean): void;
 
   stop(): void {
     this.stopRefresh();
     this.monitor?.close();
     this.ctrlMonitor?.close();
-    this.links?.close();
+    this.leaveLinks?.();
+    this.leaveLinks = undefined;
     this.client?.close();
   }
 }

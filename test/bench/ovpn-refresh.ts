@@ -9,6 +9,7 @@ import { OvpnSource } from '../../server/families/ovpn/source.ts';
 import { OVPN_CMD } from '../../server/families/ovpn/spec.ts';
 import { genlDo, genlDump, genlFake } from '../unit/netlink/genl-fake.ts';
 import { linkFake } from '../unit/netlink/link-fake.ts';
+import { LinkWatch } from '../../server/families/link/watch.ts';
 
 const peers = Number(process.argv[2] ?? 10_000);
 const rounds = Number(process.argv[3] ?? 5);
@@ -38,7 +39,7 @@ const genl = genlFake([{ name: 'ovpn', id: 0x1d, ops: [3, 7], groups: { peers: 9
 const model = new Model();
 let deltas = 0;
 model.onChange(() => deltas++);
-const src = new OvpnSource(model, createLogger('silent'), { genlTransport: genl, linkTransport: linkFake([{ index: 5, name: 'ovpn0', kind: 'ovpn', ovpnMode: 1 }]), refreshIntervalMs: 0 });
+const src = new OvpnSource(model, createLogger('silent'), new LinkWatch({ transport: linkFake([{ index: 5, name: 'ovpn0', kind: 'ovpn', ovpnMode: 1 }]) }), { genlTransport: genl, refreshIntervalMs: 0 });
 const refresh = () => (src as unknown as { refresh(): Promise<void> }).refresh();
 
 const t0 = performance.now();

@@ -14,6 +14,7 @@ import type { Link } from '../../wire/entities.ts';
 import type { OvpnDevice, OvpnKeySlot, OvpnPeer } from '../../wire/ovpn.ts';
 import type { Logger } from '../../log.ts';
 import type { ModelSink } from '../source.ts';
+import type { LinkView } from '../link/view.ts';
 import { GenlSource, type GenlSourceOptions } from '../genl-source.ts';
 import { decodeOvpnGenl, keyGetRequest, keySlot, peerDumpRequest, type OvpnPeerAttrs } from './peer.ts';
 import { KEY_SLOTS, OVPN_CMD, ovpnFamily, type OvpnOp } from './spec.ts';
@@ -54,8 +55,8 @@ export class OvpnSource extends GenlSource<OvpnOp> {
   private readonly dumpedDevices = new Set<number>();
   private keyCursor = 0;
 
-  constructor(sink: ModelSink, log: Logger, private readonly opts: OvpnSourceOptions = {}) {
-    super('ovpn', 'OpenVPN data-channel offload (ovpn)', sink, log, { family: ovpnFamily, linkFilter: (l) => l.kind === 'ovpn', refreshMs: opts.refreshIntervalMs ?? 2000 }, opts);
+  constructor(sink: ModelSink, log: Logger, links: LinkView, private readonly opts: OvpnSourceOptions = {}) {
+    super('ovpn', 'OpenVPN data-channel offload (ovpn)', sink, log, links, { family: ovpnFamily, linkFilter: (l) => l.kind === 'ovpn', refreshMs: opts.refreshIntervalMs ?? 2000 }, opts);
   }
 
   protected override okReason(): string | undefined {

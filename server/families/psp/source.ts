@@ -1,7 +1,7 @@
 // PSP devices, live: dev-get dump, the mgmt group (dev-add/del/change-ntf) and the use group
 // (key-rotate-ntf), get-stats where the running kernel's family has the operation (looked up in nlctrl's
 // op list). PSP devices are per netns: sascope sees those of the namespace it runs in. Device names come
-// from rtnetlink (LinkWatch), not from the model. Stats are re-read every statsIntervalMs (one get-stats
+// from the link view (rtnetlink), not from the model. Stats are re-read every statsIntervalMs (one get-stats
 // dump for all devices); dev-get is re-read with them, so a missed notification heals within a tick.
 import { NetlinkError } from '../../netlink/errors.ts';
 import type { GenlClient, GenlMessage } from '../../genl/client.ts';
@@ -9,6 +9,7 @@ import type { Link } from '../../wire/entities.ts';
 import type { PspDevice, PspStats } from '../../wire/psp.ts';
 import type { Logger } from '../../log.ts';
 import type { ModelSink } from '../source.ts';
+import type { LinkView } from '../link/view.ts';
 import { GenlSource, type GenlSourceOptions } from '../genl-source.ts';
 import { decodePspGenl, devGetRequest, statsRequest, type PspDevAttrs } from './dev.ts';
 import { PSP_CMD, pspFamily, type PspOp } from './spec.ts';
@@ -24,8 +25,8 @@ export class PspSource extends GenlSource<PspOp> {
   private statsOffered = false;
   private readonly devices = new Map<number, PspDevice>();
 
-  constructor(sink: ModelSink, log: Logger, private readonly opts: PspSourceOptions = {}) {
-    super('psp', 'PSP devices (psp)', sink, log, { family: pspFamily, refreshMs: opts.statsIntervalMs ?? 2000 }, opts);
+  constructor(sink: ModelSink, log: Logger, links: LinkView, private readonly opts: PspSourceOptions = {}) {
+    super('psp', 'PSP devices (psp)', sink, log, links, { family: pspFamily, refreshMs: opts.statsIntervalMs ?? 2000 }, opts);
   }
 
   protected override familyResolved(client: GenlClient<PspOp>): void {
@@ -37,7 +38,7 @@ export class PspSource extends GenlSource<PspOp> {
   }
 
   private ifname(ifindex: number | undefined): string | undefined {
-    return ifindex === undefined ? undefined : this.links?.links.get(ifindex)?.name;
+    return ifindex === undefined ? undefined : this.links.get(ifindex)?.name;
   }
 
   /** Fold what the kernel said of a device into the entity, keeping stats and rotation history. */

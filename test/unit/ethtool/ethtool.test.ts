@@ -15,6 +15,7 @@ import { parseGenl } from '../../../server/genl/genl.ts';
 import { genlDo, genlDump, genlFake, genlNotification, type FakeFamily } from '../netlink/genl-fake.ts';
 import { linkEvent, linkFake, type FakeLink } from '../netlink/link-fake.ts';
 import type { EthtoolDevice } from '../../../server/wire/ethtool.ts';
+import { LinkWatch } from '../../../server/families/link/watch.ts';
 
 const FAMILY: FakeFamily = { name: 'ethtool', id: 0x19, ops: [1, 11, 12, 32], groups: { monitor: 5 } };
 const log = createLogger('silent');
@@ -74,7 +75,7 @@ function start(devs: Dev[], links: FakeLink[]) {
     return new Error(`sascope sent ethtool command ${req.cmd}`);
   });
   const model = new Model();
-  const src = new EthtoolSource(model, log, { genlTransport: genl, linkTransport: linkFake(links), intervalMs: 0 });
+  const src = new EthtoolSource(model, log, new LinkWatch({ transport: linkFake(links) }), { genlTransport: genl, intervalMs: 0 });
   return { genl, model, src };
 }
 
@@ -147,7 +148,7 @@ test('ethtool: a new link is read, a removed one dropped', async () => {
 
 test('ethtool: family absent → not-available with the reason; bitsets verbose and malformed', async () => {
   const genl = genlFake([], () => new Error('no'));
-  const src = new EthtoolSource(new Model(), log, { genlTransport: genl, linkTransport: linkFake([]), intervalMs: 0 });
+  const src = new EthtoolSource(new Model(), log, new LinkWatch({ transport: linkFake([]) }), { genlTransport: genl, intervalMs: 0 });
   await src.start();
   assert.equal(src.status.state, 'not-available');
   assert.match(src.status.reason!, /family ethtool not found/);

@@ -47,6 +47,7 @@ import { algo, delSa, expire, newSa } from '../xfrm/build.ts';
 import type { AttrWriter } from '../../../server/netlink/attr.ts';
 import { memoryLogger } from '../memlog.ts';
 import '../decoders.ts'; // the fixtures' fingerprint secret
+import { LinkWatch } from '../../../server/families/link/watch.ts';
 
 type Schema = { [k: string]: unknown };
 interface Doc {
@@ -213,7 +214,7 @@ async function fedModel(check: (fed: Fed, when: string) => void): Promise<void> 
     fakeTransport((req) => (req.type === type ? multipart(req, replies[0]!.type, replies.map((m) => m.payload)) : [nlError(req, 95 /* EOPNOTSUPP */)]));
   const sas = new XfrmSaSource(model, log, { transport: dump(XFRM_MSG.GETSA, fixture('xfrm/sa-dump-zoo.fixture.json')), refreshIntervalMs: 0 });
   const policies = new XfrmPolicySource(model, log, { transport: dump(XFRM_MSG.GETPOLICY, fixture('xfrm/policy-dump-two.fixture.json')) });
-  const links = new LinkSource(model, log, { transport: dump(RTM.GETLINK, fixture('link/link-dump-veth.fixture.json')), statsIntervalMs: 0 });
+  const links = new LinkSource(model, log, new LinkWatch({ transport: dump(RTM.GETLINK, fixture('link/link-dump-veth.fixture.json')) }), { statsIntervalMs: 0 });
   // ovpn: the lab's mp hub (ifindex 4) with its captured peer-get and key-get replies.
   const peerGet = fixture('ovpn/peer-get-dump-mp.fixture.json').map((m) => m.payload.subarray(4));
   const [primary, secondary] = fixture('ovpn/key-get-both-slots.fixture.json').map((m) => m.payload.subarray(4));
@@ -222,7 +223,7 @@ async function fedModel(check: (fed: Fed, when: string) => void): Promise<void> 
     const slot = (decodeAttrs(ovpnRequestAttrs, req.attrs)['keyconf'] as { slot: string }).slot;
     return genlDo(req, OVPN_CMD.KEY_GET, slot === 'primary' ? primary! : secondary!);
   });
-  const ovpn = new OvpnSource(model, log, { genlTransport: genl, linkTransport: linkFake([{ index: 4, name: 'ovpn-hub', kind: 'ovpn', ovpnMode: 1 }]), refreshIntervalMs: 0 });
+  const ovpn = new OvpnSource(model, log, new LinkWatch({ transport: linkFake([{ index: 4, name: 'ovpn-hub', kind: 'ovpn', ovpnMode: 1 }]) }), { genlTransport: genl, refreshIntervalMs: 0 });
   // Kernel crypto from the lab's /proc/crypto; the views derive crypto uses and offload from the SAs.
   const procCrypto = readFileSync(path.join(root, 'test/fixtures/crypto/lab-debian-7.2.proc-crypto.txt'), 'utf8');
   const crypto = new CryptoSource(model, log, { fs: { read: (f) => (f === '/proc/crypto' ? procCrypto : undefined), exists: (f) => f === '/proc/crypto' }, socket: () => ({ ok: true }), intervalMs: 0 });

@@ -10,6 +10,7 @@ import { RTM, ifinfomsg } from '../../../server/families/link/spec.ts';
 import type { Link, SourceStatus } from '../../../server/wire/entities.ts';
 import { fakeTransport, multipart, nlError } from '../netlink/fake.ts';
 import { memoryLogger } from '../memlog.ts';
+import { LinkWatch } from '../../../server/families/link/watch.ts';
 
 interface L { index: number; name: string; kind?: string; ifId?: number; mtu?: number }
 
@@ -29,7 +30,7 @@ function setup(dump: () => L[]) {
   });
   const model = new Model();
   const ml = memoryLogger();
-  return { t, model, src: new LinkSource(model, ml.log, { transport: t, statsIntervalMs: 0 }), ...ml };
+  return { t, model, src: new LinkSource(model, ml.log, new LinkWatch({ transport: t }), { statsIntervalMs: 0 }), ...ml };
 }
 
 test('a dump populates the model with decoded links', async () => {
@@ -89,7 +90,7 @@ test('events during a dump are held and applied after it', async () => {
     return [];
   });
   const model = new Model();
-  const src = new LinkSource(model, memoryLogger().log, { transport: t, statsIntervalMs: 0 });
+  const src = new LinkSource(model, memoryLogger().log, new LinkWatch({ transport: t }), { statsIntervalMs: 0 });
   const started = src.start();
   await new Promise((r) => setImmediate(r));
   src.onEvent(ev(RTM.NEWLINK, { index: 9, name: 'new0' }));
@@ -104,7 +105,7 @@ test('events during a dump are held and applied after it', async () => {
 test('EPERM at dump → no-permission with "needs CAP_NET_ADMIN"', async () => {
   const t = fakeTransport((req) => [nlError(req, 1)]);
   const model = new Model();
-  const src = new LinkSource(model, memoryLogger().log, { transport: t, statsIntervalMs: 0 });
+  const src = new LinkSource(model, memoryLogger().log, new LinkWatch({ transport: t }), { statsIntervalMs: 0 });
   await src.start();
   assert.equal(status(model).state, 'no-permission');
   assert.match(status(model).reason ?? '', /rtnetlink: dump links: EPERM \(needs CAP_NET_ADMIN\)/);

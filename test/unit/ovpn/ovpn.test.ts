@@ -16,6 +16,7 @@ import { encodeMessage, parseMessages } from '../../../server/netlink/message.ts
 import { nlError } from '../netlink/fake.ts';
 import { genlDo, genlDump, genlFake, genlNotification, type GenlRequest } from '../netlink/genl-fake.ts';
 import { linkEvent, linkFake, type FakeLink } from '../netlink/link-fake.ts';
+import { LinkWatch } from '../../../server/families/link/watch.ts';
 
 const FAMILY = { name: 'ovpn', id: 0x1d, ops: [1, 2, 3, 4, 6, 7, 8, 10], groups: { peers: 9 } };
 const log = createLogger('silent');
@@ -97,7 +98,7 @@ function start(w: World, opts: { family?: typeof FAMILY | null; maxKeyReadsPerRe
     return new Error(`sascope sent ovpn command ${req.cmd}`);
   });
   const model = new Model();
-  const src = new OvpnSource(model, log, { genlTransport: genl, linkTransport: linkFake(w.links), refreshIntervalMs: opts.refreshIntervalMs ?? 0, maxKeyReadsPerRefresh: opts.maxKeyReadsPerRefresh });
+  const src = new OvpnSource(model, log, new LinkWatch({ transport: linkFake(w.links) }), { genlTransport: genl, refreshIntervalMs: opts.refreshIntervalMs ?? 0, maxKeyReadsPerRefresh: opts.maxKeyReadsPerRefresh });
   const refresh = () => (src as unknown as { refresh(): Promise<void> }).refresh();
   return { genl, model, src, refresh };
 }

@@ -12,6 +12,7 @@ import { PSP_CMD, pspFamily, type PspOp } from '../../../server/families/psp/spe
 import { nlError } from '../netlink/fake.ts';
 import { genlDo, genlDump, genlFake, type FakeFamily } from '../netlink/genl-fake.ts';
 import { linkFake, type FakeLink } from '../netlink/link-fake.ts';
+import { LinkWatch } from '../../../server/families/link/watch.ts';
 
 // <linux/psp.h>: PSP_CMD_RX_ASSOC = 8, PSP_CMD_TX_ASSOC = 9 — the operations sascope must never send.
 const FORBIDDEN_ASSOC_CMDS = [8, 9];
@@ -56,7 +57,7 @@ function start(devs: Dev[], opts: { family?: FakeFamily | null; links?: FakeLink
   });
   const model = new Model();
   const links = opts.links ?? [{ index: 1, name: 'lo' }, { index: 3, name: 'eni0np1' }];
-  const src = new PspSource(model, log, { genlTransport: genl, linkTransport: linkFake(links), statsIntervalMs: 0 });
+  const src = new PspSource(model, log, new LinkWatch({ transport: linkFake(links) }), { genlTransport: genl, statsIntervalMs: 0 });
   return { genl, model, src };
 }
 
