@@ -4,7 +4,7 @@ import type { Link as LinkEntity, OnWire } from '@/server/wire/entities';
 import type { EthtoolDevice } from '@/server/wire/ethtool';
 import { useEntities } from './live/keys';
 import { rates } from './live/rates';
-import { DataTable, type Column } from './ui/DataTable';
+import { DataTable, columnsOf } from './ui/DataTable';
 import { Panel, PanelState } from './ui/Panel';
 import { Badge } from './ui/Badge';
 import { formatBytes, formatCount } from './format';
@@ -40,8 +40,8 @@ export function DevicesTable({ selectedKey, onOpen }: { selectedKey?: string; on
   const ethSrc = useEntities('source')?.rows.get('ethtool');
   const rows = useMemo(() => (t ? [...t.rows.values()] : []), [t, t?.version]);
 
-  const columns = useMemo<Column<Row>[]>(
-    () => [
+  const columns = useMemo(
+    () => columnsOf<Row>([
       { id: 'index', header: '#', cell: (l) => l.index, sortValue: (l) => l.index, align: 'right' },
       { id: 'name', header: 'Name', cell: (l) => <span className="font-mono">{l.name}</span>, sortValue: (l) => l.name },
       {
@@ -85,7 +85,7 @@ export function DevicesTable({ selectedKey, onOpen }: { selectedKey?: string; on
       },
       { id: 'offload', header: 'IPsec offload', cell: (l) => offloadCell(eth?.rows.get(String(l.index)), !!ethSrc && ethSrc.state === 'ok') },
       { id: 'mac', header: 'Address', cell: (l) => <span className="font-mono text-xs">{l.address ?? ''}</span> },
-    ],
+    ]),
     // rates are read at render; the table re-renders with each link delta
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [eth, eth?.version, ethSrc?.state, t?.version],

@@ -1,7 +1,7 @@
 'use client';
 import type { OnWire, XfrmPolicy } from '@/server/wire/entities';
 import { useEntities } from './live/keys';
-import { DataTable, type Column } from './ui/DataTable';
+import { DataTable, columnsOf } from './ui/DataTable';
 import { Panel, PanelState } from './ui/Panel';
 import { StateBadge } from './SourceStatusList';
 import { formatBytes, formatSpi } from './format';
@@ -14,7 +14,7 @@ function selectorText(p: Row): string {
   return `${s.src}${ports(s.sport, s.sportMask)} → ${s.dst}${ports(s.dport, s.dportMask)}${s.proto !== 'any' ? ` ${s.proto}` : ''}`;
 }
 
-const columns: Column<Row>[] = [
+const columns = columnsOf<Row>([
   { id: 'dir', header: 'Dir', cell: (p) => p.dir, sortValue: (p) => String(p.dir) },
   { id: 'sel', header: 'Selector', cell: (p) => <span className="font-mono text-xs">{selectorText(p)}</span>, sortValue: selectorText },
   {
@@ -56,7 +56,7 @@ const columns: Column<Row>[] = [
   { id: 'bytes', header: 'Bytes', cell: (p) => formatBytes(p.lifetime.current.bytes), sortValue: (p) => BigInt(p.lifetime.current.bytes), align: 'right' },
   { id: 'index', header: 'Index', cell: (p) => p.index, sortValue: (p) => p.index, align: 'right' },
   { id: 'type', header: 'Type', cell: (p) => String(p.type) },
-];
+]);
 
 export function PoliciesTable() {
   const t = useEntities('policy');

@@ -8,7 +8,7 @@ import type { OnWire } from '@/server/wire/entities';
 import type { CryptoAlgorithm, CryptoUse } from '@/server/wire/crypto';
 import { useEntities } from '../live/keys';
 import { Panel, PanelState } from '../ui/Panel';
-import { DataTable, type Column } from '../ui/DataTable';
+import { DataTable, columnsOf } from '../ui/DataTable';
 import { Badge } from '../ui/Badge';
 import { RelTime } from '../ui/RelTime';
 import { SourceNotice, sourceDown, useSource } from '../SourceNotice';
@@ -73,7 +73,7 @@ function InfoPanel() {
 
 const ROLE_WORDS: Record<Use['role'], string> = { aead: 'AEAD', enc: 'cipher', auth: 'integrity', comp: 'compression' };
 
-const useColumns: Column<Use>[] = [
+const useColumns = columnsOf<Use>([
   { id: 'name', header: 'Algorithm', cell: (u) => <span className="font-mono text-xs">{u.name}</span>, sortValue: (u) => u.name },
   { id: 'role', header: 'Role', cell: (u) => ROLE_WORDS[u.role] ?? u.role, sortValue: (u) => u.role },
   { id: 'keys', header: 'Key sizes', cell: (u) => (u.keyBits.length ? `${u.keyBits.join(', ')} bit` : '—') + (u.icvBits ? ` · ICV ${u.icvBits} bit` : '') },
@@ -107,7 +107,7 @@ const useColumns: Column<Use>[] = [
     header: 'Other drivers',
     cell: (u) => (u.alternatives.length ? <span className="text-xs">{u.alternatives.map((a) => `${a.driver} (${a.priority}, ${a.module})`).join(', ')}</span> : <span className="text-xs text-slate-400">none</span>),
   },
-];
+]);
 
 function UsesPanel() {
   const t = useEntities('crypto-use');
@@ -126,7 +126,7 @@ function UsesPanel() {
   );
 }
 
-const algColumns: Column<Alg>[] = [
+const algColumns = columnsOf<Alg>([
   { id: 'name', header: 'Name', cell: (a) => <span className="font-mono text-xs">{a.name}</span>, sortValue: (a) => a.name },
   { id: 'driver', header: 'Driver', cell: (a) => <span className="font-mono text-xs">{a.driver}</span>, sortValue: (a) => a.driver },
   { id: 'module', header: 'Module', cell: (a) => a.module, sortValue: (a) => a.module },
@@ -136,7 +136,7 @@ const algColumns: Column<Alg>[] = [
   { id: 'internal', header: 'Internal', cell: (a) => (a.internal ? 'yes' : 'no'), sortValue: (a) => Number(a.internal) },
   { id: 'fips', header: 'FIPS', cell: (a) => (a.fips === undefined ? '—' : a.fips ? 'yes' : 'no'), sortValue: (a) => Number(a.fips ?? -1) },
   { id: 'refcnt', header: 'Refs', cell: (a) => a.refcnt, sortValue: (a) => a.refcnt, align: 'right' },
-];
+]);
 
 function ProcCryptoPanel() {
   const t = useEntities('crypto-alg');

@@ -7,7 +7,7 @@ import type { OnWire } from '@/server/wire/entities';
 import type { CryptoProbe, ProbeResult } from '@/server/wire/crypto';
 import { useEntities } from '../live/keys';
 import { Panel, PanelState } from '../ui/Panel';
-import { DataTable, type Column } from '../ui/DataTable';
+import { DataTable, columnsOf } from '../ui/DataTable';
 import { Badge } from '../ui/Badge';
 import { RelTime } from '../ui/RelTime';
 import { formatBytes } from '../format';
@@ -18,7 +18,7 @@ type Probe = OnWire<CryptoProbe>;
 const STATE_TONE: Record<Probe['state'], 'muted' | 'info' | 'ok' | 'warn' | 'bad'> = { idle: 'muted', running: 'info', done: 'ok', unavailable: 'warn', failed: 'bad' };
 const STATE_WORDS: Record<Probe['state'], string> = { idle: 'not run yet', running: 'running', done: 'done', unavailable: 'not available', failed: 'failed' };
 
-const columns: Column<ProbeResult>[] = [
+const columns = columnsOf<ProbeResult>([
   { id: 'name', header: 'Algorithm', cell: (r) => <span className="font-mono text-xs">{r.name}</span>, sortValue: (r) => r.name },
   { id: 'type', header: 'Type', cell: (r) => r.type, sortValue: (r) => r.type },
   { id: 'key', header: 'Key', cell: (r) => (r.keyBits ? `${r.keyBits} bit` : '—'), sortValue: (r) => r.keyBits, align: 'right' },
@@ -36,7 +36,7 @@ const columns: Column<ProbeResult>[] = [
   },
   { id: 'bytes', header: 'Processed', cell: (r) => (r.bytes || r.seconds ? `${formatBytes(r.bytes)} in ${r.seconds.toFixed(3)} s` : '—'), sortValue: (r) => r.bytes, align: 'right' },
   { id: 'driver', header: 'Driver', cell: (r) => <span className="font-mono text-xs">{r.driver ?? '—'}</span>, sortValue: (r) => r.driver ?? '' },
-];
+]);
 
 export function ProbePanel() {
   const t = useEntities('crypto-probe');

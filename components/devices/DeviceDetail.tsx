@@ -7,7 +7,7 @@ import type { EthtoolFeature } from '@/server/wire/ethtool';
 import { useEntities } from '../live/keys';
 import { rates } from '../live/rates';
 import { Panel, PanelState } from '../ui/Panel';
-import { DataTable, type Column } from '../ui/DataTable';
+import { DataTable, columnsOf } from '../ui/DataTable';
 import { Badge } from '../ui/Badge';
 import { RelTime } from '../ui/RelTime';
 import { Sparkline } from '../ui/Sparkline';
@@ -32,7 +32,7 @@ function Row({ k, children }: { k: string; children: React.ReactNode }) {
 
 const yesNo = (v: boolean) => (v ? 'on' : 'off');
 
-const featureColumns: Column<Feature>[] = [
+const featureColumns = columnsOf<Feature>([
   { id: 'name', header: 'Feature', cell: (f) => <span className="font-mono text-xs">{f.name}</span>, sortValue: (f) => f.name },
   { id: 'req', header: 'Requested', cell: (f) => yesNo(f.requested), sortValue: (f) => Number(f.requested) },
   {
@@ -53,7 +53,7 @@ const featureColumns: Column<Feature>[] = [
       ) : null,
     sortValue: (f) => Number(f.requested !== f.active),
   },
-];
+]);
 
 export function DeviceDetail({ link, features, setFeatures, onClose }: { link: OnWire<LinkEntity>; features: 'all' | 'ipsec'; setFeatures: (v: 'all' | 'ipsec') => void; onClose: () => void }) {
   const key = String(link.index);

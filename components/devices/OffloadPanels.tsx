@@ -7,7 +7,7 @@ import type { OnWire } from '@/server/wire/entities';
 import type { OffloadDevice, OffloadedSa } from '@/server/wire/ethtool';
 import { useEntities } from '../live/keys';
 import { Panel, PanelState } from '../ui/Panel';
-import { DataTable, type Column } from '../ui/DataTable';
+import { DataTable, columnsOf } from '../ui/DataTable';
 import { Badge } from '../ui/Badge';
 import { formatBytes, formatCount, formatSpi } from '../format';
 
@@ -28,7 +28,7 @@ export function OffloadStateBadge({ sa }: { sa: OSa }) {
   );
 }
 
-const saColumns: Column<OSa>[] = [
+const saColumns = columnsOf<OSa>([
   {
     id: 'spi',
     header: 'SPI',
@@ -61,7 +61,7 @@ const saColumns: Column<OSa>[] = [
   },
   // The packet-offload note repeats the badge; other notes say why an SA is not offloaded.
   { id: 'note', header: 'Note', cell: (s) => <span className="text-xs text-slate-600 dark:text-slate-400">{s.state === 'offloaded' && s.countersFromDriver ? '' : s.note ?? ''}</span> },
-];
+]);
 
 /** One offload device and its SAs. `embedded`: inside the device detail (no panel frame). */
 export function OffloadGroup({ dev, embedded }: { dev: Dev; embedded?: boolean }) {

@@ -7,7 +7,7 @@ import type { OvpnPeer } from '@/server/wire/ovpn';
 import { useEntities } from '../live/keys';
 import { rates } from '../live/rates';
 import { Panel, PanelState } from '../ui/Panel';
-import { DataTable, type Column } from '../ui/DataTable';
+import { DataTable, columnsOf } from '../ui/DataTable';
 import { RelTime } from '../ui/RelTime';
 import { Sparkline } from '../ui/Sparkline';
 import { StateBadge } from '../SourceStatusList';
@@ -22,7 +22,7 @@ const PEER_TONE: Record<string, string> = {
   'no-key': 'font-semibold text-red-700 dark:text-red-400',
 };
 
-const peerColumns: Column<Peer>[] = [
+const peerColumns = columnsOf<Peer>([
   { id: 'id', header: 'Peer', cell: (p) => p.id, sortValue: (p) => p.id, align: 'right' },
   { id: 'state', header: 'State', cell: (p) => <span className={PEER_TONE[p.state] ?? ''}>{p.state === 'rekey-needed' ? 'key swap needed' : p.state}</span>, sortValue: (p) => p.state },
   { id: 'remote', header: 'Remote', cell: (p) => <span className="font-mono text-xs">{p.remoteAddress ? `${p.remoteAddress}:${p.remotePort ?? ''}` : '—'}</span>, sortValue: (p) => p.remoteAddress ?? '' },
@@ -59,7 +59,7 @@ const peerColumns: Column<Peer>[] = [
   { id: 'link', header: 'Transport RX/TX', cell: (p) => `${formatBytes(p.link.rxBytes)} / ${formatBytes(p.link.txBytes)}`, align: 'right' },
   { id: 'keepalive', header: 'Keepalive', cell: (p) => (p.keepaliveIntervalSeconds !== undefined ? `${p.keepaliveIntervalSeconds} s / ${p.keepaliveTimeoutSeconds ?? '—'} s` : '—') },
   { id: 'rot', header: 'Key changes', cell: (p) => (p.rotations ? <>{p.rotations} · <RelTime ms={p.lastRotation} /></> : '0'), sortValue: (p) => p.rotations, align: 'right' },
-];
+]);
 
 export function OvpnView() {
   const devs = useEntities('ovpn-dev');

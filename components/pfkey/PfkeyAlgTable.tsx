@@ -9,7 +9,7 @@ import { sourceSentence, type OnWire } from '@/server/wire/entities';
 import type { PfkeyAlgorithm, PfkeyRegister } from '@/server/wire/pfkey';
 import { useEntities } from '../live/keys';
 import { Panel, PanelState } from '../ui/Panel';
-import { DataTable, type Column } from '../ui/DataTable';
+import { DataTable, columnsOf } from '../ui/DataTable';
 import { Badge } from '../ui/Badge';
 import { RelTime } from '../ui/RelTime';
 import { ACTION_BUTTON, ActionError, StateReason, asApiError, postApi } from '../ui/api';
@@ -21,7 +21,7 @@ type Register = OnWire<PfkeyRegister>;
 const STATE_TONE: Record<Register['state'], 'muted' | 'info' | 'ok' | 'warn' | 'bad'> = { idle: 'muted', running: 'info', done: 'ok', unavailable: 'warn', failed: 'bad' };
 const STATE_WORDS: Record<Register['state'], string> = { idle: 'not asked yet', running: 'kernel probing…', done: 'answered', unavailable: 'not available', failed: 'failed' };
 
-const columns: Column<Alg>[] = [
+const columns = columnsOf<Alg>([
   { id: 'class', header: 'Class', cell: (a) => (a.class === 'encrypt' ? 'cipher' : 'auth'), sortValue: (a) => a.class },
   { id: 'id', header: 'SADB id', cell: (a) => a.id, sortValue: (a) => a.id, align: 'right' },
   { id: 'name', header: 'Name', cell: (a) => <span className="font-mono text-xs">{a.name}</span>, sortValue: (a) => a.name },
@@ -30,7 +30,7 @@ const columns: Column<Alg>[] = [
   { id: 'bits', header: 'Key bits', cell: (a) => (a.minBits === a.maxBits ? `${a.minBits} bit` : `${a.minBits}–${a.maxBits} bit`), sortValue: (a) => a.maxBits, align: 'right' },
   { id: 'iv', header: 'IV length', cell: (a) => (a.class === 'encrypt' ? `${a.ivlen}` : '—'), align: 'right' },
   { id: 'satypes', header: 'SA types', cell: (a) => a.satypes.join(', ') },
-];
+]);
 
 function RegisterControl({ reg }: { reg: Register | undefined }) {
   const start = useMutation({ mutationFn: () => postApi<{ register: Register }>('/api/v1/pfkey/register') });

@@ -10,8 +10,7 @@ import { markText, type SaIdentity } from '@/server/wire/xfrm';
 import { useEntities } from '../live/keys';
 import { useUrlState } from '../ui/useUrlState';
 import { Panel, PanelState } from '../ui/Panel';
-import { DataTable, type Column } from '../ui/DataTable';
-import { SortableGrid } from '../ui/SortableGrid';
+import { DataTable, columnsOf } from '../ui/DataTable';
 import { formatBytes, formatCount, formatSpi } from '../format';
 import { SourceNotice, sourceDown, useSource } from '../SourceNotice';
 import { CHECK_WORDS, CheckBadge, differencesText } from './CheckBadge';
@@ -222,10 +221,10 @@ function PfkeySad({ psas, checkByPfkey }: { psas: Psa[]; checkByPfkey: Map<strin
     ],
     [checkByPfkey],
   );
-  return <SortableGrid label="SAD as PF_KEY sees it" rows={psas} columns={columns} rowKey={(p) => p.key} initialSort={[{ id: 'spi', desc: false }]} />;
+  return <DataTable virtual={{}} label="SAD as PF_KEY sees it" rows={psas} columns={columns} rowKey={(p) => p.key} initialSort={{ id: 'spi' }} />;
 }
 
-const policyColumns = (xfrmIndexes: Set<number>): Column<Ppol>[] => [
+const policyColumns = (xfrmIndexes: Set<number>) => columnsOf<Ppol>([
   { id: 'id', header: 'Id', cell: (p) => p.id, sortValue: (p) => p.id, align: 'right' },
   { id: 'dir', header: 'Dir', cell: (p) => String(p.dir), sortValue: (p) => String(p.dir) },
   { id: 'sel', header: 'Selector', cell: (p) => <span className="font-mono text-xs">{p.src.address}/{p.src.prefixlen} → {p.dst.address}/{p.dst.prefixlen} {String(p.src.proto)}</span> },
@@ -256,7 +255,7 @@ const policyColumns = (xfrmIndexes: Set<number>): Column<Ppol>[] => [
     cell: (p) => (xfrmIndexes.has(p.id) ? <span className="text-xs">index {p.id}</span> : <span className="text-xs font-semibold text-amber-800 dark:text-amber-300">not in the XFRM SPD</span>),
     sortValue: (p) => Number(xfrmIndexes.has(p.id)),
   },
-];
+]);
 
 export function PfkeyView() {
   const [url, setUrl] = useUrlState();
@@ -302,12 +301,13 @@ export function PfkeyView() {
             ) : shownChecks.length === 0 ? (
               <PanelState kind="empty">No SA is “{CHECK_WORDS[status as PfkeyCheckStatus] ?? status}”.</PanelState>
             ) : (
-              <SortableGrid
+              <DataTable
+                virtual={{}}
                 label="Cross-check results"
                 rows={shownChecks}
                 columns={checkColumns}
                 rowKey={(c) => c.key}
-                initialSort={[{ id: 'status', desc: false }]}
+                initialSort={{ id: 'status' }}
                 selectedKey={selected}
                 onOpen={(c) => setUrl({ check: c.key })}
               />

@@ -3,7 +3,7 @@ import type { OnWire } from '@/server/wire/entities';
 import type { PspDevice } from '@/server/wire/psp';
 import { useEntities } from '../live/keys';
 import { Panel, PanelState } from '../ui/Panel';
-import { DataTable, type Column } from '../ui/DataTable';
+import { DataTable, columnsOf } from '../ui/DataTable';
 import { RelTime } from '../ui/RelTime';
 import { StateBadge } from '../SourceStatusList';
 import { SourceEvents } from '../SourceEvents';
@@ -11,7 +11,7 @@ import { formatBytes, formatCount } from '../format';
 
 type Dev = OnWire<PspDevice>;
 
-const columns: Column<Dev>[] = [
+const columns = columnsOf<Dev>([
   { id: 'id', header: 'PSP dev', cell: (d) => d.id, sortValue: (d) => d.id, align: 'right' },
   { id: 'if', header: 'Device', cell: (d) => <span className="font-mono">{d.ifname ?? `ifindex ${d.ifindex}`}{d.byAssociation ? ' (seen by association)' : ''}</span> },
   {
@@ -43,7 +43,7 @@ const columns: Column<Dev>[] = [
         <span className="text-xs text-slate-500">{d.statsNote ?? '—'}</span>
       ),
   },
-];
+]);
 
 export function PspView() {
   const devs = useEntities('psp-dev');

@@ -4,7 +4,7 @@ import type { ColumnDef, SortingState } from '@tanstack/react-table';
 import { useEntities, useLiveStatus } from '../live/keys';
 import { rates } from '../live/rates';
 import { Panel, PanelState } from '../ui/Panel';
-import { VirtualTable, ColumnChooser } from '../ui/VirtualTable';
+import { DataTable, ColumnChooser } from '../ui/DataTable';
 import { useUrlState } from '../ui/useUrlState';
 import { useThrottled } from '../ui/useThrottled';
 import { formatBytes, formatCount, formatSpi } from '../format';
@@ -175,7 +175,7 @@ export function SaTable() {
         ) : rows.length === 0 ? (
           <PanelState kind="empty">No SA matches “{query}”.</PanelState>
         ) : (
-          <VirtualTable
+          <DataTable
             label="Security associations"
             rows={rows}
             columns={columns}
@@ -185,7 +185,7 @@ export function SaTable() {
             columnVisibility={columnVisibility}
             selectedKey={selected}
             onOpen={(s) => setUrl({ sa: s.key })}
-            height={Math.max(300, Math.min(720, rows.length * 32 + 8))}
+            virtual={{ height: Math.max(300, Math.min(720, rows.length * 32 + 8)) }}
           />
         )}
       </Panel>

@@ -6,7 +6,7 @@ import type { OnWire } from '@/server/wire/entities';
 import type { Rotation, Tunnel } from '@/server/wire/tunnels';
 import { useEntities, useLiveStatus } from '../live/keys';
 import { Panel, PanelState } from '../ui/Panel';
-import { DataTable, type Column } from '../ui/DataTable';
+import { DataTable, columnsOf } from '../ui/DataTable';
 import { RelTime } from '../ui/RelTime';
 import { useUrlState } from '../ui/useUrlState';
 import { formatBytes, formatCount, formatSpi } from '../format';
@@ -72,7 +72,7 @@ export function TunnelsView() {
   const shownRotations = selected ? rlist.filter((r) => r.tunnel === selected) : rlist;
   const nowMs = now ?? Date.now();
 
-  const columns: Column<T>[] = [
+  const columns = columnsOf<T>([
     { id: 'name', header: 'Tunnel', cell: (t) => <span className="font-mono text-xs">{t.name}</span>, sortValue: (t) => t.name },
     { id: 'state', header: 'State', cell: (t) => <span className={STATE_TONE[t.state] ?? ''}>{t.state}</span>, sortValue: (t) => t.state },
     { id: 'dir', header: 'Dir', cell: (t) => t.direction ?? '—' },
@@ -102,9 +102,9 @@ export function TunnelsView() {
           <span className="text-xs text-slate-400">none</span>
         ),
     },
-  ];
+  ]);
 
-  const rotationColumns: Column<R>[] = [
+  const rotationColumns = columnsOf<R>([
     { id: 'time', header: 'When', cell: (r) => <RelTime ms={r.time} />, sortValue: (r) => r.time },
     { id: 'tunnel', header: 'Tunnel', cell: (r) => <span className="font-mono text-xs">{r.tunnelName}</span>, sortValue: (r) => r.tunnelName },
     { id: 'change', header: 'Change', cell: (r) => <span className="font-mono text-xs">{rotationText(r)}</span> },
@@ -125,7 +125,7 @@ export function TunnelsView() {
         ),
       align: 'right',
     },
-  ];
+  ]);
 
   return (
     <div className="space-y-4">

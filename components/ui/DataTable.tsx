@@ -1,121 +1,156 @@
 'use client';
-// An accessible data table: sortable headers (aria-sort), rows reachable by keyboard (Tab into the
-// table, arrows/Home/End/PageUp/PageDown to move, Enter to open), visible focus.
-import { useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+// Every list of the console is this table. TanStack Table holds the columns, headers, sort state and
+// visibility; rows are sorted by sort-rows.ts (one comparator for every list), so TanStack Table only
+// builds row objects for the rows it renders. Headers sort on click and say their order (aria-sort).
+// Keyboard: arrows / PageUp / PageDown / Home / End move the active row, Enter opens it.
+// Two bodies: a native table with every row (small lists; rows take focus, roving tabindex), and for big
+// lists (`virtual`) an ARIA grid where TanStack Virtual keeps only the rows on screen in the DOM (the
+// grid takes focus, the active row is its active descendant) — 100k rows stay smooth. There, row
+// elements are recycled (keyed by slot, index modulo the most rows ever on screen, cells by column), so
+// a fling that brings hundreds of new rows per frame updates text in place instead of building and
+// dropping DOM; rows move by transform and are containment boundaries (contain: strict), and the body
+// is one too, so a frame's layout stays inside the rows that changed.
+import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { flexRender, getCoreRowModel, useReactTable, type Column as TableColumn, type ColumnDef, type Header, type SortingState, type Table, type VisibilityState } from '@tanstack/react-table';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { sortRows } from './sort-rows';
 
+/** The common column: how a row shows and, when it sorts, the value it sorts by. */
 export interface Column<T> {
   id: string;
   header: string;
   cell: (row: T) => ReactNode;
-  sortValue?: (row: T) => string | number | bigint;
+  sortValue?: (row: T) => unknown;
   align?: 'left' | 'right';
-  className?: string;
+}
+
+/** TanStack column definitions for common columns (a column without sortValue does not sort). */
+export function columnsOf<T>(columns: Column<T>[]): ColumnDef<T, any>[] {
+  return columns.map((c) => ({ id: c.id, header: c.header, accessorFn: c.sortValue, enableSorting: !!c.sortValue, cell: (ctx) => c.cell(ctx.row.original), meta: { align: c.align } }));
 }
 
 export interface DataTableProps<T> {
   label: string;
-  rows: T[];
-  columns: Column<T>[];
+  rows: readonly T[];
+  columns: ColumnDef<T, any>[];
   rowKey: (row: T) => string;
+  /** The sort kept by the caller (e.g. in the URL); without it the table keeps its own, from initialSort. */
+  sorting?: SortingState;
+  onSortingChange?: (s: SortingState) => void;
   initialSort?: { id: string; desc?: boolean };
-  onOpen?: (row: T) => void;
+  columnVisibility?: VisibilityState;
   selectedKey?: string;
+  onOpen?: (row: T) => void;
   rowTestId?: (row: T) => string;
+  rowClass?: (row: T) => string;
+  /** A big list: only the rows on screen are in the DOM; the body is `height` px (default: the rows, up to maxHeight). */
+  virtual?: { height?: number; maxHeight?: number; rowHeight?: number };
 }
 
-function compare(a: string | number | bigint, b: string | number | bigint): number {
-  if (typeof a === 'string' && typeof b === 'string') return a.localeCompare(b, undefined, { numeric: true });
-  return a < b ? -1 : a > b ? 1 : 0;
+const NONE_HIDDEN: VisibilityState = {};
+
+export function DataTable<T>(p: DataTableProps<T>) {
+  const [ownSorting, setOwnSorting] = useState<SortingState>(() => (p.initialSort ? [{ id: p.initialSort.id, desc: !!p.initialSort.desc }] : []));
+  const sorting = p.sorting ?? ownSorting;
+  const onSortingChange = p.onSortingChange ?? setOwnSorting;
+  const sorted = useMemo(() => sortRows(p.rows, p.columns, sorting), [p.rows, p.columns, sorting]);
+  const body = { ...p, sorted, sorting, onSortingChange };
+  return p.virtual ? <GridBody {...body} virtual={p.virtual} /> : <TableBody {...body} />;
 }
 
-export function DataTable<T>({ label, rows, columns, rowKey, initialSort, onOpen, selectedKey, rowTestId }: DataTableProps<T>) {
-  const [sort, setSort] = useState(initialSort);
+interface BodyProps<T> extends DataTableProps<T> {
+  sorted: readonly T[];
+  sorting: SortingState;
+  onSortingChange: (s: SortingState) => void;
+}
+
+/** TanStack Table over `data` (the rows to render, already sorted). First click sorts ascending, then it toggles. */
+function useTable<T>(p: BodyProps<T>, data: readonly T[]): Table<T> {
+  return useReactTable({
+    data: data as T[],
+    columns: p.columns,
+    state: { sorting: p.sorting, columnVisibility: p.columnVisibility ?? NONE_HIDDEN },
+    onSortingChange: (u) => p.onSortingChange(typeof u === 'function' ? u(p.sorting) : u),
+    manualSorting: true,
+    sortDescFirst: false,
+    enableSortingRemoval: false,
+    getCoreRowModel: getCoreRowModel(),
+    getRowId: (r) => p.rowKey(r),
+  });
+}
+
+/** The row a key moves to from `at` among `count` rows, 'open' for Enter, undefined for other keys. */
+function rowKeyTarget(key: string, at: number, count: number, page: number): number | 'open' | undefined {
+  const to: Record<string, number> = { ArrowDown: at + 1, ArrowUp: at - 1, PageDown: at + page, PageUp: at - page, Home: 0, End: count - 1 };
+  if (key === 'Enter') return 'open';
+  return key in to ? Math.max(0, Math.min(count - 1, to[key]!)) : undefined;
+}
+
+const ariaSort = (c: TableColumn<any, unknown>) => (c.getIsSorted() === 'asc' ? 'ascending' : c.getIsSorted() === 'desc' ? 'descending' : 'none');
+const alignOf = (c: TableColumn<any, unknown>) => c.columnDef.meta?.align;
+
+/** A header's content: its sort button (when the column sorts) or its text. */
+function HeaderContent<T>({ header, buttonTab }: { header: Header<T, unknown>; buttonTab?: number }) {
+  const c = header.column;
+  const text = flexRender(c.columnDef.header, header.getContext());
+  if (!c.getCanSort()) return <>{text}</>;
+  const dir = c.getIsSorted();
+  return (
+    <button type="button" tabIndex={buttonTab} onClick={c.getToggleSortingHandler()} className="inline-flex items-center gap-1 uppercase hover:text-slate-900 dark:hover:text-white">
+      {text}
+      <span aria-hidden="true">{dir === 'asc' ? '▲' : dir === 'desc' ? '▼' : ''}</span>
+    </button>
+  );
+}
+
+/** Every row in a native table; the rows take focus (one is in the tab order). */
+function TableBody<T>(p: BodyProps<T>) {
+  const table = useTable(p, p.sorted);
+  const rows = table.getRowModel().rows;
   const [focus, setFocus] = useState(0);
   const body = useRef<HTMLTableSectionElement>(null);
-
-  const sorted = useMemo(() => {
-    const col = columns.find((c) => c.id === sort?.id);
-    if (!col?.sortValue) return rows;
-    const sv = col.sortValue;
-    const out = [...rows].sort((a, b) => compare(sv(a), sv(b)));
-    return sort?.desc ? out.reverse() : out;
-  }, [rows, columns, sort]);
-
-  const moveTo = (i: number) => {
-    const n = Math.max(0, Math.min(sorted.length - 1, i));
-    setFocus(n);
-    (body.current?.children[n] as HTMLElement | undefined)?.focus();
-  };
-
   const onKey = (e: KeyboardEvent<HTMLTableRowElement>, i: number, row: T) => {
-    const page = 10;
-    const keys: Record<string, () => void> = {
-      ArrowDown: () => moveTo(i + 1),
-      ArrowUp: () => moveTo(i - 1),
-      Home: () => moveTo(0),
-      End: () => moveTo(sorted.length - 1),
-      PageDown: () => moveTo(i + page),
-      PageUp: () => moveTo(i - page),
-      Enter: () => onOpen?.(row),
-    };
-    const fn = keys[e.key];
-    if (fn) {
-      e.preventDefault();
-      fn();
-    }
+    const to = rowKeyTarget(e.key, i, rows.length, 10);
+    if (to === undefined) return;
+    e.preventDefault();
+    if (to === 'open') return p.onOpen?.(row);
+    setFocus(to);
+    (body.current?.children[to] as HTMLElement | undefined)?.focus();
   };
-
   return (
     <div className="overflow-x-auto">
-      <table aria-label={label} className="w-full border-collapse text-sm">
+      <table aria-label={p.label} className="w-full border-collapse text-sm">
         <thead className="bg-slate-50 text-left text-xs uppercase tracking-wide text-slate-500 dark:bg-slate-900 dark:text-slate-400">
-          <tr>
-            {columns.map((c) => {
-              const active = sort?.id === c.id;
-              return (
-                <th
-                  key={c.id}
-                  scope="col"
-                  aria-sort={active ? (sort?.desc ? 'descending' : 'ascending') : 'none'}
-                  className={`px-3 py-2 font-medium ${c.align === 'right' ? 'text-right' : ''}`}
-                >
-                  {c.sortValue ? (
-                    <button
-                      type="button"
-                      className="inline-flex items-center gap-1 uppercase hover:text-slate-900 dark:hover:text-white"
-                      onClick={() => setSort(active ? { id: c.id, desc: !sort?.desc } : { id: c.id })}
-                    >
-                      {c.header}
-                      <span aria-hidden="true">{active ? (sort?.desc ? '▼' : '▲') : ''}</span>
-                    </button>
-                  ) : (
-                    c.header
-                  )}
+          {table.getHeaderGroups().map((hg) => (
+            <tr key={hg.id}>
+              {hg.headers.map((h) => (
+                <th key={h.id} scope="col" aria-sort={ariaSort(h.column)} className={`px-3 py-2 font-medium ${alignOf(h.column) === 'right' ? 'text-right' : ''}`}>
+                  <HeaderContent header={h} />
                 </th>
-              );
-            })}
-          </tr>
+              ))}
+            </tr>
+          ))}
         </thead>
         <tbody ref={body}>
-          {sorted.map((row, i) => {
-            const key = rowKey(row);
+          {rows.map((r, i) => {
+            const selected = p.selectedKey === r.id;
             return (
               <tr
-                key={key}
-                data-key={key}
-                data-testid={rowTestId?.(row)}
-                tabIndex={i === Math.min(focus, sorted.length - 1) ? 0 : -1}
-                aria-selected={selectedKey === key}
-                onKeyDown={(e) => onKey(e, i, row)}
+                key={r.id}
+                data-key={r.id}
+                data-testid={p.rowTestId?.(r.original)}
+                tabIndex={i === Math.min(focus, rows.length - 1) ? 0 : -1}
+                aria-selected={selected}
+                onKeyDown={(e) => onKey(e, i, r.original)}
                 onFocus={() => setFocus(i)}
-                onClick={() => onOpen?.(row)}
-                className={`border-t border-slate-100 dark:border-slate-800 ${onOpen ? 'cursor-pointer' : ''} ${
-                  selectedKey === key ? 'bg-blue-50 dark:bg-blue-950' : 'hover:bg-slate-50 dark:hover:bg-slate-800/50'
-                } focus:bg-blue-50 dark:focus:bg-blue-950`}
+                onClick={() => p.onOpen?.(r.original)}
+                className={`border-t border-slate-100 dark:border-slate-800 ${p.onOpen ? 'cursor-pointer' : ''} ${
+                  selected ? 'bg-blue-50 dark:bg-blue-950' : 'hover:bg-slate-50 dark:hover:bg-slate-800/50'
+                } focus:bg-blue-50 dark:focus:bg-blue-950 ${p.rowClass?.(r.original) ?? ''}`}
               >
-                {columns.map((c) => (
-                  <td key={c.id} className={`px-3 py-1.5 align-top ${c.align === 'right' ? 'text-right tabular' : ''} ${c.className ?? ''}`}>
-                    {c.cell(row)}
+                {r.getVisibleCells().map((c) => (
+                  <td key={c.column.id} className={`px-3 py-1.5 align-top ${alignOf(c.column) === 'right' ? 'text-right tabular' : ''}`}>
+                    {flexRender(c.column.columnDef.cell, c.getContext())}
                   </td>
                 ))}
               </tr>
@@ -124,5 +159,132 @@ export function DataTable<T>({ label, rows, columns, rowKey, initialSort, onOpen
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** Only the rows on screen, in recycled slots of a grid; the grid takes focus. */
+function GridBody<T>(p: BodyProps<T> & { virtual: NonNullable<DataTableProps<T>['virtual']> }) {
+  const id = useId();
+  const { sorted, onOpen, selectedKey } = p;
+  const rowHeight = p.virtual.rowHeight ?? 32;
+  const height = p.virtual.height ?? Math.max(rowHeight * 2, Math.min(p.virtual.maxHeight ?? 560, sorted.length * rowHeight + 4));
+  const scroller = useRef<HTMLDivElement>(null);
+  // initialRect: the first render already has the rows on screen (not only after the element is measured).
+  const v = useVirtualizer({ count: sorted.length, getScrollElement: () => scroller.current, estimateSize: () => rowHeight, overscan: 12, initialRect: { width: 1000, height } });
+  const items = v.getVirtualItems();
+  // More slots than rows can ever be on screen at once (visible + overscan on both sides + partial rows).
+  const slots = Math.ceil(height / rowHeight) + 2 * 12 + 4;
+  const first = items[0]?.index ?? 0;
+  const last = items[items.length - 1]?.index ?? -1;
+  const onScreen = useMemo(() => sorted.slice(first, last + 1), [sorted, first, last]);
+  const table = useTable(p, onScreen);
+  const model = table.getRowModel().rows; // the rows on screen: model[i - first] is sorted[i]
+  const count = sorted.length;
+  const [active, setActive] = useState(0);
+  useEffect(() => {
+    if (active >= count) setActive(Math.max(0, count - 1));
+  }, [count, active]);
+  const visibleCols = table.getVisibleLeafColumns();
+  const template = useMemo(() => visibleCols.map((c) => `minmax(${c.getSize()}px, ${c.columnDef.meta?.grow ?? 1}fr)`).join(' '), [visibleCols]);
+
+  const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    const to = rowKeyTarget(e.key, active, count, Math.max(1, Math.floor(height / rowHeight) - 1));
+    if (to === undefined) return;
+    e.preventDefault();
+    if (to === 'open') {
+      const r = sorted[active];
+      if (r) onOpen?.(r);
+      return;
+    }
+    setActive(to);
+    v.scrollToIndex(to, { align: 'auto' });
+  };
+  const activeRow = sorted[active];
+
+  return (
+    <div
+      role="grid"
+      aria-label={p.label}
+      aria-rowcount={count + 1}
+      aria-colcount={visibleCols.length}
+      aria-activedescendant={activeRow ? `${id}-r${active}` : undefined}
+      tabIndex={0}
+      onKeyDown={onKey}
+      className="text-sm outline-none focus-visible:ring-2 focus-visible:ring-blue-500"
+    >
+      <div role="rowgroup" className="border-b border-slate-200 bg-slate-50 text-xs uppercase tracking-wide text-slate-500 dark:border-slate-800 dark:bg-slate-900 dark:text-slate-400">
+        {table.getHeaderGroups().map((hg) => (
+          <div role="row" aria-rowindex={1} key={hg.id} className="grid" style={{ gridTemplateColumns: template }}>
+            {hg.headers.map((h) => (
+              <div role="columnheader" key={h.id} aria-sort={ariaSort(h.column)} className={`truncate px-2 py-2 font-medium ${alignOf(h.column) === 'right' ? 'text-right' : ''}`}>
+                <HeaderContent header={h} buttonTab={-1} />
+              </div>
+            ))}
+          </div>
+        ))}
+      </div>
+      <div ref={scroller} role="rowgroup" style={{ height, overflow: 'auto', contain: 'strict' }} data-testid="vtable-body">
+        <div style={{ height: v.getTotalSize(), position: 'relative', contain: 'layout paint style' }}>
+          {items.map((vi) => {
+            const r = model[vi.index - first];
+            if (!r) return null;
+            const key = r.id;
+            const isActive = vi.index === active;
+            return (
+              <div
+                role="row"
+                id={`${id}-r${vi.index}`}
+                key={vi.index % slots}
+                data-key={key}
+                data-testid={p.rowTestId?.(r.original)}
+                aria-rowindex={vi.index + 2}
+                aria-selected={selectedKey === key}
+                onClick={() => {
+                  setActive(vi.index);
+                  onOpen?.(r.original);
+                }}
+                className={`absolute left-0 right-0 grid cursor-pointer items-center border-b border-slate-100 dark:border-slate-800 ${
+                  selectedKey === key ? 'bg-blue-50 dark:bg-blue-950' : isActive ? 'bg-slate-100 dark:bg-slate-800' : 'hover:bg-slate-50 dark:hover:bg-slate-800/50'
+                } ${isActive ? 'outline outline-1 -outline-offset-1 outline-blue-500' : ''} ${p.rowClass?.(r.original) ?? ''}`}
+                style={{ top: 0, transform: `translateY(${vi.start}px)`, height: rowHeight, gridTemplateColumns: template, contain: 'strict' }}
+              >
+                {r.getVisibleCells().map((c) => (
+                  <div role="gridcell" key={c.column.id} className={`truncate px-2 ${alignOf(c.column) === 'right' ? 'text-right tabular' : ''}`}>
+                    {flexRender(c.column.columnDef.cell, c.getContext())}
+                  </div>
+                ))}
+              </div>
+            );
+          })}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** A column chooser: which columns the grid shows (kept in the URL by the caller). */
+export function ColumnChooser({ columns, hidden, onChange }: { columns: Array<{ id: string; label: string }>; hidden: Set<string>; onChange: (hidden: Set<string>) => void }) {
+  return (
+    <details className="relative text-xs">
+      <summary className="cursor-pointer rounded border border-slate-300 px-2 py-1 dark:border-slate-700">Columns</summary>
+      <fieldset className="absolute right-0 z-20 mt-1 w-48 space-y-1 rounded border border-slate-300 bg-white p-2 shadow dark:border-slate-700 dark:bg-slate-900">
+        <legend className="sr-only">Visible columns</legend>
+        {columns.map((c) => (
+          <label key={c.id} className="flex items-center gap-2">
+            <input
+              type="checkbox"
+              checked={!hidden.has(c.id)}
+              onChange={(e) => {
+                const next = new Set(hidden);
+                if (e.target.checked) next.delete(c.id);
+                else next.add(c.id);
+                onChange(next);
+              }}
+            />
+            {c.label}
+          </label>
+        ))}
+      </fieldset>
+    </details>
   );
 }

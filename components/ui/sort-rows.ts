@@ -1,6 +1,6 @@
-// Sorting for big grids, outside TanStack Table's row model: one accessor call per row and a sort on
-// the extracted values, so a 100k-row grid sorts in a fraction of a second and TanStack Table only
-// ever builds row objects for the rows on screen (VirtualTable).
+// The one row order of every list (DataTable), outside TanStack Table's row model: one accessor call per
+// row and a sort on the extracted values, so a 100k-row grid sorts in a fraction of a second and
+// TanStack Table only ever builds row objects for the rows it renders.
 import type { ColumnDef, SortingState } from '@tanstack/react-table';
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });

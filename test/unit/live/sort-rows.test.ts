@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ColumnDef } from '@tanstack/react-table';
 import { sortRows } from '../../../components/ui/sort-rows.ts';
+import { columnsOf } from '../../../components/ui/DataTable.tsx';
 
 type R = { n?: number; s: string; id: number };
 const cols: ColumnDef<R, any>[] = [
@@ -34,4 +35,16 @@ test('no sorting, an unknown column or a column that may not sort keep the given
   assert.equal(sortRows(rows, cols, []), rows);
   assert.equal(sortRows(rows, cols, [{ id: 'nope', desc: false }]), rows);
   assert.equal(sortRows(rows, cols, [{ id: 'fixed', desc: false }]), rows);
+});
+
+test('the common columns of every list (columnsOf) sort by their sortValue, 64-bit counters as bigint; no sortValue: no sort', () => {
+  type C = { bytes: string; name: string };
+  const cs: C[] = [{ bytes: '18446744073709551615', name: 'b' }, { bytes: '9007199254740993', name: 'a' }, { bytes: '9007199254740992', name: 'c' }];
+  const defs = columnsOf<C>([
+    { id: 'bytes', header: 'Bytes', cell: (c) => c.bytes, sortValue: (c) => BigInt(c.bytes) },
+    { id: 'name', header: 'Name', cell: (c) => c.name },
+  ]);
+  assert.deepEqual(sortRows(cs, defs, [{ id: 'bytes', desc: false }]).map((c) => c.name), ['c', 'a', 'b']);
+  assert.deepEqual(sortRows(cs, defs, [{ id: 'bytes', desc: true }]).map((c) => c.name), ['b', 'a', 'c']);
+  assert.equal(sortRows(cs, defs, [{ id: 'name', desc: false }]), cs);
 });
