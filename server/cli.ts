@@ -8,7 +8,7 @@ const HELP = `sascope — live dashboard for Linux security associations, read f
 
 Usage:
   sascope serve [--listen HOST:PORT] [--dev | --no-ui] [--netns NAME] [--data-dir DIR] [--config FILE]
-                [--open-loopback] [--tls-cert FILE --tls-key FILE]
+                [--open-loopback] [--tls-cert FILE --tls-key FILE] [--max-clients N]
       Serve the dashboard (Next.js pages, /api/v1, WebSocket /ws) on one port.
       Default --listen 127.0.0.1:7300 (loopback only).
   sascope snapshot [--json] [--pretty] [--netns NAME] [--data-dir DIR]
@@ -31,6 +31,8 @@ Options:
   --open-loopback      requests from 127.0.0.0/8 and ::1 need no token (config: "openLoopback": true)
   --tls-cert FILE      serve HTTPS with this certificate (PEM) and --tls-key FILE (PEM)
   --tls-key FILE
+  --max-clients N      WebSocket clients at most (default 1000; config: "websocket": {"maxClients": N});
+                       more are refused with 503
   --log-level LEVEL    trace|debug|info|warn|error (default info; env SASCOPE_LOG_LEVEL)
 
 Access: every request needs a token (Authorization: Bearer <token>, or sign in on /login; a viewer
@@ -72,6 +74,7 @@ async function main(argv: string[]): Promise<void> {
         'open-loopback': { type: 'boolean', default: false },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
+        'max-clients': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
@@ -117,6 +120,7 @@ async function main(argv: string[]): Promise<void> {
         openLoopback: values['open-loopback'],
         tlsCert: values['tls-cert'],
         tlsKey: values['tls-key'],
+        maxClients: values['max-clients'] === undefined ? undefined : Number(values['max-clients']),
       });
     } catch (err) {
       const { ConfigError } = await import('./config.ts');

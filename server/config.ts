@@ -57,6 +57,17 @@ const WebOrigin = z.string().refine((s) => {
   }
 }, 'an origin: http(s)://host[:port] with nothing after');
 
+/** What the WebSocket hub takes: how many clients, and how fast one may send (docs/websocket.md). */
+export const WebSocketLimits = z
+  .object({
+    /** Clients at most; upgrades past it are refused with 503 (also --max-clients). */
+    maxClients: z.number().int().min(1).max(100_000).default(1000),
+    /** Messages one client may send at once, then per second (a token bucket); past it an error, then a close (1008). */
+    messageBurst: z.number().int().min(1).max(10_000).default(20),
+    messagesPerSecond: z.number().positive().max(10_000).default(10),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     /** Requests from 127.0.0.0/8 and ::1 need no token (also --open-loopback). */
@@ -79,6 +90,7 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
     alarms: AlarmThresholds.prefault({}),
+    websocket: WebSocketLimits.prefault({}),
     metrics: z
       .object({
         /** Per-tunnel series at most; the rest are summed under tunnel="other". */
@@ -209,6 +221,8 @@ export interface ServeConfigInput {
   configPath?: string;
   /** --open-loopback (or-ed with the config's openLoopback). */
   openLoopback?: boolean;
+  /** --max-clients (over the config's websocket.maxClients). */
+  maxClients?: number;
   tlsCert?: string;
   tlsKey?: string;
 }
@@ -230,6 +244,11 @@ export interface ServeConfig {
 export function resolveServeConfig(input: ServeConfigInput): ServeConfig {
   const { config, file, note } = loadConfig({ configPath: input.configPath, dataDir: input.dataDir });
   const openLoopback = input.openLoopback === true || config.openLoopback;
+  if (input.maxClients !== undefined) {
+    const r = WebSocketLimits.shape.maxClients.safeParse(input.maxClients);
+    if (!r.success) throw new ConfigError(`--max-clients: ${r.error.issues[0]!.message}`);
+    config.websocket.maxClients = r.data;
+  }
   const tokens = loadTokens(config, input.dataDir);
   if (tokens.problem && !openLoopback) {
     throw new ConfigError(`${tokens.problem}: no access tokens and open loopback access is off, so nobody could sign in — fix --data-dir, list tokens in the config file, or use --open-loopback`);

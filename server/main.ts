@@ -54,9 +54,9 @@ export interface KernelOptions {
 
 export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
   const model = new Model();
-  const hub = new Hub(model, { version, hostname: hostname(), netns: opts.netns ?? 'self' }, log);
-  // Derived kinds (tunnel, rotation, alarm) listen after the hub, so each raw delta goes out before what it causes.
   const config = opts.config ?? ConfigSchema.parse({});
+  const hub = new Hub(model, { version, hostname: hostname(), netns: opts.netns ?? 'self', ...config.websocket }, log);
+  // Derived kinds (tunnel, rotation, alarm) listen after the hub, so each raw delta goes out before what it causes.
   const history = opts.history && config.history.enabled
     ? new History(model, log, { dataDir: opts.dataDir ?? DEFAULT_DATA_DIR, retentionDays: config.history.retentionDays, sampleSeconds: config.history.sampleSeconds, flushMs: config.history.flushMs, version })
     : undefined;
@@ -132,6 +132,8 @@ export interface ServeOptions {
   configPath?: string;
   /** --open-loopback: loopback requests need no token. */
   openLoopback?: boolean;
+  /** --max-clients: WebSocket clients at most. */
+  maxClients?: number;
   tlsCert?: string;
   tlsKey?: string;
 }
@@ -140,7 +142,7 @@ export interface ServeOptions {
 export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: Server; kernel: Kernel; config: ServeConfig; close(): Promise<void> }> {
   const dataDir = opts.dataDir ?? DEFAULT_DATA_DIR;
   // Config and tokens first: a bad file stops start-up (ConfigError) before any socket opens.
-  const config = resolveServeConfig({ dataDir, configPath: opts.configPath, openLoopback: opts.openLoopback, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey });
+  const config = resolveServeConfig({ dataDir, configPath: opts.configPath, openLoopback: opts.openLoopback, maxClients: opts.maxClients, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey });
   if (config.configNote) log.warn(config.configNote);
   if (config.tokens.created) log.info({ file: config.tokens.created }, `created an operator and a viewer access token in ${config.tokens.created} (mode 0600)`);
   if (config.tokens.problem) log.warn(`${config.tokens.problem}: no access tokens; only open loopback access works`);

@@ -3,14 +3,20 @@
 // snapshot. A client may subscribe to topics (entity kinds). A client that does not read has a bounded
 // queue: a subscribed client's deltas are first coalesced (one per entity, the latest) while its socket
 // is backed up; past maxPendingDeltas — or for a client that never subscribed, past maxBufferedBytes —
-// its deltas are dropped and it gets a fresh snapshot once it drains. Never unbounded memory.
-// Client messages are validated; bad ones get an error back. The protocol: docs/websocket.md.
+// its deltas are dropped and it gets a fresh snapshot once it drains. Never unbounded memory: every
+// send to a client, replies included, goes through one bound on its unsent bytes (write()), and a client
+// has at most one snapshot (or resume answer) in its socket and one more waiting, the newest request's.
+// Client messages are validated and rate-limited (a token bucket per client; a client that goes on past
+// the limit is closed with 1008), and the hub takes at most maxClients. The protocol: docs/websocket.md.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Model, ModelChange } from '../model/model.ts';
 import { ClientMessage, ENTITY_KINDS, splitSnapshot, type Delta, type EntityKind, type EntityKinds, type ServerMessage, type Snapshot } from '../wire/protocol.ts';
 import type { Logger } from '../log.ts';
+import { WebSocketLimits } from '../config.ts';
+
+const LIMITS = WebSocketLimits.parse({});
 
 export interface HubOptions {
   version: string;
@@ -33,6 +39,31 @@ export interface HubOptions {
   maxPayloadBytes?: number;
   /** Coalesced deltas a backed-up subscribed client may have pending before it gets a snapshot instead. */
   maxPendingDeltas?: number;
+  /** Clients at most, and how fast each may send: the config's `websocket` (WebSocketLimits, its defaults). */
+  maxClients?: number;
+  messageBurst?: number;
+  messagesPerSecond?: number;
+}
+
+/** Close code for a client that went on sending past the rate limit (1008: policy violation, RFC 6455). */
+export const CLOSE_RATE_LIMITED = 1008;
+
+/** A token bucket: `burst` at once, refilled at perSecond; 0 burst never gives one. */
+class TokenBucket {
+  private tokens: number;
+  private at = performance.now();
+  constructor(private readonly burst: number, private readonly perMs: number) {
+    this.tokens = burst;
+  }
+  take(): boolean {
+    if (this.burst <= 0) return false;
+    const now = performance.now();
+    this.tokens = Math.min(this.burst, this.tokens + (now - this.at) * this.perMs);
+    this.at = now;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
 }
 
 /**
@@ -91,6 +122,12 @@ interface Client {
   drainTimer?: NodeJS.Timeout;
   /** Asked for snapshots in parts (?parts=1): big kinds come SNAPSHOT_PART_ROWS rows at a time. */
   parts?: boolean;
+  /** A snapshot or a resume's missed deltas is still in the socket's buffer: another one waits (behind) until it is out. */
+  catchUpQueued: boolean;
+  /** This client's message rate limit. */
+  messages: TokenBucket;
+  /** Messages refused by the limit since the last one taken. */
+  refused: number;
 }
 
 /** Rows per snapshot part: the first part of 100k SAs is ~5 MB, parsed and shown in a fraction of a second. */
@@ -103,28 +140,31 @@ function topicKey(c: Client): string {
 export class Hub {
   private seq = 0;
   private readonly ring: DeltaRing;
+  /** Catch-ups made at the current seq, as the bytes sent (see catchUp). */
+  private readonly catchUps = new Map<string, Buffer[]>();
   private batch: Delta[] = [];
   private flushScheduled = false;
-  private readonly immediateBurst: number;
-  private readonly immediatePerMs: number;
-  private tokens: number;
-  private tokensAt = 0;
+  private readonly immediate: TokenBucket;
   private readonly clients = new Set<Client>();
   private readonly wss: WebSocketServer;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly maxBuffered: number;
   private readonly maxPending: number;
+  private readonly maxClients: number;
+  private readonly messageBurst: number;
+  private readonly messagesPerSecond: number;
 
   constructor(readonly model: Model, private readonly opts: HubOptions, private readonly log: Logger) {
     this.ring = new DeltaRing(opts.ringSize ?? 20_000);
-    this.immediateBurst = opts.immediateBurst ?? 8;
-    this.immediatePerMs = (opts.immediatePerSecond ?? 100) / 1000;
-    this.tokens = this.immediateBurst;
+    this.immediate = new TokenBucket(opts.immediateBurst ?? 8, (opts.immediatePerSecond ?? 100) / 1000);
+    this.maxClients = opts.maxClients ?? LIMITS.maxClients;
+    this.messageBurst = opts.messageBurst ?? LIMITS.messageBurst;
+    this.messagesPerSecond = opts.messagesPerSecond ?? LIMITS.messagesPerSecond;
     this.maxBuffered = opts.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.maxPending = opts.maxPendingDeltas ?? 20_000;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes ?? 64 * 1024 });
     model.onChange((c) => this.onChange(c));
-    this.heartbeat = setInterval(() => this.broadcast({ type: 'heartbeat', time: Date.now(), seq: this.seq }), opts.heartbeatMs ?? 5000);
+    this.heartbeat = setInterval(() => this.heartbeatAll(), opts.heartbeatMs ?? 5000);
     this.heartbeat.unref();
   }
 
@@ -157,24 +197,14 @@ export class Hub {
 
   private onChange(c: ModelChange): void {
     const d = { seq: ++this.seq, ...c } as Delta;
+    this.catchUps.clear();
     this.ring.push(d);
     this.batch.push(d);
     if (!this.flushScheduled) {
-      if (this.takeToken()) return this.flush();
+      if (this.immediate.take()) return this.flush();
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
-  }
-
-  /** A token for an immediate send, if the bucket has one. */
-  private takeToken(): boolean {
-    if (this.immediateBurst <= 0) return false;
-    const now = performance.now();
-    this.tokens = Math.min(this.immediateBurst, this.tokens + (now - this.tokensAt) * this.immediatePerMs);
-    this.tokensAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens--;
-    return true;
   }
 
   private flush(): void {
@@ -200,7 +230,7 @@ export class Hub {
     if (c.pending) return this.coalesce(c, deltas, through);
     if (c.ws.bufferedAmount > (c.subscribed ? this.maxBuffered / 4 : this.maxBuffered)) {
       if (c.subscribed) return this.coalesce(c, deltas, through);
-      return this.fallBehind(c, 'deltas withheld until it drains, then a snapshot');
+      return this.fallBehind(c, 'ws client is not reading: deltas withheld until it drains, then a snapshot');
     }
     // Nothing on this client's topics: no message; the next one's `from` covers these seqs.
     if (deltas.length === 0) return;
@@ -209,7 +239,7 @@ export class Hub {
     let msg = json.get(k);
     if (msg === undefined) json.set(k, (msg = JSON.stringify({ type: 'deltas', time, from, through, deltas } satisfies ServerMessage)));
     c.through = through;
-    c.ws.send(msg);
+    this.write(c, msg);
   }
 
   /** Latest delta per entity while the socket is backed up; past maxPending a snapshot replaces them. */
@@ -229,7 +259,7 @@ export class Hub {
     }
     c.through = through;
     if (c.pending.size > this.maxPending || c.ws.bufferedAmount > this.maxBuffered) {
-      this.fallBehind(c, 'coalesced deltas dropped; a snapshot when it drains');
+      this.fallBehind(c, 'ws client is not reading: coalesced deltas dropped; a snapshot when it drains');
     }
   }
 
@@ -239,7 +269,7 @@ export class Hub {
     const deltas = [...c.pending.values()];
     const from = c.pendingFrom ?? c.through;
     this.stopDrain(c);
-    this.send(c, { type: 'deltas', time: Date.now(), from, through: c.through, coalesced: true, deltas });
+    this.write(c, JSON.stringify({ type: 'deltas', time: Date.now(), from, through: c.through, coalesced: true, deltas } satisfies ServerMessage));
   }
 
   private stopDrain(c: Client): void {
@@ -249,40 +279,80 @@ export class Hub {
     c.pendingFrom = undefined;
   }
 
-  private fallBehind(c: Client, what: string): void {
+  /** Deltas withheld from here on; a snapshot once the socket has drained (and any catch-up in it is out). */
+  private fallBehind(c: Client, why: string, level: 'warn' | 'debug' = 'warn'): void {
     this.stopDrain(c);
+    if (c.behind) return;
     c.behind = true;
-    this.log.warn({ buffered: c.ws.bufferedAmount }, `ws client is not reading: ${what}`);
-    this.whenDrained(c);
-  }
-
-  private whenDrained(c: Client): void {
+    this.log[level]({ buffered: c.ws.bufferedAmount }, why);
     const check = setInterval(() => {
-      if (c.ws.readyState !== WebSocket.OPEN) return clearInterval(check);
-      if (c.ws.bufferedAmount < this.maxBuffered / 4) {
-        clearInterval(check);
-        c.behind = false;
-        this.sendSnapshot(c);
-      }
+      if (c.ws.readyState !== WebSocket.OPEN || !c.behind) return clearInterval(check);
+      this.catchUpIfDrained(c);
     }, 250);
     check.unref();
+  }
+
+  private catchUpIfDrained(c: Client): void {
+    if (c.behind && !c.catchUpQueued && this.room(c, this.maxBuffered / 4)) {
+      c.behind = false;
+      this.sendSnapshot(c);
+    }
+  }
+
+  /**
+   * The one bound on what waits for a client: whether its socket holds no more than `limit` unsent bytes.
+   * Every message goes out through write(), which asks it.
+   */
+  private room(c: Client, limit = this.maxBuffered): boolean {
+    return c.ws.readyState === WebSocket.OPEN && c.ws.bufferedAmount <= limit;
+  }
+
+  /** Send when there is room; else it is dropped (the callers keep what a client must not lose). */
+  private write(c: Client, data: string): void {
+    if (this.room(c)) c.ws.send(data);
+  }
+
+  /** A small answer (pong, error, subscribed): dropped when the client's socket is full — it is not reading. */
+  private reply(c: Client, m: ServerMessage): void {
+    this.write(c, JSON.stringify(m));
+  }
+
+  /**
+   * A snapshot or a resume's missed deltas: one at a time per client. While one is still in its socket, the
+   * request waits as the one pending snapshot (made when that is out, so a newer request replaces an older).
+   * Made once per `key` while the seq stands, as bytes every socket shares: ten clients that never read hold
+   * one copy of a snapshot between them, not ten.
+   */
+  private catchUp(c: Client, key: string, messages: () => ServerMessage[]): void {
+    if (c.catchUpQueued) return this.fallBehind(c, 'ws client asked again while a snapshot is on its way: one more when that is out', 'debug');
+    if (!this.room(c, this.maxBuffered / 4)) return this.fallBehind(c, 'ws client is not reading: a snapshot once it drains');
+    let frames = this.catchUps.get(key);
+    if (!frames) {
+      frames = messages().map((m) => Buffer.from(JSON.stringify(m)));
+      if (this.catchUps.size >= 8) this.catchUps.delete(this.catchUps.keys().next().value!);
+      this.catchUps.set(key, frames);
+    }
+    c.catchUpQueued = true;
+    const out = () => {
+      c.catchUpQueued = false;
+      this.catchUpIfDrained(c);
+    };
+    // All parts of one snapshot go together, so no delta comes between them: the bound was asked once, above.
+    for (const [i, f] of frames.entries()) c.ws.send(f, { binary: false }, i === frames.length - 1 ? out : undefined);
   }
 
   private sendSnapshot(c: Client): void {
     this.stopDrain(c);
     c.through = this.seq;
-    const snap = this.snapshot(c.topics);
-    // In parts: all sent now, in order, so no delta can come between them.
-    for (const m of c.parts ? splitSnapshot(snap, SNAPSHOT_PART_ROWS) : [snap]) this.send(c, m);
+    this.catchUp(c, `snapshot ${topicKey(c)}${c.parts ? ' parts' : ''}`, () => {
+      const snap = this.snapshot(c.topics);
+      return c.parts ? splitSnapshot(snap, SNAPSHOT_PART_ROWS) : [snap];
+    });
   }
 
-  private send(c: Client, m: ServerMessage): void {
-    if (c.ws.readyState === WebSocket.OPEN) c.ws.send(JSON.stringify(m));
-  }
-
-  private broadcast(m: ServerMessage): void {
-    const s = JSON.stringify(m);
-    for (const c of this.clients) if (c.ws.readyState === WebSocket.OPEN && !c.behind) c.ws.send(s);
+  private heartbeatAll(): void {
+    const s = JSON.stringify({ type: 'heartbeat', time: Date.now(), seq: this.seq } satisfies ServerMessage);
+    for (const c of this.clients) if (!c.behind) this.write(c, s);
   }
 
   /** What a client that has seen `since` needs: the missed deltas, or a snapshot when they are gone. */
@@ -292,11 +362,14 @@ export class Hub {
     if (since !== undefined && since <= this.seq && !c.pending) {
       const first = this.ring.firstSeq ?? this.seq + 1;
       const from = since + 1;
-      c.through = this.seq;
-      if (since === this.seq) return void this.send(c, { type: 'deltas', time: Date.now(), from, through: this.seq, deltas: [] });
+      if (since === this.seq) {
+        c.through = this.seq;
+        return this.reply(c, { type: 'deltas', time: Date.now(), from, through: this.seq, deltas: [] });
+      }
       if (from >= first) {
-        const missed = this.ring.after(since, c.topics && ((d) => c.topics!.has(d.kind)));
-        return void this.send(c, { type: 'deltas', time: Date.now(), from, through: this.seq, deltas: missed });
+        c.through = this.seq;
+        const through = this.seq;
+        return this.catchUp(c, `deltas ${topicKey(c)} ${since}`, () => [{ type: 'deltas', time: Date.now(), from, through, deltas: this.ring.after(since, c.topics && ((d) => c.topics!.has(d.kind))) }]);
       }
     }
     this.sendSnapshot(c);
@@ -312,6 +385,11 @@ export class Hub {
 
   /** Take a WebSocket upgrade for the hub's path. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.clients.size >= this.maxClients) {
+      this.log.warn({ clients: this.clients.size }, 'ws upgrade refused: at the client limit');
+      const body = JSON.stringify({ error: { code: 'too-many-clients', message: `this server takes at most ${this.maxClients} WebSocket clients (websocket.maxClients, --max-clients); try again later` } });
+      return void socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 30\r\nConnection: close\r\n\r\n${body}`);
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
   }
 
@@ -319,7 +397,7 @@ export class Hub {
     // Changes made before this client came are still in the batch: they go to the others now, not to it (its
     // snapshot, or its resume from the ring, covers them). Otherwise its first message would be those deltas.
     this.flush();
-    const c: Client = { ws, behind: false, subscribed: false, through: this.seq };
+    const c: Client = { ws, behind: false, subscribed: false, through: this.seq, catchUpQueued: false, messages: new TokenBucket(this.messageBurst, this.messagesPerSecond / 1000), refused: 0 };
     this.clients.add(c);
     ws.on('close', () => {
       this.stopDrain(c);
@@ -332,14 +410,14 @@ export class Hub {
     const topicsParam = params.get('topics');
     if (topicsParam !== null) {
       const t = this.parseTopics(topicsParam.split(',').map((x) => x.trim()).filter(Boolean));
-      if (t.unknown.length) this.send(c, { type: 'error', code: 'bad-topic', message: `unknown topic(s) ${t.unknown.join(', ')}; topics are entity kinds: ${ENTITY_KINDS.join(', ')}` });
+      if (t.unknown.length) this.reply(c, { type: 'error', code: 'bad-topic', message: `unknown topic(s) ${t.unknown.join(', ')}; topics are entity kinds: ${ENTITY_KINDS.join(', ')}` });
       c.topics = t.topics;
       c.subscribed = true;
     }
     const since = params.get('since');
     const n = since === null ? undefined : Number(since);
     if (n !== undefined && (!Number.isInteger(n) || n < 0)) {
-      this.send(c, { type: 'error', code: 'bad-since', message: `since must be a non-negative integer, got ${JSON.stringify(since)}` });
+      this.reply(c, { type: 'error', code: 'bad-since', message: `since must be a non-negative integer, got ${JSON.stringify(since)}` });
       this.resume(c, undefined);
       return;
     }
@@ -347,31 +425,45 @@ export class Hub {
   }
 
   private onClientMessage(c: Client, data: RawData, isBinary: boolean): void {
-    if (isBinary) return this.send(c, { type: 'error', code: 'bad-message', message: 'binary frames are not part of the protocol; send JSON text' });
+    if (c.ws.readyState !== WebSocket.OPEN) return; // closing: what is still in its frames is not read
+    if (!c.messages.take()) return this.refuse(c);
+    c.refused = 0;
+    if (isBinary) return this.reply(c, { type: 'error', code: 'bad-message', message: 'binary frames are not part of the protocol; send JSON text' });
     let parsed: unknown;
     try {
       parsed = JSON.parse(data.toString());
     } catch {
-      return this.send(c, { type: 'error', code: 'bad-json', message: 'message is not valid JSON' });
+      return this.reply(c, { type: 'error', code: 'bad-json', message: 'message is not valid JSON' });
     }
     const r = ClientMessage.safeParse(parsed);
     if (!r.success) {
       const issue = r.error.issues[0];
-      return this.send(c, { type: 'error', code: 'bad-message', message: `invalid message: ${issue ? `${issue.path.join('.') || 'message'}: ${issue.message}` : 'unknown'}` });
+      return this.reply(c, { type: 'error', code: 'bad-message', message: `invalid message: ${issue ? `${issue.path.join('.') || 'message'}: ${issue.message}` : 'unknown'}` });
     }
     const m = r.data;
-    if (m.type === 'ping') this.send(c, { type: 'pong', time: Date.now(), echo: m.echo });
+    if (m.type === 'ping') this.reply(c, { type: 'pong', time: Date.now(), echo: m.echo });
     else if (m.type === 'resume') this.resume(c, m.seq);
     else if (m.type === 'subscribe') {
       const t = this.parseTopics(m.topics);
-      if (t.unknown.length) return this.send(c, { type: 'error', code: 'bad-topic', message: `unknown topic(s) ${t.unknown.join(', ')}; topics are entity kinds: ${ENTITY_KINDS.join(', ')}` });
+      if (t.unknown.length) return this.reply(c, { type: 'error', code: 'bad-topic', message: `unknown topic(s) ${t.unknown.join(', ')}; topics are entity kinds: ${ENTITY_KINDS.join(', ')}` });
       this.flush();
       c.topics = t.topics;
       c.subscribed = true;
-      this.send(c, { type: 'subscribed', topics: t.topics ? [...t.topics] : ['*'], seq: this.seq });
+      this.reply(c, { type: 'subscribed', topics: t.topics ? [...t.topics] : ['*'], seq: this.seq });
       // What it had may lack the new topics: a snapshot of exactly what it now follows (or when behind, once it drains).
       if (!c.behind) this.sendSnapshot(c);
     }
+  }
+
+  /** A message over the rate limit: ignored; the first says so, and a client that goes on past a burst more is closed. */
+  private refuse(c: Client): void {
+    const limit = `${this.messageBurst} messages at once, ${this.messagesPerSecond} a second`;
+    if (c.refused++ === 0) return this.reply(c, { type: 'error', code: 'rate-limited', message: `too many messages (at most ${limit}): this one and the next are ignored until the rate drops` });
+    if (c.refused <= this.messageBurst) return;
+    this.log.warn({ refused: c.refused }, 'ws client closed: it went on past the message rate limit');
+    c.ws.close(CLOSE_RATE_LIMITED, `rate limit: at most ${limit}`);
+    // A client that does not read never answers the close: let go of it (and what waits for it) soon.
+    setTimeout(() => c.ws.terminate(), 2000).unref();
   }
 
   close(): void {

@@ -1,14 +1,21 @@
 // WebSocket clients that never read, while deltas flow: the server's memory stays bounded (the hub's
 // per-client queue, coalescing, then a fresh snapshot once the client drains). Prints the server's peak
-// resident memory with N stuck clients; then a reconnect flood. Needs root (XFRM policies in a netns):
+// resident memory with N stuck clients; then a reconnect flood; then subscribe and resume floods from
+// clients that never read (10 × 3,000 messages with 300 policies in the model: 1.7–2.2 GiB and OOM before
+// every send had one bound), with the default rate limit and with it lifted (the bound alone). Needs root
+// (XFRM policies in a netns):
 //   bash test/netns-run.sh nice -n 10 npx tsx test/bench/ws-abuse.ts [--clients 1000] [--policies 5000] [--rounds 2]
+//        [--flooders 10] [--flood-messages 3000] [--flood-policies 300]
 import { parseArgs } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import WebSocket from 'ws';
-import { LiveClient, requireTestNetns, startServer } from '../helpers.ts';
-import { memoryOf, policyChurn, rawWs, serverMessages, sleep, streamProblem, type RawWs } from '../integration/abuse-kit.ts';
+import { LiveClient, requireTestNetns, sh, startServer } from '../helpers.ts';
+import { FLOODS, flood, memoryOf, policyChurn, rawWs, serverMessages, sleep, streamProblem, type RawWs } from '../integration/abuse-kit.ts';
 
 requireTestNetns();
-const { values } = parseArgs({ options: { clients: { type: 'string', default: '1000' }, policies: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '2' }, flood: { type: 'string', default: '3000' } } });
+const { values } = parseArgs({ options: { clients: { type: 'string', default: '1000' }, policies: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '2' }, flood: { type: 'string', default: '3000' }, flooders: { type: 'string', default: '10' }, 'flood-messages': { type: 'string', default: '3000' }, 'flood-policies': { type: 'string', default: '300' } } });
 const N = Number(values.clients);
 const P = Number(values.policies);
 const R = Number(values.rounds);
@@ -88,4 +95,25 @@ try {
   console.log(`FIGURE reconnect flood: ${ok}/${values.flood} connect-snapshot-close cycles in ${((Date.now() - t2) / 1000).toFixed(1)} s; server RSS ${before.toFixed(0)} → ${memoryOf(pid).rssMB.toFixed(0)} MiB; clients left ${health.clients}`);
 } finally {
   await server.stop();
+}
+
+// Subscribe and resume floods: once with the default rate limit, once with it lifted (what the one bound on
+// sends and the one pending snapshot hold alone). Stopped at 1 GiB over the baseline (the old hub went on to OOM).
+const lifted = mkdtempSync(path.join(tmpdir(), 'sascope-bench-'));
+writeFileSync(path.join(lifted, 'config.json'), JSON.stringify({ websocket: { messageBurst: 10_000, messagesPerSecond: 10_000 } }));
+for (const [label, args] of [['default rate limit', []], ['rate limit lifted', ['--config', path.join(lifted, 'config.json')]]] as const) {
+  sh('ip xfrm policy flush');
+  const target = await startServer({ ui: false, args: [...args] });
+  try {
+    const FP = Number(values['flood-policies']);
+    await policyChurn(FP, 1, 'add');
+    for (const until = Date.now() + 60_000; ((await (await fetch(`${target.url}/api/v1/policies`)).json()) as { policies: unknown[] }).policies.length !== FP && Date.now() < until; ) await sleep(250);
+    for (const [what, message] of FLOODS) {
+      const r = await flood(target, {}, { clients: Number(values.flooders), messages: Number(values['flood-messages']), message, budgetMB: 1024, answerMs: 5000 });
+      console.log(`FIGURE flood "${what}", ${label}: ${values.flooders} clients × ${values['flood-messages']} messages, ${FP} policies: peak RSS +${r.peakRiseMB.toFixed(0)} MiB over the baseline${r.overBudget ? ' (stopped at the 1 GiB budget)' : ''}; slowest health answer ${r.slowestMs} ms (${r.unanswered} unanswered within 5 s); ${r.letGo}/${values.flooders} flooders let go by the server in ${(r.tookMs / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await target.stop();
+    sh('ip xfrm policy flush');
+  }
 }

@@ -3,7 +3,7 @@
 // requests whose path is sent as written (fetch would normalise "..", "%2e%2e"), and the server's memory.
 import { connect, type Socket } from 'node:net';
 import { request } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -111,6 +111,107 @@ export function memoryOf(pid: number): { rssMB: number; peakMB: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
   return { rssMB: kb('VmRSS') / 1024, peakMB: kb('VmHWM') / 1024 };
+}
+
+/** Start the server's peak (VmHWM) over from its current RSS (the kernel's clear_refs, value 5): a peak measured from a baseline, not from start-up. */
+export function resetPeak(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+/** n text frames of one client's flood, message(i) each, as one buffer: written at once, as an attacker would. */
+export function floodFrames(n: number, message: (i: number) => unknown): Buffer {
+  return Buffer.concat(Array.from({ length: n }, (_, i) => frame(1, Buffer.from(JSON.stringify(message(i))))));
+}
+
+export interface ServerWatch {
+  /** Highest RSS seen (sampled every 100 ms, and VmHWM since the baseline), MiB above the baseline. */
+  peakRiseMB(): number;
+  /** Health requests that got no answer within answerMs, and the slowest answer (ms). */
+  unanswered: number;
+  slowestMs: number;
+  /** Set when RSS rose past the budget: the flood should stop (the old hub went on to OOM). */
+  overBudget: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Watch a server under abuse: its RSS against a baseline taken now (peak reset), and whether it still answers
+ * GET url within answerMs (one request at a time, one a second).
+ */
+export function watchServer(pid: number, url: string, headers: Record<string, string>, opts: { budgetMB: number; answerMs: number }): ServerWatch {
+  resetPeak(pid);
+  const base = memoryOf(pid).rssMB;
+  let peak = base;
+  let stopped = false;
+  const w: ServerWatch = {
+    peakRiseMB: () => Math.max(peak, memoryOf(pid).peakMB) - base,
+    unanswered: 0,
+    slowestMs: 0,
+    overBudget: false,
+    stop: async () => {
+      stopped = true;
+      clearInterval(sampler);
+      await asking;
+    },
+  };
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, memoryOf(pid).rssMB);
+    if (peak - base > opts.budgetMB) w.overBudget = true;
+  }, 100);
+  const asking = (async () => {
+    while (!stopped) {
+      const t0 = Date.now();
+      const ok = await fetch(url, { headers, signal: AbortSignal.timeout(opts.answerMs) }).then((r) => r.ok, () => false);
+      w.slowestMs = Math.max(w.slowestMs, Date.now() - t0);
+      if (!ok) w.unanswered++;
+      await sleep(1000);
+    }
+  })();
+  return w;
+}
+
+/** What one flooding client sends, message i (seq: the hub's when the flood began). */
+export const FLOODS: Array<[string, (i: number, seq: number) => unknown]> = [
+  ['subscribe', (i) => ({ type: 'subscribe', topics: i % 2 ? ['policy', 'sa'] : ['*'] })],
+  // seq 0 is older than the ring (a snapshot each); seq - 250 is in it (250 deltas each).
+  ['resume', (i, seq) => ({ type: 'resume', seq: i % 2 ? Math.max(1, seq - 250) : 0 })],
+  ['subscribe and resume alternating', (i) => (i % 2 ? { type: 'subscribe', topics: ['*'] } : { type: 'resume', seq: 0 })],
+];
+
+export interface FloodResult {
+  peakRiseMB: number;
+  overBudget: boolean;
+  slowestMs: number;
+  unanswered: number;
+  /** Flooders the server had let go of (closed) when the flood was over, and when that was (ms from the start). */
+  letGo: number;
+  tookMs: number;
+}
+
+/**
+ * `clients` WebSocket clients that never read each write `messages` messages at once; over when the server has
+ * let go of all of them, after 20 s, or at once when its RSS passes budgetMB over the baseline. The server is
+ * watched throughout (watchServer) and 2 s after.
+ */
+export async function flood(server: { port: number; url: string; proc: { pid?: number } }, headers: Record<string, string>, opts: { clients: number; messages: number; message: (i: number, seq: number) => unknown; budgetMB: number; answerMs: number }): Promise<FloodResult> {
+  const health = () => fetch(`${server.url}/api/v1/health`, { headers, signal: AbortSignal.timeout(opts.answerMs) }).then((r) => r.json() as Promise<{ clients: number; seq: number }>, () => undefined);
+  const before = await health();
+  if (!before) throw new Error('the server does not answer before the flood');
+  const watch = watchServer(server.proc.pid!, `${server.url}/api/v1/health`, headers, { budgetMB: opts.budgetMB, answerMs: opts.answerMs });
+  const t0 = Date.now();
+  const flooders = await Promise.all(Array.from({ length: opts.clients }, () => rawWs(server.port, { headers, pauseAfterHandshake: true })));
+  for (const c of flooders) c.socket.write(floodFrames(opts.messages, (i) => opts.message(i, before.seq)));
+  let left = opts.clients;
+  while (Date.now() - t0 < 20_000 && !watch.overBudget && left > 0) {
+    await sleep(250);
+    const h = await health();
+    if (h) left = Math.max(0, h.clients - before.clients);
+  }
+  const tookMs = Date.now() - t0;
+  if (!watch.overBudget) await sleep(2000); // what it does after the flood counts too
+  await watch.stop();
+  for (const c of flooders) c.socket.destroy();
+  return { peakRiseMB: watch.peakRiseMB(), overBudget: watch.overBudget, slowestMs: watch.slowestMs, unanswered: watch.unanswered, letGo: opts.clients - left, tookMs };
 }
 
 /** Many XFRM policy changes through iproute2 (test side only): n adds then n deletes (or only one of them), `rounds` times. */

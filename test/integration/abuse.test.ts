@@ -1,13 +1,14 @@
 // Hostile clients against a real `sascope serve` (pages on, tokens required, --log-level debug):
 // malformed and oversized WebSocket frames, 1,000 concurrent connections, clients that never read while
 // deltas flow (bounded memory), a reconnect flood, bad query parameters on every /api/v1 route, path
-// traversal on static files, missing and wrong tokens, foreign Origins — and no token in the logs.
+// traversal on static files, missing and wrong tokens, foreign Origins — and no token in the logs;
+// subscribe and resume floods from clients that never read (peak RSS and answers measured).
 // The long measurement (1,000 stuck clients, peak memory) is test/bench/ws-abuse.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { requireTestNetns, sh, startServer, type RunningServer } from '../helpers.ts';
-import { frame, memoryOf, policyChurn, rawHttp, rawWs, serverMessages, sleep, streamProblem } from './abuse-kit.ts';
+import { FLOODS, flood, frame, memoryOf, policyChurn, rawHttp, rawWs, serverMessages, sleep, streamProblem } from './abuse-kit.ts';
 
 requireTestNetns();
 
@@ -90,7 +91,8 @@ test('a frame over maxPayload (64 KiB) is refused with 1009 without reading it',
   await healthy();
 });
 
-test('1,000 concurrent WebSocket connections each get a snapshot; all are released on close', { timeout: 180_000 }, async () => {
+test('1,000 concurrent WebSocket connections each get a snapshot, the 1,001st is refused with 503 (the default cap); all are released on close', { timeout: 180_000 }, async () => {
+  for (let i = 0; i < 50 && (await healthy()).clients > 0; i++) await sleep(100); // the earlier tests' clients are gone
   const open: WebSocket[] = [];
   const t0 = Date.now();
   for (let i = 0; i < 1000; i += 100) {
@@ -102,6 +104,9 @@ test('1,000 concurrent WebSocket connections each get a snapshot; all are releas
   }
   const h = await healthy();
   assert.ok(h.clients >= 1000, `${h.clients} clients`);
+  const over = await rawHttp(server.port, 'GET', '/ws', { ...auth(), upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' });
+  assert.equal(over.status, 503, `the 1,001st client: ${over.status} ${over.body}`);
+  assert.equal((JSON.parse(over.body) as { error: { code: string } }).error.code, 'too-many-clients');
   console.log(`1000 connections in ${Date.now() - t0} ms; server RSS ${memoryOf(server.proc.pid!).rssMB.toFixed(0)} MiB`);
   for (const ws of open) ws.close();
   for (let i = 0; i < 50 && (await healthy()).clients > 0; i++) await sleep(100);
@@ -135,6 +140,33 @@ test('clients that never read stay bounded while deltas flow, and catch up once 
   console.log(`${fresh}/3 stuck clients that read again caught up through a fresh snapshot, the rest through their deltas`);
   for (const s of stuck) s.socket.destroy();
   sh('ip xfrm policy flush');
+});
+
+const FLOOD_CLIENTS = 10;
+const FLOOD_MESSAGES = 3000;
+const RSS_BUDGET_MB = 256;
+const ANSWER_MS = 5000;
+
+test(`subscribe and resume floods from clients that never read (${FLOOD_CLIENTS} × ${FLOOD_MESSAGES} messages, 300 policies): peak RSS within ${RSS_BUDGET_MB} MiB of the baseline, the server keeps answering`, { timeout: 600_000 }, async () => {
+  // A model worth snapshotting: 300 XFRM policies (~a snapshot of 100s of KB per request).
+  await policyChurn(300, 1, 'add');
+  const policies = async () => ((await (await fetch(`${server.url}/api/v1/policies`, { headers: auth() })).json()) as { policies: unknown[] }).policies.length;
+  for (const until = Date.now() + 60_000; (await policies()) !== 300 && Date.now() < until; ) await sleep(250);
+  assert.equal(await policies(), 300);
+  try {
+    for (const [what, message] of FLOODS) {
+      const r = await flood(server, auth(), { clients: FLOOD_CLIENTS, messages: FLOOD_MESSAGES, message, budgetMB: RSS_BUDGET_MB, answerMs: ANSWER_MS });
+      console.log(`flood "${what}": peak RSS +${r.peakRiseMB.toFixed(0)} MiB over the baseline${r.overBudget ? ' (stopped: over the budget)' : ''}; slowest health answer ${r.slowestMs} ms, ${r.unanswered} unanswered; ${r.letGo}/${FLOOD_CLIENTS} flooders let go in ${(r.tookMs / 1000).toFixed(1)} s`);
+      assert.ok(r.peakRiseMB <= RSS_BUDGET_MB, `flood "${what}": RSS rose ${r.peakRiseMB.toFixed(0)} MiB above the baseline (budget ${RSS_BUDGET_MB})`);
+      assert.equal(r.unanswered, 0, `flood "${what}": the server did not answer /api/v1/health within ${ANSWER_MS} ms ${r.unanswered} times`);
+      // Still serving: a new client gets its snapshot.
+      const fresh = await wsOutcome(auth());
+      assert.equal(fresh.first?.type, 'snapshot', `after flood "${what}"`);
+      fresh.ws!.close();
+    }
+  } finally {
+    sh('ip xfrm policy flush');
+  }
 });
 
 test('a reconnect flood leaves no clients and no growth behind', { timeout: 180_000 }, async () => {

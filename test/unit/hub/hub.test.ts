@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { DeltaRing, Hub, SNAPSHOT_PART_ROWS, type HubOptions } from '../../../server/hub/hub.ts';
+import { CLOSE_RATE_LIMITED, DeltaRing, Hub, SNAPSHOT_PART_ROWS, type HubOptions } from '../../../server/hub/hub.ts';
 import { Model } from '../../../server/model/model.ts';
 import type { ServerMessage, Snapshot, Delta } from '../../../server/wire/protocol.ts';
 import { memoryLogger } from '../memlog.ts';
@@ -37,7 +37,7 @@ class Client {
   readonly ws: WebSocket;
   private readonly queue: ServerMessage[] = [];
   private waiters: Array<(m: ServerMessage) => void> = [];
-  closed: Promise<{ code: number }>;
+  closed: Promise<{ code: number; reason: string }>;
   constructor(url: string) {
     this.ws = new WebSocket(url);
     this.ws.on('message', (d) => {
@@ -46,17 +46,21 @@ class Client {
       if (w) w(m);
       else this.queue.push(m);
     });
-    this.closed = new Promise((r) => this.ws.on('close', (code) => r({ code })));
+    this.closed = new Promise((r) => this.ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
   }
   next(timeoutMs = 3000): Promise<ServerMessage> {
     const q = this.queue.shift();
     if (q) return Promise.resolve(q);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no message in time')), timeoutMs);
-      this.waiters.push((m) => {
+      const w = (m: ServerMessage) => {
         clearTimeout(t);
         resolve(m);
-      });
+      };
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w); // the next message is not for this one
+        reject(new Error('no message in time'));
+      }, timeoutMs);
+      this.waiters.push(w);
     });
   }
   async nextOf<T extends ServerMessage['type']>(type: T): Promise<Extract<ServerMessage, { type: T }>> {
@@ -404,5 +408,106 @@ test('resume after the ring wrapped many times: exactly the missed deltas while 
   assert.deepEqual(m.deltas.map((d) => (d.op === 'upsert' ? (d.value as unknown as { i: number }).i : -1)), Array.from({ length: 50 }, (_, i) => 1234 - 50 + i));
   c.send({ type: 'resume', seq: seq - 51 });
   assert.equal((await c.next()).type, 'snapshot', 'one older than the ring keeps');
+  c.close();
+});
+
+/** The hub's server-side sockets (tests only). */
+const serverSockets = (hub: Hub) => [...(hub as unknown as { clients: Set<{ ws: WebSocket }> }).clients].map((c) => c.ws);
+
+test('a client that never reads and floods subscribe, resume and bad messages: its unsent bytes stay bounded, one snapshot waits (the newest request\'s)', async () => {
+  const maxBuffered = 256 * 1024;
+  const { model, url, hub } = await rig({ maxBufferedBytes: maxBuffered, messageBurst: 1_000_000, messagesPerSecond: 1_000_000 });
+  for (let i = 0; i < 1000; i++) model.upsert('policy', String(i), { key: String(i), pad: 'p'.repeat(1000) });
+  await tick();
+  let made = 0;
+  const snapshot = hub.snapshot.bind(hub);
+  hub.snapshot = (t) => (made++, snapshot(t));
+  const snapshotBytes = JSON.stringify(snapshot()).length;
+  const c = new Client(url);
+  await c.nextOf('snapshot');
+  made = 0;
+  (c.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+  const seq = hub.currentSeq;
+  const flood = [
+    { type: 'subscribe', topics: ['*'] },
+    { type: 'resume', seq: 0 },
+    { type: 'resume', seq: seq - 10 },
+    'not json',
+    { type: 'ping', echo: 1 },
+    { type: 'subscribe', topics: ['sa', 'policy'] },
+  ];
+  let maxUnsent = 0;
+  for (let round = 0; round < 40; round++) {
+    for (const m of flood) c.send(m);
+    await new Promise((r) => setTimeout(r, 10));
+    for (const ws of serverSockets(hub)) maxUnsent = Math.max(maxUnsent, ws.bufferedAmount);
+  }
+  c.send({ type: 'subscribe', topics: ['policy'] });
+  await new Promise((r) => setTimeout(r, 50));
+  for (const ws of serverSockets(hub)) maxUnsent = Math.max(maxUnsent, ws.bufferedAmount);
+  console.log(`241 requests from a client that does not read: ${made} snapshots made, at most ${(maxUnsent / 1024).toFixed(0)} KiB unsent (a snapshot is ${(snapshotBytes / 1024).toFixed(0)} KiB)`);
+  // What the kernel's socket buffers hold is not the process's; past them: a quarter of the bound and one snapshot.
+  assert.ok(maxUnsent <= maxBuffered / 4 + snapshotBytes + 64 * 1024, `unsent bytes bounded (${maxUnsent})`);
+  assert.ok(made < 40, `snapshots made only as they leave (${made} for 121 subscribe and resume requests)`);
+  (c.ws as unknown as { _socket: import('node:net').Socket })._socket.resume();
+  // Once it reads: the snapshot it gets last is of the newest request's topics, and it is current.
+  const got: ServerMessage[] = [await c.next(10_000)];
+  for (let m; (m = await c.next(1000).catch(() => undefined)); ) got.push(m);
+  const last = got.filter((m) => m.type === 'snapshot').at(-1);
+  console.log(`then it read ${got.length} messages: ${[...new Set(got.map((m) => m.type))].join(', ')}`);
+  assert.deepEqual(last?.topics, ['policy']);
+  assert.equal(last?.seq, hub.currentSeq);
+  c.send({ type: 'ping', echo: 7 });
+  assert.equal((await c.nextOf('pong')).echo, 7);
+  c.close();
+});
+
+test('client messages are rate-limited: past the burst one error, then a close with 1008 and the reason', async () => {
+  const { url } = await rig({ messageBurst: 5, messagesPerSecond: 2 });
+  const c = new Client(url);
+  await c.nextOf('snapshot');
+  for (let i = 0; i < 5; i++) c.send({ type: 'ping', echo: i });
+  for (let i = 0; i < 5; i++) assert.equal((await c.nextOf('pong')).echo, i);
+  c.send({ type: 'ping', echo: 5 });
+  const e = await c.next();
+  assert.equal(e.type, 'error');
+  assert.equal((e as { code: string }).code, 'rate-limited');
+  // Within the rate again (2/s): taken.
+  await new Promise((r) => setTimeout(r, 600));
+  c.send({ type: 'ping', echo: 6 });
+  assert.equal((await c.nextOf('pong')).echo, 6);
+  // A client that goes on past the limit is closed.
+  for (let i = 0; i < 30; i++) c.send({ type: 'subscribe', topics: ['*'] });
+  const closed = await c.closed;
+  assert.equal(closed.code, CLOSE_RATE_LIMITED);
+  assert.match(closed.reason, /rate limit: at most 5 messages at once, 2 a second/);
+});
+
+test('a cap on clients: upgrades past maxClients are refused with 503 and the reason; a place freed is taken again', async () => {
+  const { url, hub } = await rig({ maxClients: 2 });
+  const a = new Client(url);
+  const b = new Client(url);
+  await a.nextOf('snapshot');
+  await b.nextOf('snapshot');
+  const refused = await new Promise<{ status: number; body: string }>((resolve) => {
+    const ws = new WebSocket(url);
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.once('open', () => {
+      resolve({ status: 101, body: 'accepted' });
+      ws.terminate();
+    });
+    ws.once('error', () => undefined);
+  });
+  assert.equal(refused.status, 503);
+  assert.match(refused.body, /"too-many-clients".*at most 2 WebSocket clients/);
+  a.close();
+  for (let i = 0; i < 50 && hub.clientCount > 1; i++) await new Promise((r) => setTimeout(r, 20));
+  const c = new Client(url);
+  assert.equal((await c.next()).type, 'snapshot');
+  b.close();
   c.close();
 });
