@@ -1,4 +1,5 @@
-// Keyed key fingerprints: HMAC-SHA256(key) under a random 32-byte secret, first 8 hex digits. Operators can
+// Keyed key fingerprints, one function for every family that sees keys (XFRM and PF_KEY: the same key reads
+// the same through both): HMAC-SHA256(key) under a random 32-byte secret, first 8 hex digits. Operators can
 // tell keys apart and see that a rekey changed them; without the secret (mode 0600 in the data directory)
 // a fingerprint says nothing about the key, and 32 bits are too few to confirm a guessed key offline anyway.
 // The secret is generated once and kept so fingerprints stay comparable across restarts; when the data
@@ -6,7 +7,7 @@
 import { createHmac, hash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createPrivateFile, narrowToOwner } from '../../sys/private-file.ts';
+import { createPrivateFile, narrowToOwner } from '../sys/private-file.ts';
 
 export const DEFAULT_DATA_DIR = '/var/lib/sascope';
 const SECRET_FILE = 'fingerprint.key';
