@@ -2,13 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PSP_CMD, PSP_VERSION, devAttrs, pspFamily, statsAttrs } from '../../../server/families/psp/spec.ts';
-import { UAPI_DIR, cName, uapiEnums } from '../netlink/uapi-enums.ts';
+import { cName, uapiConstants } from '../tables/kernel.ts';
+import { paths } from '../../lab/lib/config.ts';
 
-const enums = uapiEnums('psp.h');
+const enums = uapiConstants('linux/psp.h')?.value;
 
-test('psp tables match <linux/psp.h>', { skip: enums || process.env.CI ? false : `no uapi headers in ${UAPI_DIR}` }, () => {
+test('psp tables match <linux/psp.h>', { skip: enums || process.env.CI ? false : `no uapi headers in ${paths.source}` }, () => {
   // In CI the lab's 7.x headers are provisioned by setup.sh --test: missing is a failure there, not a skip.
-  assert.ok(enums, `no uapi headers in ${UAPI_DIR} (npm run lab -- provision extracts them)`);
+  assert.ok(enums, `no uapi headers in ${paths.source} (npm run lab -- provision extracts them)`);
   const e = enums;
   for (const [set, prefix] of [[devAttrs, 'PSP_A_DEV_'], [statsAttrs, 'PSP_A_STATS_']] as const) {
     for (const [n, spec] of set.attrs) assert.equal(e.get(prefix + cName(spec.name)), n, `${set.name}.${spec.name}`);
