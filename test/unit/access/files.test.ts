@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadTokens, parseConfig } from '../../../server/config.ts';
-import { loadFingerprintSecret } from '../../../server/families/xfrm/fingerprint.ts';
+import { loadFingerprintSecret } from '../../../server/families/fingerprint.ts';
 import { History } from '../../../server/history/history.ts';
 import { Model } from '../../../server/model/model.ts';
 import { memoryLogger } from '../memlog.ts';
