@@ -26,18 +26,19 @@ const xfrmInfoData = attrSet('ifla-xfrm', [
   [3, { name: 'collect-metadata', type: 'flag' }],
 ]);
 const ovpnInfoData = attrSet('ifla-ovpn', [[1, { name: 'mode', type: 'u8', enum: { 0: 'p2p', 1: 'mp' } }]]);
-const vtiInfoData = attrSet('ifla-vti', [
+// IFLA_VTI_*: one numbering for vti and vti6, but the addresses are in_addr (ip_vti.c) or in6_addr (ip6_vti.c).
+const vtiInfoData = (name: string, addr: 'ipv4' | 'ipv6') => attrSet(name, [
   [1, { name: 'link', type: 'u32' }],
   [2, { name: 'ikey', type: 'be32' }],
   [3, { name: 'okey', type: 'be32' }],
-  [4, { name: 'local', type: 'binary', hint: 'ipv4' }],
-  [5, { name: 'remote', type: 'binary', hint: 'ipv4' }],
+  [4, { name: 'local', type: 'binary', hint: addr }],
+  [5, { name: 'remote', type: 'binary', hint: addr }],
   [6, { name: 'fwmark', type: 'u32' }],
 ]);
 const vethInfoData = attrSet('ifla-veth', [[1, { name: 'peer', type: 'binary' }]]);
 
 /** IFLA_INFO_DATA sets by kind. */
-export const infoDataByKind: Record<string, AttrSet> = { xfrm: xfrmInfoData, ovpn: ovpnInfoData, vti: vtiInfoData, vti6: vtiInfoData, veth: vethInfoData };
+export const infoDataByKind: Record<string, AttrSet> = { xfrm: xfrmInfoData, ovpn: ovpnInfoData, vti: vtiInfoData('ifla-vti', 'ipv4'), vti6: vtiInfoData('ifla-vti6', 'ipv6'), veth: vethInfoData };
 
 const linkInfo = attrSet('ifla-linkinfo', [
   [1, { name: 'kind', type: 'string' }],
