@@ -1,6 +1,6 @@
 // XFRM policies: struct xfrm_userpolicy_info + XFRMA_* attributes → XfrmPolicy.
-import { decodeStruct } from '../../netlink/struct.ts';
-import { decodeAttrs, type Decoded } from '../../netlink/spec.ts';
+import { decodeStruct, type Struct } from '../../netlink/struct.ts';
+import { decodeAttrs } from '../../netlink/spec.ts';
 import { DecodeError } from '../../netlink/errors.ts';
 import type { NetlinkMessage } from '../../netlink/message.ts';
 import type { XfrmLifetimeConfig, XfrmLifetimeCurrent, XfrmPolicy, XfrmSelector, XfrmTemplate } from '../../wire/entities.ts';
@@ -8,18 +8,13 @@ import { familyName, formatXfrmAddress } from '../address.ts';
 import { IP_PROTO, flagNames } from '../names.ts';
 import {
   OFFLOAD_FLAGS, POLICY_ACTION, POLICY_DIR, POLICY_FLAGS, POLICY_SHARE, POLICY_TYPE, XFRM_MODE, XFRM_MSG, XFRM_PROTO,
-  xfrmAttrs, xfrm_user_tmpl, xfrm_userpolicy_id, xfrm_userpolicy_info, xfrm_user_polexpire,
+  xfrmAttrs, xfrm_lifetime_cfg, xfrm_lifetime_cur, xfrm_selector, xfrm_user_tmpl, xfrm_userpolicy_id, xfrm_userpolicy_info,
+  xfrm_user_polexpire, type XfrmAttrs,
 } from './spec.ts';
-
-interface RawSelector { daddr: Buffer; saddr: Buffer; dport: number; dport_mask: number; sport: number; sport_mask: number; family: number; prefixlen_d: number; prefixlen_s: number; proto: number; ifindex: number; user: number }
-interface RawLftCfg { soft_byte_limit: bigint; hard_byte_limit: bigint; soft_packet_limit: bigint; hard_packet_limit: bigint; soft_add_expires_seconds: bigint; hard_add_expires_seconds: bigint; soft_use_expires_seconds: bigint; hard_use_expires_seconds: bigint }
-interface RawLftCur { bytes: bigint; packets: bigint; add_time: bigint; use_time: bigint }
-export interface RawPolicyInfo { sel: RawSelector; lft: RawLftCfg; curlft: RawLftCur; priority: number; index: number; dir: number; action: number; flags: number; share: number }
-interface RawTmpl { id: { daddr: Buffer; spi: number; proto: number }; family: number; saddr: Buffer; reqid: number; mode: number; share: number; optional: number; aalgos: number; ealgos: number; calgos: number }
 
 const named = (table: Record<number, string>, v: number): string | number => table[v] ?? v;
 
-export function selectorFrom(s: RawSelector): XfrmSelector {
+export function selectorFrom(s: Struct<typeof xfrm_selector>): XfrmSelector {
   return {
     family: familyName(s.family),
     src: `${formatXfrmAddress(s.saddr, s.family)}/${s.prefixlen_s}`,
@@ -34,7 +29,7 @@ export function selectorFrom(s: RawSelector): XfrmSelector {
   };
 }
 
-export function lifetimeConfigFrom(l: RawLftCfg): XfrmLifetimeConfig {
+export function lifetimeConfigFrom(l: Struct<typeof xfrm_lifetime_cfg>): XfrmLifetimeConfig {
   return {
     softByteLimit: l.soft_byte_limit, hardByteLimit: l.hard_byte_limit,
     softPacketLimit: l.soft_packet_limit, hardPacketLimit: l.hard_packet_limit,
@@ -43,7 +38,7 @@ export function lifetimeConfigFrom(l: RawLftCfg): XfrmLifetimeConfig {
   };
 }
 
-export function lifetimeCurrentFrom(c: RawLftCur): XfrmLifetimeCurrent {
+export function lifetimeCurrentFrom(c: Struct<typeof xfrm_lifetime_cur>): XfrmLifetimeCurrent {
   return { bytes: c.bytes, packets: c.packets, addTime: c.add_time, useTime: c.use_time };
 }
 
@@ -52,7 +47,7 @@ export function templatesFrom(data: Buffer, what: string): XfrmTemplate[] {
   if (data.length % xfrm_user_tmpl.size !== 0) throw new DecodeError(what, 0, `templates of ${data.length} bytes, not a multiple of ${xfrm_user_tmpl.size}`);
   const out: XfrmTemplate[] = [];
   for (let off = 0; off < data.length; off += xfrm_user_tmpl.size) {
-    const t = decodeStruct<RawTmpl>(xfrm_user_tmpl, data, off, what);
+    const t = decodeStruct(xfrm_user_tmpl, data, off, what);
     out.push({
       dst: formatXfrmAddress(t.id.daddr, t.family),
       spi: t.id.spi,
@@ -75,7 +70,7 @@ export function policyKey(index: number, dir: number): string {
   return `${index}:${POLICY_DIR[dir] ?? dir}`;
 }
 
-export function policyFrom(info: RawPolicyInfo, attrs: Decoded, what: string): XfrmPolicy {
+export function policyFrom(info: Struct<typeof xfrm_userpolicy_info>, attrs: XfrmAttrs, what: string): XfrmPolicy {
   const p: XfrmPolicy = {
     key: policyKey(info.index, info.dir),
     index: info.index,
@@ -87,15 +82,15 @@ export function policyFrom(info: RawPolicyInfo, attrs: Decoded, what: string): X
     type: 'main',
     selector: selectorFrom(info.sel),
     lifetime: { config: lifetimeConfigFrom(info.lft), current: lifetimeCurrentFrom(info.curlft) },
-    templates: attrs['tmpl'] ? templatesFrom(attrs['tmpl'] as Buffer, `${what}.tmpl`) : [],
+    templates: attrs.tmpl ? templatesFrom(attrs.tmpl, `${what}.tmpl`) : [],
   };
-  const pt = attrs['policy-type'] as { type: number } | undefined;
+  const pt = attrs['policy-type'];
   if (pt) p.type = named(POLICY_TYPE, pt.type);
-  const mark = attrs['mark'] as { v: number; m: number } | undefined;
+  const mark = attrs.mark;
   if (mark) p.mark = { value: mark.v, mask: mark.m };
-  if (attrs['if-id'] !== undefined) p.ifId = attrs['if-id'] as number;
-  if (attrs['sec-ctx']) p.securityContext = attrs['sec-ctx'] as XfrmPolicy['securityContext'];
-  const off = attrs['offload-dev'] as { ifindex: number; flags: number } | undefined;
+  if (attrs['if-id'] !== undefined) p.ifId = attrs['if-id'];
+  if (attrs['sec-ctx']) p.securityContext = attrs['sec-ctx'];
+  const off = attrs['offload-dev'];
   if (off) p.offload = { ifindex: off.ifindex, flags: flagNames(off.flags, OFFLOAD_FLAGS) };
   if (attrs.unknown) p.unknown = attrs.unknown;
   return p;
@@ -113,7 +108,7 @@ export function decodePolicyMessage(m: NetlinkMessage): PolicyMessage | undefine
   switch (m.type) {
     case XFRM_MSG.NEWPOLICY:
     case XFRM_MSG.UPDPOLICY: {
-      const info = decodeStruct<RawPolicyInfo>(xfrm_userpolicy_info, m.payload, 0, what);
+      const info = decodeStruct(xfrm_userpolicy_info, m.payload, 0, what);
       const attrs = decodeAttrs(xfrmAttrs, m.payload.subarray(xfrm_userpolicy_info.size), what);
       return { kind: 'upsert', policy: policyFrom(info, attrs, what) };
     }
@@ -121,18 +116,18 @@ export function decodePolicyMessage(m: NetlinkMessage): PolicyMessage | undefine
       // struct xfrm_userpolicy_id, then XFRMA_POLICY with the full xfrm_userpolicy_info (xfrm_notify_policy)
       decodeStruct(xfrm_userpolicy_id, m.payload, 0, what);
       const attrs = decodeAttrs(xfrmAttrs, m.payload.subarray(xfrm_userpolicy_id.size), what);
-      const info = attrs['policy'] as RawPolicyInfo | undefined;
+      const info = attrs.policy;
       if (!info) throw new DecodeError(what, xfrm_userpolicy_id.size, 'DELPOLICY without XFRMA_POLICY');
       return { kind: 'remove', policy: policyFrom(info, attrs, what) };
     }
     case XFRM_MSG.POLEXPIRE: {
-      const e = decodeStruct<{ pol: RawPolicyInfo; hard: number }>(xfrm_user_polexpire, m.payload, 0, what);
+      const e = decodeStruct(xfrm_user_polexpire, m.payload, 0, what);
       const attrs = decodeAttrs(xfrmAttrs, m.payload.subarray(xfrm_user_polexpire.size), what);
       return { kind: 'expire', policy: policyFrom(e.pol, attrs, what), hard: e.hard !== 0 };
     }
     case XFRM_MSG.FLUSHPOLICY: {
       const attrs = decodeAttrs(xfrmAttrs, m.payload, what);
-      const pt = attrs['policy-type'] as { type: number } | undefined;
+      const pt = attrs['policy-type'];
       return { kind: 'flush', type: pt ? named(POLICY_TYPE, pt.type) : 'main' };
     }
     default:

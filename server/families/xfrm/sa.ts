@@ -2,37 +2,24 @@
 // SA, EXPIRE, ACQUIRE, AEVENTS, REPORT, MAPPING and MIGRATE groups, as the kernel builds them in
 // net/xfrm/xfrm_user.c (xfrm_notify_sa, build_expire, build_aevent, build_acquire, build_report,
 // build_mapping, xfrm_notify_sa_flush). Keys are fingerprinted and dropped by the algorithm decoders.
-import { decodeStruct } from '../../netlink/struct.ts';
-import { decodeAttrs, type Decoded } from '../../netlink/spec.ts';
+import { decodeStruct, type Struct } from '../../netlink/struct.ts';
+import { decodeAttrs } from '../../netlink/spec.ts';
 import { DecodeError } from '../../netlink/errors.ts';
 import type { NetlinkMessage } from '../../netlink/message.ts';
 import { saKey, type XfrmAntiReplay, type SecurityAssociation, type XfrmAlgorithm, type XfrmLifetimeCurrent, type XfrmSelector, type XfrmTemplate } from '../../wire/xfrm.ts';
 import { familyName, formatXfrmAddress } from '../address.ts';
 import { flagNames } from '../names.ts';
-import { lifetimeConfigFrom, lifetimeCurrentFrom, selectorFrom, templatesFrom, type RawPolicyInfo } from './policy.ts';
+import { lifetimeConfigFrom, lifetimeCurrentFrom, selectorFrom, templatesFrom } from './policy.ts';
 import {
   AE_FLAGS, ENCAP_TYPE, SA_EXTRA_FLAGS, SA_FLAGS, XFRM_MODE, XFRM_MSG, XFRM_PROTO, xfrmAttrs,
   xfrm_aevent_id, xfrm_user_acquire, xfrm_user_expire, xfrm_user_mapping, xfrm_user_report, xfrm_usersa_flush,
-  xfrm_usersa_id, xfrm_usersa_info, type AlgorithmInfo,
+  xfrm_usersa_id, xfrm_usersa_info, type AlgorithmInfo, type XfrmAttrs,
 } from './spec.ts';
-
-type RawSelector = Parameters<typeof selectorFrom>[0];
-type RawLftCur = Parameters<typeof lifetimeCurrentFrom>[0];
-interface RawSaInfo {
-  sel: RawSelector;
-  id: { daddr: Buffer; spi: number; proto: number };
-  saddr: Buffer;
-  lft: Parameters<typeof lifetimeConfigFrom>[0];
-  curlft: RawLftCur;
-  stats: { replay_window: number; replay: number; integrity_failed: number };
-  seq: number; reqid: number; family: number; mode: number; replay_window: number; flags: number;
-}
-interface RawSaId { daddr: Buffer; spi: number; family: number; proto: number }
 
 const named = (table: Record<number, string>, v: number): string | number => table[v] ?? v;
 
-function markOf(attrs: Decoded): { value: number; mask: number } | undefined {
-  const m = attrs['mark'] as { v: number; m: number } | undefined;
+function markOf(attrs: XfrmAttrs): { value: number; mask: number } | undefined {
+  const m = attrs.mark;
   return m ? { value: m.v, mask: m.m } : undefined;
 }
 
@@ -44,23 +31,23 @@ function algorithm(a: AlgorithmInfo): XfrmAlgorithm {
   return out;
 }
 
-function antiReplayOf(attrs: Decoded): XfrmAntiReplay | undefined {
-  const esn = attrs['replay-esn-val'] as { bmp_len: number; oseq: number; seq: number; oseq_hi: number; seq_hi: number; replay_window: number } | undefined;
+function antiReplayOf(attrs: XfrmAttrs): XfrmAntiReplay | undefined {
+  const esn = attrs['replay-esn-val'];
   if (esn) return { esn: true, seq: esn.seq, oseq: esn.oseq, seqHi: esn.seq_hi, oseqHi: esn.oseq_hi, replayWindow: esn.replay_window, bitmapLength: esn.bmp_len };
-  const r = attrs['replay-val'] as { oseq: number; seq: number; bitmap: number } | undefined;
+  const r = attrs['replay-val'];
   if (r) return { esn: false, seq: r.seq, oseq: r.oseq, bitmap: r.bitmap };
   return undefined;
 }
 
-function addressAttr(attrs: Decoded, name: string, family: number, what: string): string | undefined {
-  const b = attrs[name] as Buffer | undefined;
+function addressAttr(attrs: XfrmAttrs, name: 'coaddr' | 'srcaddr', family: number, what: string): string | undefined {
+  const b = attrs[name];
   if (!b) return undefined;
   if (b.length < 16) throw new DecodeError(what, 0, `${name} of ${b.length} bytes, need 16`);
   return formatXfrmAddress(b, family);
 }
 
 /** struct xfrm_usersa_info and the attributes after it (copy_to_user_state_extra). */
-export function saFrom(p: RawSaInfo, attrs: Decoded, what: string): SecurityAssociation {
+export function saFrom(p: Struct<typeof xfrm_usersa_info>, attrs: XfrmAttrs, what: string): SecurityAssociation {
   const family = familyName(p.family);
   const dst = formatXfrmAddress(p.id.daddr, p.family);
   const proto = named(XFRM_PROTO, p.id.proto);
@@ -85,40 +72,40 @@ export function saFrom(p: RawSaInfo, attrs: Decoded, what: string): SecurityAsso
   return sa;
 }
 
-function applyAttrs(sa: SecurityAssociation, attrs: Decoded, family: number, what: string): void {
-  if (attrs['sa-extra-flags'] !== undefined) sa.extraFlags = flagNames(attrs['sa-extra-flags'] as number, SA_EXTRA_FLAGS);
-  if (attrs['alg-aead']) sa.aead = algorithm(attrs['alg-aead'] as AlgorithmInfo);
+function applyAttrs(sa: SecurityAssociation, attrs: XfrmAttrs, family: number, what: string): void {
+  if (attrs['sa-extra-flags'] !== undefined) sa.extraFlags = flagNames(attrs['sa-extra-flags'], SA_EXTRA_FLAGS);
+  if (attrs['alg-aead']) sa.aead = algorithm(attrs['alg-aead']);
   // The kernel sends an auth key twice: XFRMA_ALG_AUTH (no truncation) and XFRMA_ALG_AUTH_TRUNC. Keep the richer one.
-  const auth = (attrs['alg-auth-trunc'] ?? attrs['alg-auth']) as AlgorithmInfo | undefined;
+  const auth = attrs['alg-auth-trunc'] ?? attrs['alg-auth'];
   if (auth) sa.auth = algorithm(auth);
-  if (attrs['alg-crypt']) sa.enc = algorithm(attrs['alg-crypt'] as AlgorithmInfo);
-  if (attrs['alg-comp']) sa.comp = algorithm(attrs['alg-comp'] as AlgorithmInfo);
-  const encap = attrs['encap'] as { encap_type: number; encap_sport: number; encap_dport: number; encap_oa: Buffer } | undefined;
+  if (attrs['alg-crypt']) sa.enc = algorithm(attrs['alg-crypt']);
+  if (attrs['alg-comp']) sa.comp = algorithm(attrs['alg-comp']);
+  const encap = attrs.encap;
   if (encap) sa.encap = { type: named(ENCAP_TYPE, encap.encap_type), sport: encap.encap_sport, dport: encap.encap_dport, oa: formatXfrmAddress(encap.encap_oa, family) };
   const ar = antiReplayOf(attrs);
   if (ar) sa.antiReplay = ar;
   const mark = markOf(attrs);
   if (mark) sa.mark = mark;
-  if (attrs['set-mark'] !== undefined) sa.setMark = { value: attrs['set-mark'] as number, mask: (attrs['set-mark-mask'] as number | undefined) ?? 0xffffffff };
-  if (attrs['if-id'] !== undefined) sa.ifId = attrs['if-id'] as number;
-  const off = attrs['offload-dev'] as { ifindex: number; flags: number } | undefined;
+  if (attrs['set-mark'] !== undefined) sa.setMark = { value: attrs['set-mark'], mask: attrs['set-mark-mask'] ?? 0xffffffff };
+  if (attrs['if-id'] !== undefined) sa.ifId = attrs['if-id'];
+  const off = attrs['offload-dev'];
   if (off) sa.offload = { ifindex: off.ifindex, dir: off.flags & 2 ? 'in' : 'out', type: off.flags & 4 ? 'packet' : 'crypto' };
-  if (attrs['sa-dir'] !== undefined) sa.dir = attrs['sa-dir'] as string | number;
-  if (attrs['tfcpad'] !== undefined) sa.tfcpad = attrs['tfcpad'] as number;
+  if (attrs['sa-dir'] !== undefined) sa.dir = attrs['sa-dir'];
+  if (attrs.tfcpad !== undefined) sa.tfcpad = attrs.tfcpad;
   const coaddr = addressAttr(attrs, 'coaddr', family, `${what}.coaddr`);
   if (coaddr) sa.coaddr = coaddr;
-  if (attrs['sec-ctx']) sa.securityContext = attrs['sec-ctx'] as SecurityAssociation['securityContext'];
-  if (attrs['nat-keepalive-interval'] !== undefined) sa.natKeepaliveInterval = attrs['nat-keepalive-interval'] as number;
-  if (attrs['mtimer-thresh'] !== undefined) sa.mtimerThresh = attrs['mtimer-thresh'] as number;
-  if (attrs['sa-pcpu'] !== undefined) sa.pcpu = attrs['sa-pcpu'] as number;
-  if (attrs['lastused'] !== undefined) sa.lastUsed = attrs['lastused'] as bigint;
+  if (attrs['sec-ctx']) sa.securityContext = attrs['sec-ctx'];
+  if (attrs['nat-keepalive-interval'] !== undefined) sa.natKeepaliveInterval = attrs['nat-keepalive-interval'];
+  if (attrs['mtimer-thresh'] !== undefined) sa.mtimerThresh = attrs['mtimer-thresh'];
+  if (attrs['sa-pcpu'] !== undefined) sa.pcpu = attrs['sa-pcpu'];
+  if (attrs.lastused !== undefined) sa.lastUsed = attrs.lastused;
   const iptfs: NonNullable<SecurityAssociation['iptfs']> = {};
-  if (attrs['iptfs-drop-time'] !== undefined) iptfs.dropTimeUs = attrs['iptfs-drop-time'] as number;
-  if (attrs['iptfs-reorder-window'] !== undefined) iptfs.reorderWindow = attrs['iptfs-reorder-window'] as number;
+  if (attrs['iptfs-drop-time'] !== undefined) iptfs.dropTimeUs = attrs['iptfs-drop-time'];
+  if (attrs['iptfs-reorder-window'] !== undefined) iptfs.reorderWindow = attrs['iptfs-reorder-window'];
   if (attrs['iptfs-dont-frag']) iptfs.dontFrag = true;
-  if (attrs['iptfs-init-delay'] !== undefined) iptfs.initDelayUs = attrs['iptfs-init-delay'] as number;
-  if (attrs['iptfs-max-qsize'] !== undefined) iptfs.maxQueueSize = attrs['iptfs-max-qsize'] as number;
-  if (attrs['iptfs-pkt-size'] !== undefined) iptfs.pktSize = attrs['iptfs-pkt-size'] as number;
+  if (attrs['iptfs-init-delay'] !== undefined) iptfs.initDelayUs = attrs['iptfs-init-delay'];
+  if (attrs['iptfs-max-qsize'] !== undefined) iptfs.maxQueueSize = attrs['iptfs-max-qsize'];
+  if (attrs['iptfs-pkt-size'] !== undefined) iptfs.pktSize = attrs['iptfs-pkt-size'];
   if (Object.keys(iptfs).length) sa.iptfs = iptfs;
   if (attrs.unknown) sa.unknown = attrs.unknown;
 }
@@ -132,7 +119,7 @@ export interface SaId {
   family: string;
 }
 
-function saIdFrom(id: RawSaId, mark?: { value: number; mask: number }): SaId {
+function saIdFrom(id: Struct<typeof xfrm_usersa_id>, mark?: { value: number; mask: number }): SaId {
   const family = familyName(id.family);
   const dst = formatXfrmAddress(id.daddr, id.family);
   const proto = named(XFRM_PROTO, id.proto);
@@ -183,25 +170,25 @@ export function decodeSaMessage(m: NetlinkMessage): SaMessage | undefined {
   switch (m.type) {
     case XFRM_MSG.NEWSA:
     case XFRM_MSG.UPDSA: {
-      const info = decodeStruct<RawSaInfo>(xfrm_usersa_info, m.payload, 0, what);
+      const info = decodeStruct(xfrm_usersa_info, m.payload, 0, what);
       const attrs = decodeAttrs(xfrmAttrs, m.payload.subarray(xfrm_usersa_info.size), what);
       return { kind: 'upsert', type: m.type === XFRM_MSG.NEWSA ? 'NEWSA' : 'UPDSA', sa: saFrom(info, attrs, what) };
     }
     case XFRM_MSG.DELSA: {
       // xfrm_notify_sa: struct xfrm_usersa_id, then XFRMA_SA with the full xfrm_usersa_info and the usual attributes.
-      decodeStruct<RawSaId>(xfrm_usersa_id, m.payload, 0, what);
+      decodeStruct(xfrm_usersa_id, m.payload, 0, what);
       const attrs = decodeAttrs(xfrmAttrs, m.payload.subarray(xfrm_usersa_id.size), what);
-      const info = attrs['sa'] as RawSaInfo | undefined;
+      const info = attrs.sa;
       if (!info) throw new DecodeError(what, xfrm_usersa_id.size, 'DELSA without XFRMA_SA');
       return { kind: 'remove', sa: saFrom(info, attrs, what) };
     }
     case XFRM_MSG.EXPIRE: {
-      const e = decodeStruct<{ state: RawSaInfo; hard: number }>(xfrm_user_expire, m.payload, 0, what);
+      const e = decodeStruct(xfrm_user_expire, m.payload, 0, what);
       const attrs = decodeAttrs(xfrmAttrs, m.payload.subarray(xfrm_user_expire.size), what);
       return { kind: 'expire', sa: saFrom(e.state, attrs, what), hard: e.hard !== 0 };
     }
     case XFRM_MSG.NEWAE: {
-      const a = decodeStruct<{ sa_id: RawSaId; saddr: Buffer; flags: number; reqid: number }>(xfrm_aevent_id, m.payload, 0, what);
+      const a = decodeStruct(xfrm_aevent_id, m.payload, 0, what);
       const attrs = decodeAttrs(xfrmAttrs, m.payload.subarray(xfrm_aevent_id.size), what);
       const ae: SaAevent = {
         id: saIdFrom(a.sa_id, markOf(attrs)),
@@ -209,16 +196,16 @@ export function decodeSaMessage(m: NetlinkMessage): SaMessage | undefined {
         reqid: a.reqid,
         flags: flagNames(a.flags, AE_FLAGS),
       };
-      const cur = attrs['ltime-val'] as RawLftCur | undefined;
+      const cur = attrs['ltime-val'];
       if (cur) ae.current = lifetimeCurrentFrom(cur);
       const ar = antiReplayOf(attrs);
       if (ar) ae.antiReplay = ar;
-      if (attrs['replay-thresh'] !== undefined) ae.replayThresh = attrs['replay-thresh'] as number;
-      if (attrs['etimer-thresh'] !== undefined) ae.etimerThresh = attrs['etimer-thresh'] as number;
+      if (attrs['replay-thresh'] !== undefined) ae.replayThresh = attrs['replay-thresh'];
+      if (attrs['etimer-thresh'] !== undefined) ae.etimerThresh = attrs['etimer-thresh'];
       return { kind: 'aevent', ae };
     }
     case XFRM_MSG.ACQUIRE: {
-      const a = decodeStruct<{ id: { daddr: Buffer; spi: number; proto: number }; saddr: Buffer; sel: RawSelector; policy: RawPolicyInfo; aalgos: number; ealgos: number; calgos: number; seq: number }>(xfrm_user_acquire, m.payload, 0, what);
+      const a = decodeStruct(xfrm_user_acquire, m.payload, 0, what);
       const attrs = decodeAttrs(xfrmAttrs, m.payload.subarray(xfrm_user_acquire.size), what);
       const fam = a.sel.family || a.policy.sel.family;
       return {
@@ -229,7 +216,7 @@ export function decodeSaMessage(m: NetlinkMessage): SaMessage | undefined {
           selector: selectorFrom(a.sel),
           policyIndex: a.policy.index,
           policyDir: a.policy.dir,
-          templates: attrs['tmpl'] ? templatesFrom(attrs['tmpl'] as Buffer, `${what}.tmpl`) : [],
+          templates: attrs.tmpl ? templatesFrom(attrs.tmpl, `${what}.tmpl`) : [],
           aalgos: a.aalgos,
           ealgos: a.ealgos,
           calgos: a.calgos,
@@ -238,13 +225,13 @@ export function decodeSaMessage(m: NetlinkMessage): SaMessage | undefined {
       };
     }
     case XFRM_MSG.REPORT: {
-      const r = decodeStruct<{ proto: number; sel: RawSelector }>(xfrm_user_report, m.payload, 0, what);
+      const r = decodeStruct(xfrm_user_report, m.payload, 0, what);
       const attrs = decodeAttrs(xfrmAttrs, m.payload.subarray(xfrm_user_report.size), what);
       const coaddr = addressAttr(attrs, 'coaddr', r.sel.family, `${what}.coaddr`);
       return { kind: 'report', proto: named(XFRM_PROTO, r.proto), selector: selectorFrom(r.sel), ...(coaddr ? { coaddr } : {}) };
     }
     case XFRM_MSG.MAPPING: {
-      const mp = decodeStruct<{ id: RawSaId; reqid: number; old_saddr: Buffer; new_saddr: Buffer; old_sport: number; new_sport: number }>(xfrm_user_mapping, m.payload, 0, what);
+      const mp = decodeStruct(xfrm_user_mapping, m.payload, 0, what);
       return {
         kind: 'mapping',
         id: saIdFrom(mp.id),
@@ -256,7 +243,7 @@ export function decodeSaMessage(m: NetlinkMessage): SaMessage | undefined {
       };
     }
     case XFRM_MSG.FLUSHSA: {
-      const f = decodeStruct<{ proto: number }>(xfrm_usersa_flush, m.payload, 0, what);
+      const f = decodeStruct(xfrm_usersa_flush, m.payload, 0, what);
       // IPSEC_PROTO_ANY (255): every SA (ip xfrm state flush)
       return { kind: 'flush', proto: f.proto === 255 ? 'any' : named(XFRM_PROTO, f.proto) };
     }

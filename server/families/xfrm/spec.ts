@@ -1,7 +1,7 @@
 // NETLINK_XFRM declared once: message types, multicast groups, fixed structs (<linux/xfrm.h>) and the
 // XFRMA_* attribute table. Sizes are asserted in test/unit/netlink/struct.test.ts.
-import { decodeStruct, defineStruct } from '../../netlink/struct.ts';
-import { attrSet } from '../../netlink/spec.ts';
+import { decodeStruct, defineStruct, type Struct } from '../../netlink/struct.ts';
+import { attrSet, type Decoded } from '../../netlink/spec.ts';
 import { DecodeError } from '../../netlink/errors.ts';
 import { keyFingerprint } from '../fingerprint.ts';
 
@@ -197,8 +197,8 @@ const authAlg = (data: Buffer, what: string) => algoHeader(data, what, 'auth').i
 const aeadAlg = (data: Buffer, what: string) => algoHeader(data, what, 'aead').info;
 
 /** XFRMA_REPLAY_ESN_VAL: struct xfrm_replay_state_esn; the bitmap (bmp_len words) is checked, not kept. */
-export function decodeReplayEsn(data: Buffer, what: string): { bmp_len: number; oseq: number; seq: number; oseq_hi: number; seq_hi: number; replay_window: number } {
-  const v = decodeStruct<{ bmp_len: number; oseq: number; seq: number; oseq_hi: number; seq_hi: number; replay_window: number }>(xfrm_replay_state_esn, data, 0, what);
+export function decodeReplayEsn(data: Buffer, what: string): Struct<typeof xfrm_replay_state_esn> {
+  const v = decodeStruct(xfrm_replay_state_esn, data, 0, what);
   if (data.length < xfrm_replay_state_esn.size + v.bmp_len * 4) throw new DecodeError(what, 0, `ESN bitmap of ${v.bmp_len} words runs past the attribute (${data.length} bytes)`);
   return v;
 }
@@ -249,6 +249,9 @@ export const xfrmAttrs = attrSet('xfrma', [
   [40, { name: 'iptfs-max-qsize', type: 'u32' }],
   [41, { name: 'iptfs-pkt-size', type: 'u32' }],
 ], { redactUnknown: true });
+
+/** The XFRMA_* attributes after a message's fixed struct, as the table decodes them. */
+export type XfrmAttrs = Decoded<typeof xfrmAttrs>;
 
 // 3-5: per-socket policies (XFRM_POLICY_MAX + dir; an IKE daemon's bypass for its own sockets), named as iproute2 prints them.
 export const POLICY_DIR: Record<number, string> = { 0: 'in', 1: 'out', 2: 'fwd', 3: 'socket in', 4: 'socket out', 5: 'socket fwd' };

@@ -13,8 +13,8 @@ export function decodeSadInfo(m: NetlinkMessage): NonNullable<XfrmTotals['sad']>
   if (m.type !== XFRM_MSG.NEWSADINFO) throw new DecodeError(what, 0, `message type ${m.type}, expected NEWSADINFO`);
   if (m.payload.length < 4) throw new DecodeError(what, 0, `payload of ${m.payload.length} bytes, need the 4-byte flags`);
   const a = decodeAttrs(sadInfoAttrs, m.payload.subarray(4), what);
-  const h = a['hinfo'] as { sadhcnt: number; sadhmcnt: number } | undefined;
-  return { count: (a['cnt'] as number | undefined) ?? 0, hashBuckets: h?.sadhcnt ?? 0, hashMax: h?.sadhmcnt ?? 0 };
+  const h = a.hinfo;
+  return { count: a.cnt ?? 0, hashBuckets: h?.sadhcnt ?? 0, hashMax: h?.sadhmcnt ?? 0 };
 }
 
 export function decodeSpdInfo(m: NetlinkMessage): NonNullable<XfrmTotals['spd']> {
@@ -22,10 +22,10 @@ export function decodeSpdInfo(m: NetlinkMessage): NonNullable<XfrmTotals['spd']>
   if (m.type !== XFRM_MSG.NEWSPDINFO) throw new DecodeError(what, 0, `message type ${m.type}, expected NEWSPDINFO`);
   if (m.payload.length < 4) throw new DecodeError(what, 0, `payload of ${m.payload.length} bytes, need the 4-byte flags`);
   const a = decodeAttrs(spdInfoAttrs, m.payload.subarray(4), what);
-  const i = a['info'] as { incnt: number; outcnt: number; fwdcnt: number; inscnt: number; outscnt: number; fwdscnt: number } | undefined;
-  const h = a['hinfo'] as { spdhcnt: number; spdhmcnt: number } | undefined;
-  const t4 = a['ipv4-hthresh'] as { lbits: number; rbits: number } | undefined;
-  const t6 = a['ipv6-hthresh'] as { lbits: number; rbits: number } | undefined;
+  const i = a.info;
+  const h = a.hinfo;
+  const t4 = a['ipv4-hthresh'];
+  const t6 = a['ipv6-hthresh'];
   return {
     in: i?.incnt ?? 0, out: i?.outcnt ?? 0, fwd: i?.fwdcnt ?? 0,
     inSocket: i?.inscnt ?? 0, outSocket: i?.outscnt ?? 0, fwdSocket: i?.fwdscnt ?? 0,
