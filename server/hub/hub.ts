@@ -301,7 +301,7 @@ export class Hub {
 
   /**
    * The one bound on what waits for a client: whether its socket holds no more than `limit` unsent bytes.
-   * Every message goes out through write(), which asks it.
+   * Every message asks it: deltas and small answers in write(), snapshots and resume answers in catchUp().
    */
   private room(c: Client, limit = this.maxBuffered): boolean {
     return c.ws.readyState === WebSocket.OPEN && c.ws.bufferedAmount <= limit;
@@ -362,14 +362,10 @@ export class Hub {
     if (since !== undefined && since <= this.seq && !c.pending) {
       const first = this.ring.firstSeq ?? this.seq + 1;
       const from = since + 1;
-      if (since === this.seq) {
-        c.through = this.seq;
-        return this.reply(c, { type: 'deltas', time: Date.now(), from, through: this.seq, deltas: [] });
-      }
+      c.through = this.seq;
+      if (since === this.seq) return this.reply(c, { type: 'deltas', time: Date.now(), from, through: this.seq, deltas: [] });
       if (from >= first) {
-        c.through = this.seq;
-        const through = this.seq;
-        return this.catchUp(c, `deltas ${topicKey(c)} ${since}`, () => [{ type: 'deltas', time: Date.now(), from, through, deltas: this.ring.after(since, c.topics && ((d) => c.topics!.has(d.kind))) }]);
+        return this.catchUp(c, `deltas ${topicKey(c)} ${since}`, () => [{ type: 'deltas', time: Date.now(), from, through: this.seq, deltas: this.ring.after(since, c.topics && ((d) => c.topics!.has(d.kind))) }]);
       }
     }
     this.sendSnapshot(c);
