@@ -12,7 +12,7 @@ import { NETLINK_GENERIC } from '../netlink/constants.ts';
 import { decodeAttrs } from '../netlink/spec.ts';
 import type { Link } from '../wire/entities.ts';
 import type { Logger } from '../log.ts';
-import type { LinkView } from './link/view.ts';
+import type { LinkView } from './link-view.ts';
 import { Source, type ModelSink } from './source.ts';
 
 export interface GenlSourceOptions {

@@ -1,7 +1,8 @@
-// The link view other families read: ifindex → name, kind, state, kept once for the whole process (watch.ts)
-// and handed to each source that needs it at wiring time (server/kernel.ts). Families never read the
+// The link view other families read: ifindex → name, kind, state, kept once for the whole process (the link
+// family's link/watch.ts implements it) and handed to each source that needs it at wiring time (server/kernel.ts).
+// A shared module of the family layer, so no family imports the link family. Families never read the
 // model; a family that needs links depends on this interface only, never on the link family's classes.
-import type { Link } from '../../wire/entities.ts';
+import type { Link } from '../wire/entities.ts';
 
 export interface LinkWatcher {
   /** RTM_NEWLINK (removed false) or RTM_DELLINK, after the view has applied it (and after a dump in progress). */

@@ -8,7 +8,7 @@ import type { EthtoolDevice, EthtoolFeature } from '../../wire/ethtool.ts';
 import type { Link } from '../../wire/entities.ts';
 import type { Logger } from '../../log.ts';
 import type { ModelSink } from '../source.ts';
-import type { LinkView } from '../link/view.ts';
+import type { LinkView } from '../link-view.ts';
 import { GenlSource, type GenlSourceOptions } from '../genl-source.ts';
 import { decodeFeatures, decodeStringSets, featuresRequest, ipsecSummary, offloadStatNames, strsetRequest, type FeaturesReply } from './features.ts';
 import { DRIVER_STATS_NOTE, ETHTOOL_MSG_KERNEL, ETH_SS_FEATURES, ETH_SS_STATS, ethtoolFamily, type EthtoolOp } from './spec.ts';

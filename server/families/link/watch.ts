@@ -12,7 +12,7 @@ import { encodeStruct } from '../../netlink/struct.ts';
 import type { Link } from '../../wire/entities.ts';
 import { decodeLink } from './link.ts';
 import { RTM, RTNLGRP_LINK, ifinfomsg } from './spec.ts';
-import type { LinkView, LinkWatcher } from './view.ts';
+import type { LinkView, LinkWatcher } from '../link-view.ts';
 
 export interface LinkWatchOptions {
   /** Test seam: a transport in place of the NETLINK_ROUTE request socket (no monitor then, unless openMonitor is given). */

@@ -14,7 +14,7 @@ import type { Link } from '../../wire/entities.ts';
 import type { OvpnDevice, OvpnKeySlot, OvpnPeer } from '../../wire/ovpn.ts';
 import type { Logger } from '../../log.ts';
 import type { ModelSink } from '../source.ts';
-import type { LinkView } from '../link/view.ts';
+import type { LinkView } from '../link-view.ts';
 import { GenlSource, type GenlSourceOptions } from '../genl-source.ts';
 import { decodeOvpnGenl, keyGetRequest, keySlot, peerDumpRequest, type OvpnPeerAttrs } from './peer.ts';
 import { KEY_SLOTS, OVPN_CMD, ovpnFamily, type OvpnOp } from './spec.ts';

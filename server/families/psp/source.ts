@@ -9,7 +9,7 @@ import type { Link } from '../../wire/entities.ts';
 import type { PspDevice, PspStats } from '../../wire/psp.ts';
 import type { Logger } from '../../log.ts';
 import type { ModelSink } from '../source.ts';
-import type { LinkView } from '../link/view.ts';
+import type { LinkView } from '../link-view.ts';
 import { GenlSource, type GenlSourceOptions } from '../genl-source.ts';
 import { decodePspGenl, devGetRequest, statsRequest, type PspDevAttrs } from './dev.ts';
 import { PSP_CMD, pspFamily, type PspOp } from './spec.ts';
