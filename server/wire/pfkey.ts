@@ -22,15 +22,15 @@ export interface SadbAlgorithmName {
 
 const alg = (id: number, constant: string, name: string, ...xfrm: string[]): SadbAlgorithmName => ({ id, constant, name, xfrm });
 
-// SADB_AALG_* / SADB_X_AALG_*
+// SADB_AALG_* / SADB_X_AALG_*. hmac(sha384) and hmac(sha512) have no compat name in xfrm_algo.c (sha256 has).
 export const AUTH_ALGS: readonly SadbAlgorithmName[] = [
   alg(0, 'SADB_AALG_NONE', 'none'),
   alg(2, 'SADB_AALG_MD5HMAC', 'hmac-md5', 'hmac(md5)', 'md5'),
   alg(3, 'SADB_AALG_SHA1HMAC', 'hmac-sha1', 'hmac(sha1)', 'sha1'),
   alg(5, 'SADB_X_AALG_SHA2_256HMAC', 'hmac-sha256', 'hmac(sha256)', 'sha256'),
-  alg(6, 'SADB_X_AALG_SHA2_384HMAC', 'hmac-sha384', 'hmac(sha384)', 'sha384'),
-  alg(7, 'SADB_X_AALG_SHA2_512HMAC', 'hmac-sha512', 'hmac(sha512)', 'sha512'),
-  alg(8, 'SADB_X_AALG_RIPEMD160HMAC', 'hmac-ripemd160', 'hmac(rmd160)', 'rmd160'),
+  alg(6, 'SADB_X_AALG_SHA2_384HMAC', 'hmac-sha384', 'hmac(sha384)'),
+  alg(7, 'SADB_X_AALG_SHA2_512HMAC', 'hmac-sha512', 'hmac(sha512)'),
+  alg(8, 'SADB_X_AALG_RIPEMD160HMAC', 'hmac-ripemd160', 'hmac(rmd160)', 'rmd160'), // not in 7.2's xfrm_algo.c; older kernels
   alg(9, 'SADB_X_AALG_AES_XCBC_MAC', 'aes-xcbc-mac', 'xcbc(aes)'),
   alg(10, 'SADB_X_AALG_SM3_256HMAC', 'hmac-sm3', 'hmac(sm3)', 'sm3'),
   alg(251, 'SADB_X_AALG_NULL', 'null', 'digest_null'),

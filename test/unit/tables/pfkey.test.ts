@@ -1,8 +1,11 @@
 // The PF_KEY table (server/families/pfkey/spec.ts) against the 7.2 uapi headers of the lab's source tree
 // (<linux/pfkeyv2.h>, <linux/ipsec.h>, <linux/udp.h>, <linux/in.h>, <linux/in6.h>): message, SA, extension
-// and algorithm numbers (the algorithm tables are in server/wire/pfkey.ts), the KAME enums, and every sadb struct's layout.
+// and algorithm numbers (the algorithm tables are in server/wire/pfkey.ts), the KAME enums, every sadb struct's
+// layout, and each algorithm id's XFRM names against net/xfrm/xfrm_algo.c.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as pfkey from '../../../server/families/pfkey/spec.ts';
 import { AUTH_ALGS, COMP_ALGS, ENCRYPT_ALGS } from '../../../server/wire/pfkey.ts';
 import { assertNamesMatch, assertStructMatches, headerConstants, linuxSource, pairs, structLayouts, uapiHeader } from './kernel.ts';
@@ -43,6 +46,38 @@ if (src) {
     ),
   ];
   for (const [what, table, prefix, name] of tables) test(`${what} matches the headers`, () => assertNamesMatch(what, table, prefix, k, name));
+
+  // The XFRM names of each SADB id are xfrm_algo.c's: the .name and .compat of every entry whose
+  // .desc.sadb_alg_id is that id (auth: aalg_list; encrypt: ealg_list and aead_list; comp: calg_list).
+  // hmac(rmd160) left xfrm_algo.c before 7.2; kept for the older kernels that still give it that id.
+  const olderKernels: Record<string, string[]> = { SADB_X_AALG_RIPEMD160HMAC: ['hmac(rmd160)', 'rmd160'] };
+  const algoC = readFileSync(join(src, 'net/xfrm/xfrm_algo.c'), 'utf8');
+  const namesById = (lists: string[]) => {
+    const out = new Map<number, Set<string>>();
+    for (const list of lists) {
+      const body = new RegExp(`xfrm_algo_desc ${list}\\[\\] = \\{([\\s\\S]*?)\\n\\};`).exec(algoC)?.[1];
+      assert.ok(body, `xfrm_algo.c: no ${list}`);
+      for (const entry of body.split(/\n\},?\s*\{/)) {
+        const id = /\.sadb_alg_id\s*=\s*(\w+)/.exec(entry)?.[1];
+        if (!id) continue; // no SADB id (e.g. cmac(aes), rfc7539esp)
+        const names = [/\.name\s*=\s*"([^"]+)"/, /\.compat\s*=\s*"([^"]+)"/].flatMap((re) => re.exec(entry)?.[1] ?? []);
+        const v = k.value.get(id);
+        assert.ok(v !== undefined, `xfrm_algo.c: ${id} is not in pfkeyv2.h`);
+        for (const n of names) (out.get(v) ?? out.set(v, new Set()).get(v)!).add(n);
+      }
+    }
+    return out;
+  };
+  const algClasses = [['AUTH_ALGS', AUTH_ALGS, ['aalg_list']], ['ENCRYPT_ALGS', ENCRYPT_ALGS, ['ealg_list', 'aead_list']], ['COMP_ALGS', COMP_ALGS, ['calg_list']]] as const;
+  for (const [what, algs, lists] of algClasses) {
+    test(`${what}: the XFRM names of each id are those net/xfrm/xfrm_algo.c maps to it`, () => {
+      const kernel = namesById([...lists]);
+      for (const a of algs) {
+        const want = [...(kernel.get(a.id) ?? olderKernels[a.constant] ?? [])].sort();
+        assert.deepEqual([...a.xfrm].sort(), want, `${a.constant} (${a.id})`);
+      }
+    });
+  }
 
   test('SATYPE_PROTO and PROTO_SATYPE pair each SA type with its IPPROTO_* (af_key.c pfkey_satype2proto)', () => {
     const k4 = headerConstants(uapiHeader(src, 'linux/in.h'), uapiHeader(src, 'linux/pfkeyv2.h'));
