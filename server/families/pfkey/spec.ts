@@ -1,6 +1,7 @@
 // PF_KEY v2 (RFC 2367 + KAME/Linux extensions) declared once: message types, SA types, extension
 // types, and every fixed struct of <linux/pfkeyv2.h> as a field table. Sizes are
-// asserted in test/unit/pfkey/pfkey.test.ts ('every sadb struct has the size pfkeyv2.h states').
+// asserted in test/unit/pfkey/pfkey.test.ts ('every sadb struct has the size pfkeyv2.h states'); layouts and
+// numbers are held against the 7.2 headers in test/unit/tables/pfkey.test.ts.
 //
 // Linux's pfkeyv2.h and net/key/af_key.c are the authority. The seed page (shared/seeds/pf_key-manpage.txt)
 // is the illumos/Solaris pf_key(7P); where it differs, the Linux value is used and the difference is

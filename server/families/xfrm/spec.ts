@@ -1,5 +1,6 @@
 // NETLINK_XFRM declared once: message types, multicast groups, fixed structs (<linux/xfrm.h>) and the
-// XFRMA_* attribute table. Sizes are asserted in test/unit/netlink/struct.test.ts.
+// XFRMA_* attribute table. Sizes are asserted in test/unit/netlink/struct.test.ts; test/unit/tables/xfrm.test.ts
+// holds all of it against the 7.2 uapi headers the lab extracts (numbers, struct layouts, xfrma_policy types).
 import { decodeStruct, defineStruct, type Struct } from '../../netlink/struct.ts';
 import { attrSet, type Decoded } from '../../netlink/spec.ts';
 import { DecodeError } from '../../netlink/errors.ts';
@@ -203,7 +204,7 @@ export function decodeReplayEsn(data: Buffer, what: string): Struct<typeof xfrm_
   return v;
 }
 
-// enum xfrm_attr_type_t (Linux 7.2 uapi, checked against include/uapi/linux/xfrm.h). Algorithm attributes
+// enum xfrm_attr_type_t (Linux 7.2 uapi, checked against include/uapi/linux/xfrm.h by tables/xfrm.test.ts). Algorithm attributes
 // use decoders that fingerprint and drop the key bytes. Unknown attributes keep only number and length:
 // a newer kernel's attribute might carry key material.
 export const xfrmAttrs = attrSet('xfrma', [
