@@ -5,7 +5,7 @@
 // Key extensions keep only sadb_key_bits: the key bytes are never copied out of the datagram.
 // Unknown extension types keep their number and length only (their bytes might be key material).
 import { DecodeError } from '../../netlink/errors.ts';
-import { decodeStruct, encodeStruct, type StructSpec, type StructValue } from '../../netlink/struct.ts';
+import { decodeStruct, encodeStruct, type Struct, type StructSpec } from '../../netlink/struct.ts';
 import { formatIPv4, formatIPv6 } from '../address.ts';
 import { AF_INET, AF_INET6 } from '../../sys/libc.ts';
 import { keyFingerprint } from '../fingerprint.ts';
@@ -15,17 +15,8 @@ import {
   sadb_x_kmprivate, sadb_x_nat_t_port, sadb_x_nat_t_type, sadb_x_policy, sadb_x_sa2, sadb_x_sec_ctx, sockaddr_in, sockaddr_in6,
 } from './spec.ts';
 
-export interface SadbHeader {
-  version: number;
-  type: number;
-  errno: number;
-  satype: number;
-  /** In 8-byte units, header included. */
-  len: number;
-  reserved: number;
-  seq: number;
-  pid: number;
-}
+/** struct sadb_msg as the table decodes it (len in 8-byte units, header included). */
+export type SadbHeader = Struct<typeof sadb_msg>;
 
 /** struct sockaddr as PF_KEY carries it: AF_INET/AF_INET6 decoded, anything else only its family. */
 export interface SadbSockaddr {
@@ -96,13 +87,18 @@ export interface SadbMessage {
 
 type ExtName = keyof SadbExtensions;
 
-interface ExtSpec {
-  name: ExtName;
-  struct: StructSpec;
+interface ExtSpec<N extends ExtName = ExtName, S extends StructSpec = StructSpec> {
+  name: N;
+  struct: S;
   /** Decode the struct value plus the bytes after the fixed struct (tail) into the extension's value. */
-  decode(v: StructValue, tail: Buffer, what: string): unknown;
+  decode(v: Struct<S>, tail: Buffer, what: string): NonNullable<SadbExtensions[N]>;
   /** The struct fields and the bytes that follow it, for the encoder. */
-  encode(v: never): { fields: StructValue; tail?: Buffer };
+  encode(v: NonNullable<SadbExtensions[N]>): { fields: Partial<Struct<S>>; tail?: Buffer };
+}
+
+/** One extension of the table, its struct's decoded type inferred from the struct. */
+function extSpec<N extends ExtName, S extends StructSpec>(name: N, struct: S, decode: ExtSpec<N, S>['decode'], encode: ExtSpec<N, S>['encode']): ExtSpec<N, S> {
+  return { name, struct, decode, encode };
 }
 
 // ---- sockaddr ----
@@ -115,11 +111,11 @@ export function decodeSockaddr(buf: Buffer, off: number, what: string): { sa: Sa
   if (buf.length - off < 2) throw new DecodeError(what, off, 'sockaddr without a family');
   const family = buf.readUInt16LE(off);
   if (family === AF_INET) {
-    const s = decodeStruct<{ port: number; addr: Buffer }>(sockaddr_in, buf, off, what);
+    const s = decodeStruct(sockaddr_in, buf, off, what);
     return { sa: { family, address: formatIPv4(s.addr), port: s.port }, size: sockaddr_in.size };
   }
   if (family === AF_INET6) {
-    const s = decodeStruct<{ port: number; addr: Buffer }>(sockaddr_in6, buf, off, what);
+    const s = decodeStruct(sockaddr_in6, buf, off, what);
     return { sa: { family, address: formatIPv6(s.addr), port: s.port }, size: sockaddr_in6.size };
   }
   return { sa: { family, address: '', port: 0 }, size: buf.length - off };
@@ -156,62 +152,48 @@ const pad8 = (b: Buffer): Buffer => (b.length % PFKEY_UNIT === 0 ? b : Buffer.co
 
 // ---- extension table ----
 
-const lifetime: Omit<ExtSpec, 'name'> = {
-  struct: sadb_lifetime,
-  decode: (v) => ({ allocations: v.allocations, bytes: v.bytes, addtime: v.addtime, usetime: v.usetime }),
-  encode: (v: SadbLifetimeExt) => ({ fields: { ...v } }),
-};
-const address: Omit<ExtSpec, 'name'> = {
-  struct: sadb_address,
-  decode: (v, tail, what) => ({ proto: v.proto, prefixlen: v.prefixlen, ...decodeSockaddr(tail, 0, what).sa }),
-  encode: (v: SadbAddressExt) => ({ fields: { proto: v.proto, prefixlen: v.prefixlen }, tail: encodeSockaddr(v) }),
-};
-const key: Omit<ExtSpec, 'name'> = {
-  struct: sadb_key,
-  decode: (v, tail, what) => {
-    const bits = v.bits as number;
+const lifetime = (name: 'lifetimeCurrent' | 'lifetimeHard' | 'lifetimeSoft') => extSpec(name, sadb_lifetime,
+  (v) => ({ allocations: v.allocations, bytes: v.bytes, addtime: v.addtime, usetime: v.usetime }),
+  (v) => ({ fields: { ...v } }));
+const address = (name: 'addressSrc' | 'addressDst' | 'addressProxy' | 'natTOa') => extSpec(name, sadb_address,
+  (v, tail, what) => ({ proto: v.proto, prefixlen: v.prefixlen, ...decodeSockaddr(tail, 0, what).sa }),
+  (v) => ({ fields: { proto: v.proto, prefixlen: v.prefixlen }, tail: encodeSockaddr(v) }));
+const key = (name: 'keyAuth' | 'keyEncrypt') => extSpec(name, sadb_key,
+  (v, tail, what) => {
+    const bits = v.bits;
     if (Math.ceil(bits / 8) > tail.length) throw new DecodeError(what, 8, `key of ${bits} bits runs past the extension (${tail.length} bytes)`);
     // The key bytes stay in the datagram: only their length and a keyed fingerprint come out.
     return bits > 0 ? { bits, fingerprint: keyFingerprint(tail.subarray(0, Math.ceil(bits / 8))) } : { bits };
   },
-  encode: (v: SadbKeyExt) => ({ fields: { bits: v.bits }, tail: v.key ?? Buffer.alloc(Math.ceil(v.bits / 8)) }),
-};
-const ident: Omit<ExtSpec, 'name'> = {
-  struct: sadb_ident,
-  decode: (v, tail) => {
+  (v) => ({ fields: { bits: v.bits }, tail: v.key ?? Buffer.alloc(Math.ceil(v.bits / 8)) }));
+const ident = (name: 'identitySrc' | 'identityDst') => extSpec(name, sadb_ident,
+  (v, tail) => {
     const nul = tail.indexOf(0);
     return { type: v.type, id: v.id, value: tail.toString('utf8', 0, nul < 0 ? tail.length : nul) };
   },
-  encode: (v: SadbIdentExt) => ({ fields: { type: v.type, id: v.id }, tail: v.value ? Buffer.from(`${v.value}\0`) : undefined }),
-};
-const supported: Omit<ExtSpec, 'name'> = {
-  struct: sadb_supported,
-  decode: (_v, tail, what) => {
+  (v) => ({ fields: { type: v.type, id: v.id }, tail: v.value ? Buffer.from(`${v.value}\0`) : undefined }));
+const supported = (name: 'supportedAuth' | 'supportedEncrypt') => extSpec(name, sadb_supported,
+  (_v, tail, what) => {
     const algs: SadbAlgExt[] = [];
     for (let off = 0; off + sadb_alg.size <= tail.length; off += sadb_alg.size) {
-      const a = decodeStruct<StructValue>(sadb_alg, tail, off, what);
-      algs.push({ id: a.id as number, ivlen: a.ivlen as number, minbits: a.minbits as number, maxbits: a.maxbits as number });
+      const a = decodeStruct(sadb_alg, tail, off, what);
+      algs.push({ id: a.id, ivlen: a.ivlen, minbits: a.minbits, maxbits: a.maxbits });
     }
     return algs;
   },
-  encode: (v: SadbAlgExt[]) => ({ fields: {}, tail: Buffer.concat(v.map((a) => encodeStruct(sadb_alg, { ...a }))) }),
-};
-const natPort: Omit<ExtSpec, 'name'> = {
-  struct: sadb_x_nat_t_port,
-  decode: (v) => ({ port: v.port }),
-  encode: (v: { port: number }) => ({ fields: { port: v.port } }),
-};
+  (v) => ({ fields: {}, tail: Buffer.concat(v.map((a) => encodeStruct(sadb_alg, { ...a }))) }));
+const natPort = (name: 'natTSport' | 'natTDport') => extSpec(name, sadb_x_nat_t_port, (v) => ({ port: v.port }), (v) => ({ fields: { port: v.port } }));
 
 function decodeRequests(tail: Buffer, what: string): SadbIpsecRequest[] {
   const out: SadbIpsecRequest[] = [];
   let off = 0;
   while (off + sadb_x_ipsecrequest.size <= tail.length) {
-    const r = decodeStruct<StructValue>(sadb_x_ipsecrequest, tail, off, `${what}.ipsecrequest[${out.length}]`);
-    const len = r.len as number; // bytes, not 8-byte units
+    const r = decodeStruct(sadb_x_ipsecrequest, tail, off, `${what}.ipsecrequest[${out.length}]`);
+    const len = r.len; // bytes, not 8-byte units
     if (len < sadb_x_ipsecrequest.size || off + len > tail.length) {
       throw new DecodeError(what, off, `ipsecrequest length ${len} outside ${sadb_x_ipsecrequest.size}..${tail.length - off}`);
     }
-    const req: SadbIpsecRequest = { proto: r.proto as number, mode: r.mode as number, level: r.level as number, reqid: r.reqid as number };
+    const req: SadbIpsecRequest = { proto: r.proto, mode: r.mode, level: r.level, reqid: r.reqid };
     if (len > sadb_x_ipsecrequest.size) {
       const body = tail.subarray(off + sadb_x_ipsecrequest.size, off + len);
       const src = decodeSockaddr(body, 0, `${what}.tunnel-src`);
@@ -239,45 +221,42 @@ function encodeRequests(reqs: SadbIpsecRequest[]): Buffer {
 const u64Words = (b: Buffer, off: number, n: number): string => b.subarray(off, Math.min(b.length, off + n * 8)).toString('hex');
 
 export const EXTENSIONS: ReadonlyMap<number, ExtSpec> = new Map<number, ExtSpec>([
-  [EXT.SA, { name: 'sa', struct: sadb_sa, decode: (v) => ({ spi: v.spi, replay: v.replay, state: v.state, auth: v.auth, encrypt: v.encrypt, flags: v.flags }), encode: (v: SadbSaExt) => ({ fields: { ...v } }) }],
-  [EXT.LIFETIME_CURRENT, { name: 'lifetimeCurrent', ...lifetime }],
-  [EXT.LIFETIME_HARD, { name: 'lifetimeHard', ...lifetime }],
-  [EXT.LIFETIME_SOFT, { name: 'lifetimeSoft', ...lifetime }],
-  [EXT.ADDRESS_SRC, { name: 'addressSrc', ...address }],
-  [EXT.ADDRESS_DST, { name: 'addressDst', ...address }],
-  [EXT.ADDRESS_PROXY, { name: 'addressProxy', ...address }],
-  [EXT.KEY_AUTH, { name: 'keyAuth', ...key }],
-  [EXT.KEY_ENCRYPT, { name: 'keyEncrypt', ...key }],
-  [EXT.IDENTITY_SRC, { name: 'identitySrc', ...ident }],
-  [EXT.IDENTITY_DST, { name: 'identityDst', ...ident }],
-  [EXT.SENSITIVITY, {
-    name: 'sensitivity', struct: sadb_sens,
-    decode: (v, tail, what) => {
-      const sl = v.sens_len as number, il = v.integ_len as number;
+  [EXT.SA, extSpec('sa', sadb_sa, (v) => ({ spi: v.spi, replay: v.replay, state: v.state, auth: v.auth, encrypt: v.encrypt, flags: v.flags }), (v) => ({ fields: { ...v } }))],
+  [EXT.LIFETIME_CURRENT, lifetime('lifetimeCurrent')],
+  [EXT.LIFETIME_HARD, lifetime('lifetimeHard')],
+  [EXT.LIFETIME_SOFT, lifetime('lifetimeSoft')],
+  [EXT.ADDRESS_SRC, address('addressSrc')],
+  [EXT.ADDRESS_DST, address('addressDst')],
+  [EXT.ADDRESS_PROXY, address('addressProxy')],
+  [EXT.KEY_AUTH, key('keyAuth')],
+  [EXT.KEY_ENCRYPT, key('keyEncrypt')],
+  [EXT.IDENTITY_SRC, ident('identitySrc')],
+  [EXT.IDENTITY_DST, ident('identityDst')],
+  [EXT.SENSITIVITY, extSpec('sensitivity', sadb_sens,
+    (v, tail, what) => {
+      const sl = v.sens_len, il = v.integ_len;
       if ((sl + il) * 8 > tail.length) throw new DecodeError(what, 16, `bitmaps of ${sl}+${il} words run past the extension`);
       return { dpd: v.dpd, sensLevel: v.sens_level, integLevel: v.integ_level, sensBitmap: u64Words(tail, 0, sl), integBitmap: u64Words(tail, sl * 8, il) };
     },
-    encode: (v: SadbSensExt) => {
+    (v) => {
       const s = Buffer.from(v.sensBitmap, 'hex'), i = Buffer.from(v.integBitmap, 'hex');
       return { fields: { dpd: v.dpd, sens_level: v.sensLevel, sens_len: s.length / 8, integ_level: v.integLevel, integ_len: i.length / 8 }, tail: Buffer.concat([s, i]) };
-    },
-  }],
-  [EXT.PROPOSAL, {
-    name: 'proposal', struct: sadb_prop,
-    decode: (v, tail, what) => {
+    })],
+  [EXT.PROPOSAL, extSpec('proposal', sadb_prop,
+    (v, tail, what) => {
       const combs: SadbCombExt[] = [];
       for (let off = 0; off + sadb_comb.size <= tail.length; off += sadb_comb.size) {
-        const c = decodeStruct<StructValue>(sadb_comb, tail, off, what);
+        const c = decodeStruct(sadb_comb, tail, off, what);
         combs.push({
           auth: c.auth, encrypt: c.encrypt, flags: c.flags, authMinbits: c.auth_minbits, authMaxbits: c.auth_maxbits,
           encryptMinbits: c.encrypt_minbits, encryptMaxbits: c.encrypt_maxbits, softAllocations: c.soft_allocations,
           hardAllocations: c.hard_allocations, softBytes: c.soft_bytes, hardBytes: c.hard_bytes, softAddtime: c.soft_addtime,
           hardAddtime: c.hard_addtime, softUsetime: c.soft_usetime, hardUsetime: c.hard_usetime,
-        } as SadbCombExt);
+        });
       }
       return { replay: v.replay, combs };
     },
-    encode: (v: SadbPropExt) => ({
+    (v) => ({
       fields: { replay: v.replay },
       tail: Buffer.concat(v.combs.map((c) => encodeStruct(sadb_comb, {
         auth: c.auth, encrypt: c.encrypt, flags: c.flags, auth_minbits: c.authMinbits, auth_maxbits: c.authMaxbits,
@@ -285,49 +264,40 @@ export const EXTENSIONS: ReadonlyMap<number, ExtSpec> = new Map<number, ExtSpec>
         hard_allocations: c.hardAllocations, soft_bytes: c.softBytes, hard_bytes: c.hardBytes, soft_addtime: c.softAddtime,
         hard_addtime: c.hardAddtime, soft_usetime: c.softUsetime, hard_usetime: c.hardUsetime,
       }))),
-    }),
-  }],
-  [EXT.SUPPORTED_AUTH, { name: 'supportedAuth', ...supported }],
-  [EXT.SUPPORTED_ENCRYPT, { name: 'supportedEncrypt', ...supported }],
-  [EXT.SPIRANGE, { name: 'spirange', struct: sadb_spirange, decode: (v) => ({ min: v.min, max: v.max }), encode: (v: SadbSpirangeExt) => ({ fields: { ...v } }) }],
+    }))],
+  [EXT.SUPPORTED_AUTH, supported('supportedAuth')],
+  [EXT.SUPPORTED_ENCRYPT, supported('supportedEncrypt')],
+  [EXT.SPIRANGE, extSpec('spirange', sadb_spirange, (v) => ({ min: v.min, max: v.max }), (v) => ({ fields: { ...v } }))],
   // Key-manager private data is opaque and may be sensitive: its length only.
-  [EXT.X_KMPRIVATE, { name: 'kmprivate', struct: sadb_x_kmprivate, decode: (_v, tail) => ({ length: tail.length }), encode: (v: SadbKmprivateExt) => ({ fields: {}, tail: Buffer.alloc(v.length) }) }],
-  [EXT.X_POLICY, {
-    name: 'policy', struct: sadb_x_policy,
-    decode: (v, tail, what) => ({ type: v.type, dir: v.dir, id: v.id, priority: v.priority, requests: decodeRequests(tail, what) }),
-    encode: (v: SadbPolicyExt) => ({ fields: { type: v.type, dir: v.dir, id: v.id, priority: v.priority }, tail: encodeRequests(v.requests) }),
-  }],
-  [EXT.X_SA2, { name: 'sa2', struct: sadb_x_sa2, decode: (v) => ({ mode: v.mode, sequence: v.sequence, reqid: v.reqid }), encode: (v: SadbSa2Ext) => ({ fields: { ...v } }) }],
-  [EXT.X_NAT_T_TYPE, { name: 'natTType', struct: sadb_x_nat_t_type, decode: (v) => ({ type: v.type }), encode: (v: { type: number }) => ({ fields: { type: v.type } }) }],
-  [EXT.X_NAT_T_SPORT, { name: 'natTSport', ...natPort }],
-  [EXT.X_NAT_T_DPORT, { name: 'natTDport', ...natPort }],
-  [EXT.X_NAT_T_OA, { name: 'natTOa', ...address }],
-  [EXT.X_SEC_CTX, {
-    name: 'secCtx', struct: sadb_x_sec_ctx,
-    decode: (v, tail, what) => {
-      const n = v.ctx_len as number;
+  [EXT.X_KMPRIVATE, extSpec('kmprivate', sadb_x_kmprivate, (_v, tail) => ({ length: tail.length }), (v) => ({ fields: {}, tail: Buffer.alloc(v.length) }))],
+  [EXT.X_POLICY, extSpec('policy', sadb_x_policy,
+    (v, tail, what) => ({ type: v.type, dir: v.dir, id: v.id, priority: v.priority, requests: decodeRequests(tail, what) }),
+    (v) => ({ fields: { type: v.type, dir: v.dir, id: v.id, priority: v.priority }, tail: encodeRequests(v.requests) }))],
+  [EXT.X_SA2, extSpec('sa2', sadb_x_sa2, (v) => ({ mode: v.mode, sequence: v.sequence, reqid: v.reqid }), (v) => ({ fields: { ...v } }))],
+  [EXT.X_NAT_T_TYPE, extSpec('natTType', sadb_x_nat_t_type, (v) => ({ type: v.type }), (v) => ({ fields: { type: v.type } }))],
+  [EXT.X_NAT_T_SPORT, natPort('natTSport')],
+  [EXT.X_NAT_T_DPORT, natPort('natTDport')],
+  [EXT.X_NAT_T_OA, address('natTOa')],
+  [EXT.X_SEC_CTX, extSpec('secCtx', sadb_x_sec_ctx,
+    (v, tail, what) => {
+      const n = v.ctx_len;
       if (n > tail.length) throw new DecodeError(what, 8, `context of ${n} bytes runs past the extension`);
       return { alg: v.alg, doi: v.doi, context: tail.toString('utf8', 0, n).replace(/\0+$/, '') };
     },
-    encode: (v: SadbSecCtxExt) => {
+    (v) => {
       const ctx = Buffer.from(v.context);
       return { fields: { alg: v.alg, doi: v.doi, ctx_len: ctx.length }, tail: ctx };
-    },
-  }],
-  [EXT.X_KMADDRESS, {
-    name: 'kmaddress', struct: sadb_x_kmaddress,
-    decode: (_v, tail, what) => {
+    })],
+  [EXT.X_KMADDRESS, extSpec('kmaddress', sadb_x_kmaddress,
+    (_v, tail, what) => {
       const local = decodeSockaddr(tail, 0, `${what}.local`);
       const remote = decodeSockaddr(tail, local.size, `${what}.remote`);
       return { local: local.sa, remote: remote.sa };
     },
-    encode: (v: SadbKmaddressExt) => ({ fields: {}, tail: Buffer.concat([encodeSockaddr(v.local), encodeSockaddr(v.remote)]) }),
-  }],
-  [EXT.X_FILTER, {
-    name: 'filter', struct: sadb_x_filter,
-    decode: (v) => ({ saddr: (v.saddr as Buffer).toString('hex'), daddr: (v.daddr as Buffer).toString('hex'), family: v.family, splen: v.splen, dplen: v.dplen }),
-    encode: (v: SadbFilterExt) => ({ fields: { saddr: Buffer.from(v.saddr, 'hex'), daddr: Buffer.from(v.daddr, 'hex'), family: v.family, splen: v.splen, dplen: v.dplen } }),
-  }],
+    (v) => ({ fields: {}, tail: Buffer.concat([encodeSockaddr(v.local), encodeSockaddr(v.remote)]) }))],
+  [EXT.X_FILTER, extSpec('filter', sadb_x_filter,
+    (v) => ({ saddr: v.saddr.toString('hex'), daddr: v.daddr.toString('hex'), family: v.family, splen: v.splen, dplen: v.dplen }),
+    (v) => ({ fields: { saddr: Buffer.from(v.saddr, 'hex'), daddr: Buffer.from(v.daddr, 'hex'), family: v.family, splen: v.splen, dplen: v.dplen } }))],
 ]);
 
 const EXT_NUMBER = new Map<ExtName, number>([...EXTENSIONS].map(([n, s]) => [s.name, n]));
@@ -340,7 +310,7 @@ const EXT_NUMBER = new Map<ExtName, number>([...EXTENSIONS].map(([n, s]) => [s.n
  */
 export function decodeSadbMessage(buf: Buffer, what = 'pfkey'): SadbMessage {
   if (buf.length < sadb_msg.size) throw new DecodeError(what, 0, `message of ${buf.length} bytes, need ${sadb_msg.size}`);
-  const header = decodeStruct<SadbHeader>(sadb_msg, buf, 0, what);
+  const header = decodeStruct(sadb_msg, buf, 0, what);
   if (header.version !== PF_KEY_V2) throw new DecodeError(what, 0, `sadb_msg_version ${header.version}, expected ${PF_KEY_V2}`);
   const total = header.len * PFKEY_UNIT;
   if (total < sadb_msg.size || total > buf.length) {
@@ -363,8 +333,8 @@ export function decodeSadbMessage(buf: Buffer, what = 'pfkey'): SadbMessage {
       const ewhat = `${what}.${spec.name}`;
       if (ext[spec.name] !== undefined) throw new DecodeError(ewhat, off, `extension ${etype} appears twice`);
       if (elen < spec.struct.size) throw new DecodeError(ewhat, off, `extension of ${elen} bytes, struct ${spec.struct.name} needs ${spec.struct.size}`);
-      const v = decodeStruct<StructValue>(spec.struct, body, 0, ewhat);
-      (ext as Record<string, unknown>)[spec.name] = spec.decode(v, body.subarray(spec.struct.size), ewhat);
+      // One walker for every extension: the table pairs each name with its decoder, which TypeScript cannot follow here.
+      (ext as Record<ExtName, unknown>)[spec.name] = spec.decode(decodeStruct(spec.struct, body, 0, ewhat), body.subarray(spec.struct.size), ewhat);
     }
     off += elen;
   }
@@ -384,7 +354,7 @@ export function encodeSadbMessage(h: SadbHeaderInput, ext: SadbExtensions = {}, 
     if (v === undefined) continue;
     const n = EXT_NUMBER.get(name)!;
     const spec = EXTENSIONS.get(n)!;
-    const { fields, tail } = (spec.encode as (x: unknown) => { fields: StructValue; tail?: Buffer })(v);
+    const { fields, tail } = spec.encode(v);
     const body = pad8(Buffer.concat([encodeStruct(spec.struct, fields), tail ?? Buffer.alloc(0)]));
     body.writeUInt16LE(body.length / PFKEY_UNIT, 0);
     body.writeUInt16LE(n, 2);
