@@ -25,6 +25,13 @@ if (src) {
     ['sadInfoAttrs', xfrm.sadInfoAttrs, 'XFRMA_SAD_'],
     ['spdInfoAttrs', xfrm.spdInfoAttrs, 'XFRMA_SPD_'],
   ];
+  test('xfrmAttrs, XFRM_MSG and XFRMNLGRP declare every member up to the header\'s *_MAX', () => {
+    // Unknown attributes are kept redacted, so a gap is not a decode error; but the table says "Linux 7.2 uapi".
+    const max = (name: string) => k.value.get(name);
+    assert.deepEqual([...xfrm.xfrmAttrs.attrs.keys()].sort((a, b) => a - b), Array.from({ length: max('XFRMA_MAX')! }, (_, i) => i + 1));
+    assert.deepEqual(Object.values(xfrm.XFRM_MSG).sort((a, b) => a - b), Array.from({ length: max('XFRM_MSG_MAX')! - max('XFRM_MSG_BASE')! + 1 }, (_, i) => i + max('XFRM_MSG_BASE')!));
+    assert.equal(Math.max(...Object.values(xfrm.XFRMNLGRP)), max('XFRMNLGRP_MAX'));
+  });
   for (const [name, set, prefix] of sets) {
     test(`${name} numbers are ${prefix}*`, () => assertAttrsMatchEnum(set, prefix, k));
   }
