@@ -102,13 +102,9 @@ export const keyconfAttrs = attrSet('ovpn-keyconf', [
   [6, { name: 'decrypt-dir', type: 'nest', nest: keydirAttrs }],
 ], { redactUnknown: true });
 
-// OVPN_A_*
-export const OVPN_A = { IFINDEX: 1, PEER: 2, KEYCONF: 3 } as const;
+// OVPN_A_*: requests are built from these tables by name (peer.ts).
 export const ovpnAttrs = attrSet('ovpn', [
-  [OVPN_A.IFINDEX, { name: 'ifindex', type: 'u32' }],
-  [OVPN_A.PEER, { name: 'peer', type: 'nest', nest: peerAttrs }],
-  [OVPN_A.KEYCONF, { name: 'keyconf', type: 'nest', nest: keyconfAttrs }],
+  [1, { name: 'ifindex', type: 'u32' }],
+  [2, { name: 'peer', type: 'nest', nest: peerAttrs }],
+  [3, { name: 'keyconf', type: 'nest', nest: keyconfAttrs }],
 ]);
-export const OVPN_A_PEER_ID = 1;
-export const OVPN_A_KEYCONF_PEER_ID = 1;
-export const OVPN_A_KEYCONF_SLOT = 2;
