@@ -1,12 +1,11 @@
 // psp messages → sascope's shapes: dev-get replies and mgmt/use notifications (PSP_A_DEV_*), get-stats
 // replies (PSP_A_STATS_*). Requests for dev-get and get-stats.
-import { AttrWriter } from '../../netlink/attr.ts';
-import { DecodeError, decodeAttrs, type Decoded, type UnknownAttr } from '../../netlink/spec.ts';
+import { DecodeError, decodeAttrs, encodeAttrs, type Decoded } from '../../netlink/spec.ts';
 import type { NetlinkMessage } from '../../netlink/message.ts';
 import { parseGenl, type GenlHeader } from '../../genl/genl.ts';
 import { flagNames } from '../names.ts';
 import type { PspDevice, PspStats } from '../../wire/psp.ts';
-import { PSP_A_DEV_ID, PSP_A_STATS_DEV_ID, PSP_CMD, PSP_VERSION, devAttrs, statsAttrs } from './spec.ts';
+import { PSP_CMD, PSP_VERSION, devAttrs, statsAttrs } from './spec.ts';
 
 /** What one dev message says (key-rotate-ntf carries only the id). */
 export type PspDevAttrs = Partial<Pick<PspDevice, 'ifindex' | 'versionsCapable' | 'versionsEnabled' | 'associated' | 'byAssociation' | 'unknown'>> & { id: number };
@@ -21,27 +20,27 @@ export function versionNames(mask: number): string[] {
   return flagNames(mask, PSP_VERSION);
 }
 
-export function devFromAttrs(d: Decoded, what: string): PspDevAttrs {
-  if (d['id'] === undefined) throw new DecodeError(what, 0, 'PSP device without PSP_A_DEV_ID');
-  const out: PspDevAttrs = { id: d['id'] as number };
-  if (d['ifindex'] !== undefined) out.ifindex = d['ifindex'] as number;
-  if (d['psp-versions-cap'] !== undefined) out.versionsCapable = versionNames(d['psp-versions-cap'] as number);
-  if (d['psp-versions-ena'] !== undefined) out.versionsEnabled = versionNames(d['psp-versions-ena'] as number);
+export function devFromAttrs(d: Decoded<typeof devAttrs>, what: string): PspDevAttrs {
+  if (d.id === undefined) throw new DecodeError(what, 0, 'PSP device without PSP_A_DEV_ID');
+  const out: PspDevAttrs = { id: d.id };
+  if (d.ifindex !== undefined) out.ifindex = d.ifindex;
+  if (d['psp-versions-cap'] !== undefined) out.versionsCapable = versionNames(d['psp-versions-cap']);
+  if (d['psp-versions-ena'] !== undefined) out.versionsEnabled = versionNames(d['psp-versions-ena']);
   // A whole device (dev-get reply, dev-*-ntf: they carry the ifindex) states its associations in full:
   // no assoc-list means none, no by-association flag means the primary view. key-rotate-ntf has the id only.
-  const whole = d['ifindex'] !== undefined;
-  const assoc = d['assoc-list'] as Decoded[] | undefined;
-  if (assoc || whole) out.associated = (assoc ?? []).map((a) => ({ ifindex: Number(a['ifindex'] ?? 0), ...(a['nsid'] !== undefined ? { nsid: a['nsid'] as number } : {}) }));
+  const whole = d.ifindex !== undefined;
+  const assoc = d['assoc-list'];
+  if (assoc || whole) out.associated = (assoc ?? []).map((a) => ({ ifindex: a.ifindex ?? 0, ...(a.nsid !== undefined ? { nsid: a.nsid } : {}) }));
   if (d['by-association'] || whole) out.byAssociation = d['by-association'] === true;
   if (d.unknown) out.unknown = d.unknown;
   return out;
 }
 
-export function statsFromAttrs(d: Decoded, what: string): PspStats & { devId: number } {
+export function statsFromAttrs(d: Decoded<typeof statsAttrs>, what: string): PspStats & { devId: number } {
   if (d['dev-id'] === undefined) throw new DecodeError(what, 0, 'PSP stats without PSP_A_STATS_DEV_ID');
-  const v = (n: string) => (d[n] as bigint | undefined) ?? 0n;
+  const v = (n: Exclude<keyof typeof d, 'dev-id' | 'unknown'>) => d[n] ?? 0n;
   const s: PspStats & { devId: number } = {
-    devId: d['dev-id'] as number,
+    devId: d['dev-id'],
     keyRotations: v('key-rotations'),
     staleEvents: v('stale-events'),
     rxPackets: v('rx-packets'),
@@ -53,7 +52,7 @@ export function statsFromAttrs(d: Decoded, what: string): PspStats & { devId: nu
     txBytes: v('tx-bytes'),
     txError: v('tx-error'),
   };
-  if (d.unknown) s.unknown = d.unknown as UnknownAttr[];
+  if (d.unknown) s.unknown = d.unknown;
   return s;
 }
 
@@ -70,10 +69,10 @@ export function decodePspMessage(m: NetlinkMessage): PspMessage {
 
 /** dev-get do-request for one device. */
 export function devGetRequest(id: number): Buffer {
-  return new AttrWriter().u32(PSP_A_DEV_ID, id).encode();
+  return encodeAttrs(devAttrs, { id });
 }
 
 /** get-stats do-request for one device. */
 export function statsRequest(devId: number): Buffer {
-  return new AttrWriter().u32(PSP_A_STATS_DEV_ID, devId).encode();
+  return encodeAttrs(statsAttrs, { 'dev-id': devId });
 }

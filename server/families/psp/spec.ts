@@ -41,10 +41,9 @@ const assocDevInfoAttrs = attrSet('psp-assoc-dev-info', [
   [2, { name: 'nsid', type: 's32' }],
 ]);
 
-// PSP_A_DEV_*
-export const PSP_A_DEV_ID = 1;
+// PSP_A_DEV_*: requests are built from these tables by name (dev.ts).
 export const devAttrs = attrSet('psp-dev', [
-  [PSP_A_DEV_ID, { name: 'id', type: 'u32' }],
+  [1, { name: 'id', type: 'u32' }],
   [2, { name: 'ifindex', type: 'u32' }],
   [3, { name: 'psp-versions-cap', type: 'u32' }],
   [4, { name: 'psp-versions-ena', type: 'u32' }],
@@ -54,9 +53,8 @@ export const devAttrs = attrSet('psp-dev', [
 ]);
 
 // PSP_A_STATS_*
-export const PSP_A_STATS_DEV_ID = 1;
 export const statsAttrs = attrSet('psp-stats', [
-  [PSP_A_STATS_DEV_ID, { name: 'dev-id', type: 'u32' }],
+  [1, { name: 'dev-id', type: 'u32' }],
   [2, { name: 'key-rotations', type: 'uint' }],
   [3, { name: 'stale-events', type: 'uint' }],
   [4, { name: 'rx-packets', type: 'uint' }],
