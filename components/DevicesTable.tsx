@@ -5,7 +5,7 @@ import type { EthtoolDevice } from '@/server/wire/ethtool';
 import { useEntities } from './live/keys';
 import { rates } from './live/rates';
 import { DataTable, columnsOf } from './ui/DataTable';
-import { Panel, PanelState } from './ui/Panel';
+import { Panel, PanelBody } from './ui/Panel';
 import { Badge } from './ui/Badge';
 import { formatBytes, formatCount } from './format';
 import { StateBadge } from './SourceStatusList';
@@ -93,13 +93,11 @@ export function DevicesTable({ selectedKey, onOpen }: { selectedKey?: string; on
 
   return (
     <Panel title={`Devices${t ? ` (${rows.length})` : ''}`} id="devices" actions={src && src.state !== 'ok' ? <StateBadge state={src.state} /> : undefined}>
-      {!t ? (
-        <PanelState kind="loading">Loading devices…</PanelState>
-      ) : src && src.state !== 'ok' && rows.length === 0 ? (
-        <PanelState kind="error">Devices unavailable: {src.reason ?? src.state}</PanelState>
-      ) : rows.length === 0 ? (
-        <PanelState kind="empty">No network devices in this namespace.</PanelState>
-      ) : (
+      <PanelBody
+        loading={!t && 'Loading devices…'}
+        error={src && src.state !== 'ok' && rows.length === 0 && `Devices unavailable: ${src.reason ?? src.state}`}
+        empty={rows.length === 0 && 'No network devices in this namespace.'}
+      >
         <DataTable
           label="Network devices"
           rows={rows}
@@ -110,7 +108,7 @@ export function DevicesTable({ selectedKey, onOpen }: { selectedKey?: string; on
           selectedKey={selectedKey}
           onOpen={onOpen}
         />
-      )}
+      </PanelBody>
     </Panel>
   );
 }

@@ -2,7 +2,7 @@
 import { useMemo, useState } from 'react';
 import type { KernelEvent, OnWire } from '@/server/wire/entities';
 import { useEntities } from './live/keys';
-import { Panel, PanelState } from './ui/Panel';
+import { Panel, PanelBody } from './ui/Panel';
 import { RelTime } from './ui/RelTime';
 
 export function EventLog({ limit = 50, filterable = false }: { limit?: number; filterable?: boolean }) {
@@ -35,11 +35,7 @@ export function EventLog({ limit = 50, filterable = false }: { limit?: number; f
         ) : undefined
       }
     >
-      {!t ? (
-        <PanelState kind="loading">Loading events…</PanelState>
-      ) : shown.length === 0 ? (
-        <PanelState kind="empty">{all.length ? 'No event matches the filter.' : 'No kernel events since the server started.'}</PanelState>
-      ) : (
+      <PanelBody loading={!t && 'Loading events…'} empty={shown.length === 0 && (all.length ? 'No event matches the filter.' : 'No kernel events since the server started.')}>
         <ol className="divide-y divide-slate-100 text-sm dark:divide-slate-800" aria-label="Kernel events, newest first" data-testid="event-log">
           {shown.map((e) => (
             <li key={e.id} className="flex gap-3 px-4 py-1.5">
@@ -50,7 +46,7 @@ export function EventLog({ limit = 50, filterable = false }: { limit?: number; f
             </li>
           ))}
         </ol>
-      )}
+      </PanelBody>
     </Panel>
   );
 }

@@ -2,7 +2,7 @@
 import Link from 'next/link';
 import type { EntityKind } from '@/server/wire/protocol';
 import { useEntities } from './live/keys';
-import { Panel, PanelState } from './ui/Panel';
+import { Panel, PanelBody } from './ui/Panel';
 import { RelTime } from './ui/RelTime';
 import { ALARM_WORDS, CAUSE_WORDS } from './tunnels/alarm-text';
 import { rotationText } from './tunnels/TunnelsView';
@@ -35,11 +35,7 @@ export function AlarmList() {
   const list = t ? [...t.rows.values()].sort((a, b) => (a.severity === b.severity ? b.since - a.since : a.severity === 'critical' ? -1 : 1)) : [];
   return (
     <Panel title={`Active alarms${t ? ` (${list.length})` : ''}`} id="alarms">
-      {!t ? (
-        <PanelState kind="loading">Loading alarms…</PanelState>
-      ) : list.length === 0 ? (
-        <PanelState kind="empty">No active alarm.</PanelState>
-      ) : (
+      <PanelBody loading={!t && 'Loading alarms…'} empty={list.length === 0 && 'No active alarm.'}>
         <ul className="divide-y divide-slate-100 text-sm dark:divide-slate-800" data-testid="alarm-list">
           {list.map((a) => (
             <li key={a.key} className="flex flex-wrap items-baseline gap-x-3 px-4 py-2">
@@ -52,7 +48,7 @@ export function AlarmList() {
             </li>
           ))}
         </ul>
-      )}
+      </PanelBody>
     </Panel>
   );
 }
@@ -62,11 +58,7 @@ export function RecentRotations({ limit = 8 }: { limit?: number }) {
   const list = t ? [...t.rows.values()].sort((a, b) => b.time - a.time).slice(0, limit) : [];
   return (
     <Panel title="Recent rotations" id="recent-rotations" actions={<Link href="/tunnels" className="text-xs underline">all</Link>}>
-      {!t ? (
-        <PanelState kind="loading">Loading rotations…</PanelState>
-      ) : list.length === 0 ? (
-        <PanelState kind="empty">No rekey seen yet.</PanelState>
-      ) : (
+      <PanelBody loading={!t && 'Loading rotations…'} empty={list.length === 0 && 'No rekey seen yet.'}>
         <ol className="divide-y divide-slate-100 text-sm dark:divide-slate-800" data-testid="recent-rotations">
           {list.map((r) => (
             <li key={r.key} className="flex flex-wrap gap-x-3 px-4 py-1.5">
@@ -77,7 +69,7 @@ export function RecentRotations({ limit = 8 }: { limit?: number }) {
             </li>
           ))}
         </ol>
-      )}
+      </PanelBody>
     </Panel>
   );
 }

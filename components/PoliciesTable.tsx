@@ -2,7 +2,7 @@
 import type { OnWire, XfrmPolicy } from '@/server/wire/entities';
 import { useEntities } from './live/keys';
 import { DataTable, columnsOf } from './ui/DataTable';
-import { Panel, PanelState } from './ui/Panel';
+import { Panel, PanelBody } from './ui/Panel';
 import { StateBadge } from './SourceStatusList';
 import { formatBytes, formatSpi } from './format';
 
@@ -64,18 +64,19 @@ export function PoliciesTable() {
   const rows = t ? [...t.rows.values()] : [];
   return (
     <Panel title={`XFRM policies${t ? ` (${rows.length})` : ''}`} id="policies" actions={src && src.state !== 'ok' ? <StateBadge state={src.state} /> : undefined}>
-      {!t ? (
-        <PanelState kind="loading">Loading policies…</PanelState>
-      ) : src && src.state !== 'ok' && src.state !== 'starting' && rows.length === 0 ? (
-        <PanelState kind="error">
-          XFRM policies unavailable: {src.state === 'no-permission' ? 'no permission' : src.state}
-          {src.reason ? ` — ${src.reason}` : ''}
-        </PanelState>
-      ) : rows.length === 0 ? (
-        <PanelState kind="empty">No XFRM policies: nothing is protected by IPsec in this namespace.</PanelState>
-      ) : (
+      <PanelBody
+        loading={!t && 'Loading policies…'}
+        error={
+          src &&
+          src.state !== 'ok' &&
+          src.state !== 'starting' &&
+          rows.length === 0 &&
+          `XFRM policies unavailable: ${src.state === 'no-permission' ? 'no permission' : src.state}${src.reason ? ` — ${src.reason}` : ''}`
+        }
+        empty={rows.length === 0 && 'No XFRM policies: nothing is protected by IPsec in this namespace.'}
+      >
         <DataTable label="XFRM policies" rows={rows} columns={columns} rowKey={(p) => p.key} initialSort={{ id: 'prio' }} rowTestId={(p) => `policy-${p.key}`} />
-      )}
+      </PanelBody>
     </Panel>
   );
 }

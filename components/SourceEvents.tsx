@@ -1,7 +1,7 @@
 'use client';
 import { useMemo } from 'react';
 import { useEntities } from './live/keys';
-import { Panel, PanelState } from './ui/Panel';
+import { Panel, PanelBody } from './ui/Panel';
 import { RelTime } from './ui/RelTime';
 
 /** The newest events of one source (its notifications), as a panel. */
@@ -10,11 +10,7 @@ export function SourceEvents({ source, title, empty, limit = 15 }: { source: str
   const recent = useMemo(() => (events ? [...events.rows.values()].filter((e) => e.source === source).slice(-limit).reverse() : []), [events, events?.version, source, limit]);
   return (
     <Panel title={title}>
-      {!events ? (
-        <PanelState kind="loading">Loading events…</PanelState>
-      ) : recent.length === 0 ? (
-        <PanelState kind="empty">{empty}</PanelState>
-      ) : (
+      <PanelBody loading={!events && 'Loading events…'} empty={recent.length === 0 && empty}>
         <ol className="divide-y divide-slate-100 text-sm dark:divide-slate-800" data-testid={`events-${source}`}>
           {recent.map((e) => (
             <li key={e.id} className="flex gap-3 px-4 py-1.5">
@@ -24,7 +20,7 @@ export function SourceEvents({ source, title, empty, limit = 15 }: { source: str
             </li>
           ))}
         </ol>
-      )}
+      </PanelBody>
     </Panel>
   );
 }

@@ -1,7 +1,7 @@
 'use client';
 import { SOURCE_STATE_WORDS, type OnWire, type SourceState, type SourceStatus } from '@/server/wire/entities';
 import { useEntities } from './live/keys';
-import { Panel, PanelState } from './ui/Panel';
+import { Panel, PanelBody } from './ui/Panel';
 import { RelTime } from './ui/RelTime';
 
 const TONE: Record<string, string> = {
@@ -21,24 +21,24 @@ export function SourceStatusList() {
   const t = useEntities('source');
   return (
     <Panel title="Sources" id="sources">
-      {!t ? (
-        <PanelState kind="loading">Waiting for the server…</PanelState>
-      ) : (
-        <ul className="divide-y divide-slate-100 dark:divide-slate-800" data-testid="sources">
-          {[...t.rows.values()].map((s: OnWire<SourceStatus>) => (
-            <li key={s.id} className="flex flex-wrap items-baseline gap-x-3 gap-y-1 px-4 py-2 text-sm" data-source={s.id} data-state={s.state}>
-              <StateBadge state={s.state} />
-              <span className="font-medium">{s.label}</span>
-              {s.reason && <span className="text-slate-600 dark:text-slate-400">{s.reason}</span>}
-              <span className="ml-auto text-xs text-slate-500">
-                data <RelTime ms={s.lastData} />
-                {s.resyncs > 0 && <> · {s.resyncs} resync{s.resyncs > 1 ? 's' : ''}</>}
-                {s.decodeErrors > 0 && <span title={s.lastDecodeError}> · {s.decodeErrors} decode error{s.decodeErrors > 1 ? 's' : ''}</span>}
-              </span>
-            </li>
-          ))}
-        </ul>
-      )}
+      <PanelBody loading={!t && 'Waiting for the server…'} data={t}>
+        {(t) => (
+          <ul className="divide-y divide-slate-100 dark:divide-slate-800" data-testid="sources">
+            {[...t.rows.values()].map((s: OnWire<SourceStatus>) => (
+              <li key={s.id} className="flex flex-wrap items-baseline gap-x-3 gap-y-1 px-4 py-2 text-sm" data-source={s.id} data-state={s.state}>
+                <StateBadge state={s.state} />
+                <span className="font-medium">{s.label}</span>
+                {s.reason && <span className="text-slate-600 dark:text-slate-400">{s.reason}</span>}
+                <span className="ml-auto text-xs text-slate-500">
+                  data <RelTime ms={s.lastData} />
+                  {s.resyncs > 0 && <> · {s.resyncs} resync{s.resyncs > 1 ? 's' : ''}</>}
+                  {s.decodeErrors > 0 && <span title={s.lastDecodeError}> · {s.decodeErrors} decode error{s.decodeErrors > 1 ? 's' : ''}</span>}
+                </span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </PanelBody>
     </Panel>
   );
 }

@@ -7,7 +7,7 @@ import Link from 'next/link';
 import type { OnWire } from '@/server/wire/entities';
 import type { CryptoAlgorithm, CryptoUse } from '@/server/wire/crypto';
 import { useEntities } from '../live/keys';
-import { Panel, PanelState } from '../ui/Panel';
+import { Panel, PanelBody } from '../ui/Panel';
 import { DataTable, columnsOf } from '../ui/DataTable';
 import { Badge } from '../ui/Badge';
 import { RelTime } from '../ui/RelTime';
@@ -33,40 +33,43 @@ function InfoPanel() {
   const i = t?.rows.get('crypto');
   return (
     <Panel title="Kernel crypto" id="crypto-info">
-      {!t ? (
-        <PanelState kind="loading">Loading kernel crypto facts…</PanelState>
-      ) : !i ? (
-        sourceDown(src) ? <PanelState kind="error">Kernel crypto unavailable: {src!.reason ?? src!.state}</PanelState> : <PanelState kind="empty">No crypto facts from the server yet.</PanelState>
-      ) : (
-        <dl className="px-4 py-3 text-sm" data-testid="crypto-info">
-          <Fact k="FIPS mode">
-            {i.fipsEnabled === undefined ? <span className="text-slate-500">unknown{i.fipsNote ? `: ${i.fipsNote}` : ''}</span> : i.fipsEnabled ? <Badge tone="info">fips_enabled = 1</Badge> : <span>off (fips_enabled = 0)</span>}
-          </Fact>
-          <Fact k="AF_ALG socket">
-            {i.afAlg.socket ? <Badge tone="ok">available</Badge> : <Badge tone="warn">not available</Badge>}
-            {i.afAlg.socketError && <span className="text-xs text-slate-600 dark:text-slate-400">{i.afAlg.socketError}</span>}
-          </Fact>
-          <Fact k="AF_ALG modules">
-            {i.afAlg.modules.map((m) => (
-              <Badge key={m.name} tone={m.state === 'loaded' || m.state === 'built-in' ? 'ok' : m.state === 'not-loaded' ? 'warn' : 'muted'} title={m.note}>
-                {m.name}: {m.state}
-              </Badge>
-            ))}
-            {!i.afAlg.procModules && <span className="text-xs text-slate-500">(/proc/modules not readable)</span>}
-          </Fact>
-          <Fact k="af_alg_restrict">{i.afAlg.restrict.present ? <span className="font-mono">{i.afAlg.restrict.value ?? '?'}</span> : <span className="text-slate-500">absent (kernel before 7.3)</span>}</Fact>
-          <Fact k="/proc/crypto">
-            {i.procCryptoError ? (
-              <span className="text-red-700 dark:text-red-400">{i.procCryptoError}</span>
-            ) : (
-              <span>
-                {i.algorithms} entries, read <RelTime ms={i.readAt} />
-              </span>
-            )}
-          </Fact>
-          <p className="mt-2 text-xs text-slate-500">{i.afAlg.note}</p>
-        </dl>
-      )}
+      <PanelBody
+        loading={!t && 'Loading kernel crypto facts…'}
+        error={!i && sourceDown(src) && `Kernel crypto unavailable: ${src!.reason ?? src!.state}`}
+        empty={!i && 'No crypto facts from the server yet.'}
+        data={i}
+      >
+        {(i) => (
+          <dl className="px-4 py-3 text-sm" data-testid="crypto-info">
+            <Fact k="FIPS mode">
+              {i.fipsEnabled === undefined ? <span className="text-slate-500">unknown{i.fipsNote ? `: ${i.fipsNote}` : ''}</span> : i.fipsEnabled ? <Badge tone="info">fips_enabled = 1</Badge> : <span>off (fips_enabled = 0)</span>}
+            </Fact>
+            <Fact k="AF_ALG socket">
+              {i.afAlg.socket ? <Badge tone="ok">available</Badge> : <Badge tone="warn">not available</Badge>}
+              {i.afAlg.socketError && <span className="text-xs text-slate-600 dark:text-slate-400">{i.afAlg.socketError}</span>}
+            </Fact>
+            <Fact k="AF_ALG modules">
+              {i.afAlg.modules.map((m) => (
+                <Badge key={m.name} tone={m.state === 'loaded' || m.state === 'built-in' ? 'ok' : m.state === 'not-loaded' ? 'warn' : 'muted'} title={m.note}>
+                  {m.name}: {m.state}
+                </Badge>
+              ))}
+              {!i.afAlg.procModules && <span className="text-xs text-slate-500">(/proc/modules not readable)</span>}
+            </Fact>
+            <Fact k="af_alg_restrict">{i.afAlg.restrict.present ? <span className="font-mono">{i.afAlg.restrict.value ?? '?'}</span> : <span className="text-slate-500">absent (kernel before 7.3)</span>}</Fact>
+            <Fact k="/proc/crypto">
+              {i.procCryptoError ? (
+                <span className="text-red-700 dark:text-red-400">{i.procCryptoError}</span>
+              ) : (
+                <span>
+                  {i.algorithms} entries, read <RelTime ms={i.readAt} />
+                </span>
+              )}
+            </Fact>
+            <p className="mt-2 text-xs text-slate-500">{i.afAlg.note}</p>
+          </dl>
+        )}
+      </PanelBody>
     </Panel>
   );
 }
@@ -115,13 +118,12 @@ function UsesPanel() {
   const rows = useMemo(() => (t ? [...t.rows.values()] : []), [t, t?.version]);
   return (
     <Panel title="Algorithms in use and the driver serving each" id="crypto-use">
-      {!t ? (
-        <PanelState kind="loading">Loading algorithms in use…</PanelState>
-      ) : rows.length === 0 ? (
-        <PanelState kind="empty">No SA uses an algorithm right now{sourceDown(src) ? ` (and /proc/crypto is unavailable: ${src!.reason ?? src!.state})` : ''}.</PanelState>
-      ) : (
+      <PanelBody
+        loading={!t && 'Loading algorithms in use…'}
+        empty={rows.length === 0 && `No SA uses an algorithm right now${sourceDown(src) ? ` (and /proc/crypto is unavailable: ${src!.reason ?? src!.state})` : ''}.`}
+      >
         <DataTable label="Algorithms in use by SAs" rows={rows} columns={useColumns} rowKey={(u) => u.key} initialSort={{ id: 'name' }} rowTestId={(u) => `crypto-use-${u.name}`} />
-      )}
+      </PanelBody>
     </Panel>
   );
 }
@@ -160,15 +162,13 @@ function ProcCryptoPanel() {
         />
       }
     >
-      {!t ? (
-        <PanelState kind="loading">Loading /proc/crypto…</PanelState>
-      ) : rows.length === 0 ? (
-        sourceDown(src) ? <PanelState kind="error">/proc/crypto unavailable: {src!.reason ?? src!.state}</PanelState> : <PanelState kind="empty">/proc/crypto lists no algorithms.</PanelState>
-      ) : shown.length === 0 ? (
-        <PanelState kind="empty">Nothing in /proc/crypto matches “{q}”.</PanelState>
-      ) : (
+      <PanelBody
+        loading={!t && 'Loading /proc/crypto…'}
+        error={rows.length === 0 && sourceDown(src) && `/proc/crypto unavailable: ${src!.reason ?? src!.state}`}
+        empty={rows.length === 0 ? '/proc/crypto lists no algorithms.' : shown.length === 0 && `Nothing in /proc/crypto matches “${q}”.`}
+      >
         <DataTable label="Kernel crypto algorithms (/proc/crypto)" rows={shown} columns={algColumns} rowKey={(a) => a.key} initialSort={{ id: 'name' }} />
-      )}
+      </PanelBody>
     </Panel>
   );
 }

@@ -6,7 +6,7 @@ import type { Link as LinkEntity, OnWire } from '@/server/wire/entities';
 import type { EthtoolFeature } from '@/server/wire/ethtool';
 import { useEntities } from '../live/keys';
 import { rates } from '../live/rates';
-import { Panel, PanelState } from '../ui/Panel';
+import { Panel, PanelBody } from '../ui/Panel';
 import { DataTable, columnsOf } from '../ui/DataTable';
 import { Badge } from '../ui/Badge';
 import { RelTime } from '../ui/RelTime';
@@ -157,19 +157,13 @@ export function DeviceDetail({ link, features, setFeatures, onClose }: { link: O
             </label>
           </fieldset>
         </div>
-        {!eth ? (
-          <PanelState kind="loading">Loading ethtool features…</PanelState>
-        ) : !e ? (
-          <PanelState kind={ethSrc && ethSrc.state !== 'ok' ? 'error' : 'empty'}>
-            {ethSrc && ethSrc.state !== 'ok' ? `ethtool features unavailable: ${ethSrc.reason ?? ethSrc.state}` : `No ethtool view of ${link.name} yet.`}
-          </PanelState>
-        ) : e.error ? (
-          <PanelState kind="error">Features of {link.name} unreadable: {e.error}</PanelState>
-        ) : shown.length === 0 ? (
-          <PanelState kind="empty">No offload-related features on {link.name}; choose “all” to see every feature.</PanelState>
-        ) : (
+        <PanelBody
+          loading={!eth && 'Loading ethtool features…'}
+          error={!e ? ethSrc && ethSrc.state !== 'ok' && `ethtool features unavailable: ${ethSrc.reason ?? ethSrc.state}` : e.error && `Features of ${link.name} unreadable: ${e.error}`}
+          empty={!e ? `No ethtool view of ${link.name} yet.` : shown.length === 0 && `No offload-related features on ${link.name}; choose “all” to see every feature.`}
+        >
           <DataTable label={`ethtool features of ${link.name}`} rows={shown} columns={featureColumns} rowKey={(f) => f.name} initialSort={{ id: 'name' }} rowTestId={(f) => `feature-${f.name}`} />
-        )}
+        </PanelBody>
       </section>
 
       {e && !e.error && (

@@ -6,7 +6,7 @@ import Link from 'next/link';
 import type { OnWire } from '@/server/wire/entities';
 import type { OffloadDevice, OffloadedSa } from '@/server/wire/ethtool';
 import { useEntities } from '../live/keys';
-import { Panel, PanelState } from '../ui/Panel';
+import { Panel, PanelBody, PanelState } from '../ui/Panel';
 import { DataTable, columnsOf } from '../ui/DataTable';
 import { Badge } from '../ui/Badge';
 import { formatBytes, formatCount, formatSpi } from '../format';
@@ -116,11 +116,9 @@ export function OffloadGroup({ dev, embedded }: { dev: Dev; embedded?: boolean }
           ))}
         </ul>
       )}
-      {dev.sas.length === 0 ? (
-        <PanelState kind="empty">No SAs offloaded to {name}.</PanelState>
-      ) : (
+      <PanelBody empty={dev.sas.length === 0 && `No SAs offloaded to ${name}.`}>
         <DataTable label={`SAs offloaded to ${name}`} rows={dev.sas} columns={saColumns} rowKey={(s) => s.key} initialSort={{ id: 'spi' }} rowTestId={(s) => `offload-sa-${s.key}`} />
-      )}
+      </PanelBody>
     </div>
   );
   if (embedded) return body;
@@ -137,45 +135,43 @@ export function OffloadSummary() {
   const i = info?.rows.get('offload');
   return (
     <Panel title="IPsec offload" id="offload-summary">
-      {!info ? (
-        <PanelState kind="loading">Loading the offload view…</PanelState>
-      ) : !i ? (
-        <PanelState kind="empty">No offload view from the server yet.</PanelState>
-      ) : (
-        <div className="space-y-2 px-4 py-3 text-sm" data-testid="offload-summary">
-          <div className="flex flex-wrap items-center gap-2">
-            {i.capableDevices.length === 0 ? (
-              <Badge tone="muted" testId="no-offload-device">
-                no offload-capable device
-              </Badge>
-            ) : (
-              <>
-                <span className="text-slate-500">Offload-capable:</span>
-                {i.capableDevices.map((d) => (
-                  <Badge key={d.ifindex} tone="accent">
-                    {d.ifname}
-                  </Badge>
-                ))}
-              </>
+      <PanelBody loading={!info && 'Loading the offload view…'} empty={!i && 'No offload view from the server yet.'} data={i}>
+        {(i) => (
+          <div className="space-y-2 px-4 py-3 text-sm" data-testid="offload-summary">
+            <div className="flex flex-wrap items-center gap-2">
+              {i.capableDevices.length === 0 ? (
+                <Badge tone="muted" testId="no-offload-device">
+                  no offload-capable device
+                </Badge>
+              ) : (
+                <>
+                  <span className="text-slate-500">Offload-capable:</span>
+                  {i.capableDevices.map((d) => (
+                    <Badge key={d.ifindex} tone="accent">
+                      {d.ifname}
+                    </Badge>
+                  ))}
+                </>
+              )}
+              <span className="ml-auto tabular text-xs">
+                {i.offloadedSas} offloaded SA{i.offloadedSas === 1 ? '' : 's'} ({i.packetOffloadSas} packet offload) · {i.softwareSas} in software
+              </span>
+            </div>
+            {i.note && i.capableDevices.length > 0 && <p className="text-slate-600 dark:text-slate-400">{i.note}</p>}
+            {i.capabilityUnknown && (
+              <p role="status" className="text-amber-800 dark:text-amber-300">
+                Capability unknown: {i.capabilityUnknown}
+              </p>
             )}
-            <span className="ml-auto tabular text-xs">
-              {i.offloadedSas} offloaded SA{i.offloadedSas === 1 ? '' : 's'} ({i.packetOffloadSas} packet offload) · {i.softwareSas} in software
-            </span>
-          </div>
-          {i.note && i.capableDevices.length > 0 && <p className="text-slate-600 dark:text-slate-400">{i.note}</p>}
-          {i.capabilityUnknown && (
-            <p role="status" className="text-amber-800 dark:text-amber-300">
-              Capability unknown: {i.capabilityUnknown}
+            {i.packetOffloadSas > 0 && (
+              <p className="text-amber-800 dark:text-amber-300">Packet offload: SA counters come from the driver and may lag.</p>
+            )}
+            <p className="text-xs text-slate-500">
+              <span className="font-medium">If an offload request fails:</span> {i.fallback}
             </p>
-          )}
-          {i.packetOffloadSas > 0 && (
-            <p className="text-amber-800 dark:text-amber-300">Packet offload: SA counters come from the driver and may lag.</p>
-          )}
-          <p className="text-xs text-slate-500">
-            <span className="font-medium">If an offload request fails:</span> {i.fallback}
-          </p>
-        </div>
-      )}
+          </div>
+        )}
+      </PanelBody>
     </Panel>
   );
 }

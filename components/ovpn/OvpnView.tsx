@@ -6,7 +6,7 @@ import type { OnWire } from '@/server/wire/entities';
 import type { OvpnPeer } from '@/server/wire/ovpn';
 import { useEntities } from '../live/keys';
 import { rates } from '../live/rates';
-import { Panel, PanelState } from '../ui/Panel';
+import { Panel, PanelBody, PanelState } from '../ui/Panel';
 import { DataTable, columnsOf } from '../ui/DataTable';
 import { RelTime } from '../ui/RelTime';
 import { Sparkline } from '../ui/Sparkline';
@@ -99,11 +99,9 @@ export function OvpnView() {
                   Last peer deleted: {d.lastPeerDeleted.peerId} ({d.lastPeerDeleted.reason}) <RelTime ms={d.lastPeerDeleted.time} />
                 </p>
               )}
-              {ps.length === 0 ? (
-                <PanelState kind="empty">No peers on {d.name}.</PanelState>
-              ) : (
+              <PanelBody empty={ps.length === 0 && `No peers on ${d.name}.`}>
                 <DataTable label={`Peers of ${d.name}`} rows={ps} columns={peerColumns} rowKey={(p) => p.key} initialSort={{ id: 'id' }} rowTestId={(p) => `ovpn-peer-${p.key}`} />
-              )}
+              </PanelBody>
             </Panel>
           );
         })

@@ -9,7 +9,7 @@ import { pfkeySaIdentity, type PfkeyCheck, type PfkeyCheckStatus, type PfkeyPoli
 import { markText, type SaIdentity } from '@/server/wire/xfrm';
 import { useEntities } from '../live/keys';
 import { useUrlState } from '../ui/useUrlState';
-import { Panel, PanelState } from '../ui/Panel';
+import { Panel, PanelBody } from '../ui/Panel';
 import { DataTable, columnsOf } from '../ui/DataTable';
 import { formatBytes, formatCount, formatSpi } from '../format';
 import { SourceNotice, sourceDown, useSource } from '../SourceNotice';
@@ -285,64 +285,46 @@ export function PfkeyView() {
       <SourceNotice source={src} what="PF_KEY" />
       <SourceNotice source={xsrc} what="XFRM SAs (the other side of the cross-check)" />
       <Panel title="PF_KEY ⇄ XFRM cross-check" id="pfkey-check">
-        {loading ? (
-          <PanelState kind="loading">Loading the PF_KEY view…</PanelState>
-        ) : down ? (
-          <PanelState kind="error">{sourceSentence('PF_KEY', src!)}: no cross-check.</PanelState>
-        ) : (
-          <>
-            <Summary checks={checks} psas={psas.length} xsas={xsaT?.rows.size} ppols={ppols.length} xpols={xpolT?.rows.size} status={status} setStatus={(s) => setUrl({ status: s })} />
-            {checks.length === 0 ? (
-              <PanelState kind="empty">
-                {src?.state !== 'ok' || (xsrc && xsrc.state !== 'ok')
+        <PanelBody loading={loading && 'Loading the PF_KEY view…'} error={down && `${sourceSentence('PF_KEY', src!)}: no cross-check.`}>
+          <Summary checks={checks} psas={psas.length} xsas={xsaT?.rows.size} ppols={ppols.length} xpols={xpolT?.rows.size} status={status} setStatus={(s) => setUrl({ status: s })} />
+          <PanelBody
+            empty={
+              checks.length === 0
+                ? src?.state !== 'ok' || (xsrc && xsrc.state !== 'ok')
                   ? 'The cross-check runs once both PF_KEY and XFRM are read.'
-                  : 'No SAs to compare: neither PF_KEY nor XFRM has any.'}
-              </PanelState>
-            ) : shownChecks.length === 0 ? (
-              <PanelState kind="empty">No SA is “{CHECK_WORDS[status as PfkeyCheckStatus] ?? status}”.</PanelState>
-            ) : (
-              <DataTable
-                virtual={{}}
-                label="Cross-check results"
-                rows={shownChecks}
-                columns={checkColumns}
-                rowKey={(c) => c.key}
-                initialSort={{ id: 'status' }}
-                selectedKey={selected}
-                onOpen={(c) => setUrl({ check: c.key })}
-              />
-            )}
-            {selected && !selectedCheck && (
-              <p role="status" className="px-4 py-2 text-sm text-slate-500">
-                That SA is no longer compared (gone from both views).
-              </p>
-            )}
-            {selectedCheck && <CheckDetail check={selectedCheck} onClose={() => setUrl({ check: undefined })} />}
-          </>
-        )}
+                  : 'No SAs to compare: neither PF_KEY nor XFRM has any.'
+                : shownChecks.length === 0 && `No SA is “${CHECK_WORDS[status as PfkeyCheckStatus] ?? status}”.`
+            }
+          >
+            <DataTable
+              virtual={{}}
+              label="Cross-check results"
+              rows={shownChecks}
+              columns={checkColumns}
+              rowKey={(c) => c.key}
+              initialSort={{ id: 'status' }}
+              selectedKey={selected}
+              onOpen={(c) => setUrl({ check: c.key })}
+            />
+          </PanelBody>
+          {selected && !selectedCheck && (
+            <p role="status" className="px-4 py-2 text-sm text-slate-500">
+              That SA is no longer compared (gone from both views).
+            </p>
+          )}
+          {selectedCheck && <CheckDetail check={selectedCheck} onClose={() => setUrl({ check: undefined })} />}
+        </PanelBody>
       </Panel>
       <div className="grid gap-4 2xl:grid-cols-2">
         <Panel title={`SAD as PF_KEY sees it${psaT && psas.length ? ` (${psas.length})` : ''}`} id="pfkey-sad">
-          {!psaT ? (
-            <PanelState kind="loading">Loading the PF_KEY SAD…</PanelState>
-          ) : psas.length === 0 && down ? (
-            <PanelState kind="error">{sourceSentence('PF_KEY', src!)}</PanelState>
-          ) : psas.length === 0 ? (
-            <PanelState kind="empty">The PF_KEY dump (SADB_DUMP) has no SAs.</PanelState>
-          ) : (
+          <PanelBody loading={!psaT && 'Loading the PF_KEY SAD…'} error={psas.length === 0 && down && sourceSentence('PF_KEY', src!)} empty={psas.length === 0 && 'The PF_KEY dump (SADB_DUMP) has no SAs.'}>
             <PfkeySad psas={psas} checkByPfkey={checkByPfkey} />
-          )}
+          </PanelBody>
         </Panel>
         <Panel title={`SPD as PF_KEY sees it${ppolT && ppols.length ? ` (${ppols.length})` : ''}`} id="pfkey-spd">
-          {!ppolT ? (
-            <PanelState kind="loading">Loading the PF_KEY SPD…</PanelState>
-          ) : ppols.length === 0 && down ? (
-            <PanelState kind="error">{sourceSentence('PF_KEY', src!)}</PanelState>
-          ) : ppols.length === 0 ? (
-            <PanelState kind="empty">The PF_KEY dump (SADB_X_SPDDUMP) has no policies.</PanelState>
-          ) : (
+          <PanelBody loading={!ppolT && 'Loading the PF_KEY SPD…'} error={ppols.length === 0 && down && sourceSentence('PF_KEY', src!)} empty={ppols.length === 0 && 'The PF_KEY dump (SADB_X_SPDDUMP) has no policies.'}>
             <DataTable label="SPD as PF_KEY sees it" rows={ppols} columns={polCols} rowKey={(p) => p.key} initialSort={{ id: 'id' }} />
-          )}
+          </PanelBody>
         </Panel>
       </div>
       <PfkeyAlgTable />

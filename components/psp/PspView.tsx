@@ -2,7 +2,7 @@
 import type { OnWire } from '@/server/wire/entities';
 import type { PspDevice } from '@/server/wire/psp';
 import { useEntities } from '../live/keys';
-import { Panel, PanelState } from '../ui/Panel';
+import { Panel, PanelBody } from '../ui/Panel';
 import { DataTable, columnsOf } from '../ui/DataTable';
 import { RelTime } from '../ui/RelTime';
 import { StateBadge } from '../SourceStatusList';
@@ -52,15 +52,13 @@ export function PspView() {
   return (
     <div className="space-y-4">
       <Panel title={`PSP devices${devs ? ` (${list.length})` : ''}`} id="psp" actions={src && src.state !== 'ok' ? <StateBadge state={src.state} /> : undefined}>
-        {!devs ? (
-          <PanelState kind="loading">Loading PSP devices…</PanelState>
-        ) : list.length === 0 ? (
-          <PanelState kind={src && src.state !== 'ok' ? 'error' : 'empty'}>
-            {src && src.state !== 'ok' ? `PSP: ${src.reason ?? src.state}` : 'No PSP device in this namespace.'}
-          </PanelState>
-        ) : (
+        <PanelBody
+          loading={!devs && 'Loading PSP devices…'}
+          error={list.length === 0 && src && src.state !== 'ok' && `PSP: ${src.reason ?? src.state}`}
+          empty={list.length === 0 && 'No PSP device in this namespace.'}
+        >
           <DataTable label="PSP devices" rows={list} columns={columns} rowKey={(d) => String(d.id)} rowTestId={(d) => `psp-dev-${d.id}`} />
-        )}
+        </PanelBody>
       </Panel>
       <SourceEvents source="psp" title="PSP notifications" empty="No device changes or key rotations since the server started." />
     </div>

@@ -3,7 +3,7 @@ import { useDeferredValue, useEffect, useMemo, useState } from 'react';
 import type { ColumnDef, SortingState } from '@tanstack/react-table';
 import { useEntities, useLiveStatus } from '../live/keys';
 import { rates } from '../live/rates';
-import { Panel, PanelState } from '../ui/Panel';
+import { Panel, PanelBody } from '../ui/Panel';
 import { DataTable, ColumnChooser } from '../ui/DataTable';
 import { useUrlState } from '../ui/useUrlState';
 import { useThrottled } from '../ui/useThrottled';
@@ -166,15 +166,11 @@ export function SaTable() {
           </div>
         }
       >
-        {!t ? (
-          <PanelState kind="loading">Loading security associations…</PanelState>
-        ) : src && (src.state === 'no-permission' || src.state === 'not-available' || src.state === 'error') && all.length === 0 ? (
-          <PanelState kind="error">SAs unavailable: {src.reason ?? src.state}</PanelState>
-        ) : all.length === 0 ? (
-          <PanelState kind="empty">No security associations in this namespace.</PanelState>
-        ) : rows.length === 0 ? (
-          <PanelState kind="empty">No SA matches “{query}”.</PanelState>
-        ) : (
+        <PanelBody
+          loading={!t && 'Loading security associations…'}
+          error={src && (src.state === 'no-permission' || src.state === 'not-available' || src.state === 'error') && all.length === 0 && `SAs unavailable: ${src.reason ?? src.state}`}
+          empty={all.length === 0 ? 'No security associations in this namespace.' : rows.length === 0 && `No SA matches “${query}”.`}
+        >
           <DataTable
             label="Security associations"
             rows={rows}
@@ -187,7 +183,7 @@ export function SaTable() {
             onOpen={(s) => setUrl({ sa: s.key })}
             virtual={{ height: Math.max(300, Math.min(720, rows.length * 32 + 8)) }}
           />
-        )}
+        </PanelBody>
       </Panel>
       {selected && <SaDrawer sa={selectedSa} saKey={selected} onClose={() => setUrl({ sa: undefined })} />}
     </>

@@ -5,7 +5,7 @@ import { useMemo } from 'react';
 import type { OnWire } from '@/server/wire/entities';
 import type { Rotation, Tunnel } from '@/server/wire/tunnels';
 import { useEntities, useLiveStatus } from '../live/keys';
-import { Panel, PanelState } from '../ui/Panel';
+import { Panel, PanelBody } from '../ui/Panel';
 import { DataTable, columnsOf } from '../ui/DataTable';
 import { RelTime } from '../ui/RelTime';
 import { useUrlState } from '../ui/useUrlState';
@@ -130,31 +130,21 @@ export function TunnelsView() {
   return (
     <div className="space-y-4">
       <Panel title={`Tunnels${tunnels ? ` (${tlist.length})` : ''}`} id="tunnels">
-        {!tunnels ? (
-          <PanelState kind="loading">Loading tunnels…</PanelState>
-        ) : tlist.length === 0 ? (
-          <PanelState kind="empty">No tunnels: no SAs and no ovpn peers in this namespace.</PanelState>
-        ) : (
+        <PanelBody loading={!tunnels && 'Loading tunnels…'} empty={tlist.length === 0 && 'No tunnels: no SAs and no ovpn peers in this namespace.'}>
           <DataTable label="Tunnels" rows={tlist} columns={columns} rowKey={(t) => t.key} initialSort={{ id: 'name' }} selectedKey={selected} onOpen={(t) => setUrl({ tunnel: selected === t.key ? undefined : t.key })} rowTestId={(t) => `tunnel-${t.key}`} />
-        )}
+        </PanelBody>
       </Panel>
       <Panel
         title={selected ? `Rotations of ${tunnels?.rows.get(selected)?.name ?? selected}` : 'Rotations (all tunnels)'}
         id="rotations"
         actions={selected ? <button type="button" className="text-xs underline" onClick={() => setUrl({ tunnel: undefined })}>show all</button> : undefined}
       >
-        {!rotations ? (
-          <PanelState kind="loading">Loading rotations…</PanelState>
-        ) : (
-          <>
-            <RotationTimeline rotations={shownRotations} label="Rotation timeline" />
-            {shownRotations.length === 0 ? (
-              <PanelState kind="empty">No rotation seen yet.</PanelState>
-            ) : (
-              <DataTable label="Rotations" rows={shownRotations.slice(0, 500)} columns={rotationColumns} rowKey={(r) => r.key} initialSort={{ id: 'time', desc: true }} rowTestId={(r) => `rotation-${r.key}`} />
-            )}
-          </>
-        )}
+        <PanelBody loading={!rotations && 'Loading rotations…'}>
+          <RotationTimeline rotations={shownRotations} label="Rotation timeline" />
+          <PanelBody empty={shownRotations.length === 0 && 'No rotation seen yet.'}>
+            <DataTable label="Rotations" rows={shownRotations.slice(0, 500)} columns={rotationColumns} rowKey={(r) => r.key} initialSort={{ id: 'time', desc: true }} rowTestId={(r) => `rotation-${r.key}`} />
+          </PanelBody>
+        </PanelBody>
       </Panel>
     </div>
   );

@@ -24,3 +24,23 @@ export function PanelState({ kind, children }: { kind: 'loading' | 'empty' | 'er
     </div>
   );
 }
+
+/**
+ * A panel's body in the state of its data, the first that holds: `loading` (its words while the data has
+ * not arrived), `error` (the source failed), `empty` (nothing to show), else the content. A state that
+ * does not hold is absent or false. The content is either ready, or a function of `data` for content that
+ * reads the data (rendered only once it is there).
+ */
+export function PanelBody<T>({ loading, error, empty, data, children }: {
+  loading?: ReactNode;
+  error?: ReactNode;
+  empty?: ReactNode;
+  data?: T | null;
+  children: ReactNode | ((data: T) => ReactNode);
+}) {
+  if (loading) return <PanelState kind="loading">{loading}</PanelState>;
+  if (error) return <PanelState kind="error">{error}</PanelState>;
+  if (empty) return <PanelState kind="empty">{empty}</PanelState>;
+  if (typeof children !== 'function') return <>{children}</>;
+  return data === undefined || data === null ? null : <>{children(data)}</>;
+}
