@@ -1,12 +1,13 @@
 'use client';
 // One WebSocket for the whole app. Messages are applied once per animation frame (so 1,000 events/s
 // cost one render a frame), written into TanStack Query's cache, and the connection's health is a
-// query of its own. Reconnects with backoff and resumes from the last sequence number.
+// query of its own. Reconnects with jittered backoff (backoff.ts) and resumes from the last sequence number.
 import { useEffect } from 'react';
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import type { EntityKind, ServerMessage } from '@/server/wire/protocol';
 import { LiveStore, type Observer } from './store';
 import { rates } from './rates';
+import { reconnectDelay } from './backoff';
 import { liveKey, entitiesKey, type LiveStatus, type EntityTable } from './keys';
 
 function wsUrl(since: number): string {
@@ -68,7 +69,7 @@ export function LiveConnection() {
     let queue: ServerMessage[] = [];
     let frame = 0;
     let retry: ReturnType<typeof setTimeout> | undefined;
-    let backoff = 500;
+    let attempt = 0; // reconnect attempts since the last open
     let closed = false;
 
     const flush = () => {
@@ -108,7 +109,7 @@ export function LiveConnection() {
       setStatus({ state: status.everConnected ? 'reconnecting' : 'connecting' });
       ws = new WebSocket(wsUrl(store.seq));
       ws.onopen = () => {
-        backoff = 500;
+        attempt = 0;
         setStatus({ state: 'open', connected: true, everConnected: true, connectedAt: Date.now(), disconnectedAt: undefined });
       };
       ws.onmessage = (ev) => {
@@ -141,8 +142,7 @@ export function LiveConnection() {
           reconnects: status.reconnects + 1,
           lastCloseReason: ev.reason || (ev.code === 1006 ? 'connection lost' : `closed (${ev.code})`),
         });
-        retry = setTimeout(connect, backoff);
-        backoff = Math.min(backoff * 2, 10_000);
+        retry = setTimeout(connect, reconnectDelay(attempt++));
       };
     };
     connect();
