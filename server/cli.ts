@@ -145,7 +145,7 @@ async function main(argv: string[]): Promise<void> {
     const [{ startKernelSources }, { readOnce, writeJson }, { snapshotDocument }] = await Promise.all([import('./kernel.ts'), import('./snapshot.ts'), import('./model/snapshot.ts')]);
     let model;
     try {
-      model = await readOnce(startKernelSources(log, { netns: values.netns, dataDir: values['data-dir'] }));
+      model = await readOnce(startKernelSources(log, { netns: values.netns, dataDir: values['data-dir'], oneShot: true }));
     } catch (err) {
       fail(`snapshot failed: ${(err as Error).message}`, 1);
     }

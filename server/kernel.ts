@@ -61,6 +61,13 @@ export interface KernelSourcesOptions {
   tunnelHooks?: Pick<TunnelTrackerOptions, 'onRotation' | 'alarms'>;
   /** Called with the tracker before any source starts (history restores tunnel state into it). */
   beforeStart?: (tunnels: TunnelTracker) => void;
+  /**
+   * A one-shot read (`sascope snapshot`): without what only a running server needs — the tracker's clock
+   * pass every second (a one-shot's alarms are evaluated with the clock as each tunnel is published) and
+   * the offload and crypto views recomputed while the dumps run (every 200 ms over every SA read so far;
+   * a one-shot computes them once, when every source is ready).
+   */
+  oneShot?: boolean;
 }
 
 /** How often a not-available source tries again (SASCOPE_RETRY_MS overrides; tests make it short). */
@@ -85,7 +92,7 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
   const stalls = opts.stallWarnings ? watchStalls(log) : () => undefined;
   const model = opts.model ?? new Model();
   const config = opts.config ?? ConfigSchema.parse({});
-  const tunnels = new TunnelTracker(model, { thresholds: config.alarms, ...opts.tunnelHooks });
+  const tunnels = new TunnelTracker(model, { thresholds: config.alarms, ...(opts.oneShot ? { tickMs: 0 } : {}), ...opts.tunnelHooks });
   opts.beforeStart?.(tunnels);
   const netnsWatch = opts.netns ? watchNetnsStatus(model, log, opts.netns) : undefined;
   // One XFRM monitor socket for the policy and SA sources: each message type is handled by one of them.
@@ -100,11 +107,12 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
   // Devices, offload and kernel crypto: ethtool features, /proc/crypto, derived offload / crypto-use views, the AF_ALG probe.
   const crypto = new CryptoSource(model, log);
   sources.push(new EthtoolSource(model, log, links), crypto);
-  const views = new DerivedViews(model, 200, () => void crypto.reread().catch(() => undefined));
+  const derivedViews = () => new DerivedViews(model, 200, () => void crypto.reread().catch(() => undefined));
+  let views = opts.oneShot ? undefined : derivedViews();
   const probe = new ProbeRunner({
     sink: model,
     log,
-    uses: () => views.uses(),
+    uses: () => views?.uses() ?? [],
     algorithms: () => crypto.algorithms(),
     reread: () => crypto.reread(),
     unavailable: () => {
@@ -117,7 +125,7 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
   // A kernel module loaded (or unloaded and loaded again) while sascope runs: not-available sources try again.
   for (const s of sources) s.retryWhenNotAvailable(NOT_AVAILABLE_RETRY_MS);
   const ready = Promise.all(sources.map((s) => s.start())).then(() => {
-    views.recompute();
+    (views ??= derivedViews()).recompute();
     tunnels.settle();
   });
   return {
@@ -138,7 +146,7 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
       for (const s of sources) s.retryWhenNotAvailable(0);
       for (const s of sources) s.stop();
       tunnels.close();
-      views.close();
+      views?.close();
       pfkeyCheck.close();
     },
   };

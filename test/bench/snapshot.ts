@@ -30,20 +30,29 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** The top self-time functions of a V8 CPU profile. */
+/** The top functions of a V8 CPU profile by self time, and by total time (callees included). */
 function profileSummary(file: string, top = 25): string {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] };
+  const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>; samples: number[]; timeDeltas: number[] };
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const nameOf = (id: number) => {
+    const f = byId.get(id)!.callFrame;
+    return `${f.functionName || '(anonymous)'} ${path.basename(f.url)}:${f.lineNumber + 1}`;
+  };
   const self = new Map<string, number>();
+  const inclusive = new Map<string, number>();
   let total = 0;
   p.samples.forEach((id, i) => {
-    const f = byId.get(id)!.callFrame;
-    const name = `${f.functionName || '(anonymous)'} ${path.basename(f.url)}:${f.lineNumber + 1}`;
     const dt = p.timeDeltas[i] ?? 0;
     total += dt;
-    self.set(name, (self.get(name) ?? 0) + dt);
+    self.set(nameOf(id), (self.get(nameOf(id)) ?? 0) + dt);
+    const onStack = new Set<string>();
+    for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) onStack.add(nameOf(n));
+    for (const name of onStack) inclusive.set(name, (inclusive.get(name) ?? 0) + dt);
   });
-  return [...self].sort((a, b) => b[1] - a[1]).slice(0, top).map(([n, us]) => `    ${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${n}`).join('\n');
+  const list = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([n, us]) => `    ${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${n}`).join('\n');
+  return `  self time:\n${list(self)}\n  total time (callees included):\n${list(inclusive)}`;
 }
 
 console.log(`kernel ${sh('uname -r').trim()}, node ${process.version}, ${sh('nproc').trim()} CPUs; sascope from ${root}`);
@@ -51,6 +60,10 @@ console.log(`kernel ${sh('uname -r').trim()}, node ${process.version}, ${sh('npr
 const tb = now();
 sh(`${process.execPath} server/build.mjs`, root);
 console.log(`server bundle built in ${((now() - tb) / 1000).toFixed(1)} s`);
+// Start-up and the fixed costs: the same command on an empty SA table.
+sh('ip xfrm state flush; ip xfrm policy flush');
+const empty = Array.from({ length: runs }, () => timed(`${snapshotCmd} > /dev/null`, root));
+console.log(`no SAs: sascope snapshot --json > /dev/null: ${(median(empty) / 1000).toFixed(2)} s (start-up included) [${empty.map((x) => (x / 1000).toFixed(2)).join('/')}]`);
 
 for (const n of sizes) {
   sh('ip xfrm state flush; ip xfrm policy flush');
@@ -79,7 +92,7 @@ for (const n of sizes) {
   if (process.env.BENCH_PROF === '1') {
     const dir = mkdtempSync(path.join(tmpdir(), 'sascope-prof-'));
     sh(`${process.execPath} --cpu-prof --cpu-prof-dir=${dir} server/bin.mjs snapshot --json --data-dir ${dataDir} > /dev/null`, root);
-    console.log(`  CPU profile of one snapshot (self time):\n${profileSummary(path.join(dir, readdirSync(dir)[0]!))}`);
+    console.log(`  CPU profile of one snapshot:\n${profileSummary(path.join(dir, readdirSync(dir)[0]!))}`);
   }
 }
 sh('ip xfrm state flush');
