@@ -2,14 +2,11 @@
 // of host-order u32 words, ETHTOOL_A_BITSET_SIZE bits) when sascope asks with ETHTOOL_FLAG_COMPACT_BITSETS
 // and always in notifications; the verbose form (a nest of bits with index, name and value) is read too.
 // Feature names are never written here: they come from the kernel's ETH_SS_FEATURES string set.
-import { AttrWriter } from '../../netlink/attr.ts';
-import { DecodeError, decodeAttrs, type Decoded } from '../../netlink/spec.ts';
+import { DecodeError, decodeAttrs, encodeAttrs, type Decoded, type Request } from '../../netlink/spec.ts';
 import type { NetlinkMessage } from '../../netlink/message.ts';
 import { parseGenl, type GenlHeader } from '../../genl/genl.ts';
 import type { EthtoolDevice, EthtoolFeature } from '../../wire/ethtool.ts';
-import {
-  ETHTOOL_FLAG_COMPACT_BITSETS, FEATURES, HEADER, STRINGSET, STRINGSETS_STRINGSET, STRSET, featuresAttrs, strsetAttrs,
-} from './spec.ts';
+import { ETHTOOL_FLAG_COMPACT_BITSETS, ETHTOOL_MSG_KERNEL, bitsetAttrs, featuresAttrs, headerAttrs, strsetAttrs } from './spec.ts';
 
 export interface Bitset {
   size: number;
@@ -31,24 +28,24 @@ function bitOf(words: Buffer, i: number): boolean {
  */
 export const MAX_BITSET_BITS = 1 << 16;
 
-export function decodeBitset(d: Decoded, what: string): Bitset {
-  const size = (d['size'] as number | undefined) ?? 0;
+export function decodeBitset(d: Decoded<typeof bitsetAttrs>, what: string): Bitset {
+  const size = d.size ?? 0;
   if (size > MAX_BITSET_BITS) throw new DecodeError(what, 0, `bitset of ${size} bits (more than ${MAX_BITSET_BITS})`);
   const values = new Map<number, boolean>();
   const names = new Map<number, string>();
-  const value = d['value'] as Buffer | undefined;
+  const value = d.value;
   if (value) {
     if (value.length % 4 !== 0 || value.length * 8 < size) throw new DecodeError(what, 0, `compact bitset of ${size} bits in ${value.length} bytes`);
     for (let i = 0; i < size; i++) values.set(i, bitOf(value, i));
     return { size, values, names };
   }
-  const bits = ((d['bits'] as Decoded | undefined)?.['bit'] as Decoded[] | undefined) ?? [];
-  const nomask = d['nomask'] === true;
+  const bits = d.bits?.bit ?? [];
+  const nomask = d.nomask === true;
   for (const b of bits) {
-    const i = b['index'] as number | undefined;
+    const i = b.index;
     if (i === undefined) throw new DecodeError(what, 0, 'bitset bit without index');
-    if (typeof b['name'] === 'string') names.set(i, b['name']);
-    values.set(i, b['value'] === true || (nomask && b['value'] === undefined));
+    if (typeof b.name === 'string') names.set(i, b.name);
+    values.set(i, b.value === true || (nomask && b.value === undefined));
   }
   // A verbose list without mask names only the set bits: the rest below size are off.
   if (nomask) for (let i = 0; i < size; i++) if (!values.has(i)) values.set(i, false);
@@ -56,9 +53,8 @@ export function decodeBitset(d: Decoded, what: string): Bitset {
 }
 
 /** The device a reply or notification is about (ETHTOOL_A_*_HEADER). */
-export function headerOf(d: Decoded): { ifindex?: number; ifname?: string } {
-  const h = d['header'] as Decoded | undefined;
-  return { ifindex: h?.['dev-index'] as number | undefined, ifname: h?.['dev-name'] as string | undefined };
+export function headerOf(d: { header?: Decoded<typeof headerAttrs> }): { ifindex?: number; ifname?: string } {
+  return { ifindex: d.header?.['dev-index'], ifname: d.header?.['dev-name'] };
 }
 
 export interface FeaturesReply {
@@ -68,10 +64,13 @@ export interface FeaturesReply {
 }
 
 /** features-get reply or features-ntf → the device's features named from names (ETH_SS_FEATURES by index). */
-export function featuresFromAttrs(d: Decoded, names: readonly string[], what: string): FeaturesReply {
+export function featuresFromAttrs(d: Decoded<typeof featuresAttrs>, names: readonly string[], what: string): FeaturesReply {
   const { ifindex, ifname } = headerOf(d);
   if (ifindex === undefined) throw new DecodeError(what, 0, 'features message without a device index in its header');
-  const set = (n: string) => (d[n] ? decodeBitset(d[n] as Decoded, `${what}.${n}`) : undefined);
+  const set = (n: 'hw' | 'wanted' | 'active' | 'nochange') => {
+    const b = d[n];
+    return b ? decodeBitset(b, `${what}.${n}`) : undefined;
+  };
   const hw = set('hw');
   const wanted = set('wanted');
   const active = set('active');
@@ -109,19 +108,19 @@ export const MAX_STRINGS = 1 << 16;
 export function decodeStringSets(g: GenlHeader, what = 'ethtool strset'): StringSets {
   const d = decodeAttrs(strsetAttrs, g.attrs, what);
   const sets = new Map<number, string[]>();
-  const list = ((d['stringsets'] as Decoded | undefined)?.['stringset'] as Decoded[] | undefined) ?? [];
+  const list = d.stringsets?.stringset ?? [];
   for (const s of list) {
-    const id = s['id'] as number | undefined;
+    const id = s.id;
     if (id === undefined) throw new DecodeError(what, 0, 'string set without id');
-    const count = (s['count'] as number | undefined) ?? 0;
+    const count = s.count ?? 0;
     // ETHTOOL_A_STRINGSET_COUNT is a u32 from the message: it must not size an array beyond what a set can hold.
     if (count > MAX_STRINGS) throw new DecodeError(what, 0, `string set ${id} of ${count} strings (more than ${MAX_STRINGS})`);
     const strings: string[] = new Array(count).fill('');
-    for (const group of (s['strings'] as Decoded[] | undefined) ?? []) {
-      for (const st of (group['string'] as Decoded[] | undefined) ?? []) {
-        const i = st['index'] as number | undefined;
+    for (const group of s.strings ?? []) {
+      for (const st of group.string ?? []) {
+        const i = st.index;
         if (i === undefined || i > MAX_STRINGS) throw new DecodeError(what, 0, `string without a sane index (${i})`);
-        strings[i] = (st['value'] as string | undefined) ?? '';
+        strings[i] = st.value ?? '';
       }
     }
     sets.set(id, strings);
@@ -129,26 +128,19 @@ export function decodeStringSets(g: GenlHeader, what = 'ethtool strset'): String
   return { ...headerOf(d), sets };
 }
 
-function header(w: AttrWriter, type: number, ifindex?: number): void {
-  w.nest(type, (h) => {
-    if (ifindex !== undefined) h.u32(HEADER.DEV_INDEX, ifindex);
-    h.u32(HEADER.FLAGS, ETHTOOL_FLAG_COMPACT_BITSETS);
-  });
+/** The request header: the device (none: every device, or global string sets) and compact bitsets. */
+function header(ifindex?: number): Request<typeof headerAttrs> {
+  return { 'dev-index': ifindex, flags: ETHTOOL_FLAG_COMPACT_BITSETS };
 }
 
 /** features-get for one device (do) or all (dump: no device in the header). */
 export function featuresRequest(ifindex?: number): Buffer {
-  const w = new AttrWriter();
-  header(w, FEATURES.HEADER, ifindex);
-  return w.encode();
+  return encodeAttrs(featuresAttrs, { header: header(ifindex) });
 }
 
 /** strset-get for the given string sets: global ones without a device, per-device ones with it. */
 export function strsetRequest(ids: number[], ifindex?: number): Buffer {
-  const w = new AttrWriter();
-  header(w, STRSET.HEADER, ifindex);
-  w.nest(STRSET.STRINGSETS, (ss) => ids.forEach((id) => ss.nest(STRINGSETS_STRINGSET, (s) => s.u32(STRINGSET.ID, id))));
-  return w.encode();
+  return encodeAttrs(strsetAttrs, { header: header(ifindex), stringsets: { stringset: ids.map((id) => ({ id })) } });
 }
 
 /** IPsec and PSP counters among the driver's statistic names (ETH_SS_STATS), by their names. */
@@ -173,7 +165,7 @@ export function ipsecSummary(features: readonly EthtoolFeature[]): EthtoolDevice
 /** A whole netlink message (fixtures, fuzzers): features by bit number only, no names. */
 export function decodeEthtoolMessage(m: NetlinkMessage): unknown {
   const g = parseGenl(m, 'ethtool message');
-  if (g.cmd === 1) {
+  if (g.cmd === ETHTOOL_MSG_KERNEL.STRSET_GET_REPLY) {
     const s = decodeStringSets(g);
     return { ifindex: s.ifindex, ifname: s.ifname, sets: Object.fromEntries(s.sets) };
   }

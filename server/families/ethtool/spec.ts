@@ -27,12 +27,11 @@ export const ETHTOOL_FLAG_COMPACT_BITSETS = 1;
 export const ETH_SS_STATS = 1;
 export const ETH_SS_FEATURES = 4;
 
-// ETHTOOL_A_HEADER_*
-export const HEADER = { DEV_INDEX: 1, DEV_NAME: 2, FLAGS: 3 } as const;
+// ETHTOOL_A_HEADER_*: requests are built from these tables by name (features.ts).
 export const headerAttrs = attrSet('ethtool-header', [
-  [HEADER.DEV_INDEX, { name: 'dev-index', type: 'u32' }],
-  [HEADER.DEV_NAME, { name: 'dev-name', type: 'string' }],
-  [HEADER.FLAGS, { name: 'flags', type: 'u32' }],
+  [1, { name: 'dev-index', type: 'u32' }],
+  [2, { name: 'dev-name', type: 'string' }],
+  [3, { name: 'flags', type: 'u32' }],
   [4, { name: 'phy-index', type: 'u32' }],
 ]);
 
@@ -57,29 +56,25 @@ const stringAttrs = attrSet('ethtool-string', [
   [2, { name: 'value', type: 'string' }],
 ]);
 const stringsAttrs = attrSet('ethtool-strings', [[1, { name: 'string', type: 'nest', nest: stringAttrs, multi: true }]]);
-export const STRINGSET = { ID: 1, COUNT: 2, STRINGS: 3 } as const;
 const stringsetAttrs = attrSet('ethtool-stringset', [
-  [STRINGSET.ID, { name: 'id', type: 'u32' }],
-  [STRINGSET.COUNT, { name: 'count', type: 'u32' }],
-  [STRINGSET.STRINGS, { name: 'strings', type: 'nest', nest: stringsAttrs, multi: true }],
+  [1, { name: 'id', type: 'u32' }],
+  [2, { name: 'count', type: 'u32' }],
+  [3, { name: 'strings', type: 'nest', nest: stringsAttrs, multi: true }],
 ]);
-export const STRINGSETS_STRINGSET = 1;
-const stringsetsAttrs = attrSet('ethtool-stringsets', [[STRINGSETS_STRINGSET, { name: 'stringset', type: 'nest', nest: stringsetAttrs, multi: true }]]);
-export const STRSET = { HEADER: 1, STRINGSETS: 2, COUNTS_ONLY: 3 } as const;
+const stringsetsAttrs = attrSet('ethtool-stringsets', [[1, { name: 'stringset', type: 'nest', nest: stringsetAttrs, multi: true }]]);
 export const strsetAttrs = attrSet('ethtool-strset', [
-  [STRSET.HEADER, { name: 'header', type: 'nest', nest: headerAttrs }],
-  [STRSET.STRINGSETS, { name: 'stringsets', type: 'nest', nest: stringsetsAttrs }],
-  [STRSET.COUNTS_ONLY, { name: 'counts-only', type: 'flag' }],
+  [1, { name: 'header', type: 'nest', nest: headerAttrs }],
+  [2, { name: 'stringsets', type: 'nest', nest: stringsetsAttrs }],
+  [3, { name: 'counts-only', type: 'flag' }],
 ]);
 
 // ETHTOOL_A_FEATURES_*
-export const FEATURES = { HEADER: 1, HW: 2, WANTED: 3, ACTIVE: 4, NOCHANGE: 5 } as const;
 export const featuresAttrs = attrSet('ethtool-features', [
-  [FEATURES.HEADER, { name: 'header', type: 'nest', nest: headerAttrs }],
-  [FEATURES.HW, { name: 'hw', type: 'nest', nest: bitsetAttrs }],
-  [FEATURES.WANTED, { name: 'wanted', type: 'nest', nest: bitsetAttrs }],
-  [FEATURES.ACTIVE, { name: 'active', type: 'nest', nest: bitsetAttrs }],
-  [FEATURES.NOCHANGE, { name: 'nochange', type: 'nest', nest: bitsetAttrs }],
+  [1, { name: 'header', type: 'nest', nest: headerAttrs }],
+  [2, { name: 'hw', type: 'nest', nest: bitsetAttrs }],
+  [3, { name: 'wanted', type: 'nest', nest: bitsetAttrs }],
+  [4, { name: 'active', type: 'nest', nest: bitsetAttrs }],
+  [5, { name: 'nochange', type: 'nest', nest: bitsetAttrs }],
 ]);
 
 /** Where stats-get stands in this kernel: standard groups only (eth-phy, eth-mac, eth-ctrl, rmon, phy). */
