@@ -4,8 +4,7 @@
 import { NETLINK_GENERIC } from '../netlink/constants.ts';
 import { NetlinkConnection, openNetlinkTransport } from '../netlink/conn.ts';
 import { NetlinkError } from '../netlink/errors.ts';
-import { AttrWriter } from '../netlink/attr.ts';
-import { attrSet, decodeAttrs, type Decoded } from '../netlink/spec.ts';
+import { attrSet, decodeAttrs, encodeAttrs, type Decoded } from '../netlink/spec.ts';
 import type { NetlinkMessage } from '../netlink/message.ts';
 import { DecodeError } from '../netlink/errors.ts';
 import { Errno } from '../sys/errno.ts';
@@ -64,11 +63,11 @@ export interface GenlFamily {
   groups: Map<string, number>;
 }
 
-export function familyFromDecoded(d: Decoded): GenlFamily {
+export function familyFromDecoded(d: Decoded<typeof ctrlAttrs>): GenlFamily {
   const ops = new Map<number, number>();
-  for (const o of (d['ops'] as Decoded[] | undefined) ?? []) ops.set(Number(o['id']), Number(o['flags'] ?? 0));
+  for (const o of d.ops ?? []) ops.set(Number(o.id), Number(o.flags ?? 0));
   const groups = new Map<string, number>();
-  for (const g of (d['mcast-groups'] as Decoded[] | undefined) ?? []) groups.set(String(g['name']), Number(g['id']));
+  for (const g of d['mcast-groups'] ?? []) groups.set(String(g.name), Number(g.id));
   return { id: Number(d['family-id']), name: String(d['family-name']), version: Number(d['version'] ?? 1), ops, groups };
 }
 
@@ -82,7 +81,7 @@ export class GenlResolver {
 
   /** The family, or a NetlinkError whose message says the family is absent (module not loaded). */
   async family(name: string, source = name): Promise<GenlFamily> {
-    const attrs = new AttrWriter().string(2, name).encode();
+    const attrs = encodeAttrs(ctrlAttrs, { 'family-name': name });
     let replies: NetlinkMessage[];
     try {
       replies = await this.conn.do(GENL_ID_CTRL, encodeGenl(CTRL_CMD_GETFAMILY, 1, attrs), { op: `resolve family ${name}` });
