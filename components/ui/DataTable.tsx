@@ -90,13 +90,13 @@ const ariaSort = (c: TableColumn<any, unknown>) => (c.getIsSorted() === 'asc' ? 
 const alignOf = (c: TableColumn<any, unknown>) => c.columnDef.meta?.align;
 
 /** A header's content: its sort button (when the column sorts) or its text. */
-function HeaderContent<T>({ header, buttonTab }: { header: Header<T, unknown>; buttonTab?: number }) {
+function HeaderContent<T>({ header }: { header: Header<T, unknown> }) {
   const c = header.column;
   const text = flexRender(c.columnDef.header, header.getContext());
   if (!c.getCanSort()) return <>{text}</>;
   const dir = c.getIsSorted();
   return (
-    <button type="button" tabIndex={buttonTab} onClick={c.getToggleSortingHandler()} className="inline-flex items-center gap-1 uppercase hover:text-slate-900 dark:hover:text-white">
+    <button type="button" onClick={c.getToggleSortingHandler()} className="inline-flex items-center gap-1 uppercase hover:text-slate-900 dark:hover:text-white">
       {text}
       <span aria-hidden="true">{dir === 'asc' ? '▲' : dir === 'desc' ? '▼' : ''}</span>
     </button>
@@ -188,6 +188,8 @@ function GridBody<T>(p: BodyProps<T> & { virtual: NonNullable<DataTableProps<T>[
   const template = useMemo(() => visibleCols.map((c) => `minmax(${c.getSize()}px, ${c.columnDef.meta?.grow ?? 1}fr)`).join(' '), [visibleCols]);
 
   const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    // Keys on a header's sort button are the button's own (Enter sorts; it does not open the active row).
+    if (e.target !== e.currentTarget) return;
     const to = rowKeyTarget(e.key, active, count, Math.max(1, Math.floor(height / rowHeight) - 1));
     if (to === undefined) return;
     e.preventDefault();
@@ -217,7 +219,7 @@ function GridBody<T>(p: BodyProps<T> & { virtual: NonNullable<DataTableProps<T>[
           <div role="row" aria-rowindex={1} key={hg.id} className="grid" style={{ gridTemplateColumns: template }}>
             {hg.headers.map((h) => (
               <div role="columnheader" key={h.id} aria-sort={ariaSort(h.column)} className={`truncate px-2 py-2 font-medium ${alignOf(h.column) === 'right' ? 'text-right' : ''}`}>
-                <HeaderContent header={h} buttonTab={-1} />
+                <HeaderContent header={h} />
               </div>
             ))}
           </div>

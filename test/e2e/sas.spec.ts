@@ -37,3 +37,20 @@ test('SA table: search by SPI, open the drawer by keyboard, shareable URL', asyn
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('sa-drawer')).toHaveCount(0);
 });
+
+test('SA table: a column sorts from the keyboard (Tab to its header, Enter) without opening a row', async ({ page }) => {
+  const sas = Array.from({ length: 50 }, (_, i) => syntheticSa(i + 1));
+  await fakeHub(page, () => ({ sa: sas, source: [{ key: 'xfrm-sa', id: 'xfrm-sa', label: 'XFRM SAs', state: 'ok', since: Date.now(), resyncs: 0, decodeErrors: 0 }] }));
+  await page.goto('/sas');
+  const grid = page.getByRole('grid', { name: 'Security associations' });
+  await expect(grid).toHaveAttribute('aria-rowcount', '51');
+  await grid.focus();
+  await page.keyboard.press('Tab');
+  const button = page.locator(':focus');
+  await expect(button).toHaveJSProperty('tagName', 'BUTTON');
+  const header = grid.getByRole('columnheader').filter({ has: button });
+  const before = await header.getAttribute('aria-sort');
+  await page.keyboard.press('Enter');
+  await expect(header).not.toHaveAttribute('aria-sort', before ?? 'none');
+  await expect(page.getByTestId('sa-drawer')).toHaveCount(0);
+});
