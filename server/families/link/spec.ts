@@ -20,12 +20,12 @@ export function decodeStats64(data: Buffer): Record<(typeof stats64Names)[number
   return o;
 }
 
-const xfrmInfoData = attrSet('ifla-xfrm', [
+export const xfrmInfoData = attrSet('ifla-xfrm', [
   [1, { name: 'link', type: 'u32' }],
   [2, { name: 'if-id', type: 'u32' }],
   [3, { name: 'collect-metadata', type: 'flag' }],
 ]);
-const ovpnInfoData = attrSet('ifla-ovpn', [[1, { name: 'mode', type: 'u8', enum: { 0: 'p2p', 1: 'mp' } }]]);
+export const ovpnInfoData = attrSet('ifla-ovpn', [[1, { name: 'mode', type: 'u8', enum: { 0: 'p2p', 1: 'mp' } }]]);
 // IFLA_VTI_*: one numbering for vti and vti6, but the addresses are in_addr (ip_vti.c) or in6_addr (ip6_vti.c).
 const vtiInfoData = (name: string, addr: 'ipv4' | 'ipv6') => attrSet(name, [
   [1, { name: 'link', type: 'u32' }],
