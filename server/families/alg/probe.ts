@@ -91,7 +91,7 @@ function setKeyAndAccept(tfm: KernelSocket, plan: ProbePlan): OpSocket {
   if (plan.keyBytes > 0) {
     const key = randomBytes(plan.keyBytes);
     try {
-      if ((c.setsockopt(tfm.fd, SOL_ALG, ALG_SET_KEY, key, key.length) as number) < 0) {
+      if (Number(c.setsockopt(tfm.fd, SOL_ALG, ALG_SET_KEY, key, key.length)) < 0) {
         throw new SyscallError(SOURCE, `setsockopt(ALG_SET_KEY, ${plan.keyBytes * 8} bits)`, lastErrno());
       }
     } finally {
@@ -100,11 +100,11 @@ function setKeyAndAccept(tfm: KernelSocket, plan: ProbePlan): OpSocket {
   }
   if (plan.type === 'aead') {
     // ALG_SET_AEAD_AUTHSIZE takes the tag length as optlen, with no option value.
-    if ((c.setsockopt(tfm.fd, SOL_ALG, ALG_SET_AEAD_AUTHSIZE, null, plan.authsize ?? 16) as number) < 0) {
+    if (Number(c.setsockopt(tfm.fd, SOL_ALG, ALG_SET_AEAD_AUTHSIZE, null, plan.authsize ?? 16)) < 0) {
       throw new SyscallError(SOURCE, `setsockopt(ALG_SET_AEAD_AUTHSIZE, ${plan.authsize ?? 16})`, lastErrno());
     }
   }
-  const fd = c.accept(tfm.fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC) as number;
+  const fd = Number(c.accept(tfm.fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC));
   if (fd < 0) throw new SyscallError(SOURCE, 'accept', lastErrno());
   return new OpSocket(fd);
 }

@@ -37,7 +37,10 @@ export function planFor(use: Pick<CryptoUse, 'name' | 'role' | 'keyBits' | 'icvB
   if (NULL_ALGS.has(use.name)) return { skip: 'null algorithm: nothing to measure', type };
   const keyBits = use.keyBits.find((b) => b > 0) ?? (type === 'hash' ? 0 : 128);
   const inst = servingDriver(algs, use.name, type);
-  const num = (k: string) => (typeof inst?.fields[k] === 'number' ? (inst.fields[k] as number) : undefined);
+  const num = (k: string) => {
+    const v = inst?.fields[k];
+    return typeof v === 'number' ? v : undefined;
+  };
   const plan: ProbePlan = { name: use.name, type, keyBytes: Math.ceil(keyBits / 8) };
   if (type !== 'hash') plan.ivBytes = num('ivsize') ?? defaultIvBytes(use.name);
   if (type === 'aead') {
