@@ -71,14 +71,11 @@ export type StructValueOf<F extends StructFields> = string extends F[number][0]
 export type Struct<S extends StructSpec> = S extends StructSpec<infer F> ? StructValueOf<F> : StructValue;
 
 /** Decode a struct at offset; padding is skipped, byte arrays are copied. */
-export function decodeStruct<S extends StructSpec>(spec: S, buf: Buffer, offset?: number, what?: string): Struct<S>;
-/** @deprecated the value's type given by hand: goes once every family reads its type from the table. */
-export function decodeStruct<T>(spec: StructSpec, buf: Buffer, offset?: number, what?: string): T;
-export function decodeStruct(spec: StructSpec, buf: Buffer, offset = 0, what = spec.name): unknown {
+export function decodeStruct<S extends StructSpec>(spec: S, buf: Buffer, offset = 0, what = spec.name): Struct<S> {
   if (buf.length - offset < spec.size) {
     throw new DecodeError(what, offset, `struct ${spec.name} needs ${spec.size} bytes, ${Math.max(0, buf.length - offset)} left`);
   }
-  return compiled(spec)(buf, offset);
+  return compiled(spec)(buf, offset) as Struct<S>;
 }
 
 type Reader = (buf: Buffer, offset: number) => StructValue;
