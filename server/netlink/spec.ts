@@ -1,6 +1,8 @@
 // Kernel families are declarations: an attribute set is a table (number → name, type, nest/struct,
 // enum names, display hint). One generic walker decodes any set. Unknown attributes are kept with
-// their number (as bytes, or only their length where a set may carry secrets).
+// their number (as bytes, or only their length where a set may carry secrets). The table also types
+// what the walker returns (Decoded, inferred from the entries as zod infers from a schema) and the
+// requests built from it by name (encodeAttrs): types only, the walker is the same for every set.
 import { AttrReader, AttrWriter } from './attr.ts';
 import { DecodeError } from './errors.ts';
 import { decodeStruct, encodeStruct, type Struct, type StructSpec, type StructValue } from './struct.ts';
@@ -58,13 +60,18 @@ export interface UnknownAttr {
 type Wide64 = 'u64' | 'uint' | 'sint';
 type EnumNames<N> = N[keyof N];
 
-/** The decoded value of one occurrence of an attribute. */
-type DecodedOne<A> =
+/** The value of a scalar, string or binary attribute, read or sent alike (enums by name, or a number the table does not name). */
+type PlainValue<A> =
   A extends { type: Wide64 } ? bigint
   : A extends { type: ScalarType; enum: infer N } ? EnumNames<N> | number
   : A extends { type: ScalarType } ? number
   : A extends { type: 'string' } ? string
   : A extends { type: 'binary' } ? Buffer
+  : never;
+
+/** The decoded value of one occurrence of an attribute. */
+type DecodedOne<A> =
+  A extends { type: ScalarType | 'string' | 'binary' } ? PlainValue<A>
   : A extends { type: 'flag' } ? true
   : A extends { type: 'nest'; nest: infer S extends AttrSet } ? Decoded<S>
   : A extends { type: 'array'; nest: infer S extends AttrSet } ? Decoded<S>[]
@@ -106,11 +113,7 @@ export function attrNumber(set: AttrSet, name: string): number {
 
 /** What a request may put in an attribute of this spec (enums by name or number). */
 type RequestOne<A> =
-  A extends { type: Wide64 } ? bigint
-  : A extends { type: ScalarType; enum: infer N } ? EnumNames<N> | number
-  : A extends { type: ScalarType } ? number
-  : A extends { type: 'string' } ? string
-  : A extends { type: 'binary' } ? Buffer
+  A extends { type: ScalarType | 'string' | 'binary' } ? PlainValue<A>
   : A extends { type: 'flag' } ? boolean
   : A extends { type: 'nest'; nest: infer S extends AttrSet } ? Request<S>
   : A extends { type: 'struct'; struct: infer S extends StructSpec } ? Partial<Struct<S>>
