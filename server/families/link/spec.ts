@@ -12,12 +12,10 @@ export const ifinfomsg = defineStruct('ifinfomsg', 16, [
 ]);
 
 // struct rtnl_link_stats64: the first eight counters (the rest vary by kernel version and stay unread)
-const stats64Names = ['rxPackets', 'txPackets', 'rxBytes', 'txBytes', 'rxErrors', 'txErrors', 'rxDropped', 'txDropped'] as const;
-export function decodeStats64(data: Buffer): Record<(typeof stats64Names)[number], bigint> | undefined {
-  if (data.length < 8 * stats64Names.length) return undefined;
-  const o = {} as Record<(typeof stats64Names)[number], bigint>;
-  stats64Names.forEach((n, i) => (o[n] = data.readBigUInt64LE(i * 8)));
-  return o;
+export function decodeStats64(data: Buffer) {
+  if (data.length < 8 * 8) return undefined;
+  const u64 = (i: number) => data.readBigUInt64LE(i * 8);
+  return { rxPackets: u64(0), txPackets: u64(1), rxBytes: u64(2), txBytes: u64(3), rxErrors: u64(4), txErrors: u64(5), rxDropped: u64(6), txDropped: u64(7) };
 }
 
 export const xfrmInfoData = attrSet('ifla-xfrm', [
