@@ -8,7 +8,6 @@
 import { KernelSocket, type Datagram } from '../../sys/socket.ts';
 import { AF_KEY, SOCK_RAW } from '../../sys/libc.ts';
 import { Errno, errnoHint, errnoMessage, errnoName } from '../../sys/errno.ts';
-import { DecodeError } from '../../netlink/errors.ts';
 import { decodeSadbMessage, encodeSadbMessage, type SadbExtensions, type SadbMessage } from './message.ts';
 import { PF_KEY_V2, SADB, SADB_NAME } from './spec.ts';
 
@@ -123,7 +122,7 @@ export class PfkeyConnection {
       this.decodeErrors++;
       // A reply to us we cannot read: fail the request rather than wait for its timeout.
       if (this.pending && d.data.length >= 16 && d.data.readUInt32LE(12) === this.pid && d.data[1] === this.pending.req.type) {
-        this.fail(err as DecodeError);
+        this.fail(err instanceof Error ? err : new Error(String(err)));
       } else {
         this.onDecodeError(err);
       }
@@ -189,7 +188,7 @@ export class PfkeyConnection {
         try {
           this.transport.send(encodeSadbMessage({ type: req.type, satype: req.satype ?? 0, seq, pid: this.pid }, req.ext));
         } catch (err) {
-          this.fail(err as Error);
+          this.fail(err instanceof Error ? err : new Error(String(err)));
         }
       });
     const p = this.chain.then(go, go);
