@@ -304,6 +304,11 @@ const EXT_NUMBER = new Map<ExtName, number>([...EXTENSIONS].map(([n, s]) => [s.n
 
 // ---- decode ----
 
+/** One extension's value under its name (extSpec pairs each name with the decoder of its type). */
+function put<N extends ExtName>(ext: SadbExtensions, name: N, v: SadbExtensions[N]): void {
+  ext[name] = v;
+}
+
 /**
  * Decode one PF_KEY datagram. Throws DecodeError (only) on malformed input: a header or extension
  * length past the end, a zero-length extension, an extension shorter than its struct, a duplicate.
@@ -333,8 +338,7 @@ export function decodeSadbMessage(buf: Buffer, what = 'pfkey'): SadbMessage {
       const ewhat = `${what}.${spec.name}`;
       if (ext[spec.name] !== undefined) throw new DecodeError(ewhat, off, `extension ${etype} appears twice`);
       if (elen < spec.struct.size) throw new DecodeError(ewhat, off, `extension of ${elen} bytes, struct ${spec.struct.name} needs ${spec.struct.size}`);
-      // One walker for every extension: the table pairs each name with its decoder, which TypeScript cannot follow here.
-      (ext as Record<ExtName, unknown>)[spec.name] = spec.decode(decodeStruct(spec.struct, body, 0, ewhat), body.subarray(spec.struct.size), ewhat);
+      put(ext, spec.name, spec.decode(decodeStruct(spec.struct, body, 0, ewhat), body.subarray(spec.struct.size), ewhat));
     }
     off += elen;
   }
