@@ -1,26 +1,29 @@
-// Seeded mutation fuzzing of every decoder over real captured bytes (test/fixtures/**): the netlink framing
-// (parseMessages, NLMSG_ERROR/DONE extack), every netlink decoder registered in test/unit/decoders.ts
-// (XFRM SA/policy/events/totals, rtnetlink links, genl nlctrl/ovpn/psp/ethtool), PF_KEY datagrams and the
-// /proc text parsers (/proc/crypto, /proc/net/xfrm_stat).
+// The one fuzz harness: seeded mutation of every decoder's real captured bytes (test/fixtures/**), one
+// generator, one set of environment variables, one regression file, one report. Its decoders: the netlink
+// framing (parseMessages, NLMSG_ERROR/DONE extack), every decoder registered in test/unit/decoders.ts
+// (netlink: XFRM SA/policy/totals, rtnetlink links, genl nlctrl/ovpn/psp/ethtool; datagrams: PF_KEY, and
+// whatever comes next, VICI), the AF_ALG control messages and the /proc text parsers (/proc/crypto,
+// /proc/net/xfrm_stat). A decoder registered in decoders.ts is fuzzed from its fixtures with no line here.
 //
 // A decoder may return or throw DecodeError — nothing else; one call must stay fast (no hang); and no call
 // may ask for a buffer much larger than its input (a length field driving an allocation), nor may the heap
-// grow over a run. The unit phase runs a small count (test/unit/fuzz/decoders.fuzz.test.ts); `npm run
+// grow over a run. The unit phase runs 20k per decoder (test/unit/fuzz/decoders.fuzz.test.ts); `npm run
 // test:fuzz` runs 1M per decoder (test/fuzz/run.ts). SASCOPE_FUZZ_SEED replays a run, SASCOPE_FUZZ_N sets
-// the count per decoder.
+// the count per decoder; a failure prints its decoder, seed, iteration, input in hex, a reduced input and
+// the line for test/fuzz/regressions.json.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import { parseDoneExtack, parseError, parseMessages, type NetlinkMessage } from '../../server/netlink/message.ts';
-import { encodeMessage } from '../../server/netlink/message.ts';
+import { encodeMessage, parseDoneExtack, parseError, parseMessages, type NetlinkMessage } from '../../server/netlink/message.ts';
 import { DecodeError } from '../../server/netlink/errors.ts';
 import { AttrWriter } from '../../server/netlink/attr.ts';
 import { encodeGenl } from '../../server/genl/genl.ts';
 import { parseProcCrypto } from '../../server/families/crypto/proc.ts';
 import { parseXfrmStat } from '../../server/families/xfrm/totals.ts';
-import { describeMessage } from '../../server/families/pfkey/sa.ts';
+import { algorithmsFromRegister, describeMessage, policyFromMessage, saFromMessage } from '../../server/families/pfkey/sa.ts';
+import { decodeAlgControl, encodeAlgControl, type AlgControl } from '../../server/families/alg/spec.ts';
 import { decodeSadbMessage } from '../../server/families/pfkey/message.ts';
 import { datagramDecoders, decoders } from '../unit/decoders.ts';
 
@@ -53,8 +56,11 @@ function attrOffsets(b: Buffer, from: number): number[] {
   return out;
 }
 
-/** Framing kind decides which length fields a mutation aims at and which it repairs so the walker goes deeper. */
-export type Framing = 'netlink' | 'pfkey';
+/**
+ * The framing decides which length and type fields a mutation aims at and which length it repairs so the
+ * walker goes deeper; 'raw' knows none (bit flips, bytes, cuts, splices only).
+ */
+export type Framing = 'netlink' | 'pfkey' | 'raw';
 
 /** One to three mutations of a binary message; `other` is a second message of the same decoder (splices). */
 export function mutateBytes(src: Buffer, other: Buffer, r: Rng, framing: Framing): Buffer {
@@ -63,7 +69,7 @@ export function mutateBytes(src: Buffer, other: Buffer, r: Rng, framing: Framing
   let fixLength = false;
   for (let k = 0; k < rounds; k++) {
     if (b.length === 0) b = Buffer.alloc(1 + r.int(64));
-    switch (r.int(11)) {
+    switch (r.int(13)) {
       case 0: // bit flips
         for (let i = 1 + r.int(8); i > 0; i--) b[r.int(b.length)]! ^= 1 << r.int(8);
         break;
@@ -74,6 +80,7 @@ export function mutateBytes(src: Buffer, other: Buffer, r: Rng, framing: Framing
         b = b.subarray(0, r.int(b.length + 1));
         break;
       case 3: { // nla_len (netlink) or sadb_ext_len (PF_KEY, 8-aligned from 16) set to an edge value or nudged
+        if (framing === 'raw') break;
         const step = framing === 'pfkey' ? 8 : 4;
         const first = framing === 'pfkey' ? 16 : 0;
         if (b.length < first + 2) break;
@@ -97,6 +104,7 @@ export function mutateBytes(src: Buffer, other: Buffer, r: Rng, framing: Framing
         break;
       }
       case 7: { // attribute (or extension) duplicated in place, message length repaired
+        if (framing === 'raw') break;
         const offs = framing === 'pfkey' ? pfkeyExtOffsets(b) : attrOffsets(b, 16);
         if (!offs.length) break;
         const at = r.pick(offs);
@@ -123,14 +131,34 @@ export function mutateBytes(src: Buffer, other: Buffer, r: Rng, framing: Framing
         fixLength = r.next() < 0.5;
         break;
       }
-      default: // entirely random bytes (rarely: most of the value is in near-valid messages)
-        if (r.next() < 0.3) b = Buffer.from(Array.from({ length: r.int(b.length + 32) }, () => r.int(256)));
+      case 10: // the message type: nlmsg_type (u16 at 4) nudged, sadb_msg_type (u8 at 1) anything
+        if (framing === 'netlink' && b.length >= 6) b.writeUInt16LE((b.readUInt16LE(4) + r.int(33) - 16) & 0xffff, 4);
+        else if (framing === 'pfkey' && b.length >= 2) b[1] = r.int(32);
+        break;
+      case 11: { // an attribute's or extension's type: none, unknown, another's (a duplicate), reserved
+        if (framing === 'raw') break;
+        const offs = framing === 'pfkey' ? pfkeyExtOffsets(b) : attrOffsets(b, 16);
+        if (offs.length) b.writeUInt16LE(r.pick([0, r.int(32), 99, 0x7fff, 0xffff, b.readUInt16LE(r.pick(offs) + 2)]), r.pick(offs) + 2);
+        break;
+      }
+      default: // random bytes appended (length repaired, so the walker reaches them), or entirely random bytes
+        if (r.next() < 0.5) {
+          b = Buffer.concat([b, Buffer.from(Array.from({ length: 8 * (1 + r.int(4)) }, () => r.int(256)))]);
+          fixLength = r.next() < 0.7;
+        } else if (r.next() < 0.3) {
+          // rarely: most of the value is in near-valid messages; PF_KEY noise keeps its version byte half the time
+          b = Buffer.from(Array.from({ length: r.int(b.length + 32) }, () => r.int(256)));
+          if (framing === 'pfkey' && b.length && r.next() < 0.5) b[0] = 2;
+        }
     }
   }
-  if (fixLength) {
-    if (framing === 'netlink' && b.length >= 4) b.writeUInt32LE(b.length, 0);
-    if (framing === 'pfkey' && b.length >= 6) b.writeUInt16LE(Math.floor(b.length / 8) & 0xffff, 4);
-  }
+  return fixLength ? repairLength(b, framing) : b;
+}
+
+/** The message length field made to say the buffer's length (netlink nlmsg_len; PF_KEY sadb_msg_len in 8-byte units). */
+function repairLength(b: Buffer, framing: Framing): Buffer {
+  if (framing === 'netlink' && b.length >= 4) b.writeUInt32LE(b.length, 0);
+  if (framing === 'pfkey' && b.length >= 6) b.writeUInt16LE(Math.floor(b.length / 8) & 0xffff, 4);
   return b;
 }
 
@@ -188,7 +216,7 @@ export function mutateText(src: string, other: string, r: Rng): string {
   return out;
 }
 
-// ---- the corpus: real captured bytes per decoder ----
+// ---- the decoders and their seed inputs: the captured fixtures, and messages built where none is captured ----
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
 function* walk(dir: string, suffix: string): Generator<string> {
@@ -211,16 +239,18 @@ function fixtureCorpus(): Map<string, Buffer[]> {
 }
 
 /**
- * psp has no captured bytes on this host (the custom lab kernel's netdevsim has them): messages built from
- * Documentation/netlink/specs/psp.yaml stand in — dev-get reply with an assoc-list nest, a flag, get-stats.
+ * Messages built where the fixtures lack a kind: psp has no captured bytes on this host (the custom lab
+ * kernel's netdevsim has them), so messages from Documentation/netlink/specs/psp.yaml stand in — dev-get
+ * reply with an assoc-list nest, a flag, get-stats; ovpn's fixtures have no key-swap notification.
  */
-function pspSeeds(): Buffer[] {
-  return [
+const builtSeeds: Record<string, () => Buffer[]> = {
+  'psp-genl': () => [
     encodeMessage(0x22, 2, 1, encodeGenl(1, 1, new AttrWriter().u32(1, 1).u32(2, 3).u32(3, 15).u32(4, 1).nest(5, (a) => a.u32(1, 4).u32(2, -1)).flag(7).encode())),
     encodeMessage(0x22, 0, 0, encodeGenl(5, 1, new AttrWriter().u32(1, 7).encode())),
     encodeMessage(0x22, 0, 1, encodeGenl(10, 1, new AttrWriter().u32(1, 1).u64(2, 3n).u64(3, 0n).u64(4, 9n).u64(5, 1n << 40n).encode())),
-  ];
-}
+  ],
+  'ovpn-genl': () => [encodeMessage(0x1d, 0, 0, encodeGenl(9, 1, new AttrWriter().u32(1, 5).nest(3, (k) => k.u32(1, 1).u16(3, 2)).encode()))],
+};
 
 /** NLMSG_ERROR with extack (message, offset, missing type), a capped one, an ACK, NLMSG_DONE with extack. */
 function framingExtras(): Buffer[] {
@@ -240,11 +270,12 @@ function framingExtras(): Buffer[] {
 }
 
 export interface Target {
+  /** The decoder's name: a fixture's `decoder`, a regression's `decoder`, `npm run test:fuzz -- <name>`. */
   name: string;
-  kind: 'bytes' | 'text';
-  framing?: Framing;
+  /** How its input is mutated: the framing of its bytes, or lines of text. */
+  input: Framing | 'text';
   seeds: Array<Buffer | string>;
-  /** Runs the product's code on one input; returns whether it decoded (false: DecodeError). */
+  /** Runs the product's code on one input: returns, or throws (only DecodeError is allowed). */
   run(input: Buffer | string): void;
 }
 
@@ -259,19 +290,45 @@ function procCryptoSeeds(): string[] {
   return out;
 }
 
-function xfrmStatSeeds(): string[] {
-  return [...walk(path.join(root, 'xfrm'), '.xfrm_stat.txt')].map((f) => readFileSync(f, 'utf8'));
+/** Runs `f`; a DecodeError it throws is an allowed outcome (the next step still runs). */
+function allowDecodeError(f: () => unknown): void {
+  try {
+    f();
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+  }
 }
 
+/** Datagram decoders (decoders.ts) whose bytes have a framing the mutator knows; any other is 'raw' (VICI). */
+const datagramFraming: Record<string, Framing> = { pfkey: 'pfkey' };
+/** Product code a datagram decoder's input also goes through, beyond its fixture decoder. */
+const datagramAlso: Record<string, (b: Buffer) => void> = {
+  // Every PF_KEY entity builder on every message, whatever its type (the fixture decoder picks one).
+  pfkey: (b) => {
+    const m = decodeSadbMessage(b);
+    describeMessage(m);
+    for (const build of [saFromMessage, policyFromMessage, algorithmsFromRegister]) allowDecodeError(() => build(m));
+  },
+};
+
+/** Decoders with no fixture decoder: their inputs and their seeds. */
+function otherTargets(): Target[] {
+  return [
+    { name: 'alg-cmsg', input: 'raw', seeds: ([{ op: 'encrypt', iv: Buffer.alloc(16), assoclen: 20 }, { op: 'decrypt' }, { iv: Buffer.alloc(12, 1), assoclen: 0 }, {}] satisfies AlgControl[]).map((c) => encodeAlgControl(c)), run: (b) => void decodeAlgControl(b as Buffer) },
+    { name: 'proc-crypto', input: 'text', seeds: procCryptoSeeds(), run: (t) => void parseProcCrypto(t as string) },
+    { name: 'proc-xfrm-stat', input: 'text', seeds: [...walk(path.join(root, 'xfrm'), '.xfrm_stat.txt')].map((f) => readFileSync(f, 'utf8')), run: (t) => void parseXfrmStat(t as string) },
+  ];
+}
+
+/** Every decoder the harness fuzzes, each with its seed inputs. */
 export function targets(): Target[] {
   const corpus = fixtureCorpus();
-  corpus.set('psp-genl', [...(corpus.get('psp-genl') ?? []), ...pspSeeds()]);
+  for (const [name, build] of Object.entries(builtSeeds)) corpus.set(name, [...(corpus.get(name) ?? []), ...build()]);
   const netlinkSeeds = [...corpus.entries()].filter(([d]) => !datagramDecoders[d]).flatMap(([, v]) => v);
   const out: Target[] = [
     {
       name: 'netlink-framing',
-      kind: 'bytes',
-      framing: 'netlink',
+      input: 'netlink',
       seeds: [...netlinkSeeds, ...framingExtras()],
       run(input) {
         for (const m of parseMessages(input as Buffer)) {
@@ -282,12 +339,10 @@ export function targets(): Target[] {
     },
   ];
   for (const [name, decode] of Object.entries(decoders)) {
-    const seeds = corpus.get(name) ?? [];
     out.push({
       name,
-      kind: 'bytes',
-      framing: 'netlink',
-      seeds,
+      input: 'netlink',
+      seeds: corpus.get(name) ?? [],
       // The whole datagram as mutated: every message parseMessages frames goes to the decoder.
       run(input) {
         let msgs: NetlinkMessage[];
@@ -314,23 +369,18 @@ export function targets(): Target[] {
     });
   }
   for (const [name, decode] of Object.entries(datagramDecoders)) {
+    const also = datagramAlso[name];
     out.push({
       name,
-      kind: 'bytes',
-      framing: 'pfkey',
+      input: datagramFraming[name] ?? 'raw',
       seeds: corpus.get(name) ?? [],
       run(input) {
-        const m = decodeSadbMessage(input as Buffer);
-        describeMessage(m);
+        if (also) allowDecodeError(() => also(input as Buffer));
         decode(input as Buffer);
       },
     });
   }
-  out.push(
-    { name: 'proc-crypto', kind: 'text', seeds: procCryptoSeeds(), run: (t) => void parseProcCrypto(t as string) },
-    { name: 'proc-xfrm-stat', kind: 'text', seeds: xfrmStatSeeds(), run: (t) => void parseXfrmStat(t as string) },
-  );
-  return out;
+  return [...out, ...otherTargets()];
 }
 
 // ---- the run ----
@@ -393,53 +443,125 @@ export function targetSeed(seed: number, name: string): number {
   return (seed ^ [...name].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0, 2166136261)) >>> 0;
 }
 
+/** What went wrong in one call: `kind` tells one failure from another while an input is reduced. */
+export interface Failure {
+  kind: string;
+  what: string;
+  stack?: string;
+}
+interface Call {
+  decoded: boolean;
+  ms: number;
+  failure?: Failure;
+}
+type Allocations = ReturnType<typeof watchAllocations>;
+
+/** One call of a decoder judged: only DecodeError may escape, it must be fast and allocate near its input's size. */
+export function judge(t: Target, input: Buffer | string, allocs?: Allocations): Call {
+  allocs?.reset();
+  // CPU time, not wall time: on a shared machine a call may wait for a core without being slow itself.
+  const c0 = process.cpuUsage();
+  let decoded = false;
+  try {
+    t.run(input);
+    decoded = true;
+  } catch (err) {
+    if (!(err instanceof DecodeError)) {
+      const e = err as Error;
+      return { decoded, ms: cpuMs(c0), failure: { kind: e?.name ?? typeof err, what: `threw ${e?.name}: ${e?.message} (not a DecodeError)`, stack: e?.stack } };
+    }
+  }
+  let ms = cpuMs(c0);
+  const over = (allocs?.largest ?? 0) - input.length;
+  // A slow call (a GC pause lands in it) is timed twice more; only one slow every time fails.
+  for (let again = 0; again < 2 && ms >= MAX_CALL_MS; again++) {
+    const c1 = process.cpuUsage();
+    try {
+      t.run(input);
+    } catch {
+      // judged above
+    }
+    ms = Math.min(ms, cpuMs(c1));
+  }
+  if (ms >= MAX_CALL_MS) return { decoded, ms, failure: { kind: 'slow', what: `one call took ${ms.toFixed(0)} ms of CPU` } };
+  if (over > ALLOC_SLACK) return { decoded, ms, failure: { kind: 'alloc', what: `one call allocated ${allocs!.largest} bytes for ${input.length} bytes of input` } };
+  return { decoded, ms };
+}
+
+const cut = <T extends Buffer | string>(x: T, at: number, n: number): T =>
+  (typeof x === 'string' ? x.slice(0, at) + x.slice(at + n) : Buffer.concat([x.subarray(0, at), x.subarray(at + n)])) as T;
+
+/**
+ * A failing input made smaller while it still fails the same way: chunks cut out, halving their size
+ * (delta debugging), the message length repaired after each cut where the framing has one. What a
+ * regression entry keeps. Bounded: a few thousand calls, ten seconds.
+ */
+export function reduce(t: Target, input: Buffer | string, fails: (x: Buffer | string) => boolean): Buffer | string {
+  let best = input;
+  let budget = 4000;
+  const until = performance.now() + 10_000;
+  for (let n = best.length >> 1; n >= 1; n >>= 1) {
+    for (let at = 0; at + n <= best.length && budget > 0 && performance.now() < until; ) {
+      const raw = cut(best, at, n);
+      const candidates = typeof raw === 'string' || t.input === 'text' ? [raw] : [repairLength(Buffer.from(raw as Buffer), t.input as Framing), raw];
+      const hit = candidates.find((c) => budget-- > 0 && fails(c));
+      if (hit !== undefined) best = hit;
+      else at += n;
+    }
+  }
+  return best;
+}
+
+const hex = (x: Buffer | string) => (typeof x === 'string' ? Buffer.from(x, 'utf8') : x).toString('hex');
+/** A regression entry's or a replayed input's bytes as the decoder takes them (text decoders: UTF-8). */
+export function inputFromHex(t: Target, h: string): Buffer | string {
+  const b = Buffer.from(h, 'hex');
+  return t.input === 'text' ? b.toString('utf8') : b;
+}
+
+/** The one failure report: decoder, seed, iteration, how to replay, the input and a reduced one in hex, the regression line. */
+export function failureReport(t: Target, seed: number, iteration: number, input: Buffer | string, failure: Failure, reduced: Buffer | string): string {
+  return [
+    `fuzz: decoder ${t.name}, seed ${seed}, iteration ${iteration}: ${failure.what}`,
+    `  replay: SASCOPE_FUZZ_SEED=${seed} SASCOPE_FUZZ_N=${iteration} npm run test:fuzz -- ${t.name}`,
+    `  input (${input.length} ${typeof input === 'string' ? 'chars' : 'B'}, hex): ${hex(input)}`,
+    `  reduced (${reduced.length} ${typeof reduced === 'string' ? 'chars' : 'B'}, hex): ${hex(reduced)}`,
+    `  test/fuzz/regressions.json entry: ${JSON.stringify({ decoder: t.name, note: failure.what, hex: hex(reduced) })}`,
+    ...(failure.stack ? [failure.stack] : []),
+  ].join('\n');
+}
+
 export function fuzzTarget(t: Target, seed: number, n: number, progress = false): FuzzResult {
   if (!t.seeds.length) throw new FuzzFailure(`${t.name}: no captured input to mutate`);
   const r = rng(targetSeed(seed, t.name));
   const res: FuzzResult = { name: t.name, seed, runs: 0, decoded: 0, decodeErrors: 0, ms: 0, slowestMs: 0, largestAllocOver: 0, heapGrowthMB: 0 };
-  const replay = (input: Buffer | string) => `SASCOPE_FUZZ_SEED=${seed} (target ${t.name}, run ${res.runs}) input ${typeof input === 'string' ? JSON.stringify(input.slice(0, 2000)) : input.toString('hex')}`;
-  // The seeds themselves must decode: a target that only ever errors tests nothing.
-  for (const s of t.seeds) t.run(s);
+  // The seeds themselves must decode: a target that only ever errors tests nothing. A seed is iteration 0.
+  for (const [k, s] of t.seeds.entries()) {
+    const c = judge(t, s);
+    if (c.failure) throw new FuzzFailure(failureReport(t, seed, 0, s, c.failure, s));
+    if (!c.decoded) throw new FuzzFailure(`${t.name}: seed input ${k} does not decode (a DecodeError): ${hex(s)}`);
+  }
   const allocs = watchAllocations();
   const heap0 = heapMB();
   const started = performance.now();
   try {
-    for (let i = 0; i < n; i++) {
+    for (let i = 1; i <= n; i++) {
       const base = r.pick(t.seeds);
       const other = r.pick(t.seeds);
-      const input = t.kind === 'text' ? mutateText(base as string, other as string, r) : mutateBytes(base as Buffer, other as Buffer, r, t.framing!);
-      allocs.reset();
-      // CPU time, not wall time: on a shared machine a call may wait for a core without being slow itself.
-      const c0 = process.cpuUsage();
-      try {
-        t.run(input);
-        res.decoded++;
-      } catch (err) {
-        if (!(err instanceof DecodeError)) {
-          throw new FuzzFailure(`${t.name}: threw ${(err as Error)?.name}: ${(err as Error)?.message} (not a DecodeError)\n  ${replay(input)}\n${(err as Error)?.stack ?? ''}`);
-        }
-        res.decodeErrors++;
-      }
-      let ms = cpuMs(c0);
-      // A slow call (a GC pause lands in it) is timed twice more; only one slow every time fails.
-      for (let again = 0; again < 2 && ms >= MAX_CALL_MS; again++) {
-        const c1 = process.cpuUsage();
-        try {
-          t.run(input);
-        } catch {
-          // judged above
-        }
-        ms = Math.min(ms, cpuMs(c1));
-      }
-      if (ms >= MAX_CALL_MS) throw new FuzzFailure(`${t.name}: one call took ${ms.toFixed(0)} ms of CPU\n  ${replay(input)}`);
-      if (ms > res.slowestMs) res.slowestMs = ms;
-      const over = allocs.largest - input.length;
-      if (over > res.largestAllocOver) res.largestAllocOver = over;
-      if (over > ALLOC_SLACK) throw new FuzzFailure(`${t.name}: one call allocated ${allocs.largest} bytes for ${input.length} bytes of input\n  ${replay(input)}`);
+      const input = t.input === 'text' ? mutateText(base as string, other as string, r) : mutateBytes(base as Buffer, other as Buffer, r, t.input);
+      const c = judge(t, input, allocs);
       // Arrays and Maps sized by a length field show as heap: what a call left live is bounded too.
       const heapNow = getHeapStatistics().used_heap_size / 2 ** 20;
-      if (heapNow - heap0 > MAX_HEAP_GROWTH_MB && heapMB() - heap0 > MAX_HEAP_GROWTH_MB) throw new FuzzFailure(`${t.name}: the heap grew by ${(heapNow - heap0).toFixed(0)} MB\n  ${replay(input)}`);
-      if (progress && (i + 1) % 100_000 === 0) process.stderr.write(`fuzz: ${t.name} ${i + 1}/${n} (a crash that kills the process replays with SASCOPE_FUZZ_SEED=${seed} npm run test:fuzz -- ${t.name})\n`);
+      const failure = c.failure ?? (heapNow - heap0 > MAX_HEAP_GROWTH_MB && heapMB() - heap0 > MAX_HEAP_GROWTH_MB ? { kind: 'heap', what: `the heap grew by ${(heapNow - heap0).toFixed(0)} MB` } : undefined);
+      if (failure) {
+        const reduced = failure.kind === 'heap' ? input : reduce(t, input, (x) => judge(t, x, allocs).failure?.kind === failure.kind);
+        throw new FuzzFailure(failureReport(t, seed, i, input, failure, reduced));
+      }
+      if (c.decoded) res.decoded++;
+      else res.decodeErrors++;
+      if (c.ms > res.slowestMs) res.slowestMs = c.ms;
+      res.largestAllocOver = Math.max(res.largestAllocOver, allocs.largest - input.length);
+      if (progress && i % 100_000 === 0) process.stderr.write(`fuzz: ${t.name} ${i}/${n} (a crash that kills the process replays with SASCOPE_FUZZ_SEED=${seed} npm run test:fuzz -- ${t.name})\n`);
       res.runs++;
     }
   } finally {
@@ -454,10 +576,23 @@ export function formatResult(r: FuzzResult): string {
   return `${r.name.padEnd(16)} ${String(r.runs).padStart(8)} messages  ${String(r.decoded).padStart(8)} decoded  ${String(r.decodeErrors).padStart(8)} DecodeError  ${(r.ms / 1000).toFixed(1).padStart(6)} s  slowest ${r.slowestMs.toFixed(2)} ms CPU  largest alloc over input ${r.largestAllocOver} B  heap +${r.heapGrowthMB.toFixed(1)} MB`;
 }
 
-export function seedFromEnv(): number {
-  const s = process.env.SASCOPE_FUZZ_SEED ?? process.env.FUZZ_SEED;
-  return s !== undefined ? Number(s) >>> 0 : (Date.now() ^ (process.pid << 8)) >>> 0;
+/** The environment, read here only: SASCOPE_FUZZ_SEED (replay; a fresh seed otherwise), SASCOPE_FUZZ_N (count per decoder). */
+export function fuzzEnv(defaultCount: number): { seed: number; n: number } {
+  const number = (name: string, fallback: number) => {
+    const v = process.env[name];
+    if (v === undefined || v === '') return fallback;
+    if (!/^\d+$/.test(v)) throw new Error(`${name}=${v}: not a whole number`);
+    return Number(v);
+  };
+  return { seed: number('SASCOPE_FUZZ_SEED', (Date.now() ^ (process.pid << 8)) >>> 0) >>> 0, n: number('SASCOPE_FUZZ_N', defaultCount) };
 }
-export function countFromEnv(dflt: number): number {
-  return Number(process.env.SASCOPE_FUZZ_N ?? process.env.FUZZ_ITERATIONS ?? dflt);
+
+/** test/fuzz/regressions.json: inputs that once failed a decoder, each checked before any mutation. */
+export interface Regression {
+  decoder: string;
+  note: string;
+  hex: string;
+}
+export function regressions(): Regression[] {
+  return JSON.parse(readFileSync(new URL('./regressions.json', import.meta.url), 'utf8')) as Regression[];
 }

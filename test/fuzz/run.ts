@@ -1,13 +1,15 @@
 // The full fuzz run: 1M mutated messages per decoder (SASCOPE_FUZZ_N), the figures printed per decoder.
-// CPU-heavy: run it niced, e.g. `nice -n 10 npm run test:fuzz`. Replay a failure with the printed
-// SASCOPE_FUZZ_SEED; fuzz one decoder with `npm run test:fuzz -- <name>…`.
-import { countFromEnv, formatResult, fuzzTarget, FuzzFailure, seedFromEnv, targets } from './harness.ts';
+// CPU-heavy: `npm run test:fuzz` runs it niced. Replay a failure with the SASCOPE_FUZZ_SEED and
+// SASCOPE_FUZZ_N its report prints; fuzz some decoders only with `npm run test:fuzz -- <name>…`.
+import { formatResult, fuzzEnv, fuzzTarget, FuzzFailure, targets } from './harness.ts';
 
-const seed = seedFromEnv();
-const n = countFromEnv(1_000_000);
+const { seed, n } = fuzzEnv(1_000_000);
 const only = process.argv.slice(2);
-const list = targets().filter((t) => !only.length || only.includes(t.name));
-console.log(`fuzz: SASCOPE_FUZZ_SEED=${seed} SASCOPE_FUZZ_N=${n} targets ${list.map((t) => t.name).join(' ')}${(globalThis as { gc?: unknown }).gc ? '' : ' (no --expose-gc: heap growth is approximate)'}`);
+const all = targets();
+const unknown = only.filter((name) => !all.some((t) => t.name === name));
+if (unknown.length) throw new Error(`no decoder named ${unknown.join(', ')} (decoders: ${all.map((t) => t.name).join(' ')})`);
+const list = all.filter((t) => !only.length || only.includes(t.name));
+console.log(`fuzz: SASCOPE_FUZZ_SEED=${seed} SASCOPE_FUZZ_N=${n} decoders ${list.map((t) => t.name).join(' ')}${(globalThis as { gc?: unknown }).gc ? '' : ' (no --expose-gc: heap growth is approximate)'}`);
 let failed = 0;
 let total = 0;
 const t0 = Date.now();
@@ -18,7 +20,7 @@ for (const t of list) {
     console.log(formatResult(r));
     if (r.heapGrowthMB > 64) {
       failed++;
-      console.log(`FAIL ${t.name}: heap grew by ${r.heapGrowthMB.toFixed(1)} MB over the run`);
+      console.log(`FAIL ${t.name}: heap grew by ${r.heapGrowthMB.toFixed(1)} MB over the run (SASCOPE_FUZZ_SEED=${seed})`);
     }
   } catch (err) {
     failed++;

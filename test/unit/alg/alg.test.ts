@@ -10,7 +10,6 @@ import type { ProbePlan } from '../../../server/families/alg/probe.ts';
 import { parseProcCrypto } from '../../../server/families/crypto/proc.ts';
 import { SyscallError, Errno } from '../../../server/sys/errno.ts';
 import { AF_ALG, SOL_ALG } from '../../../server/sys/libc.ts';
-import { DecodeError } from '../../../server/netlink/errors.ts';
 import { Model } from '../../../server/model/model.ts';
 import { createLogger } from '../../../server/log.ts';
 
@@ -47,20 +46,6 @@ test('cmsg: ALG_SET_OP, ALG_SET_IV (af_alg_iv) and ALG_SET_AEAD_ASSOCLEN laid ou
   for (const c of [{ op: 'decrypt' as const }, { iv: Buffer.alloc(16, 7) }, { iv: Buffer.alloc(12, 1), assoclen: 0 }, {}]) {
     const r = decodeAlgControl(encodeAlgControl(c));
     assert.deepEqual({ op: r.op, iv: r.iv, assoclen: r.assoclen }, { op: c.op, iv: 'iv' in c ? c.iv : undefined, assoclen: 'assoclen' in c ? c.assoclen : undefined });
-  }
-});
-
-test('cmsg: a broken control buffer is a DecodeError, never an exception of another kind', () => {
-  const good = encodeAlgControl({ op: 'encrypt', iv: Buffer.alloc(16), assoclen: 20 });
-  for (let i = 0; i < 300; i++) {
-    const b = Buffer.from(good);
-    b[Math.floor(Math.random() * b.length)] = Math.floor(Math.random() * 256);
-    const cut = b.subarray(0, Math.floor(Math.random() * (b.length + 1)));
-    try {
-      decodeAlgControl(cut);
-    } catch (err) {
-      assert.ok(err instanceof DecodeError, String(err));
-    }
   }
 });
 

@@ -180,21 +180,3 @@ test('truncated header, truncated and misaligned attributes, a key longer than i
   e.writeUInt32LE(100, 0);
   assert.throws(() => decodeSaMessage(newSa({}, (w) => w.bytes(23, e))), DecodeError);
 });
-
-test('fuzz: mutated SA messages decode or throw DecodeError, nothing else', () => {
-  const base = newSa({ spi: 0x1003, replayWindow: 32 }, (w) => {
-    w.bytes(20, algo('hmac(sha256)', randomBytes(32), 128)).bytes(2, algo('cbc(aes)', randomBytes(16)));
-    w.bytes(23, esn({ seq: 1, oseq: 1, seqHi: 0, oseqHi: 0, window: 128 })).u32(31, 3).u8(33, 1);
-  });
-  for (const type of [XFRM_MSG.NEWSA, XFRM_MSG.DELSA, XFRM_MSG.EXPIRE, XFRM_MSG.NEWAE, XFRM_MSG.ACQUIRE, XFRM_MSG.REPORT, XFRM_MSG.MAPPING, XFRM_MSG.FLUSHSA]) {
-    for (let i = 0; i < 300; i++) {
-      const p = Buffer.from(base.payload.subarray(0, Math.floor(Math.random() * (base.payload.length + 1))));
-      for (let k = 0; k < 4; k++) if (p.length) p[Math.floor(Math.random() * p.length)] = Math.floor(Math.random() * 256);
-      try {
-        decodeSaMessage(rawMessage(type, p));
-      } catch (err) {
-        assert.ok(err instanceof DecodeError, `type ${type}: ${(err as Error).stack}`);
-      }
-    }
-  }
-});
