@@ -94,9 +94,9 @@ export function frame(opcode: number, payload: Buffer, opts: { fin?: boolean; rs
 }
 
 /** A raw HTTP request: the path goes on the wire exactly as given. */
-export function rawHttp(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+export function rawHttp(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string, localAddress?: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false, ...(localAddress ? { localAddress } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
@@ -104,6 +104,15 @@ export function rawHttp(port: number, method: string, path: string, headers: Rec
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/**
+ * A loopback source address of its own for the n-th request of a test that sends wrong tokens on purpose:
+ * the server makes an address wait after 10 wrong tokens (and then refuses its right ones too), so a
+ * test about the refusals themselves spreads them over 127.0.1.0/24 and leaves 127.0.0.1 in good standing.
+ */
+export function guesserAddress(n: number): string {
+  return `127.0.1.${(n % 250) + 1}`;
 }
 
 /** The server's resident memory now and at its peak (VmRSS, VmHWM), in MiB. */

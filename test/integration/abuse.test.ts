@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { requireTestNetns, sh, startServer, type RunningServer } from '../helpers.ts';
-import { FLOODS, flood, frame, memoryOf, policyChurn, rawHttp, rawWs, serverMessages, sleep, streamProblem } from './abuse-kit.ts';
+import { FLOODS, flood, frame, guesserAddress, memoryOf, policyChurn, rawHttp, rawWs, serverMessages, sleep, streamProblem } from './abuse-kit.ts';
 
 requireTestNetns();
 
@@ -33,9 +33,9 @@ async function healthy(): Promise<{ clients: number; seq: number }> {
 }
 
 /** Open a WebSocket; resolves with the first message, or the HTTP status the upgrade was refused with. */
-function wsOutcome(headers: Record<string, string>, pathAndQuery = '/ws'): Promise<{ status?: number; first?: { type: string }; ws?: WebSocket }> {
+function wsOutcome(headers: Record<string, string>, pathAndQuery = '/ws', localAddress?: string): Promise<{ status?: number; first?: { type: string }; ws?: WebSocket }> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`${server.url.replace('http', 'ws')}${pathAndQuery}`, { headers });
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}${pathAndQuery}`, { headers, ...(localAddress ? { localAddress } : {}) });
     ws.once('unexpected-response', (_req, res) => {
       resolve({ status: res.statusCode });
       ws.terminate();
@@ -277,15 +277,16 @@ test('missing, wrong and malformed tokens: 401 on every route and on the WebSock
     { cookie: 'sascope_token=nope' },
     { cookie: `sascope_token=${encodeURIComponent(`${tokens.viewer}x`)}` },
   ];
+  let n = 0; // each request from its own loopback address (guesserAddress): the wrong-token backoff would answer 429
   for (const p of [...Object.keys(doc.paths).filter((x) => x.startsWith('/api/') && !x.includes('{')), '/metrics']) {
     for (const h of variants) {
-      const r = await rawHttp(server.port, 'GET', p, h);
+      const r = await rawHttp(server.port, 'GET', p, h, undefined, guesserAddress(n++));
       assert.equal(r.status, 401, `${p} with ${JSON.stringify(Object.keys(h))} → ${r.status}`);
     }
-    assert.equal((await rawHttp(server.port, 'GET', `${p}?token=${encodeURIComponent(tokens.operator)}`)).status, 401, `${p}: an operator token in a URL`);
+    assert.equal((await rawHttp(server.port, 'GET', `${p}?token=${encodeURIComponent(tokens.operator)}`, {}, undefined, guesserAddress(n++))).status, 401, `${p}: an operator token in a URL`);
   }
-  for (const h of variants) assert.equal((await wsOutcome(h)).status, 401, `ws with ${JSON.stringify(h).slice(0, 60)}`);
-  assert.equal((await wsOutcome({}, `/ws?token=${encodeURIComponent(tokens.operator)}`)).status, 401);
+  for (const h of variants) assert.equal((await wsOutcome(h, '/ws', guesserAddress(n++))).status, 401, `ws with ${JSON.stringify(h).slice(0, 60)}`);
+  assert.equal((await wsOutcome({}, `/ws?token=${encodeURIComponent(tokens.operator)}`, guesserAddress(n++))).status, 401);
   // An oversized header is refused by HTTP itself (431), not by a crash.
   // Node answers 431 and closes at once: while the client still writes, that close can arrive as a reset
   // before the 431 is read (the 20:55 CI run) — a refusal too; healthy() below shows the server is fine.
