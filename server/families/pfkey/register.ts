@@ -9,9 +9,21 @@ import { SyscallError } from '../../sys/errno.ts';
 
 export type RegisterReader = (satypes: number[], pid: number) => Promise<Buffer[]>;
 
+/**
+ * The worker's entry for code at moduleUrl. From the sources (tsx) it is the .mjs beside this file (it
+ * loads tsx, then register-worker.ts). In the bundle (server/build.mjs) it is an entry at the bundle's root
+ * (.build/register-worker.mjs), while this code sits in cli.mjs or in a chunk below it (.build/chunks/).
+ */
+export function registerWorkerUrl(moduleUrl: string): URL {
+  const url = new URL(moduleUrl);
+  const root = url.pathname.lastIndexOf('/.build/');
+  if (url.pathname.endsWith('.ts') || root < 0) return new URL('./register-worker.mjs', url);
+  return new URL(`${url.pathname.slice(0, root)}/.build/register-worker.mjs`, url);
+}
+
 export const readRegisterReplies: RegisterReader = (satypes, pid) =>
   new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./register-worker.mjs', import.meta.url), { workerData: { satypes, pid } });
+    const worker = new Worker(registerWorkerUrl(import.meta.url), { workerData: { satypes, pid } });
     let settled = false;
     const timer = setTimeout(() => {
       if (settled) return;
