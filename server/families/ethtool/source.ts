@@ -141,10 +141,13 @@ export class EthtoolSource extends GenlSource<EthtoolOp> {
   onNotification(g: GenlMessage): void {
     if (g.cmd !== ETHTOOL_MSG_KERNEL.FEATURES_NTF) return;
     this.dataSeen();
+    // The devices as they were when the notification came: during a dump the event is held until the dump
+    // ends, and the dump may have read the new features by then (the change compared with itself: none).
+    const known = new Map(this.devices);
     void this.features(g, 'features-ntf').then(
       (r) =>
         this.applyEvent(() => {
-          const before = this.devices.get(r.ifindex);
+          const before = known.get(r.ifindex);
           const d = this.entity(r);
           this.sink.upsert('ethtool-dev', String(r.ifindex), d);
           const changes = featureChanges(before?.features ?? [], d.features);

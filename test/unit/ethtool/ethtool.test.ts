@@ -130,6 +130,22 @@ test('ethtool: no device with esp-hw-offload → "no offload-capable device"; fe
   src.stop();
 });
 
+// Lab: offload.custom 'esp-hw-offload switched off …' read 'eth0: features changed' with no feature named when
+// the 30 s re-read ran as the notification came: the event waited for the dump, which had read the new features.
+test('ethtool: a features-ntf held behind a dump that read the new features still names what changed', async () => {
+  const devs = [LO, NSIM];
+  const { model, src } = start(devs, [{ index: 1, name: 'lo' }, { index: 3, name: 'eni0np1' }]);
+  await src.start();
+  const off = { ...NSIM, wanted: [0, 1], active: [0, 1, 3] };
+  devs[1] = off; // the kernel's state now: the dump below reads it
+  const dump = src.resync('test');
+  src.onNotification({ ...parseGenl(genlNotification(FAMILY.id, ETHTOOL_MSG_KERNEL.FEATURES_NTF, featuresReply(off)), 'ntf'), name: 'features-ntf' });
+  await dump;
+  const ev = (model.list('event') as Array<{ type: string; summary: string }>).filter((e) => e.type === 'features-ntf');
+  assert.deepEqual(ev.map((e) => e.summary), ['eni0np1: features changed: esp-hw-offload on → off, esp-tx-csum-hw-offload on → off']);
+  src.stop();
+});
+
 test('ethtool: a new link is read, a removed one dropped', async () => {
   const devs = [LO];
   const links: FakeLink[] = [{ index: 1, name: 'lo' }];
