@@ -11,7 +11,7 @@ import { fakeHub, syntheticTunnel } from '../e2e/fake-hub.ts';
 
 const MINUTES = Number(process.env.BENCH_MINUTES ?? 10);
 const TUNNELS = 40;
-const MAX_ROTATIONS = 500; // the server's rotation cap (server/model/tunnels.ts keeps a bounded list)
+const MAX_ROTATIONS = 500; // the server's rotation cap (server/model/tunnels/rotations.ts keeps a bounded list)
 
 const server = await startServer();
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });

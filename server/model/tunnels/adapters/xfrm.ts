@@ -1,0 +1,167 @@
+// XFRM SAs as tunnels: SAs grouped by what a rekey keeps (grouping.ts), rotations between them
+// (rotations.ts), counters continuous over SAs that went and over restarts (continuity.ts). Removals wait
+// for the pass, because the XFRM source says why an SA went (EXPIRE hard event) right after removing it.
+import { countdownOf } from '../../countdown.ts';
+import type { KernelEvent, OnWire } from '../../../wire/entities.ts';
+import type { XfrmPolicy } from '../../../wire/xfrm.ts';
+import type { TunnelAdapterFactory } from '../adapter.ts';
+import { xfrmAlarmsFollowClock, xfrmTunnelAlarms } from '../alarm-rules.ts';
+import { TunnelGrouping, tunnelBaseOf, tunnelKeyOf } from '../grouping.ts';
+import { addCounters, newest, newTunnel, type Sa, type SaTrack, type TunnelTrack } from '../track.ts';
+
+export const xfrmAdapter: TunnelAdapterFactory = (host) => {
+  const { tunnels, rotations, continuity } = host;
+  const sas = new Map<string, SaTrack>();
+  const grouping = new TunnelGrouping();
+  const removals: Array<{ key: string; at: number }> = [];
+  const hardExpired = new Set<string>();
+  let order = 0;
+  /** SAs the kernel added before this (s since epoch) were there when sascope started: not rotations. */
+  const startedAtSec = Math.floor(host.now() / 1000);
+
+  /** What an SA carried goes to its tunnel's retired counters. */
+  const retire = (t: TunnelTrack, s: SaTrack) => {
+    addCounters(t.retired, s);
+    s.bytes = 0n;
+    s.packets = 0n;
+    s.integrityFailed = 0;
+    s.replay = 0;
+    s.replayWindow = 0;
+  };
+
+  const newXfrmTunnel = (key: string, sa: Sa): TunnelTrack => {
+    const t = newTunnel(key, 'xfrm', tunnelBaseOf(sa), host.now());
+    continuity.resumeTunnel(t);
+    tunnels.set(key, t);
+    // The reverse direction names this one.
+    for (const k of grouping.add(t)) host.mark(k);
+    return t;
+  };
+
+  const saSeen = (key: string, sa: Sa) => {
+    // A larval SA (ALLOCSPI's placeholder, state ACQ: no algorithm yet) is not part of a tunnel until UPDSA fills it.
+    if (!sa.aead && !sa.enc && !sa.auth && !sa.comp && (sa.proto === 'esp' || sa.proto === 'ah' || sa.proto === 'comp')) return;
+    let known = sas.get(key);
+    if (known && known.tunnel !== tunnelKeyOf(sa)) {
+      // Same SA, new identity (e.g. its selector was filled in): it leaves the old tunnel quietly.
+      saGone(key, host.now(), true);
+      known = undefined;
+    }
+    const counters = {
+      bytes: BigInt(sa.lifetime.current.bytes),
+      packets: BigInt(sa.lifetime.current.packets),
+      integrityFailed: sa.stats.integrityFailed,
+      replay: sa.stats.replay,
+      replayWindow: sa.stats.replayWindow,
+    };
+    const alg = sa.aead ?? sa.enc ?? sa.auth;
+    if (known) {
+      const t = tunnels.get(known.tunnel)!;
+      // A counter that went down is a new SA under the old identity: what the old one carried is kept.
+      if (counters.bytes < known.bytes || counters.packets < known.packets) retire(t, known);
+      Object.assign(known, counters, { value: sa, fingerprint: alg?.fingerprint, algorithm: alg?.name, offload: sa.offload ? `${sa.offload.type}@${sa.offload.ifindex}` : undefined });
+      if (sa.offload) t.everOffloaded = true;
+      rotations.saCompleted(t, known);
+      host.touch(t.key);
+      return;
+    }
+    const tkey = tunnelKeyOf(sa);
+    const addSec = Number(sa.lifetime.current.addTime);
+    const track: SaTrack = {
+      key,
+      tunnel: tkey,
+      spi: sa.spi,
+      addedAt: addSec > 0 ? addSec * 1000 : host.now(),
+      order: order++,
+      fingerprint: alg?.fingerprint,
+      algorithm: alg?.name,
+      offload: sa.offload ? `${sa.offload.type}@${sa.offload.ifindex}` : undefined,
+      ...counters,
+      value: sa,
+    };
+    const t = tunnels.get(tkey) ?? newXfrmTunnel(tkey, sa);
+    const restored = continuity.resumeSa(key, t, counters);
+    // A rotation: a new SA where the tunnel had one (or lost its last one), added after sascope started.
+    const fresh = addSec === 0 || addSec >= startedAtSec;
+    if (fresh && !restored) rotations.saArrived(t, track, host.now());
+    t.lastGone = undefined;
+    t.downSince = undefined;
+    if (sa.offload) t.everOffloaded = true;
+    // A new array rather than push: push grows an empty array to 17 slots, and most tunnels have one or two SAs.
+    t.live = t.live.length === 0 ? [track] : [...t.live, track].sort((a, b) => b.addedAt - a.addedAt || b.order - a.order);
+    sas.set(key, track);
+    host.touch(tkey);
+  };
+
+  const saGone = (key: string, at: number, moved = false) => {
+    const s = sas.get(key);
+    if (!s) return;
+    sas.delete(key);
+    const t = tunnels.get(s.tunnel);
+    const hard = hardExpired.delete(key);
+    if (!t) return;
+    retire(t, s);
+    t.live = t.live.filter((x) => x.key !== key);
+    if (moved) {
+      if (t.live.length === 0 && t.rotations === 0 && t.retired.bytes === 0n) host.drop(t);
+      else host.touch(t.key);
+      return;
+    }
+    rotations.saLeft(t, s, at, (k) => sas.has(k), hard);
+    if (t.live.length === 0) t.downSince = at;
+    host.touch(t.key);
+  };
+
+  return {
+    kinds: ['sa', 'event', 'policy'],
+    family: 'xfrm',
+    continuous: true,
+    onChange(c) {
+      if (c.kind === 'sa') {
+        if (c.op === 'upsert') saSeen(c.key, c.value as Sa);
+        else removals.push({ key: c.key, at: host.now() });
+      } else if (c.kind === 'event' && c.op === 'upsert') {
+        // The event's code and typed subject, never its words: the kernel said an SA expired.
+        const e = c.value as OnWire<KernelEvent>;
+        if (e.subject?.kind !== 'sa') return;
+        const key = e.subject.key;
+        if (e.code === 'sa-soft-expire') {
+          const s = sas.get(key);
+          if (s && s.softExpiredAt === undefined) {
+            s.softExpiredAt = host.now();
+            host.touch(s.tunnel);
+          }
+        } else if (e.code === 'sa-hard-expire') hardExpired.add(key);
+      } else if (c.kind === 'policy') {
+        grouping.policy(c.key, c.op === 'upsert' ? (c.value as OnWire<XfrmPolicy>) : undefined, host.mark);
+      }
+    },
+    beforePass() {
+      for (const r of removals.splice(0)) saGone(r.key, r.at);
+      hardExpired.clear();
+    },
+    pending: () => removals.length > 0,
+    placement: (t) => grouping.placement(t),
+    fill(t, row) {
+      for (const s of t.live) {
+        row.bytes += s.bytes;
+        row.packets += s.packets;
+        row.integrityFailed += s.integrityFailed;
+        row.replayFailed += s.replay;
+        row.replayWindowFailed += s.replayWindow;
+      }
+      const cur = newest(t.live);
+      if (cur) {
+        row.state = t.open?.size ? 'rekeying' : 'up';
+        row.current = { sa: cur.key, spi: cur.spi, addedAt: cur.addedAt, ...(cur.fingerprint ? { fingerprint: cur.fingerprint } : {}), ...(cur.algorithm ? { algorithm: cur.algorithm } : {}), ...(cur.offload ? { offload: cur.offload } : {}) };
+        row.countdown = countdownOf(cur.value);
+      }
+      const reverse = grouping.reverseOf(t, tunnels);
+      if (reverse !== undefined) row.reverse = reverse;
+    },
+    alarms: xfrmTunnelAlarms,
+    followsClock: (t, row, now, lingerMs) => xfrmAlarmsFollowClock(t, row, now, host.thresholds) || (t.downSince !== undefined && now - t.downSince >= lingerMs),
+    expired: (t, now, lingerMs) => t.live.length === 0 && t.downSince !== undefined && now - t.downSince >= lingerMs,
+    dropped: (t) => grouping.delete(t),
+  };
+};

@@ -1,0 +1,112 @@
+// Grouping: which XFRM SAs make one tunnel (what stays the same across a rekey), and the indexes that find
+// a tunnel's policies and its reverse direction, so a change costs the tunnels and policies it touches,
+// not all of them (10k+ tunnels).
+import { MultiMap } from '../multimap.ts';
+import type { OnWire } from '../../wire/entities.ts';
+import type { XfrmPolicy } from '../../wire/xfrm.ts';
+import type { Sa, TunnelBase, TunnelTrack } from './track.ts';
+
+const zeroNet = (s: string) => s === '0.0.0.0/0' || s === '::/0' || s === '';
+
+/**
+ * Identity of the tunnel an SA belongs to: family, protocol, source and destination, reqid, mode,
+ * selector, mark, if_id and (when the kernel has it) XFRMA_SA_DIR — one direction each.
+ */
+export function tunnelKeyOf(sa: Sa): string {
+  const parts = [`xfrm:${sa.family}:${sa.proto}:${sa.src}>${sa.dst}`, `reqid=${sa.reqid}`, `mode=${sa.mode}`];
+  const sel = sa.selector;
+  if (!zeroNet(sel.src) || !zeroNet(sel.dst) || sel.sport || sel.dport || (sel.proto && sel.proto !== 0 && sel.proto !== 'any')) {
+    parts.push(`sel=${sel.src}:${sel.sport}>${sel.dst}:${sel.dport}/${sel.proto}`);
+  }
+  if (sa.mark && (sa.mark.value || sa.mark.mask)) parts.push(`mark=0x${sa.mark.value.toString(16)}/0x${sa.mark.mask.toString(16)}`);
+  if (sa.ifId) parts.push(`if_id=${sa.ifId}`);
+  if (sa.dir !== undefined) parts.push(`dir=${sa.dir}`);
+  return parts.join(':');
+}
+
+/** What the tunnel of an SA shows of its identity. */
+export function tunnelBaseOf(sa: Sa): TunnelBase {
+  const sel = sa.selector;
+  return {
+    name: `${sa.src} → ${sa.dst} ${sa.proto}${sa.reqid ? ` reqid ${sa.reqid}` : ''}`,
+    src: sa.src,
+    dst: sa.dst,
+    proto: sa.proto,
+    reqid: sa.reqid,
+    mode: sa.mode,
+    selector: { src: sel.src, dst: sel.dst, proto: sel.proto, sport: sel.sport, dport: sel.dport },
+    ...(sa.mark && (sa.mark.value || sa.mark.mask) ? { mark: sa.mark } : {}),
+    ...(sa.ifId ? { ifId: sa.ifId } : {}),
+    ...(sa.dir !== undefined ? { saDir: String(sa.dir) } : {}),
+  };
+}
+
+/** XFRM tunnels by addresses and reqid, and the policies whose templates can lead to them. */
+export class TunnelGrouping {
+  private readonly policies = new Map<string, OnWire<XfrmPolicy>>();
+  private readonly byAddrs = new MultiMap(); // "proto|src|dst" → tunnel keys
+  private readonly byReqid = new MultiMap(); // "proto|reqid" → tunnel keys
+  private readonly policiesByAddrs = new MultiMap(); // template "proto|src|dst" → policy keys
+  private readonly policiesByReqid = new MultiMap(); // template "proto|reqid" (any address) → policy keys
+
+  /** A new tunnel; returns the tunnels of the reverse direction (they name this one). */
+  add(t: TunnelTrack): Iterable<string> {
+    this.byAddrs.add(`${t.base.proto}|${t.base.src}|${t.base.dst}`, t.key);
+    this.byReqid.add(`${t.base.proto}|${t.base.reqid}`, t.key);
+    return this.byAddrs.get(`${t.base.proto}|${t.base.dst}|${t.base.src}`);
+  }
+
+  delete(t: TunnelTrack): void {
+    this.byAddrs.delete(`${t.base.proto}|${t.base.src}|${t.base.dst}`, t.key);
+    this.byReqid.delete(`${t.base.proto}|${t.base.reqid}`, t.key);
+  }
+
+  /** A policy added, changed (p) or removed (undefined); calls concerns(k) for each tunnel it may concern (direction, policy list). */
+  policy(key: string, p: OnWire<XfrmPolicy> | undefined, concerns: (tunnel: string) => void): void {
+    const old = this.policies.get(key);
+    if (old) this.indexPolicy(old, false, concerns);
+    if (p) {
+      this.policies.set(key, p);
+      this.indexPolicy(p, true, concerns);
+    } else this.policies.delete(key);
+  }
+
+  /** Templates that can lead to an SA: by addresses, or by reqid when the template leaves them open. */
+  private indexPolicy(p: OnWire<XfrmPolicy>, add: boolean, concerns: (tunnel: string) => void): void {
+    for (const tm of p.templates) {
+      const byAddr = `${tm.proto}|${tm.src}|${tm.dst}`;
+      const byReqid = `${tm.proto}|${tm.reqid}`;
+      const open = zeroNet(tm.dst) && tm.reqid !== 0;
+      if (add) (open ? this.policiesByReqid.add(byReqid, p.key) : this.policiesByAddrs.add(byAddr, p.key));
+      else (open ? this.policiesByReqid.delete(byReqid, p.key) : this.policiesByAddrs.delete(byAddr, p.key));
+      for (const k of open ? this.byReqid.get(byReqid) : this.byAddrs.get(byAddr)) concerns(k);
+    }
+  }
+
+  /** The policies whose templates lead to t, and its direction: the SA's own, else the policies'. */
+  placement(t: TunnelTrack): { direction?: string; policies: string[] } {
+    const dirs = new Set<string>();
+    const keys: string[] = [];
+    const candidates = new Set([...this.policiesByAddrs.get(`${t.base.proto}|${t.base.src}|${t.base.dst}`), ...this.policiesByReqid.get(`${t.base.proto}|${t.base.reqid}`)]);
+    for (const pk of candidates) {
+      const p = this.policies.get(pk);
+      if (!p) continue;
+      const hit = p.templates.some((tm) => tm.proto === t.base.proto && (tm.reqid === 0 || tm.reqid === t.base.reqid) && ((tm.dst === t.base.dst && tm.src === t.base.src) || (zeroNet(tm.dst) && tm.reqid !== 0)));
+      if (hit) {
+        keys.push(p.key);
+        dirs.add(String(p.dir));
+      }
+    }
+    const direction = t.base.saDir ?? (dirs.has('out') ? 'out' : dirs.has('in') ? 'in' : dirs.has('fwd') ? 'fwd' : undefined);
+    return { ...(direction ? { direction } : {}), policies: keys.sort() };
+  }
+
+  /** The tunnel of the opposite direction (same pair of addresses and reqid), when there is one. */
+  reverseOf(t: TunnelTrack, tunnels: ReadonlyMap<string, TunnelTrack>): string | undefined {
+    for (const k of this.byAddrs.get(`${t.base.proto}|${t.base.dst}|${t.base.src}`)) {
+      const x = tunnels.get(k);
+      if (x && x !== t && x.base.reqid === t.base.reqid) return k;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,76 @@
+// What the tunnel tracker keeps per SA and per tunnel between passes (the rows it publishes are built from these).
+import type { OnWire } from '../../wire/entities.ts';
+import type { SecurityAssociation } from '../../wire/xfrm.ts';
+import type { OvpnPeer } from '../../wire/ovpn.ts';
+import type { Rotation, Tunnel, TunnelFamily } from '../../wire/tunnels.ts';
+
+export type Sa = OnWire<SecurityAssociation>;
+export const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+
+export interface SaTrack {
+  key: string;
+  tunnel: string;
+  spi: number;
+  /** ms: the kernel's add time when it has one, else when sascope first saw the SA. */
+  addedAt: number;
+  /** Order of arrival, to break addedAt ties (the kernel's add time has 1 s resolution). */
+  order: number;
+  fingerprint?: string;
+  algorithm?: string;
+  offload?: string;
+  bytes: bigint;
+  packets: bigint;
+  integrityFailed: number;
+  replay: number;
+  replayWindow: number;
+  softExpiredAt?: number;
+  value: Sa;
+}
+
+/** The parts of a tunnel's row its adapter sets once, when the tunnel is made. */
+export type TunnelBase = Omit<Tunnel, 'key' | 'family' | 'state' | 'sas' | 'current' | 'firstSeen' | 'bytes' | 'packets' | 'integrityFailed' | 'replayFailed' | 'replayWindowFailed' | 'rotations' | 'lastRotation' | 'countdown' | 'alarms' | 'policies' | 'reverse' | 'direction'> & { saDir?: string };
+
+export interface TunnelTrack {
+  key: string;
+  family: TunnelFamily;
+  base: TunnelBase;
+  firstSeen: number;
+  retired: { bytes: bigint; packets: bigint; integrityFailed: number; replay: number; replayWindow: number };
+  live: SaTrack[];
+  rotations: number;
+  lastRotation?: number;
+  /** Rotations still overlapping, by the old SA's key (absent when none: most tunnels, most of the time). */
+  open?: Map<string, Rotation>;
+  /** The last SA that went with none left, and how. */
+  lastGone?: { sa: SaTrack; at: number; cause: 'hard-expire' | 'manual' };
+  everOffloaded: boolean;
+  /** Failure counters over time, for "rising" (the oldest kept is the baseline before the window). */
+  failureMarks: Array<{ t: number; integrity: number; replay: number }>;
+  /** Down since (ms), for lingering removal. */
+  downSince?: number;
+  /** ovpn: the peer as last seen, and when it was deleted. */
+  peer?: OnWire<OvpnPeer>;
+  peerDeletedAt?: number;
+}
+
+/** A tunnel with nothing counted yet, as each adapter makes it (one shape for all: a tunnel's heap stays compact). */
+export function newTunnel(key: string, family: TunnelFamily, base: TunnelBase, firstSeen: number): TunnelTrack {
+  return { key, family, base, firstSeen, retired: { bytes: 0n, packets: 0n, integrityFailed: 0, replay: 0, replayWindow: 0 }, live: [], rotations: 0, lastRotation: undefined, everOffloaded: false, failureMarks: [] };
+}
+
+/** A tunnel's or an SA's counters (history keeps the 64-bit ones as decimal strings). */
+export interface Counters { bytes: bigint | string; packets: bigint | string; integrityFailed: number; replay: number; replayWindow: number }
+
+/** into += sign × c, counter by counter. */
+export function addCounters(into: TunnelTrack['retired'], c: Counters, sign: 1 | -1 = 1): void {
+  into.bytes += BigInt(sign) * BigInt(c.bytes);
+  into.packets += BigInt(sign) * BigInt(c.packets);
+  into.integrityFailed += sign * c.integrityFailed;
+  into.replay += sign * c.replay;
+  into.replayWindow += sign * c.replayWindow;
+}
+
+/** The current SA: live is kept newest first. */
+export function newest(live: SaTrack[]): SaTrack | undefined {
+  return live[0];
+}
