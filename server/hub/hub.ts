@@ -39,6 +39,13 @@ export interface HubOptions {
   maxPayloadBytes?: number;
   /** Coalesced deltas a backed-up subscribed client may have pending before it gets a snapshot instead. */
   maxPendingDeltas?: number;
+  /**
+   * Bytes of snapshots and resume answers waiting in sockets, all clients together (one shared by several
+   * counted once): past it a request waits for them to leave. Default 512 MiB; at 100k SAs a snapshot is ~160 MB.
+   */
+  maxCatchUpBytes?: number;
+  /** A client whose snapshot has not moved for this long is disconnected (it holds the budget above). Default 60 s. */
+  catchUpStallMs?: number;
   /** Clients at most, and how fast each may send: the config's `websocket` (WebSocketLimits, its defaults). */
   maxClients?: number;
   messageBurst?: number;
@@ -122,8 +129,8 @@ interface Client {
   drainTimer?: NodeJS.Timeout;
   /** Asked for snapshots in parts (?parts=1): big kinds come SNAPSHOT_PART_ROWS rows at a time. */
   parts?: boolean;
-  /** A snapshot or a resume's missed deltas is still in the socket's buffer: another one waits (behind) until it is out. */
-  catchUpQueued: boolean;
+  /** A snapshot or a resume's missed deltas still in the socket's buffer (another one waits, behind, until it is out), and when its unsent bytes last went down. */
+  catchUp?: { frames: Buffer[]; buffered: number; movedAt: number };
   /** This client's message rate limit. */
   messages: TokenBucket;
   /** Messages refused by the limit since the last one taken. */
@@ -142,6 +149,12 @@ export class Hub {
   private readonly ring: DeltaRing;
   /** Catch-ups made at the current seq, as the bytes sent (see catchUp). */
   private readonly catchUps = new Map<string, Buffer[]>();
+  /** Catch-ups in sockets: how many clients hold each, and their bytes counted once. */
+  private readonly inFlight = new Map<Buffer[], number>();
+  private inFlightBytes = 0;
+  private readonly maxCatchUpBytes: number;
+  private readonly catchUpStallMs: number;
+  private readonly stallWatch: NodeJS.Timeout;
   private batch: Delta[] = [];
   private flushScheduled = false;
   private readonly immediate: TokenBucket;
@@ -166,6 +179,10 @@ export class Hub {
     model.onChange((c) => this.onChange(c));
     this.heartbeat = setInterval(() => this.heartbeatAll(), opts.heartbeatMs ?? 5000);
     this.heartbeat.unref();
+    this.maxCatchUpBytes = opts.maxCatchUpBytes ?? 512 * 1024 * 1024;
+    this.catchUpStallMs = opts.catchUpStallMs ?? 60_000;
+    this.stallWatch = setInterval(() => this.dropStalled(), Math.min(5000, this.catchUpStallMs / 4));
+    this.stallWatch.unref();
   }
 
   /** One kind's rows in wire form (cheaper than a whole snapshot). */
@@ -293,7 +310,7 @@ export class Hub {
   }
 
   private catchUpIfDrained(c: Client): void {
-    if (c.behind && !c.catchUpQueued && this.room(c, this.maxBuffered / 4)) {
+    if (c.behind && !c.catchUp && this.room(c, this.maxBuffered / 4)) {
       c.behind = false;
       this.sendSnapshot(c);
     }
@@ -324,21 +341,49 @@ export class Hub {
    * one copy of a snapshot between them, not ten.
    */
   private catchUp(c: Client, key: string, messages: () => ServerMessage[]): void {
-    if (c.catchUpQueued) return this.fallBehind(c, 'ws client asked again while a snapshot is on its way: one more when that is out', 'debug');
+    if (c.catchUp) return this.fallBehind(c, 'ws client asked again while a snapshot is on its way: one more when that is out', 'debug');
     if (!this.room(c, this.maxBuffered / 4)) return this.fallBehind(c, 'ws client is not reading: a snapshot once it drains');
     let frames = this.catchUps.get(key);
     if (!frames) {
+      if (this.inFlightBytes >= this.maxCatchUpBytes) return this.fallBehind(c, 'snapshots on their way to other ws clients fill the budget: one when they are out', 'debug');
       frames = messages().map((m) => Buffer.from(JSON.stringify(m)));
       if (this.catchUps.size >= 8) this.catchUps.delete(this.catchUps.keys().next().value!);
       this.catchUps.set(key, frames);
     }
-    c.catchUpQueued = true;
-    const out = () => {
-      c.catchUpQueued = false;
-      this.catchUpIfDrained(c);
-    };
+    const holders = this.inFlight.get(frames) ?? 0;
+    if (holders === 0) for (const f of frames) this.inFlightBytes += f.length;
+    this.inFlight.set(frames, holders + 1);
+    c.catchUp = { frames, buffered: Infinity, movedAt: Date.now() };
     // All parts of one snapshot go together, so no delta comes between them: the bound was asked once, above.
-    for (const [i, f] of frames.entries()) c.ws.send(f, { binary: false }, i === frames.length - 1 ? out : undefined);
+    for (const [i, f] of frames.entries()) c.ws.send(f, { binary: false }, i === frames.length - 1 ? () => this.catchUpOut(c) : undefined);
+  }
+
+  /** Its catch-up has left the process (or the socket closed): the budget gets its bytes back. */
+  private catchUpOut(c: Client): void {
+    const frames = c.catchUp?.frames;
+    if (!frames) return;
+    c.catchUp = undefined;
+    const holders = this.inFlight.get(frames)! - 1;
+    if (holders > 0) this.inFlight.set(frames, holders);
+    else {
+      this.inFlight.delete(frames);
+      for (const f of frames) this.inFlightBytes -= f.length;
+    }
+    this.catchUpIfDrained(c);
+  }
+
+  /** A client whose snapshot has not moved for catchUpStallMs is not reading at all: let go of it (and of the budget it holds). */
+  private dropStalled(): void {
+    const now = Date.now();
+    for (const c of this.clients) {
+      if (!c.catchUp) continue;
+      const buffered = c.ws.bufferedAmount;
+      if (buffered < c.catchUp.buffered) Object.assign(c.catchUp, { buffered, movedAt: now });
+      else if (now - c.catchUp.movedAt >= this.catchUpStallMs) {
+        this.log.warn({ buffered }, `ws client closed: its snapshot has not moved for ${Math.round(this.catchUpStallMs / 1000)} s`);
+        c.ws.terminate();
+      }
+    }
   }
 
   private sendSnapshot(c: Client): void {
@@ -393,10 +438,11 @@ export class Hub {
     // Changes made before this client came are still in the batch: they go to the others now, not to it (its
     // snapshot, or its resume from the ring, covers them). Otherwise its first message would be those deltas.
     this.flush();
-    const c: Client = { ws, behind: false, subscribed: false, through: this.seq, catchUpQueued: false, messages: new TokenBucket(this.messageBurst, this.messagesPerSecond / 1000), refused: 0 };
+    const c: Client = { ws, behind: false, subscribed: false, through: this.seq, messages: new TokenBucket(this.messageBurst, this.messagesPerSecond / 1000), refused: 0 };
     this.clients.add(c);
     ws.on('close', () => {
       this.stopDrain(c);
+      this.catchUpOut(c);
       this.clients.delete(c);
     });
     ws.on('error', (err) => this.log.debug({ err: err.message }, 'ws client error'));
@@ -464,6 +510,7 @@ export class Hub {
 
   close(): void {
     clearInterval(this.heartbeat);
+    clearInterval(this.stallWatch);
     for (const c of this.clients) c.ws.close(1001, 'server shutting down');
     this.wss.close();
   }

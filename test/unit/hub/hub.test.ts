@@ -511,3 +511,25 @@ test('a cap on clients: upgrades past maxClients are refused with 503 and the re
   b.close();
   c.close();
 });
+
+test('snapshots in sockets share one budget: past it a client waits; a client whose snapshot never moves is let go and the waiting one served', async () => {
+  const { model, url, lines, hub } = await rig({ maxCatchUpBytes: 1024 * 1024, catchUpStallMs: 1000 });
+  // ~30 MB a snapshot: more than the kernel's socket buffers take from a client that does not read.
+  for (let i = 0; i < 3000; i++) model.upsert('policy', String(i), { key: String(i), pad: 'p'.repeat(10_000) });
+  await tick();
+  const stuck = new Client(url);
+  await new Promise<void>((resolve) => stuck.ws.once('open', () => resolve((stuck.ws as unknown as { _socket: import('node:net').Socket })._socket.pause() && undefined)));
+  await new Promise((r) => setTimeout(r, 100));
+  model.upsert('policy', 'moved', { key: 'moved' }); // a new seq: the next client's snapshot is its own
+  const t0 = Date.now();
+  const waiting = new Client(url);
+  const first = await waiting.next(10_000);
+  const waited = Date.now() - t0;
+  assert.equal(first.type, 'snapshot');
+  assert.ok(waited >= 900, `the waiting client got its snapshot after ${waited} ms: before the stuck one was let go`);
+  assert.ok(lines.some((l) => /has not moved for 1 s/.test(String(l['msg']))), 'the stuck client was let go');
+  assert.equal(serverSockets(hub).length, 1);
+  (stuck.ws as unknown as { _socket: import('node:net').Socket })._socket.resume();
+  assert.equal((await stuck.closed).code, 1006, 'terminated');
+  waiting.close();
+});
