@@ -61,6 +61,11 @@ export async function startServer(opts: { wrap?: string[]; env?: Record<string, 
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
+  // A server that dies under a test is the finding: its last words go to the test's output at once.
+  let stopping = false;
+  proc.once('exit', (code, signal) => {
+    if (!stopping) console.error(`sascope serve exited unasked (code ${code}, signal ${signal}); the end of its output:\n${out.slice(-6000)}`);
+  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   for (;;) {
@@ -86,6 +91,7 @@ export async function startServer(opts: { wrap?: string[]; env?: Record<string, 
     output: () => out,
     stop: () =>
       new Promise((resolve) => {
+        stopping = true;
         if (proc.exitCode !== null) return resolve(proc.exitCode);
         proc.once('exit', (code) => resolve(code));
         proc.kill('SIGTERM');
