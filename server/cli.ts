@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
 import { createLogger } from './log.ts';
 import { version } from './version.ts';
+import { errorWords } from './sys/errno.ts';
 
 const HELP = `sascope — live dashboard for Linux security associations, read from the kernel itself
 
@@ -154,7 +155,7 @@ async function main(argv: string[]): Promise<void> {
       try {
         await writeJson(process.stdout, doc, values.pretty);
       } catch (err) {
-        fail(`snapshot: writing stdout: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 1);
+        fail(`snapshot: writing stdout: ${errorWords(err)}`, 1);
       }
     } else {
       for (const s of model.list('source') as Array<{ id: string; state: string; reason?: string }>) process.stdout.write(`${s.id.padEnd(14)} ${s.state}${s.reason ? ` — ${s.reason}` : ''}\n`);

@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { createPrivateFile, narrowToOwner } from './sys/private-file.ts';
+import { errorCode, errorWords } from './sys/errno.ts';
 
 export const DEFAULT_DATA_DIR = '/var/lib/sascope';
 export const CONFIG_FILE = 'config.json';
@@ -155,7 +156,7 @@ export function loadConfig(opts: { configPath?: string; dataDir: string }): Load
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errorCode(err);
     if (code === 'ENOENT' && !opts.configPath) return { config: ConfigSchema.parse({}) };
     // The default place in a data dir we may not read (e.g. started as another user): defaults, said aloud.
     // Likewise a data dir that is not a directory (ENOTDIR): the data dir's own problem is reported by its users.
@@ -189,8 +190,7 @@ export function loadTokens(config: Config, dataDir: string): TokenSet {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') return { tokens: [], from: file, problem: `cannot read ${file} (${code ?? (err as Error).message})` };
+    if (errorCode(err) !== 'ENOENT') return { tokens: [], from: file, problem: `cannot read ${file} (${errorWords(err)})` };
   }
   if (text !== undefined) {
     const tokens = parseFile(file, text, TokensFile).tokens;
@@ -209,9 +209,8 @@ export function loadTokens(config: Config, dataDir: string): TokenSet {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     createPrivateFile(file, `${JSON.stringify({ tokens: fresh }, null, 2)}\n`);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EEXIST') return loadTokens(config, dataDir); // another process won the race
-    return { tokens: [], from: file, problem: `cannot create ${file} (${e.code ?? e.message})` };
+    if (errorCode(err) === 'EEXIST') return loadTokens(config, dataDir); // another process won the race
+    return { tokens: [], from: file, problem: `cannot create ${file} (${errorWords(err)})` };
   }
   return { tokens: fresh, from: file, created: file };
 }
@@ -262,7 +261,7 @@ export function resolveServeConfig(input: ServeConfigInput): ServeConfig {
       try {
         return readFileSync(p);
       } catch (err) {
-        throw new ConfigError(`${p}: cannot read the TLS ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        throw new ConfigError(`${p}: cannot read the TLS ${what} (${errorWords(err)})`);
       }
     };
     tls = { cert: read(certPath, 'certificate'), key: read(keyPath, 'key'), certPath };

@@ -8,6 +8,7 @@ import { createHmac, hash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createPrivateFile, narrowToOwner } from '../sys/private-file.ts';
+import { errorCode, errorWords } from '../sys/errno.ts';
 
 export const DEFAULT_DATA_DIR = '/var/lib/sascope';
 const SECRET_FILE = 'fingerprint.key';
@@ -77,7 +78,7 @@ export function loadFingerprintSecret(dataDir: string = DEFAULT_DATA_DIR): Finge
     try {
       s = readFileSync(file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (errorCode(err) !== 'ENOENT') throw err;
     }
     if (!s) {
       const fresh = randomBytes(SECRET_BYTES);
@@ -85,7 +86,7 @@ export function loadFingerprintSecret(dataDir: string = DEFAULT_DATA_DIR): Finge
         createPrivateFile(file, fresh);
         s = fresh;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (errorCode(err) !== 'EEXIST') throw err;
         s = readFileSync(file);
       }
     }
@@ -95,13 +96,12 @@ export function loadFingerprintSecret(dataDir: string = DEFAULT_DATA_DIR): Finge
     padBlocks();
     state = { persisted: true, path: file };
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
     secret = randomBytes(SECRET_BYTES);
     padBlocks();
     state = {
       persisted: false,
       path: file,
-      reason: `cannot keep the fingerprint secret in ${dataDir} (${e.code ?? e.message}): using a secret in memory, fingerprints change across restarts`,
+      reason: `cannot keep the fingerprint secret in ${dataDir} (${errorWords(err)}): using a secret in memory, fingerprints change across restarts`,
     };
   }
   return fingerprintSecretState();

@@ -47,3 +47,13 @@ export class SyscallError extends Error {
     this.code = code;
   }
 }
+
+/** The errno name (code) a thrown Node error carries ('ENOENT', …), if it is one: read without a cast. */
+export function errorCode(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+/** What to say of a thrown value in a reason: its errno name when it has one, else its message. */
+export function errorWords(err: unknown): string {
+  return errorCode(err) ?? (err instanceof Error ? err.message : String(err));
+}

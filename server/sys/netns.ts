@@ -5,7 +5,7 @@
 // libuv's pool threads stay where they were; sascope opens no sockets from them.
 import { closeSync, openSync, statSync, watch, constants as fsc } from 'node:fs';
 import { c, lastErrno, CLONE_NEWNET } from './libc.ts';
-import { SyscallError } from './errno.ts';
+import { SyscallError, errorCode, errorWords } from './errno.ts';
 
 export const NETNS_RUN_DIR = '/run/netns';
 
@@ -24,9 +24,8 @@ export function enterNetns(name: string, runDir = NETNS_RUN_DIR): void {
   try {
     fd = openSync(file, fsc.O_RDONLY);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw new NetnsError(`netns '${name}' not found (no ${file}; see 'ip netns list')`);
-    throw new NetnsError(`netns '${name}': cannot open ${file}: ${e.code ?? e.message}`);
+    if (errorCode(err) === 'ENOENT') throw new NetnsError(`netns '${name}' not found (no ${file}; see 'ip netns list')`);
+    throw new NetnsError(`netns '${name}': cannot open ${file}: ${errorWords(err)}`);
   }
   try {
     if ((c.setns(fd, CLONE_NEWNET) as number) < 0) {

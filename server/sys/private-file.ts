@@ -1,6 +1,7 @@
 // Data files only sascope's own user may read (tokens, the fingerprint secret, history): mode 0600 whatever
 // the umask, and whether or not the data directory was there before (its 0700 only applies when created).
 import { chmodSync, closeSync, constants as fsc, fchmodSync, openSync, statSync, writeFileSync } from 'node:fs';
+import { errorCode } from './errno.ts';
 
 /** Create `file` with `data`, mode 0600; throws EEXIST when it exists (two processes starting together agree on one). */
 export function createPrivateFile(file: string, data: string | Buffer): void {
@@ -18,7 +19,7 @@ export function ensurePrivateFile(file: string): void {
   try {
     createPrivateFile(file, '');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (errorCode(err) !== 'EEXIST') throw err;
     narrowToOwner(file);
   }
 }
@@ -29,7 +30,7 @@ export function narrowToOwner(file: string): void {
   try {
     mode = statSync(file).mode;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (errorCode(err) === 'ENOENT') return;
     throw err;
   }
   if (mode & 0o077) chmodSync(file, 0o600);

@@ -6,6 +6,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { KernelSocket } from '../../sys/socket.ts';
 import { AF_ALG, SOCK_SEQPACKET } from '../../sys/libc.ts';
 import type { CryptoInfo, KernelModuleState } from '../../wire/crypto.ts';
+import { errorCode } from '../../sys/errno.ts';
 
 export interface FileReader {
   /** The file's text, or undefined when it does not exist (other errors throw). */
@@ -18,7 +19,7 @@ export const procReader: FileReader = {
     try {
       return readFileSync(path, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (errorCode(err) === 'ENOENT') return undefined;
       throw err;
     }
   },

@@ -7,7 +7,15 @@ import { openPfkeySocket } from './conn.ts';
 import { encodeSadbMessage } from './message.ts';
 import { SADB } from './spec.ts';
 
-const { satypes, pid } = workerData as { satypes: number[]; pid: number };
+/** What register.ts hands the thread: checked, not assumed (workerData is whatever the parent passed). */
+function registerRequest(d: unknown): { satypes: number[]; pid: number } {
+  if (typeof d === 'object' && d !== null && 'satypes' in d && 'pid' in d) {
+    const { satypes, pid } = d;
+    if (Array.isArray(satypes) && satypes.every((t): t is number => Number.isInteger(t)) && typeof pid === 'number') return { satypes, pid };
+  }
+  throw new TypeError('pfkey register worker: workerData must be { satypes: number[]; pid: number }');
+}
+const { satypes, pid } = registerRequest(workerData);
 try {
   const sock = openPfkeySocket('pfkey register', 1024 * 1024);
   const replies: string[] = [];

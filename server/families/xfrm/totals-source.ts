@@ -9,6 +9,7 @@ import { Source, type ModelSink } from '../source.ts';
 import { fingerprintSecretState } from '../fingerprint.ts';
 import { XFRM_MSG } from './spec.ts';
 import { XfrmStatReader, decodeSadInfo, decodeSpdInfo } from './totals.ts';
+import { errorCode } from '../../sys/errno.ts';
 
 export interface XfrmTotalsSourceOptions {
   transport?: Transport;
@@ -58,8 +59,7 @@ export class XfrmTotalsSource extends Source {
       row.stats = s.stats;
       if (s.rates) row.rates = s.rates;
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      row.statsError = e.code === 'ENOENT' ? '/proc/net/xfrm_stat is absent (kernel without CONFIG_XFRM_STATISTICS)' : e.message;
+      row.statsError = errorCode(err) === 'ENOENT' ? '/proc/net/xfrm_stat is absent (kernel without CONFIG_XFRM_STATISTICS)' : err instanceof Error ? err.message : String(err);
     }
     this.sink.upsert('xfrm-totals', TOTALS_KEY, row);
   }
