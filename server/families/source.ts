@@ -29,9 +29,9 @@ export interface ModelSink {
    * Change some fields of the entity the model holds (a message that carries counters, not the whole entity):
    * each field replaces the held one, except that a plain object's fields replace those of the held object of
    * that name (XFRM's NEWAE brings lifetime.current, not lifetime.config). Without a held entity, orElse is
-   * upserted (when given).
+   * upserted (when given). True when the model changed it (held, or orElse given); false: nothing written.
    */
-  patch(kind: EntityKind, key: string, fields: object, orElse?: object): void;
+  patch(kind: EntityKind, key: string, fields: object, orElse?: object): boolean;
   remove(kind: EntityKind, key: string): void;
   event(e: NewEvent): void;
   status(s: SourceStatus): void;
@@ -101,7 +101,13 @@ export abstract class Source {
         if (pass(kind, key)) model.upsert(kind, key, value);
       },
       patch: (kind, key, fields, orElse) => {
-        if (pass(kind, key)) model.patch(kind, key, fields, orElse);
+        const t = this.touched;
+        if (!t || !this.inEvent) return pass(kind, key) && model.patch(kind, key, fields, orElse);
+        // An event that patches what the model does not hold yet (a NEWAE for an SA the running dump has
+        // not reached) writes nothing, so it must not make the dump skip that entity: touched only if written.
+        const written = model.patch(kind, key, fields, orElse);
+        if (written) t.add(id(kind, key));
+        return written;
       },
       remove: (kind, key) => {
         if (pass(kind, key)) model.remove(kind, key);

@@ -189,15 +189,19 @@ export class Model implements ModelSink {
     this.emit({ kind, op: 'upsert', key, value: wire });
   }
 
-  patch(kind: EntityKind, key: string, fields: object, orElse?: object): void {
+  patch(kind: EntityKind, key: string, fields: object, orElse?: object): boolean {
     const held = this.table(kind).get(key) as Record<string, unknown> | undefined;
-    if (!held) return void (orElse && this.upsert(kind, key, orElse));
+    if (!held) {
+      if (orElse) this.upsert(kind, key, orElse);
+      return orElse !== undefined;
+    }
     const next: Record<string, unknown> = { ...held };
     for (const [name, v] of Object.entries(fields)) {
       const h = held[name];
       next[name] = isPlainObject(v) && isPlainObject(h) ? { ...h, ...v } : v;
     }
     this.upsert(kind, key, next);
+    return true;
   }
 
   remove(kind: EntityKind, key: string): void {

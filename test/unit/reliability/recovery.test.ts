@@ -12,7 +12,7 @@ import { watchNetns } from '../../../server/sys/netns.ts';
 import { monitorReceiveBufferOverride } from '../../../server/netlink/monitor.ts';
 import { SyscallError } from '../../../server/sys/errno.ts';
 
-const sink: ModelSink = { replaceAll() {}, upsert() {}, patch() {}, remove() {}, event() {}, status() {} };
+const sink: ModelSink = { replaceAll() {}, upsert() {}, patch: () => false, remove() {}, event() {}, status() {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class Flaky extends Source {

@@ -197,6 +197,28 @@ test('during a counter refresh dump, NEWSA / DELSA / NEWAE reach the model at on
   src.stop();
 });
 
+test('a NEWAE for an SA the first dump has not delivered yet does not keep that SA out of the model (the dump has it)', async () => {
+  // strongSwan's SAs send NEWAE often: one arriving while sascope's start-up dump runs, for an SA the model
+  // does not hold yet, changes nothing, so the dump's row must still land (the lab's restart lost the SA
+  // and with it the tunnel's restored counters: tunnels.debian 'history across a restart').
+  const pending: NetlinkMessage[] = [];
+  const t = fakeTransport((req) => {
+    pending.push(req);
+    return [];
+  });
+  const model = new Model();
+  const src = new XfrmSaSource(model, log, { transport: t, refreshIntervalMs: 0 });
+  const started = src.start();
+  for (let i = 0; i < 5 && pending.length === 0; i++) await tick();
+  assert.equal(pending.length, 1, 'the first dump is in flight');
+  src.onEvent(aevent({ spi: 2 }, 16, (w) => w.bytes(9, encodeStruct(xfrm_lifetime_cur, { bytes: 900n, packets: 9n, add_time: 1n, use_time: 2n }))));
+  assert.equal(model.get('sa', 'inet:esp:10.0.0.2:0x00000002'), undefined, 'a NEWAE alone makes no SA');
+  t.inject(Buffer.concat(multipart(pending[0]!, XFRM_MSG.NEWSA, [saPayload(1), saPayload(2)])));
+  await started;
+  assert.deepEqual((model.list('sa') as Row[]).map((r) => r.key).sort(), ['inet:esp:10.0.0.2:0x00000001', 'inet:esp:10.0.0.2:0x00000002']);
+  src.stop();
+});
+
 test('the counter refresh runs again after a retry (not available, then stop and start) and after stop() + start()', async () => {
   let available = false;
   let dumps = 0;
