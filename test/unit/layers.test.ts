@@ -20,6 +20,8 @@ const LAYERS: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['families', ['server/families/']],
   ['model', ['server/model/']],
   ['history', ['server/history/']],
+  // The fleet over NATS (docs/fleet.md): beside the hub, the agent and the console read and feed the model.
+  ['fleet', ['server/fleet/']],
   ['hub', ['server/hub/']],
   // The wiring: the only code that names a family above the family layer.
   ['process', ['server/kernel.ts', 'server/main.ts', 'server/cli.ts', 'server/snapshot.ts', 'server/sign-in.ts', 'server/bin.mjs', 'server/build.mjs']],

@@ -1,0 +1,260 @@
+// The fleet protocol over NATS JetStream (docs/fleet.md): the one place with subject, stream, bucket and
+// header names, the protocol version, the host-name rule, message ids, the schemas of what an agent
+// publishes and the snapshot's chunking. The agent (agent.ts) and the console (console.ts) both import it.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { ENTITY_KINDS, type EntityKind } from '../wire/protocol.ts';
+
+/** On everything an agent publishes (payload field `proto`, header Sascope-Proto). A console accepts the versions it knows. */
+export const FLEET_PROTO = 1;
+export const KNOWN_PROTOS: readonly number[] = [1];
+
+/**
+ * A host's name: a subject token, a KV key and part of every console key. No '.', which would split the
+ * subject `sascope.v1.host.<host>.delta` into more tokens (and slip past per-host permissions), no '*', '>',
+ * '/' or spaces.
+ */
+export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+export function hostNameProblem(name: string): string | undefined {
+  if (HOST_NAME.test(name)) return undefined;
+  return `bad host name '${name.slice(0, 80)}': 1-63 of A-Z a-z 0-9 _ - (first a letter or digit; no dots: the name is one NATS subject token)`;
+}
+
+export const SUBJECT_ROOT = 'sascope.v1';
+export const STREAM = 'SASCOPE';
+/** Every host's stream subjects. */
+export const STREAM_SUBJECTS = `${SUBJECT_ROOT}.host.*.>`;
+export type HostSubjectKind = 'delta' | 'snap';
+export function hostSubject(host: string, what: HostSubjectKind): string {
+  return `${SUBJECT_ROOT}.host.${host}.${what}`;
+}
+/** The host a stream subject belongs to (undefined for anything else). */
+export function hostOfSubject(subject: string): { host: string; what: HostSubjectKind } | undefined {
+  const m = /^sascope\.v1\.host\.([^.]+)\.(delta|snap)$/.exec(subject);
+  return m && HOST_NAME.test(m[1]!) ? { host: m[1]!, what: m[2] as HostSubjectKind } : undefined;
+}
+/** Operator actions, request/reply (later): `sascope.v1.cmd.<host>.<action>`. */
+export function commandSubject(host: string, action: string): string {
+  return `${SUBJECT_ROOT}.cmd.${host}.${action}`;
+}
+/** The inbox prefix of an identity (NATS permissions give each its own: `_INBOX_<identity>.>`). */
+export function inboxPrefix(identity: string): string {
+  return `_INBOX_${identity}`;
+}
+
+/** KV buckets: the host record (where its newest snapshot is), and the heartbeat. Key = host name. */
+export const HOSTS_BUCKET = 'sascope-hosts';
+export const ALIVE_BUCKET = 'sascope-alive';
+
+/** Stream limits (nanoseconds as the JetStream API takes them). */
+const NS_PER_S = 1_000_000_000;
+export const DUPLICATE_WINDOW_S = 120;
+export const STREAM_MAX_AGE_S = 30 * 60;
+/** The largest message on the stream; a server whose max_payload is smaller lowers what the agent sends. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** Snapshot chunks and delta messages stay under this (half the default max_payload: room for headers). */
+export const CHUNK_BYTES = 512 * 1024;
+/** A snapshot is rewritten at least this often even when nothing changed, so max age never drops the newest. */
+export const SNAPSHOT_REFRESH_S = STREAM_MAX_AGE_S / 3;
+
+/** The stream's configuration (created or updated idempotently by the console; by an agent if absent and allowed). */
+export function streamConfig() {
+  return {
+    name: STREAM,
+    subjects: [STREAM_SUBJECTS],
+    storage: 'file' as const,
+    retention: 'limits' as const,
+    discard: 'old' as const,
+    duplicate_window: DUPLICATE_WINDOW_S * NS_PER_S,
+    max_age: STREAM_MAX_AGE_S * NS_PER_S,
+    max_msg_size: MAX_MESSAGE_BYTES,
+    num_replicas: 1,
+  };
+}
+/** Both buckets keep the latest value per host only, on file. */
+export const BUCKET_OPTIONS = { history: 1, storage: 'file' as const, maxValueSize: 64 * 1024 };
+
+/** Headers: JetStream's own id, and ours. */
+export const HEADER = { msgId: 'Nats-Msg-Id', proto: 'Sascope-Proto', snap: 'Sascope-Snap', chunk: 'Sascope-Chunk' } as const;
+
+/** A boot: one run of an agent, a random 16-hex id. Its seqs count from 1. */
+export function newBootId(): string {
+  return randomBytes(8).toString('hex');
+}
+export const BOOT_ID = /^[0-9a-f]{16}$/;
+
+/** Nats-Msg-Id of a delta message (deduplicated within the stream's window when published again). */
+export function deltaMsgId(host: string, boot: string, through: number): string {
+  return `${host}.${boot}.${through}`;
+}
+export function snapMsgId(host: string, boot: string, seq: number, chunk: number): string {
+  return `${host}.snap.${boot}.${seq}.${chunk}`;
+}
+/** Sascope-Snap: which snapshot a chunk belongs to; Sascope-Chunk: `<i>/<n>`, i from 0. */
+export function snapHeader(boot: string, seq: number): string {
+  return `${boot}.${seq}`;
+}
+export function chunkHeader(i: number, n: number): string {
+  return `${i}/${n}`;
+}
+export function parseChunkHeader(v: string | undefined): { i: number; n: number } | undefined {
+  const m = /^(\d{1,6})\/(\d{1,6})$/.exec(v ?? '');
+  if (!m) return undefined;
+  const i = Number(m[1]);
+  const n = Number(m[2]);
+  return i < n ? { i, n } : undefined;
+}
+
+/** Kinds only a console makes (its `host` rows): never in what an agent publishes. */
+const CONSOLE_ONLY_KINDS: ReadonlySet<string> = new Set(['host']);
+/** The kinds an agent publishes. */
+export const AGENT_KINDS: readonly EntityKind[] = ENTITY_KINDS.filter((k) => !CONSOLE_ONLY_KINDS.has(k));
+const AgentKind = z.enum(ENTITY_KINDS).refine((k) => !CONSOLE_ONLY_KINDS.has(k), 'a kind only a console makes');
+
+const Seq = z.number().int().nonnegative();
+const Host = z.string().regex(HOST_NAME);
+const Boot = z.string().regex(BOOT_ID);
+
+/** One model change as the agent counted it (keys are the agent's local keys; the value is the wire row). */
+export const FleetDelta = z.discriminatedUnion('op', [
+  z.object({ seq: Seq, kind: AgentKind, op: z.literal('upsert'), key: z.string().max(4096), value: z.record(z.string(), z.unknown()) }).strict(),
+  z.object({ seq: Seq, kind: AgentKind, op: z.literal('remove'), key: z.string().max(4096) }).strict(),
+]);
+export type FleetDelta = z.infer<typeof FleetDelta>;
+
+/** A message on `…host.<h>.delta`: the changes from..through (inclusive, contiguous) of one boot. */
+export const DeltaBatch = z
+  .object({ proto: z.number().int(), host: Host, boot: Boot, from: Seq, through: Seq, time: z.number(), deltas: z.array(FleetDelta) })
+  .strict()
+  .refine((b) => b.from <= b.through && b.deltas.length === b.through - b.from + 1 && b.deltas.every((d, i) => d.seq === b.from + i), 'deltas must be from..through, one per seq, in order');
+export type DeltaBatch = z.infer<typeof DeltaBatch>;
+
+/** The server block of a snapshot (as the hub's). */
+export const AgentServer = z.object({ version: z.string(), hostname: z.string(), netns: z.string() }).strict();
+
+/** The reassembled snapshot document (chunks joined as bytes, then parsed): every kind's rows at `seq`. */
+export const SnapshotDocument = z
+  .object({ proto: z.number().int(), host: Host, boot: Boot, seq: Seq, time: z.number(), server: AgentServer, entities: z.partialRecord(AgentKind, z.array(z.record(z.string(), z.unknown()))) })
+  .strict();
+export type SnapshotDocument = z.infer<typeof SnapshotDocument>;
+
+/** KV sascope-hosts/<host>: where the newest complete snapshot is, written after its last chunk was stored. */
+export const HostRecord = z
+  .object({
+    proto: z.number().int(),
+    host: Host,
+    boot: Boot,
+    agentVersion: z.string().max(64),
+    /** The snapshot: current at seq; its chunks are the first `chunks` messages on the snap subject from stream sequence firstStreamSeq. */
+    snap: z.object({ seq: Seq, firstStreamSeq: z.number().int().positive(), chunks: z.number().int().positive(), bytes: z.number().int().nonnegative() }).strict(),
+    time: z.number(),
+  })
+  .strict();
+export type HostRecord = z.infer<typeof HostRecord>;
+
+/** KV sascope-alive/<host>: the heartbeat, every fleet.heartbeatSeconds. */
+export const AliveRecord = z
+  .object({
+    proto: z.number().int(),
+    host: Host,
+    boot: Boot,
+    /** The agent's newest seq (published or not). */
+    seq: Seq,
+    time: z.number(),
+    /** Sources: how many are ok, and the ids of those that are not. */
+    sources: z.object({ ok: z.number().int().nonnegative(), notOk: z.array(z.string().max(64)).max(256) }).strict(),
+  })
+  .strict();
+export type AliveRecord = z.infer<typeof AliveRecord>;
+
+/** A record's proto before the rest is checked: a console tells "another version" from "malformed". */
+export function protoOf(v: unknown): number | undefined {
+  return typeof v === 'object' && v !== null && 'proto' in v && typeof v.proto === 'number' ? v.proto : undefined;
+}
+
+/**
+ * JSON text written piece by piece into byte chunks of at most `chunkBytes` each: a 100k-SA snapshot
+ * (~95 MB) never exists as one string. A chunk may end inside a row (or inside a UTF-8 sequence): the
+ * reader joins the bytes before parsing.
+ */
+export class ChunkWriter {
+  readonly chunks: Buffer[] = [];
+  private cur: Buffer;
+  private used = 0;
+  bytes = 0;
+  constructor(private readonly chunkBytes = CHUNK_BYTES) {
+    this.cur = Buffer.allocUnsafe(chunkBytes);
+  }
+  write(text: string): void {
+    const b = Buffer.from(text, 'utf8');
+    this.bytes += b.length;
+    for (let off = 0; off < b.length; ) {
+      const n = b.copy(this.cur, this.used, off);
+      off += n;
+      this.used += n;
+      if (this.used === this.chunkBytes) {
+        this.chunks.push(this.cur);
+        this.cur = Buffer.allocUnsafe(this.chunkBytes);
+        this.used = 0;
+      }
+    }
+  }
+  end(): Buffer[] {
+    if (this.used > 0 || this.chunks.length === 0) this.chunks.push(Buffer.from(this.cur.subarray(0, this.used)));
+    this.used = 0;
+    return this.chunks;
+  }
+}
+
+/** A snapshot document in chunks: the head's fields, then each kind's rows one by one. */
+export function snapshotChunks(head: Omit<SnapshotDocument, 'entities'>, rows: (kind: EntityKind) => readonly unknown[], chunkBytes = CHUNK_BYTES): { chunks: Buffer[]; bytes: number } {
+  const w = new ChunkWriter(chunkBytes);
+  w.write(`${JSON.stringify(head).slice(0, -1)},"entities":{`);
+  let firstKind = true;
+  for (const kind of AGENT_KINDS) {
+    const list = rows(kind);
+    if (list.length === 0) continue;
+    w.write(`${firstKind ? '' : ','}${JSON.stringify(kind)}:[`);
+    firstKind = false;
+    for (let i = 0; i < list.length; i++) w.write(i === 0 ? JSON.stringify(list[i]) : `,${JSON.stringify(list[i])}`);
+    w.write(']');
+  }
+  w.write('}}');
+  const chunks = w.end();
+  return { chunks, bytes: w.bytes };
+}
+
+/** Chunks back into the document (throws on bad JSON or a document that does not match the schema). */
+export function joinSnapshot(chunks: readonly Uint8Array[]): SnapshotDocument {
+  return SnapshotDocument.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+}
+
+/**
+ * Deltas in messages of at most maxBytes each, every one contiguous (from..through). Returns the JSON
+ * payloads. A single delta bigger than maxBytes cannot be sent as a delta: `tooBig` says so (the agent
+ * then publishes a snapshot instead, which has no size limit).
+ */
+export function deltaMessages(head: { host: string; boot: string; time: number }, deltas: readonly FleetDelta[], maxBytes = CHUNK_BYTES): { messages: Array<{ from: number; through: number; payload: Buffer }>; tooBig: boolean } {
+  const prefix = (from: number, through: number) => `{"proto":${FLEET_PROTO},"host":${JSON.stringify(head.host)},"boot":"${head.boot}","from":${from},"through":${through},"time":${head.time},"deltas":[`;
+  const room = maxBytes - Buffer.byteLength(prefix(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) - 2;
+  const messages: Array<{ from: number; through: number; payload: Buffer }> = [];
+  let parts: string[] = [];
+  let size = 0;
+  let from = 0;
+  const close = (through: number) => {
+    messages.push({ from, through, payload: Buffer.from(`${prefix(from, through)}${parts.join(',')}]}`, 'utf8') });
+    parts = [];
+    size = 0;
+  };
+  for (const d of deltas) {
+    const text = JSON.stringify(d);
+    const len = Buffer.byteLength(text) + 1;
+    if (len > room) return { messages: [], tooBig: true };
+    if (parts.length > 0 && size + len > room) close(d.seq - 1);
+    if (parts.length === 0) from = d.seq;
+    parts.push(text);
+    size += len;
+  }
+  if (parts.length > 0) close(deltas[deltas.length - 1]!.seq);
+  return { messages, tooBig: false };
+}
