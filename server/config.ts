@@ -69,6 +69,21 @@ export const WebSocketLimits = z
   })
   .strict();
 
+/** The fleet over NATS (docs/fleet.md): how often agents publish, and when the console calls a silent host stale or unreachable. */
+export const FleetSettings = z
+  .object({
+    /** An agent's heartbeat (KV sascope-alive) this often. */
+    heartbeatSeconds: z.number().min(0.1).max(3600).default(5),
+    /** An agent rewrites its snapshot this often when something changed (and before the stream's max age drops it). */
+    snapshotSeconds: z.number().min(1).max(1500).default(300),
+    /** The console: a host without a heartbeat for this long is stale, then unreachable (each an alarm). */
+    staleSeconds: z.number().min(0.5).max(86_400).default(20),
+    unreachableSeconds: z.number().min(1).max(86_400).default(90),
+  })
+  .strict()
+  .refine((f) => f.unreachableSeconds > f.staleSeconds, { message: 'unreachableSeconds must be more than staleSeconds', path: ['unreachableSeconds'] });
+export type FleetSettings = z.infer<typeof FleetSettings>;
+
 export const ConfigSchema = z
   .object({
     /** Requests from 127.0.0.0/8 and ::1 need no token (also --open-loopback). */
@@ -99,6 +114,7 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    fleet: FleetSettings.prefault({}),
   })
   .strict();
 export type Config = z.infer<typeof ConfigSchema>;

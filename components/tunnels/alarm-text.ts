@@ -13,6 +13,8 @@ export const ALARM_WORDS: Record<AlarmType, string> = {
   'ovpn-key-swap-needed': 'OpenVPN key swap needed',
   'peer-deleted': 'Peer deleted',
   'source-stale': 'Source stale',
+  'host-stale': 'Host stale',
+  'host-unreachable': 'Host unreachable',
 };
 
 export const CAUSE_WORDS: Record<string, string> = {

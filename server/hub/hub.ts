@@ -22,6 +22,8 @@ export interface HubOptions {
   version: string;
   hostname: string;
   netns: string;
+  /** A fleet console (`serve --fleet`): the snapshot's `server` says how many hosts it knows. */
+  fleet?: boolean;
   /** Deltas kept for resume. */
   ringSize?: number;
   heartbeatMs?: number;
@@ -206,7 +208,7 @@ export class Hub {
       type: 'snapshot',
       seq: this.seq,
       time: Date.now(),
-      server: { version: this.opts.version, hostname: this.opts.hostname, netns: this.opts.netns },
+      server: { version: this.opts.version, hostname: this.opts.hostname, netns: this.opts.netns, ...(this.opts.fleet ? { fleet: { hosts: this.model.count('host') } } : {}) },
       entities: e as Snapshot['entities'],
       ...(topics ? { topics: [...topics] } : {}),
     };

@@ -9,6 +9,7 @@ import type { Route } from './routes.ts';
 import type { HistoryAlarm, HistoryInfo, TunnelSample } from '../history/reader.ts';
 import { EVENT_CODES, SOURCE_STATES, type KernelEvent, type OnWire, type SourceStatus, type UnknownAttribute } from '../wire/entities.ts';
 import { ENTITY_KINDS } from '../wire/protocol.ts';
+import { HOST_STATES, type FleetHost } from '../wire/fleet.ts';
 import {
   ALARM_SEVERITIES, ALARM_TYPES, EXPIRY_BASES, GAP_ENDINGS, ROTATION_CAUSES, ROTATION_FAMILIES, ROTATION_STATES, SEQUENCE_BITS, TUNNEL_FAMILIES, TUNNEL_STATES,
   type Alarm, type Countdown, type HistoryGap, type Rotation, type Tunnel,
@@ -29,6 +30,11 @@ export const wire = <W>() => <S extends z.ZodType>(schema: S, ..._: Same<z.outpu
 const registry = z.registry<{ id: string }>();
 const component = <S extends z.ZodType>(id: string, schema: S): S => (registry.add(schema, { id }), schema);
 
+/** What the fleet console (`serve --fleet`) adds to every row: the host it comes from (its key is then "<host>/<key>"). */
+const onHost = { host: z.string().describe('The fleet console only: the host this row comes from; its key is "<host>/<key on that host>"').optional() };
+/** An entity row's schema: its wire fields and the console's `host`. */
+const row = <S extends z.ZodObject>(id: string, schema: S) => component(id, schema.extend(onHost));
+
 const int = z.number().int();
 const ms = int.describe('ms since epoch');
 const u64 = z.string().regex(/^[0-9]+$/).describe('64-bit counter as a decimal string');
@@ -40,7 +46,7 @@ const Entity = component('Entity', z.looseObject({}).describe('An entity in wire
 const EntityKind = component('EntityKind', z.enum(ENTITY_KINDS).describe('The kinds of entity the model holds: WebSocket topics and delta kinds'));
 
 // Rows of the model carry their key (the source's or the event's id as a string), as on the WebSocket.
-const Source = component('Source', wire<OnWire<SourceStatus> & { key: string }>()(z.object({
+const Source = row('Source', wire<OnWire<SourceStatus> & { key: string }>()(z.object({
   key: z.string(), id: z.string(), label: z.string(), state: z.enum(SOURCE_STATES), reason: z.string().describe('Why the state is what it is, in words').optional(),
   since: ms, lastData: ms.optional(), lastResync: ms.optional(), resyncs: int, decodeErrors: int, lastDecodeError: z.string().optional(),
 })));
@@ -50,14 +56,14 @@ const EventFields = z.object({
   summary: z.string(), code: z.enum(EVENT_CODES).describe('What happened, on the events something acts on').optional(),
   ref: z.string().describe('The entity it concerns: "<kind>:<key>"').optional(), subject: z.object({ kind: EntityKind, key: z.string() }).optional(),
 });
-const Event = component('Event', wire<OnWire<KernelEvent> & { key: string }>()(EventFields.extend({ key: z.string() })));
+const Event = row('Event', wire<OnWire<KernelEvent> & { key: string }>()(EventFields.extend({ key: z.string() })));
 const HistoryEvent = component('HistoryEvent', wire<OnWire<KernelEvent> & { historyId: number }>()(EventFields.extend({ historyId: int }).describe('An event as history keeps it')));
 const Countdown = component('Countdown', wire<OnWire<Countdown>>()(z.object({
   softExpiresAt: ms.optional(), hardExpiresAt: ms.optional(), softBasis: z.enum(EXPIRY_BASES).optional(), hardBasis: z.enum(EXPIRY_BASES).optional(), useLimitPending: z.boolean().optional(),
   bytesToSoft: u64.optional(), bytesToHard: u64.optional(), packetsToSoft: u64.optional(), packetsToHard: u64.optional(),
   sequenceUsedPercent: z.number().optional(), sequenceBits: z.literal(SEQUENCE_BITS).optional(),
 }).describe("Countdowns of the tunnel's current SA; an absent field: that limit is not set")));
-const Tunnel = component('Tunnel', wire<OnWire<Tunnel>>()(z.object({
+const Tunnel = row('Tunnel', wire<OnWire<Tunnel>>()(z.object({
   key: z.string(), family: z.enum(TUNNEL_FAMILIES), name: z.string(), src: z.string(), dst: z.string(),
   proto: nameOrNumber.optional(), reqid: int.optional(), mode: nameOrNumber.optional(), direction: z.string().optional(),
   selector: z.object({ src: z.string(), dst: z.string(), proto: nameOrNumber, sport: int, dport: int }).optional(),
@@ -67,16 +73,17 @@ const Tunnel = component('Tunnel', wire<OnWire<Tunnel>>()(z.object({
   keyId: int.optional(), firstSeen: ms, bytes: u64, packets: u64, integrityFailed: int, replayFailed: int, replayWindowFailed: int,
   rotations: int, lastRotation: ms.optional(), countdown: Countdown.optional(), alarms: z.array(z.enum(ALARM_TYPES)),
 })));
-const Rotation = component('Rotation', wire<OnWire<Rotation>>()(z.object({
+const Rotation = row('Rotation', wire<OnWire<Rotation>>()(z.object({
   key: z.string(), family: z.enum(ROTATION_FAMILIES), tunnel: z.string(), tunnelName: z.string(), time: ms, cause: z.enum(ROTATION_CAUSES),
   oldSpi: int.optional(), newSpi: int.optional(), oldFingerprint: z.string().optional(), newFingerprint: z.string().optional(), oldKeyId: int.optional(), newKeyId: int.optional(),
   state: z.enum(ROTATION_STATES), overlapMs: int.optional(), oldGoneAt: ms.optional(),
 })));
-const Alarm = component('Alarm', wire<OnWire<Alarm>>()(z.object({
+const AlarmFields = wire<OnWire<Alarm>>()(z.object({
   key: z.string(), type: z.enum(ALARM_TYPES), severity: z.enum(ALARM_SEVERITIES), ref: z.string(), summary: z.string(), since: ms,
   value: z.number().optional(), threshold: z.number().optional(),
-})));
-const HistoryAlarm = component('HistoryAlarm', wire<HistoryAlarm>()(Alarm.extend({ clearedAt: ms.optional() })));
+}));
+const Alarm = row('Alarm', AlarmFields);
+const HistoryAlarm = component('HistoryAlarm', wire<HistoryAlarm>()(AlarmFields.extend({ clearedAt: ms.optional() })));
 const Gap = component('Gap', wire<HistoryGap>()(z.object({ from: ms, to: ms, how: z.enum(GAP_ENDINGS) })));
 const TunnelSample = component('TunnelSample', wire<TunnelSample>()(z.object({ time: ms, bytes: u64, packets: u64, integrityFailed: int, replayFailed: int, rotations: int })));
 const HistoryInfo = component('HistoryInfo', wire<HistoryInfo>()(z.object({
@@ -86,25 +93,25 @@ const HistoryInfo = component('HistoryInfo', wire<HistoryInfo>()(z.object({
 const ProbeResult = component('ProbeResult', wire<ProbeResult>()(z.object({
   name: z.string(), type: z.enum(PROBE_KINDS), keyBits: int, bytes: int, seconds: z.number(), mbPerSec: z.number().optional(), driver: z.string().optional(), error: z.string().optional(),
 })));
-const CryptoProbe = component('CryptoProbe', wire<CryptoProbe>()(z.object({
+const CryptoProbe = row('CryptoProbe', wire<CryptoProbe>()(z.object({
   key: z.string(), state: z.enum(PROBE_STATES), reason: z.string().optional(), startedAt: ms.optional(), finishedAt: ms.optional(), basis: z.enum(PROBE_BASES).optional(),
   limits: z.object({ seconds: z.number(), bytes: int }), current: z.string().optional(), results: z.array(ProbeResult),
 })));
-const PfkeyRegister = component('PfkeyRegister', wire<PfkeyRegister>()(z.object({
+const PfkeyRegister = row('PfkeyRegister', wire<PfkeyRegister>()(z.object({
   key: z.literal('register'), state: z.enum(REGISTER_STATES), startedAt: ms.optional(), finishedAt: ms.optional(), tookMs: int.optional(), reason: z.string().optional(),
-})));
-const PfkeyCheck = component('PfkeyCheck', wire<PfkeyCheck>()(z.object({
+})).extend({ key: z.string().describe("'register' (the fleet console: '<host>/register')") }));
+const PfkeyCheck = row('PfkeyCheck', wire<PfkeyCheck>()(z.object({
   key: z.string(), status: z.enum(PFKEY_CHECK_STATUSES), differences: z.array(z.object({ field: z.string(), xfrm: z.string(), pfkey: z.string() })),
   reason: z.string().optional(), causes: z.array(z.object({ code: z.enum(UNREPRESENTABLE_CAUSES), subject: z.string().optional() })).optional(),
   xfrmKey: z.string().optional(), pfkeyKey: z.string().optional(),
 })));
 const UnknownAttribute = component('UnknownAttribute', wire<UnknownAttribute>()(z.object({ type: int, nested: z.boolean(), length: int, hex: z.string().optional() }).describe('An attribute the decoder does not know, kept with its number')));
 const OvpnCounters = wire<OnWire<OvpnCounters>>()(z.object({ rxBytes: u64, txBytes: u64, rxPackets: u64, txPackets: u64 }));
-const OvpnDevice = component('OvpnDevice', wire<OnWire<OvpnDevice> & { key: string }>()(z.object({
+const OvpnDevice = row('OvpnDevice', wire<OnWire<OvpnDevice> & { key: string }>()(z.object({
   key: z.string(), ifindex: int, name: z.string(), mode: z.string().optional(), operState: z.string(), peers: int, error: z.string().optional(),
   lastPeerDeleted: z.object({ peerId: int, reason: z.string(), time: ms }).optional(),
 })));
-const OvpnPeer = component('OvpnPeer', wire<OnWire<OvpnPeer>>()(z.object({
+const OvpnPeer = row('OvpnPeer', wire<OnWire<OvpnPeer>>()(z.object({
   key: z.string(), ifindex: int, device: z.string(), id: int, txId: int.optional(), remoteAddress: z.string().optional(), remotePort: int.optional(), remoteScopeId: int.optional(),
   localAddress: z.string().optional(), localPort: int.optional(), vpnIPv4: z.string().optional(), vpnIPv6: z.string().optional(), socket: int.optional(), socketNetnsId: int.optional(),
   keepaliveIntervalSeconds: int.optional(), keepaliveTimeoutSeconds: int.optional(), vpn: OvpnCounters, link: OvpnCounters,
@@ -112,7 +119,7 @@ const OvpnPeer = component('OvpnPeer', wire<OnWire<OvpnPeer>>()(z.object({
   state: z.enum(OVPN_PEER_STATES), rotations: int, lastRotation: ms.optional(), unknown: z.array(UnknownAttribute).optional(),
 })));
 const EthtoolFeature = component('EthtoolFeature', wire<EthtoolFeature>()(z.object({ name: z.string(), active: z.boolean(), requested: z.boolean(), changeable: z.boolean(), nochange: z.boolean() })));
-const OffloadDevice = component('OffloadDevice', wire<OnWire<OffloadDevice>>()(z.object({
+const OffloadDevice = row('OffloadDevice', wire<OnWire<OffloadDevice>>()(z.object({
   key: z.string(), ifindex: int, ifname: z.string().optional(), kind: z.string().optional(), operState: z.string().optional(), present: z.boolean(),
   espHwOffload: EthtoolFeature.optional(), espTxCsum: EthtoolFeature.optional(), capable: z.boolean(),
   sas: z.array(z.object({
@@ -123,16 +130,16 @@ const OffloadDevice = component('OffloadDevice', wire<OnWire<OffloadDevice>>()(z
   nic: z.object({ rxBytes: u64, txBytes: u64, rxPackets: u64, txPackets: u64, rxDropped: u64, txDropped: u64 }).optional(),
   driverStats: z.object({ count: int, ipsec: z.array(z.string()), psp: z.array(z.string()), note: z.string() }).optional(), policies: z.array(z.string()), notes: z.array(z.string()),
 })));
-const OffloadInfo = component('OffloadInfo', wire<OffloadInfo>()(z.object({
+const OffloadInfo = row('OffloadInfo', wire<OffloadInfo>()(z.object({
   key: z.string(), capableDevices: z.array(z.object({ ifindex: int, ifname: z.string() })), offloadedSas: int, packetOffloadSas: int, softwareSas: int,
   note: z.string().optional(), fallback: z.string(), capabilityUnknown: z.string().optional(),
 })));
-const CryptoUse = component('CryptoUse', wire<CryptoUse>()(z.object({
+const CryptoUse = row('CryptoUse', wire<CryptoUse>()(z.object({
   key: z.string(), name: z.string(), role: z.enum(CRYPTO_USE_ROLES), keyBits: z.array(int), icvBits: int.optional(), sas: z.array(z.string()), saCount: int,
   driver: z.string().optional(), priority: int.optional(), module: z.string().optional(), type: z.string().optional(), selftest: z.string().optional(),
   alternatives: z.array(z.object({ driver: z.string(), priority: int, module: z.string() })), noDriver: z.enum(NO_DRIVER_CAUSES).optional(), note: z.string().optional(),
 })));
-const CryptoInfo = component('CryptoInfo', wire<CryptoInfo>()(z.object({
+const CryptoInfo = row('CryptoInfo', wire<CryptoInfo>()(z.object({
   key: z.string(), fipsEnabled: z.boolean().optional(), fipsNote: z.string().optional(),
   afAlg: z.object({
     socket: z.boolean(), socketError: z.string().optional(), modules: z.array(z.object({ name: z.string(), state: z.enum(MODULE_STATES), note: z.string().optional() })),
@@ -140,6 +147,11 @@ const CryptoInfo = component('CryptoInfo', wire<CryptoInfo>()(z.object({
   }),
   algorithms: int, readAt: ms, procCryptoError: z.string().optional(),
 })));
+
+const Host = component('Host', wire<FleetHost>()(z.object({
+  key: z.string(), host: z.string(), state: z.enum(HOST_STATES), lastSeen: ms, since: ms, proto: int, agentVersion: z.string(), boot: z.string(), seq: int,
+  counts: z.object({ sa: int, tunnel: int, alarm: int, policy: int }), sourcesNotOk: z.array(z.string()), reason: z.string().optional(), dropped: int,
+}).describe('A host of the fleet console (serve --fleet): its agent and how it is heard from')));
 
 const rows = z.array(Entity);
 const Pfkey = z.object({ sas: rows, policies: rows, algorithms: rows, register: PfkeyRegister.nullable(), checks: z.array(PfkeyCheck) });
@@ -150,10 +162,11 @@ const fromHistory = { truncated: z.boolean(), note: note.optional() };
 const RESPONSES: Record<string, z.ZodType> = {
   'GET /api/v1/health': z.object({ ok: z.boolean(), seq: int, clients: int }),
   'GET /api/v1/snapshot': z.object({
-    time: z.iso.datetime(), seq: int, server: z.object({ version: z.string(), hostname: z.string(), netns: z.string() }),
+    time: z.iso.datetime(), seq: int,
+    server: z.object({ version: z.string(), hostname: z.string(), netns: z.string(), fleet: z.object({ hosts: int }).describe('A fleet console (serve --fleet) and how many hosts it knows').optional() }),
     sources: z.array(Source), links: rows, policies: rows, sas: rows, xfrmTotals: Entity.nullable(), ovpnDevices: z.array(OvpnDevice), ovpnPeers: z.array(OvpnPeer), pspDevices: rows,
     pfkey: Pfkey, ethtoolDevices: rows, offloadDevices: z.array(OffloadDevice), offload: OffloadInfo.nullable(), crypto: Crypto,
-    tunnels: z.array(Tunnel), rotations: z.array(Rotation), alarms: z.array(Alarm), events: z.array(Event),
+    tunnels: z.array(Tunnel), rotations: z.array(Rotation), alarms: z.array(Alarm), events: z.array(Event), hosts: z.array(Host).describe('The fleet console: its hosts (empty in a single-host serve)'),
   }).describe('Every entity kind under a plural name, with time, seq and server; sas as in GET /api/v1/sas'),
   'GET /api/v1/sources': z.object({ sources: z.array(Source) }),
   'GET /api/v1/links': z.object({ links: rows }),

@@ -187,6 +187,9 @@ export class Model implements ModelSink {
     const wire = wireObject(value as Record<string, unknown>, flat(key));
     t.set(key, wire);
     this.emit({ kind, op: 'upsert', key, value: wire });
+    // Events: the newest maxEvents (the fleet console's from every host together); the oldest go without
+    // deltas, clients keep the same bound.
+    if (kind === 'event' && t.size > this.maxEvents) t.delete(t.keys().next().value!);
   }
 
   patch(kind: EntityKind, key: string, fields: object, orElse?: object): boolean {
@@ -222,13 +225,7 @@ export class Model implements ModelSink {
   event(e: NewEvent): void {
     const ev: KernelEvent = { id: this.nextEventId++, time: Date.now(), ...e };
     if (e.subject && !e.ref) ev.ref = entityRef(e.subject.kind, e.subject.key);
-    const t = this.table('event');
     this.upsert('event', String(ev.id), ev);
-    // Oldest out without deltas: clients keep the same bound.
-    if (t.size > this.maxEvents) {
-      const oldest = t.keys().next().value;
-      if (oldest !== undefined) t.delete(oldest);
-    }
   }
 
   status(s: SourceStatus): void {

@@ -24,7 +24,7 @@ export interface SnapshotHead {
   time: number;
   /** The hub's sequence number (the API's snapshot; a one-shot document has no delta stream to resume). */
   seq?: number;
-  server: { version: string; hostname: string; netns: string };
+  server: { version: string; hostname: string; netns: string; fleet?: { hosts: number } };
 }
 
 /** A kind's rows: Model.list, or a hub snapshot's entities. */
@@ -59,5 +59,6 @@ export function snapshotDocument(list: RowsOf, head: SnapshotHead): Record<strin
     rotations: rows('rotation'),
     alarms: rows('alarm'),
     events: rows('event'),
+    hosts: rows('host'),
   };
 }

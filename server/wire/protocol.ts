@@ -8,9 +8,10 @@ import type { Alarm, Rotation, Tunnel } from './tunnels.ts';
 import type { PfkeyAlgorithm, PfkeyCheck, PfkeyPolicy, PfkeyRegister, PfkeySa } from './pfkey.ts';
 import type { EthtoolDevice, OffloadDevice, OffloadInfo } from './ethtool.ts';
 import type { CryptoAlgorithm, CryptoInfo, CryptoProbe, CryptoUse } from './crypto.ts';
+import type { FleetHost, OnHost } from './fleet.ts';
 
-/** Every kind of entity the model holds, with its wire type. */
-export interface EntityKinds {
+/** Every kind of entity a host's model holds, with its wire type. */
+interface HostKinds {
   source: OnWire<SourceStatus>;
   link: OnWire<Link>;
   policy: OnWire<XfrmPolicy>;
@@ -35,9 +36,13 @@ export interface EntityKinds {
   rotation: OnWire<Rotation>;
   alarm: OnWire<Alarm>;
   event: OnWire<KernelEvent>;
+  /** The fleet console's agents (server/wire/fleet.ts); none in a single-host serve. */
+  host: FleetHost;
 }
+/** Every kind of entity the model holds, with its wire type; in the fleet console each row names its host. */
+export type EntityKinds = { [K in keyof HostKinds]: HostKinds[K] & OnHost };
 export type EntityKind = keyof EntityKinds;
-export const ENTITY_KINDS = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'pfkey-sa', 'pfkey-policy', 'pfkey-alg', 'pfkey-register', 'pfkey-check', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'tunnel', 'rotation', 'alarm', 'event'] as const satisfies readonly EntityKind[];
+export const ENTITY_KINDS = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'pfkey-sa', 'pfkey-policy', 'pfkey-alg', 'pfkey-register', 'pfkey-check', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'tunnel', 'rotation', 'alarm', 'event', 'host'] as const satisfies readonly EntityKind[];
 /** A kind added to EntityKinds but not to ENTITY_KINDS fails the type check here (the model would have no table for it). */
 const everyKindListed: Exclude<EntityKind, (typeof ENTITY_KINDS)[number]> extends never ? true : never = true;
 void everyKindListed;
@@ -52,7 +57,8 @@ export type Snapshot = {
   /** The sequence number this snapshot is current at; deltas follow from seq+1. */
   seq: number;
   time: number;
-  server: { version: string; hostname: string; netns: string };
+  /** `fleet`: a console (`serve --fleet`) and how many hosts it knows. */
+  server: { version: string; hostname: string; netns: string; fleet?: { hosts: number } };
   /** Every entity carries its `key` (the same key deltas use). */
   entities: { [K in EntityKind]: Array<EntityKinds[K] & { key: string }> };
   /** Present after `subscribe` (or ?topics=): only these kinds are in `entities`. */
@@ -133,8 +139,9 @@ export function entityRef(kind: EntityKind, key: string): string {
   return `${kind}:${key}`;
 }
 
-/** Key of an entity within its kind. */
+/** Key of an entity within its kind: its `key` when it has one (every model row does; the console's carry their host). */
 export function entityKey(kind: EntityKind, v: { key?: string; id?: string | number; index?: number; ifindex?: number }): string {
+  if (v.key !== undefined) return v.key;
   if (kind === 'link') return String(v.index);
   if (kind === 'ovpn-dev' || kind === 'ethtool-dev') return String(v.ifindex);
   if (kind === 'source' || kind === 'event' || kind === 'psp-dev') return String(v.id);

@@ -121,7 +121,7 @@ export interface Rotation {
 
 export const ALARM_TYPES = [
   'expiring-soon', 'rekey-overdue', 'hard-expired', 'tunnel-down', 'sequence-space', 'integrity-failures', 'replay-failures',
-  'offload-fallback', 'ovpn-key-swap-needed', 'peer-deleted', 'source-stale',
+  'offload-fallback', 'ovpn-key-swap-needed', 'peer-deleted', 'source-stale', 'host-stale', 'host-unreachable',
 ] as const;
 export type AlarmType = (typeof ALARM_TYPES)[number];
 export const ALARM_SEVERITIES = ['warning', 'critical'] as const;
@@ -131,7 +131,7 @@ export interface Alarm {
   key: string;
   type: AlarmType;
   severity: (typeof ALARM_SEVERITIES)[number];
-  /** The entity it is about: "tunnel:<key>", "ovpn-peer:<key>", "source:<id>". */
+  /** The entity it is about: "tunnel:<key>", "ovpn-peer:<key>", "source:<id>", "host:<name>" (the fleet console). */
   ref: string;
   summary: string;
   since: number;

@@ -32,6 +32,7 @@ import { decodeAttrs } from '../../../server/netlink/spec.ts';
 import { parseMessages, type NetlinkMessage } from '../../../server/netlink/message.ts';
 import { EVENT_CODES, SOURCE_STATES, type OnWire } from '../../../server/wire/entities.ts';
 import { ENTITY_KINDS } from '../../../server/wire/protocol.ts';
+import { HOST_STATES } from '../../../server/wire/fleet.ts';
 import {
   ALARM_SEVERITIES, ALARM_TYPES, EXPIRY_BASES, GAP_ENDINGS, ROTATION_CAUSES, ROTATION_FAMILIES, ROTATION_STATES, SEQUENCE_BITS, TUNNEL_FAMILIES, TUNNEL_STATES,
   type Alarm, type HistoryGap,
@@ -95,6 +96,7 @@ const ENUMS: Array<[string, Schema, readonly unknown[]]> = [
   ['CryptoUse.role', at('CryptoUse', 'role'), CRYPTO_USE_ROLES],
   ['CryptoUse.noDriver', at('CryptoUse', 'noDriver'), NO_DRIVER_CAUSES],
   ['CryptoInfo.afAlg.modules.state', at('CryptoInfo', 'afAlg', 'modules', 'items', 'state'), MODULE_STATES],
+  ['Host.state', at('Host', 'state'), HOST_STATES],
 ];
 
 test('every enum the server emits is listed exactly (alarm types with tunnel-down, entity kinds, source states, event codes …), and the document has no other', () => {
