@@ -1,11 +1,15 @@
 'use client';
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
-import type { ReactNode } from 'react';
+import { Suspense, type ReactNode } from 'react';
 import { Freshness, ConnectionBanner } from './live/Freshness';
+import { useHostFilter } from './live/keys';
 import { ThemeToggle } from './ui/ThemeToggle';
+import { FleetSearch, HostFilter, HostFilterFromUrl } from './fleet/HostFilter';
+import { useFleet } from './fleet/useFleet';
 
 const NAV = [
+  { href: '/fleet', label: 'Fleet', fleet: true },
   { href: '/', label: 'Overview' },
   { href: '/sas', label: 'SAs' },
   { href: '/tunnels', label: 'Tunnels' },
@@ -21,7 +25,22 @@ const NAV = [
 
 export function Shell({ children }: { children: ReactNode }) {
   const path = usePathname();
-  if (path.startsWith('/wall')) return <>{children}</>;
+  const fleet = useFleet();
+  const host = useHostFilter();
+  // The host filter goes along to every page (and the wall).
+  const withHost = (href: string) => (host ? `${href}?host=${encodeURIComponent(host)}` : href);
+  const fromUrl = (
+    <Suspense>
+      <HostFilterFromUrl />
+    </Suspense>
+  );
+  if (path.startsWith('/wall'))
+    return (
+      <>
+        {fromUrl}
+        {children}
+      </>
+    );
   return (
     <div className="flex min-h-screen flex-col">
       <header className="sticky top-0 z-10 border-b border-slate-200 bg-white/90 backdrop-blur dark:border-slate-800 dark:bg-slate-900/90">
@@ -30,12 +49,12 @@ export function Shell({ children }: { children: ReactNode }) {
             sascope
           </Link>
           <nav aria-label="Main" className="flex flex-wrap gap-1">
-            {NAV.map((n) => {
+            {NAV.filter((n) => fleet || !n.fleet).map((n) => {
               const active = n.href === '/' ? path === '/' : path.startsWith(n.href);
               return (
                 <Link
                   key={n.href}
-                  href={n.href}
+                  href={withHost(n.href)}
                   aria-current={active ? 'page' : undefined}
                   className={`rounded px-2 py-1 text-sm ${active ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900' : 'text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800'}`}
                 >
@@ -45,6 +64,13 @@ export function Shell({ children }: { children: ReactNode }) {
             })}
           </nav>
           <div className="ml-auto flex items-center gap-3">
+            {fromUrl}
+            {fleet && (
+              <Suspense>
+                <HostFilter />
+                <FleetSearch />
+              </Suspense>
+            )}
             <Freshness />
             <ThemeToggle />
           </div>

@@ -1,6 +1,8 @@
 'use client';
+import { useMemo } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import type { EntityKind, EntityKinds, Snapshot } from '@/server/wire/protocol';
+import { onHost } from './host-filter';
 
 export interface LiveStatus {
   state: 'connecting' | 'open' | 'reconnecting';
@@ -37,8 +39,23 @@ export function useLiveStatus(): LiveStatus {
   return q.data ?? { state: 'connecting', connected: false, seq: -1, reconnects: 0 };
 }
 
-/** Rows of one entity kind; undefined until the first snapshot (the loading state). */
+/** Rows of one entity kind; undefined until the first snapshot (the loading state). Only the chosen host's (?host=). */
 export function useEntities<K extends EntityKind>(kind: K): EntityTable<K> | undefined {
+  const all = useEntitiesOfAllHosts(kind);
+  const host = useHostFilter();
+  return useMemo(() => (all && host ? onHost(all, host) : all), [all, host]);
+}
+
+/** Rows of one entity kind from every host, whatever the host filter says (the fleet overview, the filter's own list). */
+export function useEntitiesOfAllHosts<K extends EntityKind>(kind: K): EntityTable<K> | undefined {
   const q = useQuery<EntityTable<K>>({ queryKey: entitiesKey(kind), queryFn: never, enabled: false });
   return q.data;
+}
+
+export const hostFilterKey = ['host-filter'] as const;
+
+/** The host every page shows (?host=, kept in the cache by HostFilter); undefined: all of them. */
+export function useHostFilter(): string | undefined {
+  const q = useQuery<string | null>({ queryKey: hostFilterKey, queryFn: never, enabled: false });
+  return q.data ?? undefined;
 }

@@ -2,6 +2,7 @@
 import type { OnWire } from '@/server/wire/entities';
 import type { SecurityAssociation } from '@/server/wire/xfrm';
 import { U64_MAX, formatSpi } from '../format';
+import { hostOf } from '../live/host-filter';
 
 export type Sa = OnWire<SecurityAssociation>;
 
@@ -65,6 +66,7 @@ export function searchText(sa: Sa, devName?: string): string {
     devName ?? '',
     sa.dir ?? '',
     fingerprints(sa),
+    hostOf(sa) ?? '',
   ]
     .join(' ')
     .toLowerCase();

@@ -8,7 +8,7 @@ import { syntheticTunnel } from './fake-hub.ts';
 
 test.use({ locale: 'de-DE', timezoneId: 'Pacific/Chatham' });
 
-const PAGES = ['/', '/sas', '/tunnels', '/policies', '/devices', '/ovpn', '/psp', '/crypto', '/pfkey', '/events', '/wall'];
+const PAGES = ['/', '/sas', '/tunnels', '/policies', '/devices', '/ovpn', '/psp', '/crypto', '/pfkey', '/events', '/fleet', '/search', '/wall'];
 
 test('every page loads without a console error, in another time zone and locale', async ({ page }) => {
   const m = model();
