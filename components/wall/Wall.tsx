@@ -1,34 +1,51 @@
 'use client';
-// The NOC wall: read-only, readable from 5 m on a 1080p screen, dark and high-contrast. Alarms first
-// (colour and words), one tile per tunnel with its state and time to the next rekey, rotations and peer
-// deletions as a ticker, pages cycling when there is more than fits, and a big DATA STALE when the
-// socket has been down for more than 5 s. Everything it keeps is bounded, so it runs for days.
-import { useEffect, useMemo, useState } from 'react';
+// The NOC wall: read-only, readable from 5 m on a 1080p screen, dark and high-contrast, one screen for a
+// whole fleet. Alarms first across all hosts (colour and words), then the problems as big tiles grouped by
+// host (a host that stopped reporting is a tile of its own), then one cell per host where its healthy
+// tunnels fold into a count. While everything fits, healthy tunnels get tiles too; when it does not, they
+// fold, so 50 hosts × 10 tunnels stay on one screen. Only problems beyond the screen cycle in pages.
+// Rotations and peer deletions run as a ticker, and a big DATA STALE shows when the socket has been down
+// for more than 5 s. Everything it keeps is bounded, so it runs for days.
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { EventCode, OnWire } from '@/server/wire/entities';
+import type { FleetHost } from '@/server/wire/fleet';
 import type { Alarm, Tunnel } from '@/server/wire/tunnels';
 import { useEntities, useLiveStatus } from '../live/keys';
-import { formatBytes, formatClock, formatSpi } from '../format';
+import { hostOf } from '../live/host-filter';
+import { formatBytes, formatClock, formatRelative, formatSpi } from '../format';
 import { formatDuration } from '../sa/sa-text';
 import { ALARM_WORDS, CAUSE_WORDS } from '../tunnels/alarm-text';
+import { HOST_STATE_RANK, HOST_STATE_WORDS } from '../fleet/host-text';
+import { useFleet } from '../fleet/useFleet';
 
 const PAGE_MS = 10_000;
 /** Events the ticker shows beside rotations: what went away (an SA, a policy at its hard limit, an ovpn peer). */
 const TICKER_EVENTS: ReadonlySet<EventCode> = new Set<EventCode>(['sa-deleted', 'sa-hard-expire', 'policy-hard-expire', 'peer-deleted']);
 const STALE_AFTER_MS = 5_000;
+/** A tile's box (px): every tile has the same height, so the tiles that fit are counted from the space left. */
+const TILE = { minWidth: 400, height: 196, gap: 16 };
 
-function useTilesPerPage(): number {
+type T = OnWire<Tunnel>;
+type H = OnWire<FleetHost>;
+
+/** How many tiles the element's box holds (12 before it is measured). */
+function useTileCapacity(): [React.RefObject<HTMLElement | null>, number] {
+  const ref = useRef<HTMLElement>(null);
   const [n, setN] = useState(12);
   useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
     const calc = () => {
-      const cols = Math.max(1, Math.floor(window.innerWidth / 440));
-      const rows = Math.max(1, Math.floor((window.innerHeight - 420) / 190));
+      const cols = Math.max(1, Math.floor((el.clientWidth + TILE.gap) / (TILE.minWidth + TILE.gap)));
+      const rows = Math.max(1, Math.floor((el.clientHeight + TILE.gap) / (TILE.height + TILE.gap)));
       setN(cols * rows);
     };
     calc();
-    window.addEventListener('resize', calc);
-    return () => window.removeEventListener('resize', calc);
+    const ro = new ResizeObserver(calc);
+    ro.observe(el);
+    return () => ro.disconnect();
   }, []);
-  return n;
+  return [ref, n];
 }
 
 const STATE_STYLE: Record<string, { box: string; word: string }> = {
@@ -37,73 +54,168 @@ const STATE_STYLE: Record<string, { box: string; word: string }> = {
   down: { box: 'border-red-500 bg-red-950', word: 'DOWN' },
 };
 
-function Tile({ t, now }: { t: OnWire<Tunnel>; now: number }) {
+/** 0: alarmed, 1: down — the problems; 2: rekeying, 3: up — healthy. */
+const tunnelRank = (t: T) => (t.alarms.length ? 0 : t.state === 'down' ? 1 : t.state === 'rekeying' ? 2 : 3);
+const byName = (a: string, b: string) => a.localeCompare(b, undefined, { numeric: true });
+
+function Tile({ t, now, host }: { t: T; now: number; host?: string }) {
   const alarm = t.alarms.length > 0;
   const st = STATE_STYLE[t.state] ?? STATE_STYLE.down!;
   const rekeyIn = t.countdown?.softExpiresAt !== undefined ? (t.countdown.softExpiresAt - now) / 1000 : undefined;
   return (
-    <article data-testid="wall-tile" data-state={t.state} data-alarm={alarm} className={`flex flex-col gap-1 rounded-xl border-4 p-4 ${alarm ? 'border-amber-400 bg-amber-950' : st.box}`}>
-      {/* The state word on its own line, so the name has the tile's whole width and wraps (two lines at most) instead of losing its end. */}
-      <span className="text-2xl font-black tracking-wider">{alarm ? '⚠ ' : ''}{st.word}</span>
+    <article data-testid="wall-tile" data-state={t.state} data-alarm={alarm} data-host={host} className={`flex flex-col gap-1 overflow-hidden rounded-xl border-4 px-4 py-2 ${alarm ? 'border-amber-400 bg-amber-950' : st.box}`} style={{ height: TILE.height }}>
+      <div className="flex items-baseline justify-between gap-3">
+        <span className="text-2xl font-black tracking-wider">{alarm ? '⚠ ' : ''}{st.word}</span>
+        {host && <span className="truncate font-mono text-xl text-slate-300">{host}</span>}
+      </div>
+      {/* The name has the tile's whole width and wraps (two lines at most) instead of losing its end. */}
       <h3 title={t.name} className="line-clamp-2 font-mono text-2xl font-bold leading-tight [overflow-wrap:anywhere]">{t.name}</h3>
-      <div className="flex justify-between text-xl">
+      <div className="mt-auto flex justify-between text-xl">
         <span>next rekey</span>
         <span className="tabular font-semibold">{rekeyIn !== undefined ? formatDuration(rekeyIn) : '—'}</span>
       </div>
-      <div className="flex justify-between text-xl text-slate-300">
-        <span className="font-mono">{t.current ? formatSpi(t.current.spi) : t.keyId !== undefined ? `key ${t.keyId}` : ''}</span>
-        <span className="tabular">{formatBytes(t.bytes)}</span>
-      </div>
-      {alarm && <p className="text-xl font-bold text-amber-300">{t.alarms.map((a) => ALARM_WORDS[a as keyof typeof ALARM_WORDS] ?? a).join(' · ')}</p>}
+      {alarm ? (
+        <p className="truncate text-xl font-bold text-amber-300">{t.alarms.map((a) => ALARM_WORDS[a] ?? a).join(' · ')}</p>
+      ) : (
+        <div className="flex justify-between text-xl text-slate-300">
+          <span className="font-mono">{t.current ? formatSpi(t.current.spi) : t.keyId !== undefined ? `key ${t.keyId}` : ''}</span>
+          <span className="tabular">{formatBytes(t.bytes)}</span>
+        </div>
+      )}
     </article>
+  );
+}
+
+/** A host that stopped reporting (or speaks another protocol version): an alarm of its own. */
+function HostTile({ h, now, tunnels }: { h: H; now: number; tunnels: number }) {
+  const bad = h.state === 'unreachable' || h.state === 'mismatch';
+  return (
+    <article data-testid="wall-host-tile" data-host={h.host} data-state={h.state} className={`flex flex-col gap-1 overflow-hidden rounded-xl border-4 px-4 py-2 ${bad ? 'border-red-500 bg-red-950' : 'border-amber-400 bg-amber-950'}`} style={{ height: TILE.height }}>
+      <span className="text-2xl font-black tracking-wider">{bad ? '✖' : '⚠'} HOST {HOST_STATE_WORDS[h.state].toUpperCase()}</span>
+      <h3 className="truncate font-mono text-3xl font-bold">{h.host}</h3>
+      <p className="mt-auto text-xl">last seen {formatRelative(h.lastSeen, now)}</p>
+      <p className="truncate text-xl text-slate-300">{h.reason ?? `${tunnels} tunnels, as last reported`}</p>
+    </article>
+  );
+}
+
+interface HostGroup {
+  name: string;
+  row?: H;
+  problems: T[];
+  healthy: T[];
+  rekeying: number;
+}
+
+/** One host in the fleet strip: its healthy tunnels as a count, its problems as a number beside. */
+function HostCell({ g, now, fleet }: { g: HostGroup; now: number; fleet: boolean }) {
+  const state = g.row?.state ?? 'up';
+  const down = state !== 'up';
+  const tone = down ? (state === 'stale' ? 'border-amber-400 bg-amber-950' : 'border-red-500 bg-red-950') : g.problems.length ? 'border-amber-400 bg-slate-900' : 'border-emerald-600 bg-slate-900';
+  const total = g.problems.length + g.healthy.length;
+  return (
+    <li data-testid="wall-host" data-host={g.name} data-state={state} className={`flex flex-col justify-center rounded-lg border-2 px-3 py-1 ${tone}`}>
+      <span className="truncate font-mono text-xl font-bold" title={g.name}>{g.name}</span>
+      {down ? (
+        <span className="truncate text-lg font-bold" title={`last seen ${formatRelative(g.row?.lastSeen, now)}`}>{HOST_STATE_WORDS[state].toUpperCase()}</span>
+      ) : (
+        <span className="flex gap-3 text-lg">
+          <span data-testid="wall-healthy" className="text-emerald-300">✓ {g.healthy.length}{fleet ? '' : ' up'}</span>
+          {g.rekeying > 0 && <span className="text-sky-300">↻ {g.rekeying}</span>}
+          {g.problems.length > 0 && <span className="font-bold text-amber-300">⚠ {g.problems.length}</span>}
+          {total === 0 && <span className="text-slate-400">no tunnels</span>}
+        </span>
+      )}
+    </li>
   );
 }
 
 export function Wall() {
   const st = useLiveStatus();
+  const fleet = useFleet();
   const tunnels = useEntities('tunnel');
+  const hosts = useEntities('host');
   const alarms = useEntities('alarm');
   const rotations = useEntities('rotation');
   const events = useEntities('event');
-  const perPage = useTilesPerPage();
+  const [area, capacity] = useTileCapacity();
   const [page, setPage] = useState(0);
   const now = st.now ?? Date.now();
+  const here = st.server?.hostname ?? '';
 
-  // Alarmed tunnels first, then down, then by name: the wall shows trouble before calm.
-  const tiles = useMemo(() => {
-    const l = tunnels ? [...tunnels.rows.values()] : [];
-    const rank = (t: OnWire<Tunnel>) => (t.alarms.length ? 0 : t.state === 'down' ? 1 : t.state === 'rekeying' ? 2 : 3);
-    return l.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
-  }, [tunnels, tunnels?.version]);
-  const pages = Math.max(1, Math.ceil(tiles.length / perPage));
+  // Tunnels by host (one group in single-host mode), hosts in name order.
+  const groups = useMemo(() => {
+    const m = new Map<string, HostGroup>();
+    const group = (name: string) => {
+      let g = m.get(name);
+      if (!g) m.set(name, (g = { name, problems: [], healthy: [], rekeying: 0 }));
+      return g;
+    };
+    for (const h of hosts?.rows.values() ?? []) group(h.host).row = h;
+    for (const t of tunnels?.rows.values() ?? []) {
+      const g = group(hostOf(t) ?? here);
+      const r = tunnelRank(t);
+      if (r < 2) g.problems.push(t);
+      else {
+        g.healthy.push(t);
+        if (r === 2) g.rekeying++;
+      }
+    }
+    for (const g of m.values()) {
+      g.problems.sort((a, b) => tunnelRank(a) - tunnelRank(b) || byName(a.name, b.name));
+      g.healthy.sort((a, b) => byName(a.name, b.name));
+    }
+    return [...m.values()].sort((a, b) => byName(a.name, b.name));
+  }, [tunnels, hosts, here]);
+
+  // Trouble first: hosts that stopped reporting, then problem tunnels grouped by host (worst host first);
+  // a silent host's tunnels are its tile, not tiles of their own. Healthy tunnels follow only while all fits.
+  const { tiles, folded } = useMemo(() => {
+    type Tiled = { key: string; host?: H; tunnel?: T; group: HostGroup };
+    const down = groups.filter((g) => g.row && g.row.state !== 'up').sort((a, b) => HOST_STATE_RANK[a.row!.state] - HOST_STATE_RANK[b.row!.state] || byName(a.name, b.name));
+    const live = groups.filter((g) => !g.row || g.row.state === 'up');
+    const worst = (g: HostGroup) => (g.problems[0] ? tunnelRank(g.problems[0]) : 9);
+    const problems: Tiled[] = [
+      ...down.map((g) => ({ key: `host:${g.name}`, host: g.row, group: g })),
+      ...[...live].sort((a, b) => worst(a) - worst(b) || byName(a.name, b.name)).flatMap((g) => g.problems.map((t) => ({ key: t.key, tunnel: t, group: g }))),
+    ];
+    const healthy: Tiled[] = live.flatMap((g) => g.healthy.map((t) => ({ key: t.key, tunnel: t, group: g })));
+    const fold = problems.length + healthy.length > capacity;
+    return { tiles: fold ? problems : [...problems, ...healthy], folded: fold };
+  }, [groups, capacity]);
+  const pages = Math.max(1, Math.ceil(tiles.length / capacity));
   useEffect(() => {
     if (pages <= 1) return setPage(0);
     const h = setInterval(() => setPage((p) => (p + 1) % pages), PAGE_MS);
     return () => clearInterval(h);
   }, [pages]);
-  const shown = tiles.slice((page % pages) * perPage, (page % pages + 1) * perPage);
+  const shown = tiles.slice((page % pages) * capacity, (page % pages + 1) * capacity);
+  const showHosts = fleet || folded;
+  const maxAlarms = fleet ? 3 : 5;
 
   const alarmList = useMemo(() => {
     const l = alarms ? [...alarms.rows.values()] : [];
     return l.sort((a, b) => (a.severity === b.severity ? a.since - b.since : a.severity === 'critical' ? -1 : 1));
-  }, [alarms, alarms?.version]);
+  }, [alarms]);
 
   const ticker = useMemo(() => {
     const items: Array<{ key: string; time: number; text: string }> = [];
-    for (const r of rotations?.rows.values() ?? []) items.push({ key: `r${r.key}`, time: r.time, text: r.state === 'aborted' ? `REKEY FAILED ${r.tunnelName}` : `ROTATED ${r.tunnelName} (${CAUSE_WORDS[r.cause] ?? r.cause})` });
-    for (const e of events?.rows.values() ?? []) if (e.code && TICKER_EVENTS.has(e.code)) items.push({ key: `e${e.id}`, time: e.time, text: `${e.type.toUpperCase()} ${e.summary}` });
+    const on = (row: object) => (fleet && hostOf(row) ? `${hostOf(row)}: ` : '');
+    for (const r of rotations?.rows.values() ?? []) items.push({ key: `r${r.key}`, time: r.time, text: `${on(r)}${r.state === 'aborted' ? `REKEY FAILED ${r.tunnelName}` : `ROTATED ${r.tunnelName} (${CAUSE_WORDS[r.cause] ?? r.cause})`}` });
+    for (const e of events?.rows.values() ?? []) if (e.code && TICKER_EVENTS.has(e.code)) items.push({ key: `e${e.id}`, time: e.time, text: `${on(e)}${e.type.toUpperCase()} ${e.summary}` });
     return items.sort((a, b) => b.time - a.time).slice(0, 12);
-  }, [rotations, rotations?.version, events, events?.version]);
+  }, [rotations, events, fleet]);
 
   const downFor = !st.connected && st.disconnectedAt ? now - st.disconnectedAt : 0;
   const stale = (!st.connected && st.everConnected && downFor > STALE_AFTER_MS) || (!st.everConnected && st.reconnects > 2);
   const staleSince = st.disconnectedAt ?? st.lastMessageAt;
+  const hostsDown = groups.filter((g) => g.row && g.row.state !== 'up').length;
 
   return (
-    <div className="relative flex min-h-screen flex-col gap-4 bg-black p-6 text-white" data-testid="wall">
+    <div className="relative flex h-screen flex-col gap-4 overflow-hidden bg-black p-6 text-white" data-testid="wall">
       <header className="flex items-baseline justify-between">
         <h1 className="text-3xl font-black tracking-tight">
-          sascope <span className="font-normal text-slate-400">{st.server?.hostname ?? ''}</span>
+          sascope <span className="font-normal text-slate-400">{fleet ? `fleet · ${groups.length} hosts${hostsDown ? ` · ${hostsDown} not reporting` : ''}` : here}</span>
         </h1>
         <div className="flex items-baseline gap-6 text-2xl">
           <span className={st.connected ? 'text-emerald-400' : 'text-red-400'}>{st.connected ? '● LIVE' : '○ OFFLINE'}</span>
@@ -114,39 +226,48 @@ export function Wall() {
 
       <section aria-label="Active alarms" data-testid="wall-alarms">
         {alarmList.length === 0 ? (
-          <p className="rounded-xl border-4 border-emerald-500 bg-emerald-950 px-5 py-3 text-3xl font-bold">✓ NO ALARMS</p>
+          <p className="rounded-xl border-4 border-emerald-500 bg-emerald-950 px-5 py-2 text-3xl font-bold">✓ NO ALARMS</p>
         ) : (
           <ul className="space-y-2">
-            {alarmList.slice(0, 5).map((a: OnWire<Alarm>) => (
-              <li key={a.key} className={`flex items-baseline gap-4 rounded-xl border-4 px-5 py-2 text-3xl ${a.severity === 'critical' ? 'border-red-500 bg-red-950' : 'border-amber-400 bg-amber-950'}`}>
+            {alarmList.slice(0, maxAlarms).map((a: OnWire<Alarm>) => (
+              <li key={a.key} className={`flex items-baseline gap-4 rounded-xl border-4 px-5 py-1 text-3xl ${a.severity === 'critical' ? 'border-red-500 bg-red-950' : 'border-amber-400 bg-amber-950'}`}>
                 <span className="font-black">{a.severity === 'critical' ? '✖ CRITICAL' : '⚠ WARNING'}</span>
+                {fleet && hostOf(a) && <span className="font-mono font-bold">{hostOf(a)}</span>}
                 <span className="font-bold">{ALARM_WORDS[a.type] ?? a.type}</span>
                 <span className="truncate text-2xl text-slate-200">{a.summary}</span>
               </li>
             ))}
-            {alarmList.length > 5 && <li className="text-2xl text-slate-300">+ {alarmList.length - 5} more alarms</li>}
+            {alarmList.length > maxAlarms && <li className="text-2xl text-slate-300">+ {alarmList.length - maxAlarms} more alarms</li>}
           </ul>
         )}
       </section>
 
-      <section aria-label="Tunnels" className="flex-1">
+      <section aria-label="Tunnels" ref={area} className="min-h-0 flex-1">
         {!tunnels ? (
           <p className="text-3xl text-slate-400">Waiting for data…</p>
         ) : tiles.length === 0 ? (
-          <p className="text-3xl text-slate-400">No tunnels.</p>
+          <p className="text-3xl text-slate-400">{groups.some((g) => g.healthy.length) ? '✓ Every tunnel is up.' : 'No tunnels.'}</p>
         ) : (
-          <div className="grid gap-4" style={{ gridTemplateColumns: 'repeat(auto-fill, minmax(420px, 1fr))' }}>
-            {shown.map((t) => (
-              <Tile key={t.key} t={t} now={now} />
-            ))}
+          <div className="grid" style={{ gap: TILE.gap, gridTemplateColumns: `repeat(auto-fill, minmax(${TILE.minWidth}px, 1fr))` }}>
+            {shown.map((x) =>
+              x.host ? <HostTile key={x.key} h={x.host} now={now} tunnels={x.group.problems.length + x.group.healthy.length} /> : <Tile key={x.key} t={x.tunnel!} now={now} host={fleet ? x.group.name : undefined} />,
+            )}
           </div>
         )}
-        {pages > 1 && (
-          <p className="mt-3 text-right text-xl text-slate-400" data-testid="wall-page">
-            page {(page % pages) + 1} of {pages} · {tiles.length} tunnels
-          </p>
-        )}
       </section>
+      {pages > 1 && (
+        <p className="-mt-3 text-right text-xl text-slate-400" data-testid="wall-page">
+          page {(page % pages) + 1} of {pages} · {tiles.length} {folded ? 'problems' : 'tunnels'}
+        </p>
+      )}
+
+      {showHosts && groups.length > 0 && (
+        <ul aria-label={fleet ? 'Hosts' : 'Tunnels up'} data-testid="wall-hosts" className="grid gap-3" style={{ gridTemplateColumns: 'repeat(auto-fill, minmax(170px, 1fr))' }}>
+          {groups.map((g) => (
+            <HostCell key={g.name} g={g} now={now} fleet={fleet} />
+          ))}
+        </ul>
+      )}
 
       <footer aria-label="Recent rotations and deletions" className="overflow-hidden whitespace-nowrap border-t-2 border-slate-700 pt-3 text-2xl" data-testid="wall-ticker">
         {ticker.length === 0 ? (

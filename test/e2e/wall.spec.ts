@@ -1,5 +1,6 @@
 // The NOC wall on synthetic data: alarms first and in words, tiles with state and next rekey, a
-// rotation in the ticker, and DATA STALE when the socket is down for more than 5 s.
+// rotation in the ticker, healthy tunnels folded into a count when they do not fit, and DATA STALE when
+// the socket is down for more than 5 s. The fleet's wall: fleet.spec.ts.
 import { test, expect } from './fixtures.ts';
 import { fakeHub, syntheticTunnel } from './fake-hub.ts';
 
@@ -61,10 +62,19 @@ test('DATA STALE appears only after the socket has been down for more than 5 s',
   await page.screenshot({ path: 'test-results/wall-stale.png' });
 });
 
-test('more tunnels than fit: pages cycle', async ({ page }) => {
+test('more healthy tunnels than fit fold into a count; more problems than fit cycle in pages', async ({ page }) => {
   await page.setViewportSize({ width: 1920, height: 1080 });
-  await fakeHub(page, () => ({ tunnel: Array.from({ length: 40 }, (_, i) => syntheticTunnel(`t${String(i).padStart(2, '0')}`, { key: `k${i}` })), alarm: [], rotation: [] }));
+  const healthy = Array.from({ length: 40 }, (_, i) => syntheticTunnel(`t${String(i).padStart(2, '0')}`, { key: `k${i}` }));
+  let tunnels: object[] = healthy;
+  await fakeHub(page, () => ({ tunnel: tunnels, alarm: [], rotation: [] }));
   await page.goto('/wall');
-  await expect(page.getByTestId('wall-page')).toContainText(/page 1 of \d/);
+  // 40 healthy tunnels: no tiles and no pages, one count on the host's cell.
+  await expect(page.getByTestId('wall-healthy')).toHaveText('✓ 40 up');
+  await expect(page.getByTestId('wall-tile')).toHaveCount(0);
+  await expect(page.getByTestId('wall-page')).toHaveCount(0);
+  // 40 tunnels down: each a problem tile, in pages.
+  tunnels = healthy.map((t) => ({ ...t, state: 'down', alarms: ['tunnel-down'] }));
+  await page.reload();
+  await expect(page.getByTestId('wall-page')).toContainText(/page 1 of \d · 40 problems/);
   await expect(page.getByTestId('wall-page')).toContainText(/page 2 of \d/, { timeout: 15_000 });
 });
