@@ -66,14 +66,14 @@ export interface FakeHub {
   sendDeltas(deltas: unknown[]): void;
 }
 
-/** Route /ws to a fake hub that answers every connection with a snapshot of entities(). */
-export async function fakeHub(page: Page, entities: () => Record<string, unknown[]>): Promise<FakeHub> {
+/** Route /ws to a fake hub that answers every connection with a snapshot of entities() (`server` adds to the snapshot's, e.g. `fleet`). */
+export async function fakeHub(page: Page, entities: () => Record<string, unknown[]>, server: Record<string, unknown> = {}): Promise<FakeHub> {
   let ws: WebSocketRoute | undefined;
   let seq = 100;
   await page.routeWebSocket(/\/ws/, (route) => {
     ws = route;
     route.onMessage(() => undefined);
-    route.send(JSON.stringify({ type: 'snapshot', seq, time: now(), server: { version: 'test', hostname: 'gw-test', netns: 'self' }, entities: { source: [], link: [], policy: [], event: [], ...entities() } }));
+    route.send(JSON.stringify({ type: 'snapshot', seq, time: now(), server: { version: 'test', hostname: 'gw-test', netns: 'self', ...server }, entities: { source: [], link: [], policy: [], event: [], ...entities() } }));
   });
   return {
     current: () => ws,
@@ -82,4 +82,43 @@ export async function fakeHub(page: Page, entities: () => Record<string, unknown
       ws?.send(JSON.stringify({ type: 'deltas', time: now(), deltas: d }));
     },
   };
+}
+
+/** Rows of one host as the fleet console serves them: `host` on each, keys "<host>/<its key on the agent>". */
+export function onHost<R extends { key: string }>(host: string, rows: R[]): Array<R & { host: string }> {
+  return rows.map((r) => ({ ...r, host, key: `${host}/${r.key}` }));
+}
+
+export function syntheticHost(name: string, over: Record<string, unknown> = {}) {
+  return { key: name, host: name, state: 'up', lastSeen: now() - 1000, since: now() - 3600_000, proto: 1, agentVersion: '0.1.0', boot: '0123456789abcdef', seq: 42, counts: { sa: 0, tunnel: 0, alarm: 0, policy: 0 }, sourcesNotOk: [], dropped: 0, ...over };
+}
+
+/**
+ * A fleet console's model: `hosts` hosts (gw-01 …) with `tunnels` tunnels each (tunnel i of a host rides
+ * SA i, SPIs unique across the fleet). `stale` hosts stopped reporting 45 s ago (the console's host-stale
+ * alarm with them); `alarmed` tunnels ("gw-02/t03") are down with a hard-expired alarm.
+ */
+export function syntheticFleet(hosts: number, tunnels: number, opts: { stale?: string[]; alarmed?: string[] } = {}) {
+  const e: Record<string, unknown[]> = { host: [], tunnel: [], sa: [], alarm: [], rotation: [], source: [] };
+  for (let h = 1; h <= hosts; h++) {
+    const host = `gw-${String(h).padStart(2, '0')}`;
+    const stale = opts.stale?.includes(host);
+    const ts = Array.from({ length: tunnels }, (_, i) => {
+      const name = `t${String(i + 1).padStart(2, '0')}`;
+      const down = opts.alarmed?.includes(`${host}/${name}`);
+      return syntheticTunnel(`${host} → peer-${name} esp reqid ${i + 1}`, { key: `xfrm:esp:${name}`, current: { sa: 'x', spi: (0xc1000000 + h * 1000 + i) >>> 0, addedAt: now() - 5000, fingerprint: 'ab12cd34', algorithm: 'rfc4106(gcm(aes)) 160b' }, ...(down ? { state: 'down', alarms: ['hard-expired'] } : {}) });
+    });
+    const sas = Array.from({ length: tunnels }, (_, i) => syntheticSa(h * 1000 + i, { src: `198.51.${h}.1` }));
+    const alarms = [
+      ...ts.filter((t) => t.alarms.length).map((t) => ({ key: `hard-expired:tunnel:${t.key}`, type: 'hard-expired', severity: 'critical', ref: `tunnel:${t.key}`, summary: `${t.name}: SA hard-expired, no replacement`, since: now() - 60_000 })),
+    ];
+    e.tunnel!.push(...onHost(host, ts));
+    e.sa!.push(...onHost(host, sas));
+    e.alarm!.push(...onHost(host, alarms));
+    e.source!.push(...onHost(host, [{ key: 'xfrm-sa', id: 'xfrm-sa', label: 'XFRM SAs', state: 'ok', since: now() - 60_000, resyncs: 0, decodeErrors: 0 }]));
+    const lastSeen = stale ? now() - 45_000 : now() - 1000;
+    if (stale) e.alarm!.push({ key: `${host}/host`, host, type: 'host-stale', severity: 'warning', ref: `host:${host}`, summary: `${host}: no heartbeat for 45 s`, since: lastSeen + 20_000 });
+    e.host!.push(syntheticHost(host, { state: stale ? 'stale' : 'up', lastSeen, counts: { sa: sas.length, tunnel: ts.length, alarm: alarms.length, policy: 0 }, ...(stale ? { sourcesNotOk: ['xfrm-sa'] } : {}) }));
+  }
+  return e;
 }
