@@ -9,6 +9,7 @@ import type { PfkeyAlgorithm, PfkeyCheck, PfkeyPolicy, PfkeyRegister, PfkeySa } 
 import type { EthtoolDevice, OffloadDevice, OffloadInfo } from './ethtool.ts';
 import type { CryptoAlgorithm, CryptoInfo, CryptoProbe, CryptoUse } from './crypto.ts';
 import type { FleetHost, OnHost } from './fleet.ts';
+import type { ViciChildSa, ViciConnection, ViciIkeSa } from './vici.ts';
 
 /** Every kind of entity a host's model holds, with its wire type. */
 interface HostKinds {
@@ -38,11 +39,14 @@ interface HostKinds {
   event: OnWire<KernelEvent>;
   /** The fleet console's agents (server/wire/fleet.ts); none in a single-host serve. */
   host: FleetHost;
+  'vici-conn': OnWire<ViciConnection>;
+  'vici-ike': OnWire<ViciIkeSa>;
+  'vici-child': OnWire<ViciChildSa>;
 }
 /** Every kind of entity the model holds, with its wire type; in the fleet console each row names its host. */
 export type EntityKinds = { [K in keyof HostKinds]: HostKinds[K] & OnHost };
 export type EntityKind = keyof EntityKinds;
-export const ENTITY_KINDS = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'pfkey-sa', 'pfkey-policy', 'pfkey-alg', 'pfkey-register', 'pfkey-check', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'tunnel', 'rotation', 'alarm', 'event', 'host'] as const satisfies readonly EntityKind[];
+export const ENTITY_KINDS = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'pfkey-sa', 'pfkey-policy', 'pfkey-alg', 'pfkey-register', 'pfkey-check', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'tunnel', 'rotation', 'alarm', 'event', 'host', 'vici-conn', 'vici-ike', 'vici-child'] as const satisfies readonly EntityKind[];
 /** A kind added to EntityKinds but not to ENTITY_KINDS fails the type check here (the model would have no table for it). */
 const everyKindListed: Exclude<EntityKind, (typeof ENTITY_KINDS)[number]> extends never ? true : never = true;
 void everyKindListed;

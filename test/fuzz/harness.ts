@@ -26,6 +26,7 @@ import { algorithmsFromRegister, describeMessage, policyFromMessage, saFromMessa
 import { decodeAlgControl, encodeAlgControl, type AlgControl } from '../../server/families/alg/spec.ts';
 import { decodeSadbMessage } from '../../server/families/pfkey/message.ts';
 import { datagramDecoders, decoders } from '../unit/decoders.ts';
+import { decodeViciPacket } from '../unit/vici/fixture-decoder.ts';
 
 /** mulberry32: small, seedable, good enough to pick mutations. */
 export function rng(seed: number) {
@@ -159,6 +160,13 @@ export function mutateBytes(src: Buffer, other: Buffer, r: Rng, framing: Framing
 function repairLength(b: Buffer, framing: Framing): Buffer {
   if (framing === 'netlink' && b.length >= 4) b.writeUInt32LE(b.length, 0);
   if (framing === 'pfkey' && b.length >= 6) b.writeUInt16LE(Math.floor(b.length / 8) & 0xffff, 4);
+  return b;
+}
+
+/** VICI's 32-bit big-endian length header. */
+function lengthHeader(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n, 0);
   return b;
 }
 
@@ -309,6 +317,9 @@ const datagramAlso: Record<string, (b: Buffer) => void> = {
     describeMessage(m);
     for (const build of [saFromMessage, policyFromMessage, algorithmsFromRegister]) allowDecodeError(() => build(m));
   },
+  // The packet behind the length header whatever the header says: a mutation that breaks the length (most
+  // do, with 'raw' framing) still reaches the message walker and the row builders.
+  vici: (b) => void decodeViciPacket(Buffer.concat([lengthHeader(Math.max(0, b.length - 4)), b.subarray(4)])),
 };
 
 /** Decoders with no fixture decoder: their inputs and their seeds. */

@@ -14,6 +14,7 @@ useFingerprintSecret(TEST_FINGERPRINT_SECRET);
 import { decodeOvpnMessage } from '../../server/families/ovpn/peer.ts';
 import { decodePspMessage } from '../../server/families/psp/dev.ts';
 import { decodePfkeyDatagram } from './pfkey/fixture-decoder.ts';
+import { decodeViciPacket } from './vici/fixture-decoder.ts';
 import { decodeEthtoolMessage } from '../../server/families/ethtool/features.ts';
 import { ctrlAttrs, familyFromDecoded, parseGenl } from '../../server/genl/genl.ts';
 import { decodeAttrs } from '../../server/netlink/spec.ts';
@@ -33,7 +34,8 @@ export const decoders: Record<string, (m: NetlinkMessage) => unknown> = {
   },
 };
 
-/** Decoders of whole datagrams for sockets that are not netlink (PF_KEY): the fixture's hex is one datagram. */
+/** Decoders of whole datagrams for sockets that are not netlink (PF_KEY; VICI: one framed packet): the fixture's hex is one datagram. */
 export const datagramDecoders: Record<string, (bytes: Buffer) => unknown> = {
   pfkey: decodePfkeyDatagram,
+  vici: decodeViciPacket,
 };

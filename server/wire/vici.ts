@@ -1,0 +1,155 @@
+// strongSwan's view over VICI (charon's control socket), shared with the browser: configured connections,
+// IKE SAs and CHILD SAs as `list-conns` and `list-sas` describe them. No key material: VICI's listings carry
+// none (no PSK, no private key, no IKE or ESP key), and of keys the table does not know only the name is kept.
+// Times charon gives relative to its reading ("established 42 s ago", "rekeyed in 300 s") are absolute here
+// (ms since epoch), so a re-read that changes nothing changes no row. Counters are bigint in the server.
+
+/** A key charon sent that the table does not know: its name and the value's length, never the value. */
+export interface ViciUnknownKey {
+  key: string;
+  length: number;
+}
+
+/** One authentication round of a connection (list-conn's local*, remote* sections). */
+export interface ViciAuthRound {
+  /** The section's name: local, local-1, remote, remote-2 … */
+  round: string;
+  /** Authentication class: "pre-shared key", "public key", "EAP", "XAuth", "any" … (charon's words). */
+  class?: string;
+  eapType?: string;
+  eapVendor?: string;
+  xauth?: string;
+  revocation?: string;
+  id?: string;
+  aaaId?: string;
+  eapId?: string;
+  xauthId?: string;
+  groups?: string[];
+  /** Subjects of the certificates accepted for this round (names, not keys). */
+  certs?: string[];
+  cacerts?: string[];
+  unknown?: ViciUnknownKey[];
+}
+
+/** A CHILD_SA configuration of a connection (list-conn's children). */
+export interface ViciChildConfig {
+  name: string;
+  mode?: string;
+  label?: string;
+  rekeyTimeSeconds?: number;
+  rekeyBytes?: bigint;
+  rekeyPackets?: bigint;
+  localTs: string[];
+  remoteTs: string[];
+  unknown?: ViciUnknownKey[];
+}
+
+/** A configured connection (list-conn event). Key: its name. */
+export interface ViciConnection {
+  name: string;
+  /** "IKEv1", "IKEv2" or "0" for any, as charon says. */
+  version?: string;
+  localAddrs: string[];
+  remoteAddrs: string[];
+  localPort?: number;
+  remotePort?: number;
+  reauthTimeSeconds?: number;
+  rekeyTimeSeconds?: number;
+  local: ViciAuthRound[];
+  remote: ViciAuthRound[];
+  children: ViciChildConfig[];
+  unknown?: ViciUnknownKey[];
+}
+
+/** An IKE SA (list-sa event, without its child-sas). Key: charon's unique id. */
+export interface ViciIkeSa {
+  /** The connection's name. */
+  name: string;
+  uniqueId: number;
+  /** IKE version, 1 or 2. */
+  version?: number;
+  /** charon's state name: CREATED, CONNECTING, ESTABLISHED, PASSIVE, REKEYING, REKEYED, DELETING, DESTROYING. */
+  state: string;
+  localHost?: string;
+  localPort?: number;
+  localId?: string;
+  remoteHost?: string;
+  remotePort?: number;
+  remoteId?: string;
+  remoteXauthId?: string;
+  remoteEapId?: string;
+  initiator?: boolean;
+  /** IKE SPIs (cookies) in hex, as charon prints them. */
+  initiatorSpi?: string;
+  responderSpi?: string;
+  natLocal?: boolean;
+  natRemote?: boolean;
+  natFake?: boolean;
+  natAny?: boolean;
+  ifIdIn?: string;
+  ifIdOut?: string;
+  encrAlg?: string;
+  encrKeysize?: number;
+  integAlg?: string;
+  integKeysize?: number;
+  prfAlg?: string;
+  dhGroup?: string;
+  /** When it was established, when charon will rekey or reauthenticate it (ms since epoch). */
+  establishedAt?: number;
+  rekeyAt?: number;
+  reauthAt?: number;
+  localVips?: string[];
+  remoteVips?: string[];
+  tasksQueued?: string[];
+  tasksActive?: string[];
+  tasksPassive?: string[];
+  unknown?: ViciUnknownKey[];
+}
+
+/** A CHILD SA (list-sa event's child-sas). Key: charon's unique id. */
+export interface ViciChildSa {
+  /** The CHILD_SA's configuration name. */
+  name: string;
+  uniqueId: number;
+  /** Its IKE SA: the connection name and the IKE SA's unique id (key of its vici-ike row). */
+  ikeName: string;
+  ikeUniqueId: number;
+  reqid?: number;
+  /** charon's state name: CREATED, ROUTED, INSTALLING, INSTALLED, UPDATING, REKEYING, REKEYED, RETRYING, DELETING, DELETED, DESTROYING. */
+  state: string;
+  mode?: string;
+  protocol?: string;
+  encap?: boolean;
+  /** SPIs in hex, as charon prints them ("c1d2e3f4"): the XFRM SAs' spi. */
+  spiIn?: string;
+  spiOut?: string;
+  cpiIn?: string;
+  cpiOut?: string;
+  markIn?: string;
+  markMaskIn?: string;
+  markOut?: string;
+  markMaskOut?: string;
+  ifIdIn?: string;
+  ifIdOut?: string;
+  encrAlg?: string;
+  encrKeysize?: number;
+  integAlg?: string;
+  integKeysize?: number;
+  prfAlg?: string;
+  dhGroup?: string;
+  esn?: boolean;
+  bytesIn?: bigint;
+  packetsIn?: bigint;
+  /** Last inbound / outbound packet (ms since epoch). */
+  lastInAt?: number;
+  bytesOut?: bigint;
+  packetsOut?: bigint;
+  lastOutAt?: number;
+  /** When charon rekeys it, when it expires, when it was installed (ms since epoch). */
+  rekeyAt?: number;
+  expiresAt?: number;
+  installedAt?: number;
+  localTs: string[];
+  remoteTs: string[];
+  unknown?: ViciUnknownKey[];
+}
