@@ -115,6 +115,8 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
     fleet: FleetSettings.prefault({}),
+    /** strongSwan's charon: its VICI socket (charon.plugins.vici.socket in strongswan.conf). */
+    vici: z.object({ socket: z.string().min(1).default('/var/run/charon.vici') }).strict().prefault({}),
   })
   .strict();
 export type Config = z.infer<typeof ConfigSchema>;
