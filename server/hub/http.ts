@@ -5,7 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Hub } from './hub.ts';
 import { principalOf } from './auth.ts';
-import { cryptoDocument, snapshotDocument } from '../model/snapshot.ts';
+import { cryptoDocument, snapshotDocument, type RowsOf } from '../model/snapshot.ts';
+import type { Snapshot } from '../wire/protocol.ts';
 
 export { friendlySa } from '../model/snapshot.ts';
 
@@ -44,16 +45,20 @@ export function sendHealthz(req: IncomingMessage, res: ServerResponse, serving: 
   sendJson(res, serving ? 200 : 503, { status: serving ? 'ok' : 'starting' });
 }
 
+/** A snapshot's rows by kind, of one host when `host` is given (the fleet console's ?host=). */
+function rowsOf(s: Snapshot, host: string | undefined): RowsOf {
+  return (kind) => (host === undefined ? s.entities[kind] : (s.entities[kind] as Array<{ host?: string }>).filter((r) => r.host === host));
+}
+
 /** The snapshot as people and scripts read it: plural names at the top level (server/model/snapshot.ts). */
-export function friendlySnapshot(hub: Hub): Record<string, unknown> {
+export function friendlySnapshot(hub: Hub, host?: string): Record<string, unknown> {
   const s = hub.snapshot();
-  return snapshotDocument((kind) => s.entities[kind], s);
+  return snapshotDocument(rowsOf(s, host), s);
 }
 
 /** The crypto panel's data: header facts, algorithms in use with their drivers, the probe, /proc/crypto. */
-export function cryptoView(hub: Hub): Record<string, unknown> {
-  const e = hub.snapshot().entities;
-  return cryptoDocument((kind) => e[kind]);
+export function cryptoView(hub: Hub, host?: string): Record<string, unknown> {
+  return cryptoDocument(rowsOf(hub.snapshot(), host));
 }
 
 /** An action started (its state row as it stands), or refused with the reason. */

@@ -18,12 +18,15 @@ import type { Model } from '../model/model.ts';
 import { SOURCE_STATES, type OnWire, type SourceStatus } from '../wire/entities.ts';
 import { ALARM_TYPES, type Alarm, type Tunnel } from '../wire/tunnels.ts';
 import { sendError } from './http.ts';
+import { HOST_STATES, type FleetHost } from '../wire/fleet.ts';
 
 export const OTHER = 'other';
 
 export interface MetricsOptions {
   maxTunnelSeries: number;
   history?: { metrics(): { ok: boolean; queued: number; sizeBytes: number } };
+  /** The fleet console (serve --fleet): its hosts by state, and each host's dropped messages. */
+  fleet?: boolean;
 }
 
 /** A tunnel's counters as /metrics exports them. */
@@ -143,6 +146,23 @@ export class Metrics {
         for (const t of ALARM_TYPES) for (const sev of ['warning', 'critical']) this.set({ type: t, severity: sev }, n.get(`${t}\0${sev}`) ?? 0);
       },
     });
+    if (opts.fleet) {
+      const hosts = () => model.list('host') as FleetHost[];
+      new Gauge({
+        name: 'sascope_fleet_hosts', help: 'Hosts of the fleet console by state', labelNames: ['state'], registers: reg,
+        collect() {
+          this.reset();
+          for (const st of HOST_STATES) this.set({ state: st }, hosts().filter((h) => h.state === st).length);
+        },
+      });
+      new Counter({
+        name: 'sascope_fleet_dropped_messages_total', help: "Messages from the host dropped as malformed or oversized (since this console started)", labelNames: ['host'], registers: reg,
+        collect() {
+          this.reset();
+          for (const h of hosts()) this.inc({ host: h.host }, h.dropped);
+        },
+      });
+    }
     const history = opts.history;
     if (history) {
       new Gauge({ name: 'sascope_history_ok', help: '1 when history writes succeed', registers: reg, collect() { this.set(history.metrics().ok ? 1 : 0); } });

@@ -188,6 +188,7 @@ const RESPONSES: Record<string, z.ZodType> = {
   'POST /api/v1/crypto/probe': z.object({ probe: CryptoProbe }),
   'GET /api/v1/offload': z.object({ info: OffloadInfo.nullable(), devices: z.array(OffloadDevice) }),
   'GET /api/v1/ethtool': z.object({ devices: rows }),
+  'GET /api/v1/hosts': z.object({ hosts: z.array(Host) }),
   'GET /api/v1/openapi.json': z.looseObject({ openapi: z.literal('3.1.0') }).describe('This document'),
 };
 for (const [key, schema] of Object.entries(RESPONSES)) registry.add(schema, { id: key });

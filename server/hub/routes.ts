@@ -10,6 +10,8 @@ import type { Role } from '../config.ts';
 import type { HistoryReader } from '../history/reader.ts';
 import type { EntityKind, EntityKinds } from '../wire/protocol.ts';
 import { ROTATION_FAMILIES, TUNNEL_FAMILIES, TUNNEL_STATES } from '../wire/tunnels.ts';
+import { keyOnHost } from '../wire/fleet.ts';
+import { HOST_NAME } from '../fleet/protocol.ts';
 
 /** Reads of the history database (server/history/); absent when history is off or could not open. */
 export interface ApiContext {
@@ -33,15 +35,22 @@ export interface Route {
 const Time = z.union([z.string().regex(/^\d{1,15}$/).transform(Number), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
 const Limit = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);
 const Window = { since: Time.optional(), until: Time.optional() };
+/** Every list takes ?host=: in the fleet console (serve --fleet) only that host's rows; a single-host serve's rows name no host. */
+const ByHost = { host: z.string().regex(HOST_NAME, 'a host name (letters, digits, _ and -)').optional().describe("The fleet console: only this host's rows") };
+export const HostQuery = z.object(ByHost).strict();
 
-export const EventsQuery = z.object({ ...Window, limit: Limit(200, 5000), source: z.string().max(64).optional(), type: z.string().max(64).optional(), ref: z.string().max(512).optional() }).strict();
-export const RotationsQuery = z.object({ ...Window, limit: Limit(200, 5000), tunnel: z.string().max(512).optional(), family: z.enum(ROTATION_FAMILIES).optional() }).strict();
-export const AlarmsQuery = z.object({ ...Window, limit: Limit(200, 5000), type: z.string().max(64).optional(), ref: z.string().max(512).optional() }).strict();
+export const EventsQuery = z.object({ ...ByHost, ...Window, limit: Limit(200, 5000), source: z.string().max(64).optional(), type: z.string().max(64).optional(), ref: z.string().max(512).optional() }).strict();
+export const RotationsQuery = z.object({ ...ByHost, ...Window, limit: Limit(200, 5000), tunnel: z.string().max(512).optional(), family: z.enum(ROTATION_FAMILIES).optional() }).strict();
+export const AlarmsQuery = z.object({ ...ByHost, ...Window, limit: Limit(200, 5000), type: z.string().max(64).optional(), ref: z.string().max(512).optional() }).strict();
 export const SamplesQuery = z.object({ ...Window, limit: Limit(1000, 20000), tunnel: z.string().min(1).max(512) }).strict();
-export const SasQuery = z.object({ tunnel: z.string().max(512).optional() }).strict();
-export const TunnelsQuery = z.object({ family: z.enum(TUNNEL_FAMILIES).optional(), state: z.enum(TUNNEL_STATES).optional() }).strict();
+export const SasQuery = z.object({ ...ByHost, tunnel: z.string().max(512).optional() }).strict();
+export const TunnelsQuery = z.object({ ...ByHost, family: z.enum(TUNNEL_FAMILIES).optional(), state: z.enum(TUNNEL_STATES).optional() }).strict();
 
-const rows = <K extends EntityKind>(ctx: ApiContext, kind: K): Array<EntityKinds[K]> => ctx.hub.list(kind);
+/** A kind's rows, of one host when the query names one. */
+const rows = <K extends EntityKind>(ctx: ApiContext, kind: K, q: Record<string, unknown>): Array<EntityKinds[K]> => {
+  const all = ctx.hub.list(kind);
+  return typeof q['host'] === 'string' ? all.filter((r) => r.host === q['host']) : all;
+};
 
 /** An operator action's handler: 202 with its state row under `field`, 409 with the refusal, 503 when not wired. */
 function actionHandler(what: string, field: string, refused: string, start: (a: ApiActions) => ActionStart): Route['handle'] {
@@ -57,37 +66,37 @@ const noHistory = 'history is off or unavailable (see source "history"): these a
 
 export const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/health', role: 'viewer', summary: 'Liveness: sequence number and connected WebSocket clients', handle: (ctx, _q, _r, res) => sendJson(res, 200, { ok: true, seq: ctx.hub.currentSeq, clients: ctx.hub.clientCount }) },
-  { method: 'GET', path: '/api/v1/snapshot', role: 'viewer', summary: 'Everything the model holds, by plural name', handle: (ctx, _q, _r, res) => sendJson(res, 200, friendlySnapshot(ctx.hub)) },
-  { method: 'GET', path: '/api/v1/sources', role: 'viewer', summary: 'Kernel sources (and history) with their state', handle: (ctx, _q, _r, res) => sendJson(res, 200, { sources: rows(ctx, 'source') }) },
-  { method: 'GET', path: '/api/v1/links', role: 'viewer', summary: 'Network devices (rtnetlink)', handle: (ctx, _q, _r, res) => sendJson(res, 200, { links: rows(ctx, 'link') }) },
+  { method: 'GET', path: '/api/v1/snapshot', role: 'viewer', summary: 'Everything the model holds, by plural name', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, friendlySnapshot(ctx.hub, q['host'] as string | undefined)) },
+  { method: 'GET', path: '/api/v1/sources', role: 'viewer', summary: 'Kernel sources (and history) with their state', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { sources: rows(ctx, 'source', q) }) },
+  { method: 'GET', path: '/api/v1/links', role: 'viewer', summary: 'Network devices (rtnetlink)', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { links: rows(ctx, 'link', q) }) },
   {
-    method: 'GET', path: '/api/v1/devices', role: 'viewer', summary: 'Network devices with their ethtool features and offload capabilities',
-    handle: (ctx, _q, _r, res) => sendJson(res, 200, { links: rows(ctx, 'link'), ethtool: rows(ctx, 'ethtool-dev'), offload: rows(ctx, 'offload-dev') }),
+    method: 'GET', path: '/api/v1/devices', role: 'viewer', summary: 'Network devices with their ethtool features and offload capabilities', query: HostQuery,
+    handle: (ctx, q, _r, res) => sendJson(res, 200, { links: rows(ctx, 'link', q), ethtool: rows(ctx, 'ethtool-dev', q), offload: rows(ctx, 'offload-dev', q) }),
   },
   {
     method: 'GET', path: '/api/v1/sas', role: 'viewer', summary: 'XFRM security associations (optionally of one tunnel)', query: SasQuery,
     handle: (ctx, q, _r, res) => {
-      let sas = rows(ctx, 'sa');
+      let sas = rows(ctx, 'sa', q);
       if (typeof q['tunnel'] === 'string') {
         const t = ctx.hub.model.get('tunnel', q['tunnel']) as EntityKinds['tunnel'] | undefined;
-        const keys = new Set(t?.sas ?? []);
+        const keys = new Set(t?.sas.map((k) => keyOnHost(t, k)) ?? []);
         sas = sas.filter((s) => keys.has(s.key));
       }
       sendJson(res, 200, { sas: sas.map(friendlySa) });
     },
   },
-  { method: 'GET', path: '/api/v1/policies', role: 'viewer', summary: 'XFRM policies', handle: (ctx, _q, _r, res) => sendJson(res, 200, { policies: rows(ctx, 'policy') }) },
-  { method: 'GET', path: '/api/v1/xfrm-totals', role: 'viewer', summary: 'SAD/SPD sizes and /proc/net/xfrm_stat', handle: (ctx, _q, _r, res) => sendJson(res, 200, { totals: rows(ctx, 'xfrm-totals')[0] ?? null }) },
+  { method: 'GET', path: '/api/v1/policies', role: 'viewer', summary: 'XFRM policies', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { policies: rows(ctx, 'policy', q) }) },
+  { method: 'GET', path: '/api/v1/xfrm-totals', role: 'viewer', summary: 'SAD/SPD sizes and /proc/net/xfrm_stat', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { totals: rows(ctx, 'xfrm-totals', q)[0] ?? null }) },
   {
     method: 'GET', path: '/api/v1/tunnels', role: 'viewer', summary: 'Tunnels: SAs grouped across rekeys, with continuous counters, countdowns and alarms', query: TunnelsQuery,
-    handle: (ctx, q, _r, res) => sendJson(res, 200, { tunnels: rows(ctx, 'tunnel').filter((t) => (!q['family'] || t.family === q['family']) && (!q['state'] || t.state === q['state'])) }),
+    handle: (ctx, q, _r, res) => sendJson(res, 200, { tunnels: rows(ctx, 'tunnel', q).filter((t) => (!q['family'] || t.family === q['family']) && (!q['state'] || t.state === q['state'])) }),
   },
   {
     method: 'GET', path: '/api/v1/rotations', role: 'viewer', summary: 'Rotations (rekeys), newest first, from history', query: RotationsQuery,
     handle: (ctx, q, _r, res) => {
       const query = q as z.infer<typeof RotationsQuery>;
-      if (ctx.history?.available) return sendJson(res, 200, ctx.history.rotations(query));
-      const all = rows(ctx, 'rotation').filter((r) => (!query.tunnel || r.tunnel === query.tunnel) && (!query.family || r.family === query.family) && inWindow(r.time, query));
+      if (ctx.history?.available && !query.host) return sendJson(res, 200, ctx.history.rotations(query));
+      const all = rows(ctx, 'rotation', q).filter((r) => (!query.tunnel || keyOnHost(r, r.tunnel) === query.tunnel) && (!query.family || r.family === query.family) && inWindow(r.time, query));
       sendJson(res, 200, { rotations: newest(all, (r) => r.time, query.limit), truncated: all.length > query.limit, note: noHistory });
     },
   },
@@ -95,8 +104,8 @@ export const ROUTES: Route[] = [
     method: 'GET', path: '/api/v1/events', role: 'viewer', summary: 'Kernel and sascope events, newest first, from history', query: EventsQuery,
     handle: (ctx, q, _r, res) => {
       const query = q as z.infer<typeof EventsQuery>;
-      if (ctx.history?.available) return sendJson(res, 200, ctx.history.events(query));
-      const all = rows(ctx, 'event').filter((e) => (!query.source || e.source === query.source) && (!query.type || e.type === query.type) && (!query.ref || e.ref === query.ref) && inWindow(e.time, query));
+      if (ctx.history?.available && !query.host) return sendJson(res, 200, ctx.history.events(query));
+      const all = rows(ctx, 'event', q).filter((e) => (!query.source || e.source === query.source) && (!query.type || e.type === query.type) && (!query.ref || e.ref === query.ref) && inWindow(e.time, query));
       sendJson(res, 200, { events: newest(all, (e) => e.time, query.limit), truncated: all.length > query.limit, note: noHistory });
     },
   },
@@ -104,8 +113,8 @@ export const ROUTES: Route[] = [
     method: 'GET', path: '/api/v1/alarms', role: 'viewer', summary: 'Alarms raised now, and raised/cleared alarms from history', query: AlarmsQuery,
     handle: (ctx, q, _r, res) => {
       const query = q as z.infer<typeof AlarmsQuery>;
-      const active = rows(ctx, 'alarm').filter((a) => (!query.type || a.type === query.type) && (!query.ref || a.ref === query.ref));
-      if (ctx.history?.available) return sendJson(res, 200, { active, ...ctx.history.alarms(query) });
+      const active = rows(ctx, 'alarm', q).filter((a) => (!query.type || a.type === query.type) && (!query.ref || a.ref === query.ref));
+      if (ctx.history?.available && !query.host) return sendJson(res, 200, { active, ...ctx.history.alarms(query) });
       sendJson(res, 200, { active, history: [], truncated: false, note: noHistory });
     },
   },
@@ -121,26 +130,27 @@ export const ROUTES: Route[] = [
       sendJson(res, 200, ctx.history.samples(query));
     },
   },
-  { method: 'GET', path: '/api/v1/ovpn', role: 'viewer', summary: 'OpenVPN data-channel offload devices and peers', handle: (ctx, _q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'ovpn-dev'), peers: rows(ctx, 'ovpn-peer') }) },
-  { method: 'GET', path: '/api/v1/psp', role: 'viewer', summary: 'PSP devices', handle: (ctx, _q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'psp-dev') }) },
+  { method: 'GET', path: '/api/v1/ovpn', role: 'viewer', summary: 'OpenVPN data-channel offload devices and peers', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'ovpn-dev', q), peers: rows(ctx, 'ovpn-peer', q) }) },
+  { method: 'GET', path: '/api/v1/psp', role: 'viewer', summary: 'PSP devices', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'psp-dev', q) }) },
   {
-    method: 'GET', path: '/api/v1/pfkey', role: 'viewer', summary: 'The PF_KEY view: SAs, policies, algorithms and the cross-check with XFRM',
-    handle: (ctx, _q, _r, res) => sendJson(res, 200, { sas: rows(ctx, 'pfkey-sa'), policies: rows(ctx, 'pfkey-policy'), algorithms: rows(ctx, 'pfkey-alg'), register: rows(ctx, 'pfkey-register')[0] ?? null, checks: rows(ctx, 'pfkey-check') }),
+    method: 'GET', path: '/api/v1/pfkey', role: 'viewer', summary: 'The PF_KEY view: SAs, policies, algorithms and the cross-check with XFRM', query: HostQuery,
+    handle: (ctx, q, _r, res) => sendJson(res, 200, { sas: rows(ctx, 'pfkey-sa', q), policies: rows(ctx, 'pfkey-policy', q), algorithms: rows(ctx, 'pfkey-alg', q), register: rows(ctx, 'pfkey-register', q)[0] ?? null, checks: rows(ctx, 'pfkey-check', q) }),
   },
   {
     method: 'POST', path: '/api/v1/pfkey/register', role: 'operator', summary: 'Send SADB_REGISTER: the algorithms PF_KEY advertises (operator; XFRM changes wait while the kernel probes)',
     handle: actionHandler('PF_KEY REGISTER', 'register', 'register-refused', (a) => a.startPfkeyRegister()),
   },
-  { method: 'GET', path: '/api/v1/crypto', role: 'viewer', summary: 'Kernel crypto: algorithms in use and their drivers, the AF_ALG probe, /proc/crypto', handle: (ctx, _q, _r, res) => sendJson(res, 200, cryptoView(ctx.hub)) },
+  { method: 'GET', path: '/api/v1/crypto', role: 'viewer', summary: 'Kernel crypto: algorithms in use and their drivers, the AF_ALG probe, /proc/crypto', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, cryptoView(ctx.hub, q['host'] as string | undefined)) },
   {
     method: 'POST', path: '/api/v1/crypto/probe', role: 'operator', summary: 'Start the AF_ALG probe (operator)',
     handle: actionHandler('the crypto probe', 'probe', 'probe-running', (a) => a.startCryptoProbe()),
   },
   {
-    method: 'GET', path: '/api/v1/offload', role: 'viewer', summary: 'XFRM offload: what the devices can do',
-    handle: (ctx, _q, _r, res) => sendJson(res, 200, { info: rows(ctx, 'offload-info')[0] ?? null, devices: rows(ctx, 'offload-dev') }),
+    method: 'GET', path: '/api/v1/offload', role: 'viewer', summary: 'XFRM offload: what the devices can do', query: HostQuery,
+    handle: (ctx, q, _r, res) => sendJson(res, 200, { info: rows(ctx, 'offload-info', q)[0] ?? null, devices: rows(ctx, 'offload-dev', q) }),
   },
-  { method: 'GET', path: '/api/v1/ethtool', role: 'viewer', summary: 'ethtool features of each device', handle: (ctx, _q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'ethtool-dev') }) },
+  { method: 'GET', path: '/api/v1/ethtool', role: 'viewer', summary: 'ethtool features of each device', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'ethtool-dev', q) }) },
+  { method: 'GET', path: '/api/v1/hosts', role: 'viewer', summary: 'The fleet console (serve --fleet): its hosts, how each is heard from (empty in a single-host serve)', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { hosts: rows(ctx, 'host', q) }) },
   { method: 'GET', path: '/api/v1/openapi.json', role: 'viewer', summary: 'This API as an OpenAPI 3.1 document', handle: (_ctx, _q, _r, res) => sendJson(res, 200, openApiDocument(ROUTES)) },
 ];
 

@@ -6,7 +6,6 @@
 // bytes come back. Not the libuv thread pool: a dedicated thread that ends when it is done.
 import { Worker } from 'node:worker_threads';
 import { SyscallError } from '../../sys/errno.ts';
-import { kernelNetnsFd } from '../../sys/netns.ts';
 
 export type RegisterReader = (satypes: number[], pid: number) => Promise<Buffer[]>;
 
@@ -24,8 +23,7 @@ export function registerWorkerUrl(moduleUrl: string): URL {
 
 export const readRegisterReplies: RegisterReader = (satypes, pid) =>
   new Promise((resolve, reject) => {
-    // The thread starts in the main thread's own namespace: with --netns it enters the watched one first.
-    const worker = new Worker(registerWorkerUrl(import.meta.url), { workerData: { satypes, pid, netnsFd: kernelNetnsFd() } });
+    const worker = new Worker(registerWorkerUrl(import.meta.url), { workerData: { satypes, pid } });
     let settled = false;
     const timer = setTimeout(() => {
       if (settled) return;

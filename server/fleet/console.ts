@@ -1,0 +1,392 @@
+// The fleet console's side of NATS (`sascope serve --fleet URL`, docs/fleet.md): every host's newest
+// snapshot, then its deltas from the snapshot's position, into ONE model that the hub serves. The console
+// reads no kernel of its own: what it shows is the fleet. A host's rows carry `host` and keys
+// "<host>/<its key>"; one `host` row per host says how it is heard from (KV sascope-alive heartbeats:
+// up / stale / unreachable, or mismatch for a protocol version this console does not know). Everything
+// comes from NATS: a restarted console rebuilds the fleet from the buckets and the stream alone.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import type { Model } from '../model/model.ts';
+import type { Logger } from '../log.ts';
+import type { FleetSettings } from '../config.ts';
+import { hostKey, type FleetHost, type HostState } from '../wire/fleet.ts';
+import type { Alarm } from '../wire/tunnels.ts';
+import type { EntityKind } from '../wire/protocol.ts';
+import {
+  AGENT_KINDS, ALIVE_BUCKET, AliveRecord, BUCKET_OPTIONS, DeltaBatch, HEADER, HOST_NAME, HOSTS_BUCKET, HostRecord, KNOWN_PROTOS, MAX_MESSAGE_BYTES, STREAM,
+  hostSubject, joinSnapshot, parseChunkHeader, protoOf, snapHeader, streamConfig, type FleetDelta, type SnapshotDocument,
+} from './protocol.ts';
+
+/** Kinds a host row counts. */
+const COUNTED = ['sa', 'tunnel', 'alarm', 'policy'] as const;
+type Counted = (typeof COUNTED)[number];
+const isCounted = (k: EntityKind): k is Counted => (COUNTED as readonly string[]).includes(k);
+
+/** A snapshot's chunks that do not all arrive within this long are gone (max age) or not there yet. */
+const SNAPSHOT_FETCH_MS = 30_000;
+
+/** Why a message from a host was dropped (counted on its row and in /metrics; logged the first time). */
+class Dropped extends Error {}
+
+/** One host as the console follows it. */
+class HostFeed {
+  /** The host record whose snapshot the rows come from, and the agent seq they are current at. */
+  record?: HostRecord;
+  last = 0;
+  /** Bumped whenever what is being read changes (a new snapshot): older async work sees it and stops. */
+  generation = 0;
+  deltas?: ConsumerMessages;
+  /** The stream sequence of the newest delta message read: a new connection goes on after it. */
+  streamSeq = 0;
+  /** The newest heartbeat. */
+  alive?: AliveRecord;
+  /** When NATS stored the newest heartbeat or host record (the server's clock: a console started late is not fooled by old values); 0: none yet. */
+  heardAt = 0;
+  state: HostState = 'up';
+  since = Date.now();
+  /** Set while the rows cannot be trusted or are missing (a hole, a snapshot that could not be read, another protocol version). */
+  problem?: string;
+  mismatch = false;
+  dropped = 0;
+  counts: Record<Counted, number> = { sa: 0, tunnel: 0, alarm: 0, policy: 0 };
+  constructor(readonly host: string) {}
+}
+
+export interface FleetConsoleOptions {
+  settings: FleetSettings;
+  /** How often host states are re-evaluated (ms; default 1000). */
+  tickMs?: number;
+}
+
+export class FleetConsole {
+  private readonly hosts = new Map<string, HostFeed>();
+  private nc?: NatsConnection;
+  private js?: JetStreamClient;
+  private hostsKv?: KV;
+  private readonly watchers: Array<{ stop(): void }> = [];
+  private readonly tick: NodeJS.Timeout;
+  private stopped = false;
+  /** Messages dropped as malformed or oversized, all hosts (and those naming no valid host). */
+  droppedTotal = 0;
+
+  constructor(private readonly model: Model, private readonly log: Logger, private readonly opts: FleetConsoleOptions) {
+    this.tick = setInterval(() => this.evaluate(), opts.tickMs ?? 1000);
+    this.tick.unref();
+  }
+
+  /**
+   * Read the fleet over this connection: the stream and buckets (created when absent), then a watch of both
+   * buckets. The client's own reconnects carry the watches and consumers on (the same connection again:
+   * nothing to do); a new connection takes over where the old one's consumers were, with no gap.
+   */
+  async attach(nc: NatsConnection): Promise<void> {
+    if (nc === this.nc) return;
+    this.nc = nc;
+    for (const w of this.watchers.splice(0)) w.stop();
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add(streamConfig()).catch(async () => jsm.streams.update(STREAM, streamConfig()));
+    this.js = jetstream(nc);
+    const kvm = new Kvm(this.js);
+    this.hostsKv = await kvm.create(HOSTS_BUCKET, BUCKET_OPTIONS);
+    const aliveKv = await kvm.create(ALIVE_BUCKET, BUCKET_OPTIONS);
+    for (const f of this.hosts.values()) {
+      f.deltas?.stop();
+      if (f.record && !f.problem) void this.follow(f, f.record, ++f.generation, f.streamSeq + 1);
+    }
+    this.watch(this.hostsKv, (e) => this.onHostRecord(e));
+    this.watch(aliveKv, (e) => this.onAlive(e));
+  }
+
+  private watch(kv: KV, onEntry: (e: KvEntry) => void): void {
+    void kv.watch({ key: '>' }).then(async (it) => {
+      this.watchers.push(it);
+      for await (const e of it) {
+        if (this.stopped) break;
+        try {
+          onEntry(e);
+        } catch (err) {
+          this.log.error({ source: 'fleet', bucket: e.bucket, key: e.key, err: String(err) }, 'fleet: handling a bucket entry failed');
+        }
+      }
+    }).catch((err: unknown) => this.log.error({ source: 'fleet', err: String(err) }, 'fleet: watching a bucket failed'));
+  }
+
+  private feed(host: string): HostFeed {
+    let f = this.hosts.get(host);
+    if (!f) {
+      this.hosts.set(host, (f = new HostFeed(host)));
+      this.log.info({ host }, `fleet: host ${host} found`);
+    }
+    return f;
+  }
+
+  /** A value from a bucket or the stream: JSON of a protocol this console knows, else Dropped (or 'mismatch'). */
+  private parse<T>(f: HostFeed | undefined, data: Uint8Array, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }): T | 'mismatch' {
+    if (data.length > MAX_MESSAGE_BYTES) throw new Dropped(`${data.length} bytes, over ${MAX_MESSAGE_BYTES}`);
+    let v: unknown;
+    try {
+      v = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.length).toString('utf8'));
+    } catch {
+      throw new Dropped('not JSON');
+    }
+    const proto = protoOf(v);
+    if (proto !== undefined && !KNOWN_PROTOS.includes(proto)) {
+      if (f) this.mismatch(f, proto);
+      return 'mismatch';
+    }
+    const r = schema.safeParse(v);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      throw new Dropped(`not a valid message: ${issue ? `${issue.path.map(String).join('.') || 'message'}: ${issue.message}` : 'unknown'}`);
+    }
+    return r.data;
+  }
+
+  private drop(f: HostFeed | undefined, where: string, err: unknown): void {
+    if (!(err instanceof Dropped)) throw err;
+    this.droppedTotal++;
+    if (f) f.dropped++;
+    // The first of a host's drops at warn (with why), the rest at debug: a flood must not flood the log.
+    const first = f ? f.dropped === 1 : this.droppedTotal === 1;
+    this.log[first ? 'warn' : 'debug']({ source: 'fleet', host: f?.host, where }, `fleet: message from ${f ? `host ${f.host}` : 'an unknown host'} on ${where} dropped: ${err.message}`);
+    if (f) this.publishHost(f);
+  }
+
+  private onHostRecord(e: KvEntry): void {
+    if (!HOST_NAME.test(e.key)) return this.drop(undefined, `${HOSTS_BUCKET}/${e.key}`, new Dropped('the key is not a host name'));
+    const f = this.feed(e.key);
+    if (e.operation !== 'PUT') return this.forget(f);
+    f.heardAt = Math.max(f.heardAt, e.created.getTime());
+    try {
+      const rec = this.parse(f, e.value, HostRecord);
+      if (rec === 'mismatch') return;
+      if (rec.host !== f.host) throw new Dropped(`names host ${rec.host}`);
+      f.mismatch = false;
+      // The newest snapshot of the boot the rows already follow, not ahead of them: nothing to fetch.
+      if (!f.problem && f.record?.boot === rec.boot && rec.snap.seq <= f.last) return void (f.record = rec);
+      void this.load(f, rec);
+    } catch (err) {
+      this.drop(f, `${HOSTS_BUCKET}/${e.key}`, err);
+    }
+  }
+
+  private onAlive(e: KvEntry): void {
+    if (!HOST_NAME.test(e.key) || e.operation !== 'PUT') return;
+    const f = this.feed(e.key);
+    try {
+      const rec = this.parse(f, e.value, AliveRecord);
+      if (rec === 'mismatch') return;
+      if (rec.host !== f.host) throw new Dropped(`names host ${rec.host}`);
+      f.alive = rec;
+      f.heardAt = Math.max(f.heardAt, e.created.getTime());
+      this.evaluate(f);
+    } catch (err) {
+      this.drop(f, `${ALIVE_BUCKET}/${e.key}`, err);
+    }
+  }
+
+  /** An agent of a protocol version this console does not know: its rows are not applied (and old ones dropped). */
+  private mismatch(f: HostFeed, proto: number): void {
+    if (f.mismatch) return;
+    f.mismatch = true;
+    f.generation++;
+    f.deltas?.stop();
+    f.record = undefined;
+    f.problem = `the agent speaks fleet protocol ${proto}; this console knows ${KNOWN_PROTOS.join(', ')}`;
+    this.log.warn({ source: 'fleet', host: f.host, proto }, `fleet: host ${f.host}: ${f.problem}`);
+    this.dropRows(f);
+    this.evaluate(f);
+  }
+
+  /** The host record was deleted: the host leaves the console. */
+  private forget(f: HostFeed): void {
+    f.generation++;
+    f.deltas?.stop();
+    this.dropRows(f);
+    this.model.remove('alarm', hostKey(f.host, 'host'));
+    this.model.remove('host', f.host);
+    this.hosts.delete(f.host);
+  }
+
+  /** Take the snapshot a host record points to, then follow the deltas from there. */
+  private async load(f: HostFeed, rec: HostRecord): Promise<void> {
+    const gen = ++f.generation;
+    f.deltas?.stop();
+    f.deltas = undefined;
+    let doc: SnapshotDocument;
+    try {
+      doc = await this.fetchSnapshot(f, rec);
+    } catch (err) {
+      if (gen !== f.generation) return;
+      f.problem = `its snapshot ${rec.boot}.${rec.snap.seq} could not be read (${err instanceof Error ? err.message : String(err)}): waiting for the next one`;
+      if (err instanceof Dropped) this.drop(f, hostSubject(f.host, 'snap'), err);
+      this.log.warn({ source: 'fleet', host: f.host }, `fleet: host ${f.host}: ${f.problem}`);
+      return this.publishHost(f);
+    }
+    if (gen !== f.generation || this.stopped) return;
+    const fresh = f.record?.boot !== rec.boot;
+    this.applySnapshot(f, doc);
+    f.record = rec;
+    f.last = doc.seq;
+    f.problem = undefined;
+    this.log.info({ source: 'fleet', host: f.host, boot: rec.boot, seq: doc.seq, bytes: rec.snap.bytes }, `fleet: host ${f.host}: ${fresh ? 'snapshot of a new boot' : 'snapshot'} taken at seq ${doc.seq}`);
+    this.publishHost(f);
+    await this.follow(f, rec, gen, rec.snap.firstStreamSeq);
+  }
+
+  /** The chunks of one snapshot: the next `chunks` messages on the host's snap subject from firstStreamSeq. */
+  private async fetchSnapshot(f: HostFeed, rec: HostRecord): Promise<SnapshotDocument> {
+    const c = await this.js!.consumers.get(STREAM, { filter_subjects: hostSubject(f.host, 'snap'), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: rec.snap.firstStreamSeq });
+    const want = snapHeader(rec.boot, rec.snap.seq);
+    const chunks: Uint8Array[] = [];
+    const it = await c.fetch({ max_messages: rec.snap.chunks, expires: SNAPSHOT_FETCH_MS });
+    for await (const m of it) {
+      const chunk = parseChunkHeader(m.headers?.get(HEADER.chunk));
+      if (m.headers?.get(HEADER.snap) !== want || !chunk || chunk.i !== chunks.length || chunk.n !== rec.snap.chunks) {
+        throw new Error(`stream message ${m.seq} is not chunk ${chunks.length}/${rec.snap.chunks} of snapshot ${want}`);
+      }
+      chunks.push(m.data);
+      if (chunks.length === rec.snap.chunks) break;
+    }
+    if (chunks.length < rec.snap.chunks) throw new Error(`${chunks.length} of its ${rec.snap.chunks} chunks are on the stream`);
+    let doc: SnapshotDocument;
+    try {
+      doc = joinSnapshot(chunks);
+    } catch (err) {
+      throw new Dropped(`its chunks do not make a snapshot document: ${err instanceof Error ? err.message.slice(0, 200) : String(err)}`);
+    }
+    if (doc.host !== f.host || doc.boot !== rec.boot || doc.seq !== rec.snap.seq) throw new Dropped(`the document is ${doc.host} ${doc.boot}.${doc.seq}, the record says ${f.host} ${want}`);
+    return doc;
+  }
+
+  /** The host's rows become exactly the snapshot's: unchanged rows stay silent, the others' rows are not touched. */
+  private applySnapshot(f: HostFeed, doc: SnapshotDocument): void {
+    const prefix = `${f.host}/`;
+    const hostAlarm = hostKey(f.host, 'host');
+    const notThisHost = (key: string) => !key.startsWith(prefix) || key === hostAlarm;
+    for (const kind of AGENT_KINDS) {
+      const rows = doc.entities[kind] ?? [];
+      this.model.replaceAll(kind, rows.map((r) => ({ key: hostKey(f.host, String(r['key'])), value: { ...r, host: f.host } })), notThisHost);
+      if (isCounted(kind)) f.counts[kind] = rows.length;
+    }
+  }
+
+  private dropRows(f: HostFeed): void {
+    const prefix = `${f.host}/`;
+    const hostAlarm = hostKey(f.host, 'host');
+    for (const kind of AGENT_KINDS) this.model.replaceAll(kind, [], (key) => !key.startsWith(prefix) || key === hostAlarm);
+    for (const k of COUNTED) f.counts[k] = 0;
+  }
+
+  /** The host's delta subject from a stream sequence on: the snapshot's first (earlier changes are in it), or after the last one read. */
+  private async follow(f: HostFeed, rec: HostRecord, gen: number, fromStreamSeq: number): Promise<void> {
+    try {
+      const c = await this.js!.consumers.get(STREAM, { filter_subjects: hostSubject(f.host, 'delta'), deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromStreamSeq });
+      if (gen !== f.generation) return;
+      const msgs = await c.consume();
+      f.deltas = msgs;
+      for await (const m of msgs) {
+        if (gen !== f.generation || this.stopped) break;
+        this.onDelta(f, m, rec);
+      }
+    } catch (err) {
+      if (gen !== f.generation || this.stopped) return;
+      f.problem = `reading its deltas failed (${String(err)})`;
+      this.log.warn({ source: 'fleet', host: f.host }, `fleet: host ${f.host}: ${f.problem}`);
+      this.publishHost(f);
+    }
+  }
+
+  private onDelta(f: HostFeed, m: JsMsg, rec: HostRecord): void {
+    f.streamSeq = m.seq;
+    let b;
+    try {
+      b = this.parse(f, m.data, DeltaBatch);
+      if (b === 'mismatch') return;
+      if (b.host !== f.host) throw new Dropped(`names host ${b.host}`);
+    } catch (err) {
+      return this.drop(f, m.subject, err);
+    }
+    if (b.boot !== rec.boot || b.through <= f.last) return; // another boot (its host record decides), or in the snapshot already
+    if (b.from > f.last + 1) return this.hole(f, `its deltas jump from seq ${f.last} to ${b.from}`);
+    for (const d of b.deltas) if (d.seq > f.last) this.apply(f, d);
+    f.last = b.through;
+  }
+
+  private apply(f: HostFeed, d: FleetDelta): void {
+    const key = hostKey(f.host, d.key);
+    const had = isCounted(d.kind) && this.model.get(d.kind, key) !== undefined;
+    if (d.op === 'upsert') this.model.upsert(d.kind, key, { ...d.value, host: f.host });
+    else this.model.remove(d.kind, key);
+    if (isCounted(d.kind)) f.counts[d.kind] += (this.model.get(d.kind, key) !== undefined ? 1 : 0) - (had ? 1 : 0);
+  }
+
+  /** Something is missing between the snapshot and a batch: the host's newest snapshot, or the next one it writes. */
+  private hole(f: HostFeed, why: string): void {
+    f.generation++;
+    f.deltas?.stop();
+    f.problem = `${why}: waiting for a fresh snapshot`;
+    this.log.warn({ source: 'fleet', host: f.host }, `fleet: host ${f.host}: ${f.problem}`);
+    this.publishHost(f);
+    const held = f.record;
+    void this.hostsKv?.get(f.host).then((e) => {
+      if (!e || e.operation !== 'PUT' || f.problem === undefined) return;
+      const rec = HostRecord.safeParse(JSON.parse(e.string()));
+      // Only a newer snapshot can fill the hole; else the watch brings the agent's next one.
+      if (rec.success && (rec.data.boot !== held?.boot || rec.data.snap.seq > f.last)) void this.load(f, rec.data);
+    }).catch((err: unknown) => this.log.debug({ source: 'fleet', host: f.host, err: String(err) }, 'fleet: reading the host record after a hole failed'));
+  }
+
+  /** Host states from the heartbeats' age: up, stale past staleSeconds, unreachable past unreachableSeconds. */
+  private evaluate(only?: HostFeed): void {
+    const now = Date.now();
+    const { staleSeconds, unreachableSeconds } = this.opts.settings;
+    for (const f of only ? [only] : this.hosts.values()) {
+      const silent = (now - f.heardAt) / 1000;
+      const state: HostState = f.mismatch ? 'mismatch' : silent >= unreachableSeconds ? 'unreachable' : silent >= staleSeconds ? 'stale' : 'up';
+      if (state !== f.state) {
+        this.log[state === 'up' ? 'info' : 'warn']({ source: 'fleet', host: f.host, state }, `fleet: host ${f.host} is ${state}`);
+        f.state = state;
+        f.since = now;
+      }
+      this.hostAlarm(f, silent);
+      this.publishHost(f);
+    }
+  }
+
+  private hostAlarm(f: HostFeed, silent: number): void {
+    const key = hostKey(f.host, 'host');
+    if (f.state !== 'stale' && f.state !== 'unreachable') return this.model.remove('alarm', key);
+    const unreachable = f.state === 'unreachable';
+    const heard = `nothing heard for ${Math.round(silent)} s`;
+    const alarm: Alarm & { host: string } = {
+      key, host: f.host, type: unreachable ? 'host-unreachable' : 'host-stale', severity: unreachable ? 'critical' : 'warning', ref: `host:${f.host}`,
+      summary: `${f.host} ${unreachable ? 'unreachable' : 'stale'}: ${heard}`, since: f.since, threshold: unreachable ? this.opts.settings.unreachableSeconds : this.opts.settings.staleSeconds,
+    };
+    const held = this.model.get('alarm', key) as Alarm | undefined;
+    // The summary's seconds would change every tick: an alarm row changes when its type does.
+    if (held?.type !== alarm.type) this.model.upsert('alarm', key, alarm);
+  }
+
+  private publishHost(f: HostFeed): void {
+    const a = f.alive;
+    const row: FleetHost = {
+      key: f.host, host: f.host, state: f.state, lastSeen: f.heardAt, since: f.since,
+      proto: f.record?.proto ?? a?.proto ?? 0, agentVersion: f.record?.agentVersion ?? '', boot: f.record?.boot ?? a?.boot ?? '', seq: f.last,
+      counts: { ...f.counts }, sourcesNotOk: a?.sources.notOk ?? [], dropped: f.dropped,
+      ...(f.problem ? { reason: f.problem } : !f.record ? { reason: 'waiting for its first snapshot' } : {}),
+    };
+    this.model.upsert('host', f.host, row);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.tick);
+    for (const f of this.hosts.values()) {
+      f.generation++;
+      f.deltas?.stop();
+    }
+    for (const w of this.watchers) w.stop();
+  }
+}
