@@ -15,6 +15,11 @@ Usage:
   sascope snapshot [--json] [--pretty] [--netns NAME] [--data-dir DIR]
       Read every source once and print it (--json: one JSON document on stdout, compact unless
       --pretty), then exit. Exit 0 on success; on failure one line on stderr and a non-zero exit.
+  sascope agent --nats URL --host NAME [--netns NAME] [--data-dir DIR] [--config FILE]
+                [--nats-user USER --nats-password PASSWORD | --nats-creds FILE | --nats-nkey FILE]
+                [--nats-tls-ca FILE] [--nats-tls-cert FILE --nats-tls-key FILE]
+      Publish this host's sources to NATS JetStream for a fleet console (docs/fleet.md): the same
+      kernel sources and model as serve, no HTTP listener. Runs until SIGTERM/SIGINT.
   sascope --help | --version
 
 Options:
@@ -36,6 +41,17 @@ Options:
                        more are refused with 503
   --log-level LEVEL    trace|debug|info|warn|error (default info; env SASCOPE_LOG_LEVEL)
 
+Fleet options (agent, serve --fleet; the NATS connection opens where sascope was started):
+  --nats URL           NATS server(s): nats://HOST:PORT or tls://HOST:PORT, comma-separated
+  --host NAME          this host's name in the fleet: 1-63 of A-Z a-z 0-9 _ - (no dots)
+  --nats-user USER     user and password (a password on the command line is visible in ps:
+  --nats-password PW   prefer --nats-creds or --nats-nkey)
+  --nats-creds FILE    a creds file (JWT and nkey seed)
+  --nats-nkey FILE     a file holding an nkey seed (SU…)
+  --nats-tls-ca FILE   CA certificate (PEM) that signed the NATS server's certificate
+  --nats-tls-cert FILE TLS client certificate (PEM) and its key --nats-tls-key FILE (PEM)
+  --nats-tls-key FILE
+
 Access: every request needs a token (Authorization: Bearer <token>, or sign in on /login; a viewer
 token may be given once as ?token= in a page URL). On first start sascope creates an operator and a
 viewer token in DIR/tokens.json (mode 0600) unless the config file lists tokens.
@@ -43,6 +59,14 @@ viewer token in DIR/tokens.json (mode 0600) unless the config file lists tokens.
 Needs CAP_NET_ADMIN for XFRM; without it those sources say "no permission" and the rest works.`;
 
 export class UsageError extends Error {}
+
+/** The NATS connection an agent (--nats) or the console (--fleet) makes, from the --nats-* options. */
+function natsSettings(url: string, identity: string, v: Partial<Record<'nats-user' | 'nats-password' | 'nats-creds' | 'nats-nkey' | 'nats-tls-ca' | 'nats-tls-cert' | 'nats-tls-key', string>>) {
+  return {
+    url, identity, user: v['nats-user'], password: v['nats-password'], credsFile: v['nats-creds'], nkeyFile: v['nats-nkey'],
+    tlsCa: v['nats-tls-ca'], tlsCert: v['nats-tls-cert'], tlsKey: v['nats-tls-key'],
+  };
+}
 
 export function parseListen(s: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(s);
@@ -77,6 +101,15 @@ async function main(argv: string[]): Promise<void> {
         'tls-key': { type: 'string' },
         'max-clients': { type: 'string' },
         'log-level': { type: 'string' },
+        nats: { type: 'string' },
+        host: { type: 'string' },
+        'nats-user': { type: 'string' },
+        'nats-password': { type: 'string' },
+        'nats-creds': { type: 'string' },
+        'nats-nkey': { type: 'string' },
+        'nats-tls-ca': { type: 'string' },
+        'nats-tls-cert': { type: 'string' },
+        'nats-tls-key': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
       },
@@ -162,6 +195,38 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`links ${model.count('link')}, policies ${model.count('policy')}, SAs ${model.count('sa')}\n`);
     }
     process.exit(0);
+  }
+
+  if (cmd === 'agent') {
+    if (!values.nats) fail(`agent needs --nats URL (e.g. nats://127.0.0.1:4222). Try 'sascope --help'.`, 2);
+    if (!values.host) fail(`agent needs --host NAME (this host's name in the fleet). Try 'sascope --help'.`, 2);
+    const [{ hostNameProblem }, { NatsSettingsError }] = await Promise.all([import('./fleet/protocol.ts'), import('./fleet/nats.ts')]);
+    const problem = hostNameProblem(values.host);
+    if (problem) fail(`--host: ${problem}`, 2);
+    const log = createLogger(level);
+    const [{ runAgent }, { ConfigError }] = await Promise.all([import('./agent.ts'), import('./config.ts')]);
+    let running;
+    try {
+      running = runAgent(log, {
+        host: values.host,
+        netns: values.netns,
+        dataDir: values['data-dir'],
+        configPath: values.config,
+        nats: natsSettings(values.nats, values.host, values),
+      });
+    } catch (err) {
+      if (err instanceof ConfigError || err instanceof NatsSettingsError) fail(err.message, 2);
+      fail((err as Error).message, 1);
+    }
+    log.info({ host: values.host, boot: running.agent.boot }, `sascope ${version} agent for host ${values.host} (boot ${running.agent.boot}) publishing to ${values.nats}`);
+    const stop = (sig: string) => {
+      log.info(`${sig}: shutting down`);
+      void running.stop().then(() => process.exit(0));
+      setTimeout(() => process.exit(0), 3000).unref();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    return;
   }
 
   fail(`unknown command '${cmd}'. Try 'sascope --help'.`, 2);

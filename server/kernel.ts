@@ -12,11 +12,10 @@ import { PfkeyCrossCheck } from './model/crosscheck.ts';
 import { XfrmTotalsSource } from './families/xfrm/totals-source.ts';
 import { XfrmEvents } from './families/xfrm/events.ts';
 import { loadFingerprintSecret } from './families/fingerprint.ts';
-import { enterNetns, watchNetns } from './sys/netns.ts';
+import { setKernelNetns, watchNetns } from './sys/netns.ts';
 import { watchStalls } from './sys/stalls.ts';
 import { OvpnSource } from './families/ovpn/source.ts';
 import { PspSource } from './families/psp/source.ts';
-import { ViciSource } from './families/vici/source.ts';
 import { EthtoolSource } from './families/ethtool/source.ts';
 import { CryptoSource } from './families/crypto/source.ts';
 import { afAlgUnavailable } from './families/crypto/info.ts';
@@ -48,7 +47,7 @@ export interface KernelSources {
 }
 
 export interface KernelSourcesOptions {
-  /** Watch this network namespace (/run/netns/NAME) instead of our own: entered before any socket opens. Throws NetnsError. */
+  /** Watch this network namespace (/run/netns/NAME) instead of our own: kernel sockets are opened in it (server/sys/netns.ts). Throws NetnsError. */
   netns?: string;
   /** Where the key fingerprint secret is kept (default /var/lib/sascope). */
   dataDir?: string;
@@ -87,7 +86,7 @@ function watchNetnsStatus(model: Model, log: Logger, name: string): { close(): v
 }
 
 export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {}): KernelSources {
-  if (opts.netns) enterNetns(opts.netns);
+  if (opts.netns) setKernelNetns(opts.netns);
   const fp = loadFingerprintSecret(opts.dataDir);
   if (!fp.persisted) log.warn({ source: 'xfrm-sa', reason: fp.reason }, `xfrm: ${fp.reason}`);
   const stalls = opts.stallWarnings ? watchStalls(log) : () => undefined;
@@ -108,8 +107,6 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
   // Devices, offload and kernel crypto: ethtool features, /proc/crypto, derived offload / crypto-use views, the AF_ALG probe.
   const crypto = new CryptoSource(model, log);
   sources.push(new EthtoolSource(model, log, links), crypto);
-  // strongSwan's charon over its control socket: absent or unreadable is the source's state, never a failure of the rest.
-  sources.push(new ViciSource(model, log, { socketPath: config.vici.socket }));
   const derivedViews = () => new DerivedViews(model, 200, () => void crypto.reread().catch(() => undefined));
   let views = opts.oneShot ? undefined : derivedViews();
   const probe = new ProbeRunner({

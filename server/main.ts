@@ -40,7 +40,7 @@ export interface Kernel {
 }
 
 export interface KernelOptions {
-  /** Watch this network namespace (/run/netns/NAME) instead of our own: entered before any socket opens. Throws NetnsError. */
+  /** Watch this network namespace (/run/netns/NAME) instead of our own: kernel sockets are opened in it (server/sys/netns.ts). Throws NetnsError. */
   netns?: string;
   /** Where the key fingerprint secret is kept (default /var/lib/sascope). */
   dataDir?: string;
@@ -148,9 +148,9 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
   if (config.tokens.problem) log.warn(`${config.tokens.problem}: no access tokens; only open loopback access works`);
   if (config.openLoopback) log.warn('open loopback access: requests from 127.0.0.0/8 and ::1 need no token');
   const auth = new Auth({ tokens: config.tokens.tokens, openLoopback: config.openLoopback, allowedOrigins: config.config.allowedOrigins, tls: config.tls !== undefined, listenHost: opts.host });
-  // The listening socket is opened first, in sascope's own network namespace: with --netns the kernel
-  // sources then move the main thread into the watched namespace, while the dashboard stays reachable
-  // where it was started. Requests before the kernel and pages are ready get a 503.
+  // The listening socket stays in sascope's own network namespace: with --netns only kernel sockets are
+  // opened in the watched one (server/sys/netns.ts), so the dashboard is reachable where it was started.
+  // Requests before the kernel and pages are ready get a 503.
   let kernel: Kernel | undefined;
   let handle: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   let nextUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | undefined;

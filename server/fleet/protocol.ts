@@ -234,7 +234,7 @@ export function joinSnapshot(chunks: readonly Uint8Array[]): SnapshotDocument {
  * payloads. A single delta bigger than maxBytes cannot be sent as a delta: `tooBig` says so (the agent
  * then publishes a snapshot instead, which has no size limit).
  */
-export function deltaMessages(head: { host: string; boot: string; time: number }, deltas: readonly FleetDelta[], maxBytes = CHUNK_BYTES): { messages: Array<{ from: number; through: number; payload: Buffer }>; tooBig: boolean } {
+export function deltaMessages(head: { host: string; boot: string; time: number }, deltas: ReadonlyArray<{ seq: number }>, maxBytes = CHUNK_BYTES): { messages: Array<{ from: number; through: number; payload: Buffer }>; tooBig: boolean } {
   const prefix = (from: number, through: number) => `{"proto":${FLEET_PROTO},"host":${JSON.stringify(head.host)},"boot":"${head.boot}","from":${from},"through":${through},"time":${head.time},"deltas":[`;
   const room = maxBytes - Buffer.byteLength(prefix(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) - 2;
   const messages: Array<{ from: number; through: number; payload: Buffer }> = [];

@@ -3,6 +3,7 @@
 import { c, lastErrno, SOCK_CLOEXEC, SOCK_NONBLOCK, MSG_TRUNC, AF_NETLINK, SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE } from './libc.ts';
 import { Errno, SyscallError } from './errno.ts';
 import { watchReadable, type FdWatch } from './fdwatch.ts';
+import { inKernelNetns } from './netns.ts';
 
 /** Most datagrams read in one wake-up before yielding to the event loop (libuv polls level-triggered, so the rest come next tick). */
 const DRAIN_BUDGET = 64;
@@ -26,7 +27,8 @@ export class KernelSocket {
   }
 
   static open(source: string, domain: number, type: number, protocol: number, recvBufferBytes = 256 * 1024): KernelSocket {
-    const fd = c.socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol) as number;
+    // In the watched namespace (--netns): a socket belongs to the namespace it was made in, for good.
+    const fd = inKernelNetns(() => c.socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol) as number);
     if (fd < 0) throw new SyscallError(source, 'socket', lastErrno());
     return new KernelSocket(source, fd, domain, recvBufferBytes);
   }

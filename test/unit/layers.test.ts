@@ -24,7 +24,7 @@ const LAYERS: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['fleet', ['server/fleet/']],
   ['hub', ['server/hub/']],
   // The wiring: the only code that names a family above the family layer.
-  ['process', ['server/kernel.ts', 'server/main.ts', 'server/cli.ts', 'server/snapshot.ts', 'server/sign-in.ts', 'server/bin.mjs', 'server/build.mjs']],
+  ['process', ['server/kernel.ts', 'server/main.ts', 'server/agent.ts', 'server/cli.ts', 'server/snapshot.ts', 'server/sign-in.ts', 'server/bin.mjs', 'server/build.mjs']],
   // The browser: imports only itself and server/wire.
   ['ui', ['app/', 'components/']],
 ];

@@ -3,20 +3,25 @@
 // sender), so each reply is already queued when send returns; a non-blocking recv picks it up.
 import { parentPort, workerData } from 'node:worker_threads';
 import { SyscallError } from '../../sys/errno.ts';
+import { setThreadNetns } from '../../sys/netns.ts';
 import { openPfkeySocket } from './conn.ts';
 import { encodeSadbMessage } from './message.ts';
 import { SADB } from './spec.ts';
 
 /** What register.ts hands the thread: checked, not assumed (workerData is whatever the parent passed). */
-function registerRequest(d: unknown): { satypes: number[]; pid: number } {
+function registerRequest(d: unknown): { satypes: number[]; pid: number; netnsFd?: number } {
   if (typeof d === 'object' && d !== null && 'satypes' in d && 'pid' in d) {
     const { satypes, pid } = d;
-    if (Array.isArray(satypes) && satypes.every((t): t is number => Number.isInteger(t)) && typeof pid === 'number') return { satypes, pid };
+    const netnsFd = 'netnsFd' in d ? d.netnsFd : undefined;
+    if (Array.isArray(satypes) && satypes.every((t): t is number => Number.isInteger(t)) && typeof pid === 'number' && (netnsFd === undefined || typeof netnsFd === 'number')) return { satypes, pid, netnsFd };
   }
-  throw new TypeError('pfkey register worker: workerData must be { satypes: number[]; pid: number }');
+  throw new TypeError('pfkey register worker: workerData must be { satypes: number[]; pid: number; netnsFd?: number }');
 }
-const { satypes, pid } = registerRequest(workerData);
+const { satypes, pid, netnsFd } = registerRequest(workerData);
 try {
+  // --netns: this thread (it ends when done) enters the watched namespace for good before its socket opens.
+  const errno = netnsFd === undefined ? undefined : setThreadNetns(netnsFd);
+  if (errno !== undefined) throw new SyscallError('pfkey register', 'setns', errno);
   const sock = openPfkeySocket('pfkey register', 1024 * 1024);
   const replies: string[] = [];
   try {

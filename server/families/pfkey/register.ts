@@ -6,6 +6,7 @@
 // bytes come back. Not the libuv thread pool: a dedicated thread that ends when it is done.
 import { Worker } from 'node:worker_threads';
 import { SyscallError } from '../../sys/errno.ts';
+import { kernelNetnsFd } from '../../sys/netns.ts';
 
 export type RegisterReader = (satypes: number[], pid: number) => Promise<Buffer[]>;
 
@@ -23,7 +24,8 @@ export function registerWorkerUrl(moduleUrl: string): URL {
 
 export const readRegisterReplies: RegisterReader = (satypes, pid) =>
   new Promise((resolve, reject) => {
-    const worker = new Worker(registerWorkerUrl(import.meta.url), { workerData: { satypes, pid } });
+    // The thread starts in the main thread's own namespace: with --netns it enters the watched one first.
+    const worker = new Worker(registerWorkerUrl(import.meta.url), { workerData: { satypes, pid, netnsFd: kernelNetnsFd() } });
     let settled = false;
     const timer = setTimeout(() => {
       if (settled) return;

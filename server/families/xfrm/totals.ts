@@ -2,6 +2,7 @@
 // XFRMA_SPD_* attributes, build_sadinfo/build_spdinfo in net/xfrm/xfrm_user.c) and /proc/net/xfrm_stat
 // (CONFIG_XFRM_STATISTICS: "XfrmInError  0" lines, per network namespace), with rates between reads.
 import { readFileSync } from 'node:fs';
+import { inKernelNetns } from '../../sys/netns.ts';
 import { decodeAttrs } from '../../netlink/spec.ts';
 import { DecodeError } from '../../netlink/errors.ts';
 import type { NetlinkMessage } from '../../netlink/message.ts';
@@ -47,11 +48,11 @@ export function parseXfrmStat(text: string): Record<string, bigint> {
   return out;
 }
 
-/** Reads /proc/net/xfrm_stat (the reading thread's netns — the main thread's, after --netns) and computes rates. */
+/** Reads /proc/net/xfrm_stat (the watched netns's: read inside it, see server/sys/netns.ts) and computes rates. */
 export class XfrmStatReader {
   private prev: { at: number; values: Record<string, bigint> } | undefined;
 
-  constructor(private readonly path = '/proc/net/xfrm_stat', private readonly read: (p: string) => string = (p) => readFileSync(p, 'utf8')) {}
+  constructor(private readonly path = '/proc/net/xfrm_stat', private readonly read: (p: string) => string = (p) => inKernelNetns(() => readFileSync(p, 'utf8'))) {}
 
   /** One read: the counters and, from the second read on, per-second rates (negative deltas, i.e. resets, give 0). */
   sample(now = Date.now()): { stats: Record<string, bigint>; rates?: Record<string, number> } {

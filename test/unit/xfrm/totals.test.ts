@@ -16,7 +16,7 @@ import {
   xfrm_usersa_info, xfrm_selector, xfrm_userpolicy_info, xfrmu_sadhinfo, xfrmu_spdinfo, xfrmu_spdhinfo, xfrmu_spdhthresh, xfrm_encap_tmpl,
 } from '../../../server/families/xfrm/spec.ts';
 import { keyFingerprint, loadFingerprintSecret, useFingerprintSecret } from '../../../server/families/fingerprint.ts';
-import { enterNetns, NetnsError } from '../../../server/sys/netns.ts';
+import { setKernelNetns, NetnsError } from '../../../server/sys/netns.ts';
 import { TEST_FINGERPRINT_SECRET } from '../decoders.ts';
 import { rawMessage } from './build.ts';
 
@@ -90,8 +90,8 @@ test('fingerprint: HMAC-SHA256 of the key under the secret, first 8 hex digits, 
 });
 
 test('--netns: a missing namespace is a one-line error; bad names are refused', () => {
-  assert.throws(() => enterNetns('sascope-no-such-ns'), (e) => e instanceof NetnsError && /not found/.test(e.message) && !e.message.includes('\n'));
-  assert.throws(() => enterNetns('../etc'), NetnsError);
+  assert.throws(() => setKernelNetns('sascope-no-such-ns'), (e) => e instanceof NetnsError && /not found/.test(e.message) && !e.message.includes('\n'));
+  assert.throws(() => setKernelNetns('../etc'), NetnsError);
 });
 
 test('XFRM struct sizes: the table, the kernel, and koffi\'s C layout agree', () => {

@@ -1,0 +1,265 @@
+// `sascope agent`: the host's model published to NATS JetStream (docs/fleet.md). Every model change gets
+// the next seq of this boot; changes go out as delta batches on the host's delta subject, one publish at a
+// time (what changes while one waits for its ack is the next batch), each with a message id so a
+// republish is deduplicated. A snapshot (byte chunks on the snap subject, then the host record in KV)
+// is written once the kernel sources are ready, after every reconnect, and every fleet.snapshotSeconds
+// when something changed. A heartbeat goes to KV every fleet.heartbeatSeconds. Losing NATS loses nothing
+// of the kernel view: the sources keep the model, and a fresh snapshot follows the reconnect.
+import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { Model, ModelChange } from '../model/model.ts';
+import type { Logger } from '../log.ts';
+import type { SourceStatus } from '../wire/entities.ts';
+import { errorWords } from '../sys/errno.ts';
+import { NatsLink, reconnectDelayMs, type NatsSettings } from './nats.ts';
+import {
+  ALIVE_BUCKET, BUCKET_OPTIONS, CHUNK_BYTES, FLEET_PROTO, HEADER, HOSTS_BUCKET, SNAPSHOT_REFRESH_S, STREAM, chunkHeader, deltaMessages, deltaMsgId, hostSubject, newBootId, snapHeader, snapMsgId, snapshotChunks, streamConfig,
+  type AliveRecord, type HostRecord,
+} from './protocol.ts';
+
+export interface AgentOptions {
+  host: string;
+  agentVersion: string;
+  /** What the snapshot says of this process (as the hub's). */
+  server: { version: string; hostname: string; netns: string };
+  heartbeatSeconds: number;
+  snapshotSeconds: number;
+  /** Resolves when the kernel sources have done their first dumps: the first snapshot waits for it. */
+  ready: Promise<void>;
+  /** Largest chunk / delta message (default 512 KiB; lowered to fit the server's max_payload). */
+  chunkBytes?: number;
+  /** Changes kept while NATS is away; past it they are dropped (the snapshot after the reconnect has them). */
+  maxPendingDeltas?: number;
+}
+
+const ACK_TIMEOUT_MS = 10_000;
+/** Room for headers under the server's max_payload. */
+const HEADER_ROOM = 4096;
+
+export class FleetAgent {
+  readonly boot = newBootId();
+  readonly link: NatsLink;
+  private seq = 0;
+  /** Changes not yet published, each with its seq (the model's wire rows: never mutated, so kept as they are). */
+  private pending: Array<ModelChange & { seq: number }> = [];
+  /** A snapshot is taken before any delta is sent: changes before the first one are in it. */
+  private firstSnapshotDone = false;
+  private needSnapshot = true;
+  private lastSnapshot = { seq: -1, at: 0 };
+  private sourcesReady = false;
+  private pumping = false;
+  private stopped = false;
+  /** JetStream and the buckets while connected with the stream and buckets in place; gen counts connections. */
+  private js: JetStreamClient | undefined;
+  private hostsKv: KV | undefined;
+  private aliveKv: KV | undefined;
+  private gen = 0;
+  private chunkBytes: number;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly unsubscribe: () => void;
+  /** Publishes that failed and were tried again (the test reads it; the log says why). */
+  retries = 0;
+
+  constructor(private readonly model: Model, settings: NatsSettings, private readonly log: Logger, private readonly opts: AgentOptions) {
+    this.chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
+    this.unsubscribe = model.onChange((c) => this.onChange(c));
+    this.link = new NatsLink(model, settings, log, { connected: (nc, gen) => this.connected(nc, gen), disconnected: () => this.disconnected() });
+    void opts.ready.then(() => {
+      this.sourcesReady = true;
+      this.kick();
+    });
+  }
+
+  start(): void {
+    this.link.start();
+    const heartbeat = setInterval(() => void this.heartbeat(), this.opts.heartbeatSeconds * 1000);
+    const snapshots = setInterval(() => this.snapshotDue(), Math.min(this.opts.snapshotSeconds, 30) * 1000);
+    this.timers.push(heartbeat, snapshots);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.unsubscribe();
+    await this.link.stop();
+  }
+
+  /** The newest seq of this boot (every model change counted). */
+  get currentSeq(): number {
+    return this.seq;
+  }
+
+  private onChange(c: ModelChange): void {
+    const seq = ++this.seq;
+    if (!this.firstSnapshotDone) return;
+    this.pending.push({ seq, ...c });
+    if (this.pending.length > (this.opts.maxPendingDeltas ?? 10_000)) {
+      // NATS is away (or far behind): a snapshot replaces what piled up; a console sees the hole and takes it.
+      this.pending = [];
+      this.needSnapshot = true;
+    }
+    this.kick();
+  }
+
+  private snapshotDue(): void {
+    const age = Date.now() - this.lastSnapshot.at;
+    if ((age >= this.opts.snapshotSeconds * 1000 && this.seq !== this.lastSnapshot.seq) || age >= SNAPSHOT_REFRESH_S * 1000) {
+      this.needSnapshot = true;
+      this.kick();
+    }
+  }
+
+  private disconnected(): void {
+    this.js = undefined;
+  }
+
+  /** A connection is up: the stream and buckets in place (made when absent and allowed), then a fresh snapshot. */
+  private async connected(nc: NatsConnection, gen: number): Promise<void> {
+    this.js = undefined;
+    const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    this.chunkBytes = Math.min(this.opts.chunkBytes ?? CHUNK_BYTES, maxPayload - HEADER_ROOM);
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.info(STREAM).catch(async (err: unknown) => {
+        if (!(err instanceof Error && err.name === 'StreamNotFoundError')) throw err;
+        this.log.info({ source: 'nats', stream: STREAM }, `nats: creating stream ${STREAM}`);
+        await jsm.streams.add(streamConfig());
+      });
+      const kvm = new Kvm(nc);
+      const bucket = (name: string) => kvm.open(name).then(async (kv) => (await kv.status(), kv)).catch(() => kvm.create(name, BUCKET_OPTIONS));
+      const [hosts, alive] = await Promise.all([bucket(HOSTS_BUCKET), bucket(ALIVE_BUCKET)]);
+      if (this.stopped || this.link.connection !== nc) return;
+      this.hostsKv = hosts;
+      this.aliveKv = alive;
+    } catch (err) {
+      const reason = `stream ${STREAM} or buckets ${HOSTS_BUCKET}/${ALIVE_BUCKET} not usable: ${errorWords(err)} (start the console first, or allow this identity to create them)`;
+      this.log.warn({ source: 'nats', err: errorWords(err) }, `nats: ${reason}`);
+      this.link.trouble(reason);
+      const retry = setTimeout(() => {
+        if (!this.stopped && this.link.connection === nc) void this.connected(nc, gen);
+      }, reconnectDelayMs(3));
+      retry.unref();
+      return;
+    }
+    this.link.trouble(undefined);
+    this.js = jetstream(nc, { timeout: ACK_TIMEOUT_MS });
+    this.gen = gen;
+    this.needSnapshot = true;
+    void this.heartbeat();
+    this.kick();
+  }
+
+  private kick(): void {
+    if (!this.pumping && !this.stopped) void this.pump();
+  }
+
+  /** One publish at a time, in order: deltas first, then a snapshot when one is due. */
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (!this.stopped && this.js && this.sourcesReady) {
+        if (this.pending.length > 0 && this.firstSnapshotDone) await this.publishDeltas();
+        else if (this.needSnapshot) await this.publishSnapshot();
+        else break;
+      }
+    } catch (err) {
+      this.log.error({ source: 'nats', err: String(err) }, 'fleet agent: publishing failed');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private headers(extra: Record<string, string> = {}) {
+    const h = headers();
+    h.set(HEADER.proto, String(FLEET_PROTO));
+    for (const [k, v] of Object.entries(extra)) h.set(k, v);
+    return h;
+  }
+
+  /**
+   * Publish until JetStream acknowledges it, with the same message id every time (a copy that did land is
+   * then a duplicate, dropped). `sameConnection`: give up (undefined) once the connection changed — a
+   * snapshot begun on the old one is begun again, whole.
+   */
+  private async publish(subject: string, payload: Uint8Array, msgID: string, extra: Record<string, string>, sameConnection: boolean): Promise<PubAck | undefined> {
+    const gen = this.gen;
+    for (let attempt = 0; !this.stopped; attempt++) {
+      if (sameConnection && this.gen !== gen) return undefined;
+      const js = this.js;
+      if (js) {
+        try {
+          const ack = await js.publish(subject, payload, { msgID, headers: this.headers(extra) });
+          if (attempt > 0) this.link.trouble(undefined);
+          return ack;
+        } catch (err) {
+          this.retries++;
+          this.log.warn({ source: 'nats', subject, msgID, err: errorWords(err) }, `nats: publish ${msgID}: ${errorWords(err)}`);
+          if (attempt > 0) this.link.trouble(`publishing on ${subject}: ${errorWords(err)}`);
+        }
+      }
+      await new Promise((r) => setTimeout(r, reconnectDelayMs(Math.min(attempt, 3))));
+    }
+    return undefined;
+  }
+
+  private async publishDeltas(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    const { messages, tooBig } = deltaMessages({ host: this.opts.host, boot: this.boot, time: Date.now() }, batch, this.chunkBytes);
+    if (tooBig) {
+      this.log.warn({ source: 'nats', from: batch[0]!.seq }, 'fleet agent: a change is bigger than a NATS message; sending a snapshot instead');
+      this.needSnapshot = true;
+      return;
+    }
+    for (const m of messages) await this.publish(hostSubject(this.opts.host, 'delta'), m.payload, deltaMsgId(this.opts.host, this.boot, m.through), {}, false);
+  }
+
+  /** The whole model at the current seq, in chunks; then the host record that points at them. */
+  private async publishSnapshot(): Promise<void> {
+    this.needSnapshot = false;
+    const { host } = this.opts;
+    const seq = this.seq;
+    const time = Date.now();
+    // Taken synchronously: every change so far is in it (the pending ones with it), every later one follows it.
+    this.pending = [];
+    this.firstSnapshotDone = true;
+    const { chunks, bytes } = snapshotChunks({ proto: FLEET_PROTO, host, boot: this.boot, seq, time, server: this.opts.server }, (kind) => this.model.list(kind), this.chunkBytes);
+    const n = chunks.length;
+    let firstStreamSeq = 0;
+    for (let i = 0; i < n; i++) {
+      const ack = await this.publish(hostSubject(host, 'snap'), chunks[i]!, snapMsgId(host, this.boot, seq, i), { [HEADER.snap]: snapHeader(this.boot, seq), [HEADER.chunk]: chunkHeader(i, n) }, true);
+      if (!ack) return void (this.needSnapshot = true);
+      chunks[i] = Buffer.alloc(0); // sent: its memory can go (a 100k-SA snapshot is ~95 MB)
+      if (i === 0) firstStreamSeq = ack.seq;
+    }
+    const record: HostRecord = { proto: FLEET_PROTO, host, boot: this.boot, agentVersion: this.opts.agentVersion, snap: { seq, firstStreamSeq, chunks: n, bytes }, time };
+    // Before any later delta goes out: a console that finds a hole reads this record and finds this snapshot.
+    const gen = this.gen;
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopped || this.gen !== gen || !this.hostsKv) return void (this.needSnapshot = true);
+      try {
+        await this.hostsKv.put(host, JSON.stringify(record));
+        break;
+      } catch (err) {
+        this.log.warn({ source: 'nats', err: errorWords(err) }, `nats: host record: ${errorWords(err)}`);
+        await new Promise((r) => setTimeout(r, reconnectDelayMs(Math.min(attempt, 3))));
+      }
+    }
+    this.lastSnapshot = { seq, at: time };
+    this.log.info({ source: 'nats', seq, chunks: n, bytes, firstStreamSeq }, `fleet agent: snapshot at seq ${seq} (${n} chunks, ${bytes} bytes)`);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const kv = this.aliveKv;
+    if (!kv || !this.link.connection) return;
+    const sources = this.model.list('source') as SourceStatus[];
+    const notOk = sources.filter((s) => s.state !== 'ok').map((s) => s.id);
+    const record: AliveRecord = { proto: FLEET_PROTO, host: this.opts.host, boot: this.boot, seq: this.seq, time: Date.now(), sources: { ok: sources.length - notOk.length, notOk } };
+    try {
+      await kv.put(this.opts.host, JSON.stringify(record));
+    } catch (err) {
+      this.log.warn({ source: 'nats', err: errorWords(err) }, `nats: heartbeat: ${errorWords(err)}`);
+    }
+  }
+}
