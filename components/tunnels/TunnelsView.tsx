@@ -4,6 +4,7 @@
 import { useMemo } from 'react';
 import type { OnWire } from '@/server/wire/entities';
 import type { Rotation, Tunnel } from '@/server/wire/tunnels';
+import { keyOnHost } from '@/server/wire/fleet';
 import { useEntities, useLiveStatus } from '../live/keys';
 import { Panel, PanelBody } from '../ui/Panel';
 import { DataTable, columnsOf } from '../ui/DataTable';
@@ -12,6 +13,7 @@ import { useUrlState } from '../ui/useUrlState';
 import { formatBytes, formatCount, formatSpi } from '../format';
 import { formatDuration } from '../sa/sa-text';
 import { ALARM_WORDS, CAUSE_TONE, CAUSE_WORDS } from './alarm-text';
+import { useFleet } from '../fleet/useFleet';
 
 type T = OnWire<Tunnel>;
 type R = OnWire<Rotation>;
@@ -69,10 +71,13 @@ export function TunnelsView() {
   const selected = url.get('tunnel') ?? undefined;
   const tlist = useMemo(() => (tunnels ? [...tunnels.rows.values()] : []), [tunnels, tunnels?.version]);
   const rlist = useMemo(() => (rotations ? [...rotations.rows.values()].sort((a, b) => b.time - a.time) : []), [rotations, rotations?.version]);
-  const shownRotations = selected ? rlist.filter((r) => r.tunnel === selected) : rlist;
+  // A rotation names its tunnel by the key it has on its host (server/wire/fleet.ts).
+  const shownRotations = selected ? rlist.filter((r) => keyOnHost(r, r.tunnel) === selected) : rlist;
+  const fleet = useFleet();
   const nowMs = now ?? Date.now();
 
   const columns = columnsOf<T>([
+    ...(fleet ? [{ id: 'host', header: 'Host', cell: (t: T) => <span className="font-mono text-xs">{t.host}</span>, sortValue: (t: T) => t.host }] : []),
     { id: 'name', header: 'Tunnel', cell: (t) => <span className="font-mono text-xs">{t.name}</span>, sortValue: (t) => t.name },
     { id: 'state', header: 'State', cell: (t) => <span className={STATE_TONE[t.state] ?? ''}>{t.state}</span>, sortValue: (t) => t.state },
     { id: 'dir', header: 'Dir', cell: (t) => t.direction ?? '—' },

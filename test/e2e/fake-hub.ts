@@ -96,7 +96,8 @@ export function syntheticHost(name: string, over: Record<string, unknown> = {}) 
 /**
  * A fleet console's model: `hosts` hosts (gw-01 …) with `tunnels` tunnels each (tunnel i of a host rides
  * SA i, SPIs unique across the fleet). `stale` hosts stopped reporting 45 s ago (the console's host-stale
- * alarm with them); `alarmed` tunnels ("gw-02/t03") are down with a hard-expired alarm.
+ * alarm with them); `alarmed` tunnels ("gw-02/t03") are down with a hard-expired alarm. Each host's first
+ * tunnel has rotated once.
  */
 export function syntheticFleet(hosts: number, tunnels: number, opts: { stale?: string[]; alarmed?: string[] } = {}) {
   const e: Record<string, unknown[]> = { host: [], tunnel: [], sa: [], alarm: [], rotation: [], source: [] };
@@ -112,6 +113,7 @@ export function syntheticFleet(hosts: number, tunnels: number, opts: { stale?: s
     const alarms = [
       ...ts.filter((t) => t.alarms.length).map((t) => ({ key: `hard-expired:tunnel:${t.key}`, type: 'hard-expired', severity: 'critical', ref: `tunnel:${t.key}`, summary: `${t.name}: SA hard-expired, no replacement`, since: now() - 60_000 })),
     ];
+    e.rotation!.push(...onHost(host, [{ key: 'r1', family: 'xfrm', tunnel: ts[0]!.key, tunnelName: ts[0]!.name, time: now() - 30_000, cause: 'soft-expire', oldSpi: 1, newSpi: ts[0]!.current.spi, state: 'done' }]));
     e.tunnel!.push(...onHost(host, ts));
     e.sa!.push(...onHost(host, sas));
     e.alarm!.push(...onHost(host, alarms));

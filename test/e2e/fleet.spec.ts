@@ -36,7 +36,7 @@ test('fleet overview: a row per host with its state, last seen and counts; sorta
   await expect(page).toHaveURL(/\/\?host=gw-03$/);
   await expect(page.getByTestId('host-filter')).toHaveValue('gw-03');
   await expect(page.getByTestId('count-sa')).toContainText(/^3/);
-  await expect(page.getByTestId('alarm-list')).toContainText('t02');
+  await expect(page.getByTestId('alarm-list')).toContainText(/gw-03.*Hard expiry reached.*t02/);
   // A link that names no host (the overview's SA count) keeps the chosen one.
   await page.getByTestId('count-sa').click();
   await expect(page).toHaveURL(/\/sas\?host=gw-03$/);
@@ -73,6 +73,7 @@ test('the host filter narrows every page and goes along in the links; search fin
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tunnels' }).click();
   await expect(page).toHaveURL(/\/tunnels\?host=gw-03/);
   await expect(page.getByRole('table', { name: 'Tunnels' }).getByRole('row')).toHaveCount(4);
+  await expect(page.getByRole('table', { name: 'Tunnels' }).getByRole('columnheader', { name: 'Host' })).toBeVisible();
   await page.getByTestId('host-filter').selectOption('');
   await expect(page.getByRole('table', { name: 'Tunnels' }).getByRole('row')).toHaveCount(10);
 
@@ -96,6 +97,9 @@ test('the host filter narrows every page and goes along in the links; search fin
   // A result opens where it lives, on its host.
   await page.getByRole('table', { name: 'Tunnels found' }).getByRole('row').nth(1).click();
   await expect(page).toHaveURL(/\/tunnels\?host=gw-03&tunnel=gw-03%2Fxfrm%3Aesp%3At01/);
+  // Its rotations: a rotation names its tunnel by the key it has on its host.
+  await expect(page.getByRole('table', { name: 'Rotations' }).getByRole('row')).toHaveCount(2);
+  await expect(page.getByRole('table', { name: 'Rotations' })).toContainText('gw-03 → peer-t01');
 });
 
 test('fleet wall: alarms first across hosts, a stale host is an alarm tile, tiles grouped by host and a count per host', async ({ page }) => {
