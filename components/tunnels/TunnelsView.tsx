@@ -14,6 +14,7 @@ import { formatBytes, formatCount, formatSpi } from '../format';
 import { formatDuration } from '../sa/sa-text';
 import { ALARM_WORDS, CAUSE_TONE, CAUSE_WORDS } from './alarm-text';
 import { useFleet } from '../fleet/useFleet';
+import { hostOf } from '../live/host-filter';
 
 type T = OnWire<Tunnel>;
 type R = OnWire<Rotation>;
@@ -77,7 +78,7 @@ export function TunnelsView() {
   const nowMs = now ?? Date.now();
 
   const columns = columnsOf<T>([
-    ...(fleet ? [{ id: 'host', header: 'Host', cell: (t: T) => <span className="font-mono text-xs">{t.host}</span>, sortValue: (t: T) => t.host }] : []),
+    ...(fleet ? [{ id: 'host', header: 'Host', cell: (t: T) => <span className="font-mono text-xs">{hostOf(t)}</span>, sortValue: (t: T) => hostOf(t) }] : []),
     { id: 'name', header: 'Tunnel', cell: (t) => <span className="font-mono text-xs">{t.name}</span>, sortValue: (t) => t.name },
     { id: 'state', header: 'State', cell: (t) => <span className={STATE_TONE[t.state] ?? ''}>{t.state}</span>, sortValue: (t) => t.state },
     { id: 'dir', header: 'Dir', cell: (t) => t.direction ?? '—' },
