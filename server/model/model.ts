@@ -53,8 +53,59 @@ export function toWire(v: unknown): unknown {
   if (typeof v === 'string') return sharedString(v);
   if (v === null || typeof v !== 'object') return v;
   if (Buffer.isBuffer(v)) return v.toString('hex');
-  if (Array.isArray(v)) return v.length === 0 ? EMPTY : v.map(toWire);
+  if (Object.isFrozen(v)) return v; // shared already (below): wire form, never mutated
+  if (Array.isArray(v)) return v.length === 0 ? EMPTY : sharedArray(v.map(toWire));
   return wireObject(v as Record<string, unknown>);
+}
+
+/**
+ * Small parts whose fields are all primitives and repeat across rows (a zero selector, lifetime limits,
+ * algorithm references, counters at zero, flag lists) are kept once: one frozen copy per distinct value,
+ * found by its fields (~100 B saved each, a few per row: a third of an SA row). Each shape is tried for a
+ * while and left alone when its values seldom repeat (counters, a peer's address), so it costs no time
+ * there. Pools are bounded: full, one starts over (rows keep what they share).
+ */
+interface Pool {
+  values: Map<string, object> | undefined;
+  tries: number;
+  hits: number;
+}
+const POOL_TRIAL = 1024;
+const POOL_MAX = 4096;
+
+function pooled<T extends object>(pool: Pool, o: T, id: string | undefined): T {
+  if (id === undefined || !pool.values) return o;
+  const hit = pool.values.get(id);
+  if (hit !== undefined) pool.hits++;
+  else {
+    if (pool.values.size >= POOL_MAX) pool.values.clear();
+    pool.values.set(id, Object.freeze(o));
+  }
+  if (++pool.tries === POOL_TRIAL && pool.hits * 4 < pool.tries) pool.values = undefined;
+  return (hit ?? o) as T;
+}
+
+/** The fields of o as one string when all are primitives (typed and delimited: 1 and "1" differ), else undefined. */
+function primitiveId(o: Record<string, unknown> | unknown[]): string | undefined {
+  let id = '';
+  for (const k in o) {
+    const x = (o as Record<string, unknown>)[k];
+    const t = typeof x;
+    if (t === 'string') id += `s${(x as string).length}:${x as string}`;
+    else if (t === 'number' || t === 'boolean') id += `${t[0]}${x as number};`;
+    else return undefined;
+  }
+  return id;
+}
+
+/** A part a listener keeps beside the model's rows (a tunnel's selector): the model's shared copy, so both hold one. T is wire form already. */
+export function sharedPart<T extends object>(v: T): T {
+  return toWire(v) as T;
+}
+
+const arrayPool: Pool = { values: new Map(), tries: 0, hits: 0 };
+function sharedArray(a: unknown[]): unknown[] {
+  return a.length > 8 ? a : pooled(arrayPool, a, primitiveId(a));
 }
 
 type WireBuilder = (v: Record<string, unknown>, key: string | undefined, tw: (x: unknown) => unknown) => Record<string, unknown>;
@@ -64,11 +115,13 @@ interface Shape {
   parent: Shape | undefined;
   next: Map<string, Shape>;
   build?: WireBuilder;
+  /** Its objects shared (plain shapes: parts of rows, not rows). */
+  pool: Pool;
 }
 let shapeCount = 0;
 function newShape(name: string, parent?: Shape): Shape {
   shapeCount++;
-  return { name, parent, next: new Map() };
+  return { name, parent, next: new Map(), pool: { values: new Map(), tries: 0, hits: 0 } };
 }
 const shapes = { plain: newShape(''), keyed: newShape('key') };
 
@@ -90,7 +143,8 @@ function wireObject(v: Record<string, unknown>, key?: string): Record<string, un
     }
     shape = n;
   }
-  return (shape.build ??= compile(shape, key !== undefined))(v, key, toWire);
+  const o = (shape.build ??= compile(shape, key !== undefined))(v, key, toWire);
+  return key === undefined && shape.pool.values ? pooled(shape.pool, o, primitiveId(o)) : o;
 }
 
 function compile(shape: Shape, keyed: boolean): WireBuilder {
@@ -122,6 +176,7 @@ function sameAsWire(v: Record<string, unknown>, w: Record<string, unknown>, key:
 }
 
 function sameValueAsWire(v: unknown, w: unknown): boolean {
+  if (v === w) return true;
   if (typeof v === 'bigint') return typeof w === 'string' && bigintString(v) === w;
   if (v === null || typeof v !== 'object') return v === w;
   if (Buffer.isBuffer(v)) return typeof w === 'string' && v.toString('hex') === w;

@@ -1,0 +1,25 @@
+// The model's shared parts, in a process of their own: pools and shapes are per process (another file's
+// rows could have used up the shapes or shown a shape's values seldom repeat).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Model } from '../../../server/model/model.ts';
+
+test('parts that repeat across rows are kept once, frozen, and a change to one row leaves the others as they were', () => {
+  const m = new Model();
+  const sel = (proto: string | number) => ({ src: '0.0.0.0/0', dst: '0.0.0.0/0', proto, sport: 0, dport: 0 });
+  for (let i = 0; i < 3; i++) m.upsert('tunnel', `t${i}`, { name: `t${i}`, selector: sel('any'), flags: ['esn'] });
+  const rows = [0, 1, 2].map((i) => m.get('tunnel', `t${i}`) as { selector: { proto: unknown }; flags: string[] });
+  assert.equal(rows[0]!.selector, rows[1]!.selector);
+  assert.equal(rows[0]!.flags, rows[2]!.flags);
+  assert.ok(Object.isFrozen(rows[0]!.selector));
+  const seen: unknown[] = [];
+  m.onChange((c) => seen.push(c));
+  m.upsert('tunnel', 't1', { name: 't1', selector: sel('any'), flags: ['esn'] });
+  assert.equal(seen.length, 0, 'the same row again changes nothing');
+  m.patch('tunnel', 't1', { selector: { proto: 6 } });
+  assert.deepEqual((m.get('tunnel', 't1') as { selector: unknown }).selector, sel(6));
+  assert.deepEqual((m.get('tunnel', 't0') as { selector: unknown }).selector, sel('any'));
+  m.upsert('tunnel', 't2', { name: 't2', selector: sel('6'), flags: ['esn'] });
+  assert.equal((m.get('tunnel', 't2') as { selector: { proto: unknown } }).selector.proto, '6', '"6" and 6 are different values');
+  assert.equal((m.get('tunnel', 't1') as { selector: { proto: unknown } }).selector.proto, 6);
+});
