@@ -112,6 +112,15 @@ test('encodeStruct → decodeStruct round trip; short buffers are a DecodeError'
   assert.throws(() => decodeStruct(xfrm_selector, buf, 500), (e) => e instanceof DecodeError && /0 left/.test(e.message));
 });
 
+test('u64 fields at their edges: 0, 2^32-1, 2^32, 2^53+1, 2^64-2 and 2^64-1 (XFRM_INF)', () => {
+  const edges = [0n, 0xffffffffn, 0x100000000n, 2n ** 53n + 1n, 2n ** 64n - 2n, 2n ** 64n - 1n, 0xffffffff00000000n, 0x00000000ffffffffn + (1n << 63n)];
+  for (const v of edges) {
+    const buf = Buffer.alloc(xfrm_lifetime_cur.size);
+    for (let off = 0; off < buf.length; off += 8) buf.writeBigUInt64LE(v, off);
+    assert.deepEqual(Object.values(decodeStruct(xfrm_lifetime_cur, buf)), [v, v, v, v], `0x${v.toString(16)}`);
+  }
+});
+
 test('defineStruct refuses a size its fields do not add up to', () => {
   assert.throws(() => defineStruct('bad', 8, [['a', 'u32'], ['b', 'u16']]), /add up to 6 bytes, declared 8/);
 });
