@@ -72,10 +72,24 @@ export function unrepresentable(x: Xsa): Found[] {
   return r;
 }
 
-/** A check's `reason` and `causes` from what was found (nothing when it is empty). */
+/**
+ * A check's `reason` and `causes` from what was found (nothing when it is empty). Most SAs of a gateway
+ * share their causes (every AEAD SA the same sentence): one copy each, frozen, which the model keeps by
+ * reference (~400 B of a check row otherwise). The words determine the causes (each names its subject).
+ */
+const explanations = new Map<string, { reason: string; causes: PfkeyCause[] }>();
 function explained(found: Found[]): { reason?: string; causes?: PfkeyCause[] } {
   if (!found.length) return {};
-  return { reason: found.map((c) => c.text).join('; '), causes: found.map(({ text: _words, ...c }) => c) };
+  const reason = found.map((c) => c.text).join('; ');
+  let e = explanations.get(reason);
+  if (!e) {
+    if (explanations.size >= 1024) explanations.clear();
+    const causes = found.map(({ text: _words, ...c }) => Object.freeze(c));
+    Object.freeze(causes);
+    reason.charCodeAt(0); // flat: the pieces of the join go
+    explanations.set(reason, (e = { reason, causes }));
+  }
+  return e;
 }
 
 const limit = (v: string) => (v === U64_MAX ? '0' : v); // _X2KEY: XFRM_INF is 0 on PF_KEY
@@ -234,6 +248,8 @@ export class PfkeyCrossCheck {
     if (old !== undefined) rev.delete(old, key);
     if (id === undefined) ids.delete(key);
     else {
+      // A PF_KEY SA's identity is its XFRM twin's key (no mark): that string, not a copy of it per SA.
+      if (kind === 'pfkey-sa' && this.byId.sa.first(id) === id) id = this.byId.sa.first(id)!;
       ids.set(key, id);
       rev.add(id, key);
     }

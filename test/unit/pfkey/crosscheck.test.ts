@@ -115,3 +115,15 @@ test('not representable: each cause also as a code with what it names, in the or
   assert.deepEqual(m.causes, [{ code: 'offload', subject: 'packet' }]);
   assert.equal(checksFor(ID, [xsa()], psa())[0]!.causes, undefined, 'nothing when PF_KEY can show it');
 });
+
+test('SAs with the same causes share one reason and one frozen list of causes (kept by reference in the model)', () => {
+  const aead = (spi: number) => xsa({ key: `inet:esp:10.0.0.2:0x${spi.toString(16).padStart(8, '0')}`, spi, aead: { name: 'rfc4106(gcm(aes))', keyBits: 160, icvBits: 128 }, enc: undefined, auth: undefined });
+  const [a, b] = [checksFor(ID, [aead(0x2001)], undefined)[0]!, checksFor(ID, [aead(0x2002)], undefined)[0]!];
+  assert.equal(a.causes, b.causes);
+  assert.ok(Object.isFrozen(a.causes) && Object.isFrozen(a.causes![0]));
+  const model = new Model();
+  model.upsert('pfkey-check', a.key, a);
+  model.upsert('pfkey-check', b.key, b);
+  assert.equal((model.get('pfkey-check', a.key) as typeof a).causes, (model.get('pfkey-check', b.key) as typeof b).causes);
+  assert.deepEqual(checksFor(ID, [aead(0x2003)], psa())[0]!.causes, [{ code: 'aead', subject: 'rfc4106(gcm(aes))' }]);
+});
