@@ -10,8 +10,10 @@ const HELP = `sascope — live dashboard for Linux security associations, read f
 Usage:
   sascope serve [--listen HOST:PORT] [--dev | --no-ui] [--netns NAME] [--data-dir DIR] [--config FILE]
                 [--open-loopback] [--tls-cert FILE --tls-key FILE] [--max-clients N]
+                [--fleet URL [NATS credentials as for agent]]
       Serve the dashboard (Next.js pages, /api/v1, WebSocket /ws) on one port.
-      Default --listen 127.0.0.1:7300 (loopback only).
+      Default --listen 127.0.0.1:7300 (loopback only). With --fleet: the fleet console — every host
+      whose agent publishes to that NATS server, and no kernel of its own (docs/fleet.md).
   sascope snapshot [--json] [--pretty] [--netns NAME] [--data-dir DIR]
       Read every source once and print it (--json: one JSON document on stdout, compact unless
       --pretty), then exit. Exit 0 on success; on failure one line on stderr and a non-zero exit.
@@ -44,6 +46,7 @@ Options:
 Fleet options (agent, serve --fleet; the NATS connection opens where sascope was started):
   --nats URL           NATS server(s): nats://HOST:PORT or tls://HOST:PORT, comma-separated
   --host NAME          this host's name in the fleet: 1-63 of A-Z a-z 0-9 _ - (no dots)
+  --fleet URL          serve as the fleet console, reading NATS server(s) URL (the --nats-* below apply)
   --nats-user USER     user and password (a password on the command line is visible in ps:
   --nats-password PW   prefer --nats-creds or --nats-nkey)
   --nats-creds FILE    a creds file (JWT and nkey seed)
@@ -102,6 +105,7 @@ async function main(argv: string[]): Promise<void> {
         'max-clients': { type: 'string' },
         'log-level': { type: 'string' },
         nats: { type: 'string' },
+        fleet: { type: 'string' },
         host: { type: 'string' },
         'nats-user': { type: 'string' },
         'nats-password': { type: 'string' },
@@ -134,6 +138,7 @@ async function main(argv: string[]): Promise<void> {
 
   if (cmd === 'serve') {
     if (values.dev && values['no-ui']) fail(`--dev and --no-ui exclude each other. Try 'sascope --help'.`, 2);
+    if (values.fleet !== undefined && values.netns !== undefined) fail(`--fleet and --netns exclude each other: the fleet console reads no kernel. Try 'sascope --help'.`, 2);
     let listen;
     try {
       listen = parseListen(values.listen!);
@@ -155,10 +160,11 @@ async function main(argv: string[]): Promise<void> {
         tlsCert: values['tls-cert'],
         tlsKey: values['tls-key'],
         maxClients: values['max-clients'] === undefined ? undefined : Number(values['max-clients']),
+        fleet: values.fleet === undefined ? undefined : natsSettings(values.fleet, 'console', values),
       });
     } catch (err) {
-      const { ConfigError } = await import('./config.ts');
-      if (err instanceof ConfigError) fail(err.message, 2);
+      const [{ ConfigError }, { NatsSettingsError }] = await Promise.all([import('./config.ts'), import('./fleet/nats.ts')]);
+      if (err instanceof ConfigError || err instanceof NatsSettingsError) fail(err.message, 2);
       fail((err as Error).message, 1);
     }
     log.info(`sascope ${version} serving ${running.config.tls ? 'https' : 'http'}://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}/`);

@@ -20,6 +20,8 @@ import { History } from './history/history.ts';
 import { Metrics } from './hub/metrics.ts';
 import type { Logger } from './log.ts';
 import { announceSignIn, localOrigin } from './sign-in.ts';
+import { FleetConsole } from './fleet/console.ts';
+import { NatsLink, natsConnectionOptions, type NatsSettings } from './fleet/nats.ts';
 
 export { projectRoot, version };
 
@@ -29,8 +31,8 @@ export interface Kernel {
   sources: Source[];
   /** What the HTTP API may start (the AF_ALG probe, PF_KEY's REGISTER). */
   actions: ApiActions;
-  /** Tunnels, rotations, countdowns and alarms derived from the model. */
-  tunnels: TunnelTracker;
+  /** Tunnels, rotations, countdowns and alarms derived from the model (absent in the fleet console: its agents derive them). */
+  tunnels?: TunnelTracker;
   /** The SQLite history (serve only; undefined when off). */
   history?: History;
   metrics: Metrics;
@@ -120,6 +122,32 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
   };
 }
 
+/**
+ * `serve --fleet`: the console. No kernel sources of its own — it shows the fleet, every host its agents
+ * publish to NATS, in one model the hub serves (server/fleet/console.ts, docs/fleet.md).
+ */
+export function startFleetConsole(log: Logger, opts: { config: Config; nats: NatsSettings }): Kernel {
+  const model = new Model();
+  const hub = new Hub(model, { version, hostname: hostname(), netns: 'self', fleet: true, ...opts.config.websocket }, log);
+  const fleet = new FleetConsole(model, log, { settings: opts.config.fleet });
+  const link = new NatsLink(model, opts.nats, log, { connected: (nc) => fleet.attach(nc) });
+  link.start();
+  const refused = { started: false as const, message: 'the fleet console reads no kernel of its own: actions on a host are not wired yet' };
+  return {
+    model,
+    hub,
+    sources: [],
+    actions: { startCryptoProbe: () => refused, startPfkeyRegister: () => refused },
+    metrics: new Metrics(model, { maxTunnelSeries: opts.config.metrics.maxTunnelSeries, fleet: true }),
+    ready: Promise.resolve(),
+    stop() {
+      fleet.stop();
+      void link.stop();
+      hub.close();
+    },
+  };
+}
+
 export interface ServeOptions {
   host: string;
   port: number;
@@ -136,6 +164,8 @@ export interface ServeOptions {
   maxClients?: number;
   tlsCert?: string;
   tlsKey?: string;
+  /** --fleet URL (and the --nats-* credentials): serve as the fleet console instead of reading this host's kernel. */
+  fleet?: NatsSettings;
 }
 
 /** Start the dashboard. Rejects with a one-line reason when the port cannot be had. */
@@ -144,6 +174,7 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
   // Config and tokens first: a bad file stops start-up (ConfigError) before any socket opens.
   const config = resolveServeConfig({ dataDir, configPath: opts.configPath, openLoopback: opts.openLoopback, maxClients: opts.maxClients, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey });
   if (config.configNote) log.warn(config.configNote);
+  if (opts.fleet) natsConnectionOptions(opts.fleet); // a bad URL or an unreadable credentials file: NatsSettingsError before any socket opens
   if (config.tokens.created) log.info({ file: config.tokens.created }, `created an operator and a viewer access token in ${config.tokens.created} (mode 0600)`);
   if (config.tokens.problem) log.warn(`${config.tokens.problem}: no access tokens; only open loopback access works`);
   if (config.openLoopback) log.warn('open loopback access: requests from 127.0.0.0/8 and ::1 need no token');
@@ -206,7 +237,9 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
     server.listen(opts.port, opts.host, () => resolve());
   });
   try {
-    kernel = startKernel(log, { netns: opts.netns, dataDir, config: config.config, history: true, stallWarnings: true });
+    kernel = opts.fleet
+      ? startFleetConsole(log, { config: config.config, nats: opts.fleet })
+      : startKernel(log, { netns: opts.netns, dataDir, config: config.config, history: true, stallWarnings: true });
   } catch (err) {
     server.close();
     throw err;

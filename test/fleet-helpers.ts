@@ -25,8 +25,8 @@ export interface TestNatsServer {
   storeDir: string;
   proc(): ChildProcess;
   output(): string;
-  /** SIGTERM and wait for the exit. */
-  stop(): Promise<void>;
+  /** SIGTERM (SIGKILL: as a crash would) and wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
   /** Start again on the same port and store (JetStream file storage: nothing lost). */
   start(): Promise<void>;
 }
@@ -84,12 +84,12 @@ export async function startNatsServer(opts: { config?: string } = {}): Promise<T
     proc: () => proc!,
     output: () => out,
     start,
-    stop: () =>
+    stop: (signal = 'SIGTERM') =>
       new Promise<void>((resolve) => {
         const p = proc!;
         if (p.exitCode !== null || p.signalCode !== null) return resolve();
         p.once('exit', () => resolve());
-        p.kill('SIGTERM');
+        p.kill(signal);
         setTimeout(() => p.kill('SIGKILL'), 5000).unref();
       }),
   };
