@@ -80,7 +80,12 @@ export class ViciClient {
     this.path = opts.path ?? DEFAULT_VICI_SOCKET;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     socket.on('data', (chunk) => this.onData(chunk));
-    socket.on('error', (err) => this.end(new ViciError('connection', errorCode(err) ?? 'failed', connectWords(this.path, errorCode(err), err.message))));
+    socket.on('error', (err) => {
+      const code = errorCode(err);
+      // A write or read that finds charon gone (it stopped or died between two exchanges) is the connection's close.
+      if (code === 'EPIPE' || code === 'ECONNRESET') this.end(new ViciError('connection', 'closed', `charon closed the connection (${code})`));
+      else this.end(new ViciError('connection', code ?? 'failed', connectWords(this.path, code, err.message)));
+    });
     socket.on('close', () => this.end(new ViciError('connection', 'closed', this.reader.pending ? 'charon closed the connection in the middle of a packet' : 'charon closed the connection')));
   }
 

@@ -77,7 +77,8 @@ export class ViciSource extends Source {
         ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}),
         onEvent: (name, m) => gen === this.generation && this.onEvent(name, m),
         onDecodeError: (err, what) => gen === this.generation && this.decodeFailed(err, what),
-        onClose: (err) => gen === this.generation && this.lost(err),
+        // Only the connection in use: one this source closes itself (a failure, stop) is not lost.
+        onClose: (err) => gen === this.generation && this.client === client && this.lost(err),
       });
       if (gen !== this.generation) return client.close();
       this.client = client;
@@ -94,9 +95,9 @@ export class ViciSource extends Source {
       this.backoffMs = 0;
       this.refreshEvery(this.opts.refreshMs ?? 10_000);
     } catch (err) {
-      if (gen !== this.generation) return;
-      client?.close();
+      if (gen !== this.generation) return void client?.close();
       this.failed(err);
+      client?.close();
     }
   }
 
@@ -105,8 +106,9 @@ export class ViciSource extends Source {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     this.stopRefresh();
-    this.client?.close();
+    const client = this.client;
     this.client = undefined;
+    client?.close();
   }
 
   protected override okReason(): string | undefined {
@@ -121,8 +123,9 @@ export class ViciSource extends Source {
     const code = err instanceof ViciError ? err.code : undefined;
     const reason = err instanceof Error ? err.message : String(err);
     const state: SourceState = code === 'EACCES' || code === 'EPERM' ? 'no-permission' : code === 'ENOENT' || code === 'ECONNREFUSED' ? 'not-available' : 'stale';
-    this.client?.close();
+    const client = this.client;
     this.client = undefined;
+    client?.close();
     this.stopRefresh();
     // charon not running: it holds no IKE SA; what it said before is no longer so.
     if (state === 'not-available') this.forget();

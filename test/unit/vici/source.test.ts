@@ -2,13 +2,13 @@
 // re-read what they name, a daemon without some events (EVENT_UNKNOWN: a state, not an error), no socket
 // (not available, its rows gone), charon dying and coming back (stale, then ok again by itself), a slow
 // charon (stale with the reason, then recovers), a bad row (counted, the rest kept).
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Model } from '../../../server/model/model.ts';
 import { createLogger } from '../../../server/log.ts';
-import { ViciSource } from '../../../server/families/vici/source.ts';
-import type { EncodableSection } from '../../../server/families/vici/spec.ts';
-import { charonLike, event, FakeCharon } from './fake-charon.ts';
+import { ViciSource, type ViciSourceOptions } from '../../../server/families/vici/source.ts';
+import { encodePacket, type EncodableSection } from '../../../server/families/vici/spec.ts';
+import { charonLike, event, FakeCharon, type Handler } from './fake-charon.ts';
 
 const log = createLogger('silent');
 
@@ -46,17 +46,24 @@ async function until(cond: () => boolean, what: string, ms = 3000): Promise<void
   }
 }
 
+/** A fake charon (listening unless told not to) and a vici source on it, both ended after the test. */
+async function setUp(t: TestContext, handler: Handler, opts: Omit<ViciSourceOptions, 'socketPath'> = {}, listen = true) {
+  const charon = new FakeCharon(handler);
+  if (listen) await charon.listen();
+  t.after(() => charon.close());
+  const model = new Model();
+  const s = new ViciSource(model, log, { socketPath: charon.path, refreshMs: 0, ...opts });
+  t.after(() => s.stop());
+  return { charon, model, s };
+}
+
 /** Row keys of a kind: a connection's name, an SA's unique id. */
 const keys = (model: Model, kind: 'vici-conn' | 'vici-ike' | 'vici-child') =>
   (model.list(kind) as Array<{ name: string; uniqueId?: number }>).map((r) => String(r.uniqueId ?? r.name)).sort();
 
 test('first read: connections, IKE and CHILD SAs; a charon without alert says so in its ok reason', async (t) => {
   const state = { conns: [CONN], sas: [sa('1', { net: { uniqueid: '3', spiIn: 'c1d2e3f4' } })], lacks: ['alert', 'ike-update'] };
-  const charon = await new FakeCharon(charonLike(state)).listen();
-  t.after(() => charon.close());
-  const model = new Model();
-  const s = new ViciSource(model, log, { socketPath: charon.path, refreshMs: 0 });
-  t.after(() => s.stop());
+  const { charon, model, s } = await setUp(t, charonLike(state));
   await s.start();
   assert.equal(s.status.state, 'ok');
   assert.equal(s.status.reason, 'charon 5.9.8; events this version does not have: ike-update, alert');
@@ -76,11 +83,7 @@ test('first read: connections, IKE and CHILD SAs; a charon without alert says so
 
 test('events: a child rekey drops the old CHILD SA at once and re-reads that connection; ike down drops its SAs', async (t) => {
   const state = { conns: [CONN], sas: [sa('1', { net: { uniqueid: '3', spiIn: 'c1d2e3f4' } })] };
-  const charon = await new FakeCharon(charonLike(state)).listen();
-  t.after(() => charon.close());
-  const model = new Model();
-  const s = new ViciSource(model, log, { socketPath: charon.path, refreshMs: 0 });
-  t.after(() => s.stop());
+  const { charon, model, s } = await setUp(t, charonLike(state));
   await s.start();
   assert.deepEqual(keys(model, 'vici-child'), ['3']);
   // charon rekeys net: new child 4; the event names old 3 and new 4
@@ -107,11 +110,7 @@ function sendEvent(charon: FakeCharon, name: string, m: EncodableSection): void 
 }
 
 test('no socket: not available with the reason; charon appears later: ok by itself', async (t) => {
-  const charon = new FakeCharon(charonLike({ conns: [CONN], sas: [sa('1', {})] }));
-  t.after(() => charon.close());
-  const model = new Model();
-  const s = new ViciSource(model, log, { socketPath: charon.path, refreshMs: 0, reconnectMinMs: 20, reconnectMaxMs: 50 });
-  t.after(() => s.stop());
+  const { charon, model, s } = await setUp(t, charonLike({ conns: [CONN], sas: [sa('1', {})] }), { reconnectMinMs: 20, reconnectMaxMs: 50 }, false);
   await s.start();
   assert.equal(s.status.state, 'not-available');
   assert.match(s.status.reason!, /ENOENT \(no socket at .*charon\.vici: charon is not running, or its vici plugin is not loaded\)/);
@@ -122,11 +121,7 @@ test('no socket: not available with the reason; charon appears later: ok by itse
 
 test('charon dies: stale with the reason, reconnects when it is back and reads again; gone for good: not available, rows gone', async (t) => {
   const state = { conns: [CONN], sas: [sa('1', { net: { uniqueid: '3', spiIn: 'c1d2e3f4' } })] };
-  const charon = await new FakeCharon(charonLike(state)).listen();
-  t.after(() => charon.close());
-  const model = new Model();
-  const s = new ViciSource(model, log, { socketPath: charon.path, refreshMs: 0, reconnectMinMs: 200, reconnectMaxMs: 400 });
-  t.after(() => s.stop());
+  const { charon, model, s } = await setUp(t, charonLike(state), { reconnectMinMs: 200, reconnectMaxMs: 400 });
   await s.start();
   await charon.dropConnections();
   await until(() => s.status.state === 'stale', 'stale');
@@ -145,11 +140,7 @@ test('a charon that does not answer: stale with the timeout in words, then ok on
   const state = { conns: [CONN], sas: [sa('1', {})] };
   const answer = charonLike(state);
   let hang = false;
-  const charon = await new FakeCharon((p, c) => (hang && p.name === 'list-sas' ? [] : answer(p, c))).listen();
-  t.after(() => charon.close());
-  const model = new Model();
-  const s = new ViciSource(model, log, { socketPath: charon.path, refreshMs: 100, timeoutMs: 150, reconnectMinMs: 50, reconnectMaxMs: 100 });
-  t.after(() => s.stop());
+  const { s } = await setUp(t, (p, c) => (hang && p.name === 'list-sas' ? [] : answer(p, c)), { refreshMs: 100, timeoutMs: 150, reconnectMinMs: 50, reconnectMaxMs: 100 });
   await s.start();
   hang = true;
   await until(() => s.status.state === 'stale', 'stale');
@@ -161,14 +152,21 @@ test('a charon that does not answer: stale with the timeout in words, then ok on
 test('a row that does not decode is counted and skipped; the others stay', async (t) => {
   const bad = sa('2', {});
   (bad.lab as EncodableSection).uniqueid = 'two';
-  const charon = await new FakeCharon(charonLike({ conns: [CONN], sas: [sa('1', {}), { other: (bad.lab as EncodableSection) }] })).listen();
-  t.after(() => charon.close());
-  const model = new Model();
-  const s = new ViciSource(model, log, { socketPath: charon.path, refreshMs: 0 });
-  t.after(() => s.stop());
+  const { charon, model, s } = await setUp(t, charonLike({ conns: [CONN], sas: [sa('1', {}), { other: (bad.lab as EncodableSection) }] }));
   await s.start();
   assert.equal(s.status.state, 'ok');
   assert.deepEqual(keys(model, 'vici-ike'), ['1']);
   assert.equal(s.status.decodeErrors, 1);
   assert.match(s.status.lastDecodeError!, /list-sa other: uniqueid: "two" is not a decimal number/);
+});
+
+test('a failure the source closes the connection for is said once, not also as a lost connection', async (t) => {
+  const answer = charonLike({ conns: [], sas: [] });
+  const { model, s } = await setUp(t, (p, c) => (p.type === 'EVENT_REGISTER' && p.name === 'list-sa' ? [encodePacket('EVENT_UNKNOWN')] : answer(p, c)), { reconnectMinMs: 60_000 });
+  const reasons: string[] = [];
+  const status = model.status.bind(model);
+  model.status = (st) => (reasons.push(`${st.state}: ${st.reason}`), status(st));
+  await s.start();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(reasons, ["stale: vici: register list-sa: charon has no such event (EVENT_UNKNOWN): it cannot list; reconnecting"]);
 });
