@@ -61,8 +61,20 @@ export interface ViciConnection {
   unknown?: ViciUnknownKey[];
 }
 
+/** What an IKE SA and a CHILD SA both say of their algorithms (names as charon prints them; no key) and XFRM interface ids. */
+export interface ViciSaAlgorithms {
+  ifIdIn?: string;
+  ifIdOut?: string;
+  encrAlg?: string;
+  encrKeysize?: number;
+  integAlg?: string;
+  integKeysize?: number;
+  prfAlg?: string;
+  dhGroup?: string;
+}
+
 /** An IKE SA (list-sa event, without its child-sas). Key: charon's unique id. */
-export interface ViciIkeSa {
+export interface ViciIkeSa extends ViciSaAlgorithms {
   /** The connection's name. */
   name: string;
   uniqueId: number;
@@ -86,14 +98,6 @@ export interface ViciIkeSa {
   natRemote?: boolean;
   natFake?: boolean;
   natAny?: boolean;
-  ifIdIn?: string;
-  ifIdOut?: string;
-  encrAlg?: string;
-  encrKeysize?: number;
-  integAlg?: string;
-  integKeysize?: number;
-  prfAlg?: string;
-  dhGroup?: string;
   /** When it was established, when charon will rekey or reauthenticate it (ms since epoch). */
   establishedAt?: number;
   rekeyAt?: number;
@@ -107,7 +111,7 @@ export interface ViciIkeSa {
 }
 
 /** A CHILD SA (list-sa event's child-sas). Key: charon's unique id. */
-export interface ViciChildSa {
+export interface ViciChildSa extends ViciSaAlgorithms {
   /** The CHILD_SA's configuration name. */
   name: string;
   uniqueId: number;
@@ -129,14 +133,6 @@ export interface ViciChildSa {
   markMaskIn?: string;
   markOut?: string;
   markMaskOut?: string;
-  ifIdIn?: string;
-  ifIdOut?: string;
-  encrAlg?: string;
-  encrKeysize?: number;
-  integAlg?: string;
-  integKeysize?: number;
-  prfAlg?: string;
-  dhGroup?: string;
   esn?: boolean;
   bytesIn?: bigint;
   packetsIn?: bigint;
