@@ -16,6 +16,7 @@ import { setKernelNetns, watchNetns } from './sys/netns.ts';
 import { watchStalls } from './sys/stalls.ts';
 import { OvpnSource } from './families/ovpn/source.ts';
 import { PspSource } from './families/psp/source.ts';
+import { ViciSource } from './families/vici/source.ts';
 import { EthtoolSource } from './families/ethtool/source.ts';
 import { CryptoSource } from './families/crypto/source.ts';
 import { afAlgUnavailable } from './families/crypto/info.ts';
@@ -107,6 +108,8 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
   // Devices, offload and kernel crypto: ethtool features, /proc/crypto, derived offload / crypto-use views, the AF_ALG probe.
   const crypto = new CryptoSource(model, log);
   sources.push(new EthtoolSource(model, log, links), crypto);
+  // strongSwan's charon over its control socket: absent or unreadable is the source's state, never a failure of the rest.
+  sources.push(new ViciSource(model, log, { socketPath: config.vici.socket }));
   const derivedViews = () => new DerivedViews(model, 200, () => void crypto.reread().catch(() => undefined));
   let views = opts.oneShot ? undefined : derivedViews();
   const probe = new ProbeRunner({
