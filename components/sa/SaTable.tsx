@@ -182,6 +182,7 @@ export function SaTable() {
             selectedKey={selected}
             onOpen={(s) => setUrl({ sa: s.key })}
             virtual={{ height: Math.max(300, Math.min(720, rows.length * 32 + 8)) }}
+            refresh={live.now}
           />
         </PanelBody>
       </Panel>

@@ -10,10 +10,10 @@
 // a fling that brings hundreds of new rows per frame updates text in place instead of building and
 // dropping DOM; rows move by transform and are containment boundaries (contain: strict), and the body
 // is one too, so a frame's layout stays inside the rows that changed.
-import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
-import { flexRender, getCoreRowModel, useReactTable, type Column as TableColumn, type ColumnDef, type Header, type SortingState, type Table, type VisibilityState } from '@tanstack/react-table';
+import { memo, useCallback, useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type ReactElement, type ReactNode } from 'react';
+import { flexRender, getCoreRowModel, useReactTable, type Column as TableColumn, type ColumnDef, type Header, type Row, type SortingState, type Table, type VisibilityState } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { sortRows } from './sort-rows';
+import { RowSorter } from './sort-rows';
 
 /** The common column: how a row shows and, when it sorts, the value it sorts by. */
 export interface Column<T> {
@@ -45,6 +45,12 @@ export interface DataTableProps<T> {
   rowClass?: (row: T) => string;
   /** A big list: only the rows on screen are in the DOM; the body is `height` px (default: the rows, up to maxHeight). */
   virtual?: { height?: number; maxHeight?: number; rowHeight?: number };
+  /**
+   * What the big list's cells read besides their row and the columns (e.g. the clock, for countdowns).
+   * Given, a row on screen renders again only when it, its row, its place or the columns change (a
+   * scroll renders only the rows that came into view); not given, on every render of the table's owner.
+   */
+  refresh?: unknown;
 }
 
 const NONE_HIDDEN: VisibilityState = {};
@@ -53,7 +59,9 @@ export function DataTable<T>(p: DataTableProps<T>) {
   const [ownSorting, setOwnSorting] = useState<SortingState>(() => (p.initialSort ? [{ id: p.initialSort.id, desc: !!p.initialSort.desc }] : []));
   const sorting = p.sorting ?? ownSorting;
   const onSortingChange = p.onSortingChange ?? setOwnSorting;
-  const sorted = useMemo(() => sortRows(p.rows, p.columns, sorting), [p.rows, p.columns, sorting]);
+  const [sorter] = useState(() => new RowSorter<T>());
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const sorted = useMemo(() => sorter.sort(p.rows, p.columns, sorting, p.rowKey), [p.rows, p.columns, sorting]);
   const body = { ...p, sorted, sorting, onSortingChange };
   return p.virtual ? <GridBody {...body} virtual={p.virtual} /> : <TableBody {...body} />;
 }
@@ -162,6 +170,9 @@ function TableBody<T>(p: BodyProps<T>) {
   );
 }
 
+/** Rows rendered beyond each edge of the grid's view (each costs its render in every frame of a fling). */
+const OVERSCAN = 6;
+
 /** Only the rows on screen, in recycled slots of a grid; the grid takes focus. */
 function GridBody<T>(p: BodyProps<T> & { virtual: NonNullable<DataTableProps<T>['virtual']> }) {
   const id = useId();
@@ -170,10 +181,10 @@ function GridBody<T>(p: BodyProps<T> & { virtual: NonNullable<DataTableProps<T>[
   const height = p.virtual.height ?? Math.max(rowHeight * 2, Math.min(p.virtual.maxHeight ?? 560, sorted.length * rowHeight + 4));
   const scroller = useRef<HTMLDivElement>(null);
   // initialRect: the first render already has the rows on screen (not only after the element is measured).
-  const v = useVirtualizer({ count: sorted.length, getScrollElement: () => scroller.current, estimateSize: () => rowHeight, overscan: 12, initialRect: { width: 1000, height } });
+  const v = useVirtualizer({ count: sorted.length, getScrollElement: () => scroller.current, estimateSize: () => rowHeight, overscan: OVERSCAN, initialRect: { width: 1000, height } });
   const items = v.getVirtualItems();
   // More slots than rows can ever be on screen at once (visible + overscan on both sides + partial rows).
-  const slots = Math.ceil(height / rowHeight) + 2 * 12 + 4;
+  const slots = Math.ceil(height / rowHeight) + 2 * OVERSCAN + 4;
   const first = items[0]?.index ?? 0;
   const last = items[items.length - 1]?.index ?? -1;
   const onScreen = useMemo(() => sorted.slice(first, last + 1), [sorted, first, last]);
@@ -186,6 +197,16 @@ function GridBody<T>(p: BodyProps<T> & { virtual: NonNullable<DataTableProps<T>[
   }, [count, active]);
   const visibleCols = table.getVisibleLeafColumns();
   const template = useMemo(() => visibleCols.map((c) => `minmax(${c.getSize()}px, ${c.columnDef.meta?.grow ?? 1}fr)`).join(' '), [visibleCols]);
+  // What every row's cells depend on besides the row: a new value renders every row on screen again.
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const cellsOf = useMemo(() => ({}), [p.columns, p.columnVisibility, p.refresh === undefined ? p : p.refresh]);
+  const latest = useRef({ sorted, onOpen });
+  latest.current = { sorted, onOpen };
+  const open = useCallback((index: number) => {
+    setActive(index);
+    const r = latest.current.sorted[index];
+    if (r) latest.current.onOpen?.(r);
+  }, []);
 
   const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
     // Keys on a header's sort button are the button's own (Enter sorts; it does not open the active row).
@@ -225,37 +246,33 @@ function GridBody<T>(p: BodyProps<T> & { virtual: NonNullable<DataTableProps<T>[
           </div>
         ))}
       </div>
-      <div ref={scroller} role="rowgroup" style={{ height, overflow: 'auto', contain: 'strict' }} data-testid="vtable-body">
+      {/* Opaque (the panel's colour): Chromium scrolls an opaque scroller on the compositor, without repainting it each frame. */}
+      <div ref={scroller} role="rowgroup" style={{ height, overflow: 'auto', contain: 'strict' }} className="bg-white dark:bg-slate-900" data-testid="vtable-body">
         <div style={{ height: v.getTotalSize(), position: 'relative', contain: 'layout paint style' }}>
           {items.map((vi) => {
             const r = model[vi.index - first];
             if (!r) return null;
-            const key = r.id;
             const isActive = vi.index === active;
+            const selected = selectedKey === r.id;
+            const className = `absolute left-0 right-0 grid cursor-pointer items-center border-b border-slate-100 dark:border-slate-800 ${
+              selected ? 'bg-blue-50 dark:bg-blue-950' : isActive ? 'bg-slate-100 dark:bg-slate-800' : 'hover:bg-slate-50 dark:hover:bg-slate-800/50'
+            } ${isActive ? 'outline outline-1 -outline-offset-1 outline-blue-500' : ''} ${p.rowClass?.(r.original) ?? ''}`;
             return (
-              <div
-                role="row"
-                id={`${id}-r${vi.index}`}
+              <GridRow
                 key={vi.index % slots}
-                data-key={key}
-                data-testid={p.rowTestId?.(r.original)}
-                aria-rowindex={vi.index + 2}
-                aria-selected={selectedKey === key}
-                onClick={() => {
-                  setActive(vi.index);
-                  onOpen?.(r.original);
-                }}
-                className={`absolute left-0 right-0 grid cursor-pointer items-center border-b border-slate-100 dark:border-slate-800 ${
-                  selectedKey === key ? 'bg-blue-50 dark:bg-blue-950' : isActive ? 'bg-slate-100 dark:bg-slate-800' : 'hover:bg-slate-50 dark:hover:bg-slate-800/50'
-                } ${isActive ? 'outline outline-1 -outline-offset-1 outline-blue-500' : ''} ${p.rowClass?.(r.original) ?? ''}`}
-                style={{ top: 0, transform: `translateY(${vi.start}px)`, height: rowHeight, gridTemplateColumns: template, contain: 'strict' }}
-              >
-                {r.getVisibleCells().map((c) => (
-                  <div role="gridcell" key={c.column.id} className={`truncate px-2 ${alignOf(c.column) === 'right' ? 'text-right tabular' : ''}`}>
-                    {flexRender(c.column.columnDef.cell, c.getContext())}
-                  </div>
-                ))}
-              </div>
+                row={r}
+                original={r.original}
+                id={`${id}-r${vi.index}`}
+                index={vi.index}
+                start={vi.start}
+                height={rowHeight}
+                template={template}
+                selected={selected}
+                className={className}
+                testId={p.rowTestId?.(r.original)}
+                cellsOf={cellsOf}
+                open={open}
+              />
             );
           })}
         </div>
@@ -263,6 +280,50 @@ function GridBody<T>(p: BodyProps<T> & { virtual: NonNullable<DataTableProps<T>[
     </div>
   );
 }
+
+interface GridRowProps<T> {
+  row: Row<T>;
+  original: T;
+  id: string;
+  index: number;
+  start: number;
+  height: number;
+  template: string;
+  selected: boolean;
+  className: string;
+  testId?: string;
+  cellsOf: object;
+  open: (index: number) => void;
+}
+
+/** One row of the grid; renders only when its row, place, look or cellsOf changes (not for every frame of a scroll). */
+const GridRow = memo(
+  function GridRow<T>({ row, id, index, start, height, template, selected, className, testId, open }: GridRowProps<T>) {
+    return (
+      <div
+        role="row"
+        id={id}
+        data-key={row.id}
+        data-testid={testId}
+        aria-rowindex={index + 2}
+        aria-selected={selected}
+        onClick={() => open(index)}
+        className={className}
+        style={{ top: 0, transform: `translateY(${start}px)`, height, gridTemplateColumns: template, contain: 'strict' }}
+      >
+        {row.getVisibleCells().map((c) => (
+          <div role="gridcell" key={c.column.id} className={`truncate px-2 ${alignOf(c.column) === 'right' ? 'text-right tabular' : ''}`}>
+            {flexRender(c.column.columnDef.cell, c.getContext())}
+          </div>
+        ))}
+      </div>
+    );
+  },
+  // The TanStack row object is new on every render of the grid; what it shows is its original row.
+  (a, b) =>
+    a.original === b.original && a.index === b.index && a.start === b.start && a.id === b.id && a.height === b.height && a.template === b.template &&
+    a.selected === b.selected && a.className === b.className && a.testId === b.testId && a.cellsOf === b.cellsOf && a.open === b.open,
+) as <T>(p: GridRowProps<T>) => ReactElement;
 
 /** A column chooser: which columns the grid shows (kept in the URL by the caller). */
 export function ColumnChooser({ columns, hidden, onChange }: { columns: Array<{ id: string; label: string }>; hidden: Set<string>; onChange: (hidden: Set<string>) => void }) {

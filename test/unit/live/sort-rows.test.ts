@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ColumnDef } from '@tanstack/react-table';
-import { sortRows } from '../../../components/ui/sort-rows.ts';
+import { RowSorter, sortRows } from '../../../components/ui/sort-rows.ts';
 import { columnsOf } from '../../../components/ui/DataTable.tsx';
 
 type R = { n?: number; s: string; id: number };
@@ -47,4 +47,37 @@ test('the common columns of every list (columnsOf) sort by their sortValue, 64-b
   assert.deepEqual(sortRows(cs, defs, [{ id: 'bytes', desc: false }]).map((c) => c.name), ['c', 'a', 'b']);
   assert.deepEqual(sortRows(cs, defs, [{ id: 'bytes', desc: true }]).map((c) => c.name), ['b', 'a', 'c']);
   assert.equal(sortRows(cs, defs, [{ id: 'name', desc: false }]), cs);
+});
+
+test('RowSorter: rows changed in place are merged back into the kept order, the same order a full sort gives', () => {
+  type S = { key: string; n?: number; s: string };
+  const sc: ColumnDef<S, any>[] = [{ id: 'n', accessorFn: (r) => r.n }, { id: 's', accessorFn: (r) => r.s }];
+  let seed = 7;
+  const rnd = (m: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % m);
+  const make = (i: number): S => ({ key: `k${i}`, n: rnd(10) ? rnd(50) : undefined, s: `10.0.${rnd(20)}.${rnd(20)}` });
+  let rs = Array.from({ length: 500 }, (_, i) => make(i));
+  for (const sorting of [[{ id: 'n', desc: false }], [{ id: 'n', desc: true }, { id: 's', desc: false }], [{ id: 's', desc: true }]]) {
+    const sorter = new RowSorter<S>();
+    for (let round = 0; round < 30; round++) {
+      const got = sorter.sort(rs, sc, sorting, (r) => r.key);
+      assert.deepEqual(got.map((r) => r.key), sortRows(rs, sc, sorting).map((r) => r.key), `round ${round} of ${JSON.stringify(sorting)}`);
+      rs = rs.slice();
+      for (let c = rnd(40); c > 0; c--) {
+        const i = rnd(rs.length);
+        rs[i] = { ...make(i), key: rs[i]!.key };
+      }
+      if (round === 20) rs.push(make(rs.length)); // a new row: sorted anew
+    }
+  }
+});
+
+test('RowSorter: the same rows, columns and sorting give the same array; a changed key sorts anew', () => {
+  type S = { key: string; n: number };
+  const sc: ColumnDef<S, any>[] = [{ id: 'n', accessorFn: (r) => r.n }];
+  const sorting = [{ id: 'n', desc: false }];
+  const sorter = new RowSorter<S>();
+  const a = [{ key: 'a', n: 2 }, { key: 'b', n: 1 }];
+  const first = sorter.sort(a, sc, sorting, (r) => r.key);
+  assert.equal(sorter.sort(a, sc, sorting, (r) => r.key), first);
+  assert.deepEqual(sorter.sort([{ key: 'c', n: 0 }, a[1]!], sc, sorting, (r) => r.key).map((r) => r.key), ['c', 'b']);
 });
