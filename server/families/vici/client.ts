@@ -31,7 +31,7 @@ export function connectWords(path: string, code: string | undefined, message: st
   switch (code) {
     case 'EACCES':
     case 'EPERM':
-      return `${code} (permission denied: charon's VICI socket ${path} is open to its owner and group only — put sascope's user in that group: charon.plugins.vici.socket's group in strongswan.conf and SupplementaryGroups= in the unit, docs/install.md)`;
+      return `${code} (permission denied: charon's VICI socket ${path} is open to its owner and group only — put sascope's user in charon's group: charon.group in strongswan.conf, SupplementaryGroups= in sascope's unit; docs/install.md)`;
     case 'ENOENT':
       return `ENOENT (no socket at ${path}: charon is not running, or its vici plugin is not loaded)`;
     case 'ECONNREFUSED':

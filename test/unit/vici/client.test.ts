@@ -106,6 +106,6 @@ test('connect errors say what is wrong with the socket, in words', async () => {
   await charon.stop(); // the socket file stays, nobody listens
   await assert.rejects(ViciClient.connect({ path: charon.path }), (e) => e instanceof ViciError && (e.code === 'ECONNREFUSED' || e.code === 'ENOENT'));
   await charon.close();
-  assert.match(connectWords('/run/charon.vici', 'EACCES', ''), /^EACCES \(permission denied: charon's VICI socket \/run\/charon\.vici is open to its owner and group only — put sascope's user in that group/);
+  assert.match(connectWords('/run/charon.vici', 'EACCES', ''), /^EACCES \(permission denied: charon's VICI socket \/run\/charon\.vici is open to its owner and group only — put sascope's user in charon's group: charon\.group/);
   assert.match(connectWords('/run/charon.vici', 'ECONNREFUSED', ''), /nothing listens on \/run\/charon\.vici: charon is not running/);
 });

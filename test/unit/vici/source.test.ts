@@ -4,6 +4,10 @@
 // charon (stale with the reason, then recovers), a bad row (counted, the rest kept).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync } from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from '../../helpers.ts';
 import { Model } from '../../../server/model/model.ts';
 import { createLogger } from '../../../server/log.ts';
 import { ViciSource, type ViciSourceOptions } from '../../../server/families/vici/source.ts';
@@ -169,4 +173,14 @@ test('a failure the source closes the connection for is said once, not also as a
   await s.start();
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(reasons, ["stale: vici: register list-sa: charon has no such event (EVENT_UNKNOWN): it cannot list; reconnecting"]);
+});
+
+test("a socket open to charon's owner and group only: no permission, with the fix in words", { skip: process.getuid?.() !== 0 && 'needs root to run the source as another user' }, async (t) => {
+  const { charon } = await setUp(t, charonLike({ conns: [], sas: [] }));
+  chmodSync(charon.dir, 0o755);
+  chmodSync(charon.path, 0o660); // as charon makes it (stream_service_unix.c: umask u+x g+x o+rwx, its user and group)
+  const out = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', path.join(import.meta.dirname, 'status-once.ts'), charon.path], { cwd: projectRoot, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });
+  const st = JSON.parse(out) as { state: string; reason: string };
+  assert.equal(st.state, 'no-permission');
+  assert.equal(st.reason, `vici: connect ${charon.path}: EACCES (permission denied: charon's VICI socket ${charon.path} is open to its owner and group only — put sascope's user in charon's group: charon.group in strongswan.conf, SupplementaryGroups= in sascope's unit; docs/install.md)`);
 });
