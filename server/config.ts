@@ -12,6 +12,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { createPrivateFile, narrowToOwner } from './sys/private-file.ts';
 import { errorCode, errorWords } from './sys/errno.ts';
+import { ALARM_DEFAULTS, VICI_SOCKET_DEFAULT } from './config-defaults.ts';
 
 export const DEFAULT_DATA_DIR = '/var/lib/sascope';
 export const CONFIG_FILE = 'config.json';
@@ -34,16 +35,16 @@ export type TokenEntry = z.infer<typeof TokenEntry>;
 export const AlarmThresholds = z
   .object({
     /** Hard expiry (time) of a tunnel's current SA closer than this, with its soft limit passed (no rekey under way): "expiring soon". */
-    expiringSoonSeconds: z.number().int().positive().default(120),
+    expiringSoonSeconds: z.number().int().positive().default(ALARM_DEFAULTS.expiringSoonSeconds),
     /** Soft expiry passed this long ago and no new SA in the tunnel: "rekey overdue". */
-    rekeyOverdueSeconds: z.number().int().nonnegative().default(30),
+    rekeyOverdueSeconds: z.number().int().nonnegative().default(ALARM_DEFAULTS.rekeyOverdueSeconds),
     /** Share of the sequence number space used, in percent: "sequence space". */
-    sequenceUsedPercent: z.number().min(0).max(100).default(80),
+    sequenceUsedPercent: z.number().min(0).max(100).default(ALARM_DEFAULTS.sequenceUsedPercent),
     /** Integrity or replay failures that rose by more than this within failureWindowSeconds: "failures rising". */
-    failuresRisingCount: z.number().int().nonnegative().default(0),
-    failureWindowSeconds: z.number().int().positive().default(60),
+    failuresRisingCount: z.number().int().nonnegative().default(ALARM_DEFAULTS.failuresRisingCount),
+    failureWindowSeconds: z.number().int().positive().default(ALARM_DEFAULTS.failureWindowSeconds),
     /** How long "peer deleted" stays raised after the kernel deleted an ovpn peer. */
-    peerDeletedHoldSeconds: z.number().int().positive().default(300),
+    peerDeletedHoldSeconds: z.number().int().positive().default(ALARM_DEFAULTS.peerDeletedHoldSeconds),
   })
   .strict();
 export type AlarmThresholds = z.infer<typeof AlarmThresholds>;
@@ -116,7 +117,7 @@ export const ConfigSchema = z
       .prefault({}),
     fleet: FleetSettings.prefault({}),
     /** strongSwan's charon: its VICI socket (charon.plugins.vici.socket in strongswan.conf). */
-    vici: z.object({ socket: z.string().min(1).default('/var/run/charon.vici') }).strict().prefault({}),
+    vici: z.object({ socket: z.string().min(1).default(VICI_SOCKET_DEFAULT) }).strict().prefault({}),
   })
   .strict();
 export type Config = z.infer<typeof ConfigSchema>;

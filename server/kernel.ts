@@ -23,7 +23,8 @@ import { afAlgUnavailable } from './families/crypto/info.ts';
 import { ProbeRunner } from './families/alg/runner.ts';
 import { DerivedViews } from './model/views.ts';
 import type { Source } from './families/source.ts';
-import { ConfigSchema, type Config } from './config.ts';
+import type { Config } from './config.ts';
+import { ALARM_DEFAULTS, VICI_SOCKET_DEFAULT } from './config-defaults.ts';
 import { TunnelTracker, type TunnelTrackerOptions } from './model/tunnels.ts';
 import type { Logger } from './log.ts';
 import type { SourceState } from './wire/entities.ts';
@@ -92,8 +93,8 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
   if (!fp.persisted) log.warn({ source: 'xfrm-sa', reason: fp.reason }, `xfrm: ${fp.reason}`);
   const stalls = opts.stallWarnings ? watchStalls(log) : () => undefined;
   const model = opts.model ?? new Model();
-  const config = opts.config ?? ConfigSchema.parse({});
-  const tunnels = new TunnelTracker(model, { thresholds: config.alarms, ...(opts.oneShot ? { tickMs: 0 } : {}), ...opts.tunnelHooks });
+  // Without a config (the one-shot), the defaults as plain values: config.ts would load zod for them.
+  const tunnels = new TunnelTracker(model, { thresholds: opts.config?.alarms ?? { ...ALARM_DEFAULTS }, ...(opts.oneShot ? { tickMs: 0 } : {}), ...opts.tunnelHooks });
   opts.beforeStart?.(tunnels);
   const netnsWatch = opts.netns ? watchNetnsStatus(model, log, opts.netns) : undefined;
   // One XFRM monitor socket for the policy and SA sources: each message type is handled by one of them.
@@ -109,7 +110,7 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
   const crypto = new CryptoSource(model, log);
   sources.push(new EthtoolSource(model, log, links), crypto);
   // strongSwan's charon over its control socket: absent or unreadable is the source's state, never a failure of the rest.
-  sources.push(new ViciSource(model, log, { socketPath: config.vici.socket }));
+  sources.push(new ViciSource(model, log, { socketPath: opts.config?.vici.socket ?? VICI_SOCKET_DEFAULT }));
   const derivedViews = () => new DerivedViews(model, 200, () => void crypto.reread().catch(() => undefined));
   let views = opts.oneShot ? undefined : derivedViews();
   const probe = new ProbeRunner({

@@ -2,7 +2,8 @@
 // once. A change that changes nothing emits nothing; every real change is one delta for the hub.
 import type { ModelSink, NewEvent } from '../families/source.ts';
 import type { KernelEvent, SourceStatus } from '../wire/entities.ts';
-import { ENTITY_KINDS, entityRef, type EntityKind } from '../wire/protocol.ts';
+import type { EntityKind } from '../wire/protocol.ts';
+import { ENTITY_KINDS, entityRef } from '../wire/kinds.ts';
 
 export type ModelChange =
   | { kind: EntityKind; op: 'upsert'; key: string; value: unknown }

@@ -46,7 +46,8 @@ interface HostKinds {
 /** Every kind of entity the model holds, with its wire type; in the fleet console each row names its host. */
 export type EntityKinds = { [K in keyof HostKinds]: HostKinds[K] & OnHost };
 export type EntityKind = keyof EntityKinds;
-export const ENTITY_KINDS = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'pfkey-sa', 'pfkey-policy', 'pfkey-alg', 'pfkey-register', 'pfkey-check', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'tunnel', 'rotation', 'alarm', 'event', 'host', 'vici-conn', 'vici-ike', 'vici-child'] as const satisfies readonly EntityKind[];
+export { ENTITY_KINDS, entityKey, entityRef } from './kinds.ts';
+import { ENTITY_KINDS } from './kinds.ts';
 /** A kind added to EntityKinds but not to ENTITY_KINDS fails the type check here (the model would have no table for it). */
 const everyKindListed: Exclude<EntityKind, (typeof ENTITY_KINDS)[number]> extends never ? true : never = true;
 void everyKindListed;
@@ -138,16 +139,3 @@ export const ClientMessage = z.discriminatedUnion('type', [
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
-/** An entity named in one string, as events and alarms carry it in `ref`: "sa:<key>". */
-export function entityRef(kind: EntityKind, key: string): string {
-  return `${kind}:${key}`;
-}
-
-/** Key of an entity within its kind: its `key` when it has one (every model row does; the console's carry their host). */
-export function entityKey(kind: EntityKind, v: { key?: string; id?: string | number; index?: number; ifindex?: number }): string {
-  if (v.key !== undefined) return v.key;
-  if (kind === 'link') return String(v.index);
-  if (kind === 'ovpn-dev' || kind === 'ethtool-dev') return String(v.ifindex);
-  if (kind === 'source' || kind === 'event' || kind === 'psp-dev') return String(v.id);
-  return String(v.key);
-}

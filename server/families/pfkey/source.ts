@@ -13,7 +13,7 @@
 // up with mark 0) costs a quiet re-dump.
 import type { Logger } from '../../log.ts';
 import { pfkeySaKey, type PfkeyAlgorithm, type PfkeyPolicy, type PfkeyRegister, type PfkeySa } from '../../wire/pfkey.ts';
-import { entityRef } from '../../wire/protocol.ts';
+import { entityRef } from '../../wire/kinds.ts';
 import { sourceSentence } from '../../wire/entities.ts';
 import { Errno, SyscallError } from '../../sys/errno.ts';
 import { Source, type ModelSink } from '../source.ts';
