@@ -33,15 +33,27 @@ const CHUNK = 64 * 1024;
 /**
  * `value` as JSON on `out` — the same text as JSON.stringify(value, null, pretty ? 2 : undefined) — written a
  * chunk at a time, waiting for 'drain' when the stream's buffer is full. Objects and arrays are walked;
- * each array element (an entity row) is stringified on its own; MappedRows are mapped row by row.
+ * each array element (an entity row) is stringified on its own; MappedRows are mapped row by row. Each
+ * piece is encoded into the chunk's Buffer as it is made (no string of the chunk to flatten and encode again).
  */
 export async function writeJson(out: Writable, value: unknown, pretty = false): Promise<void> {
   const unit = pretty ? '  ' : '';
-  let buf = '';
-  const flush = async () => {
-    const chunk = buf;
-    buf = '';
-    if (!out.write(chunk)) await once(out, 'drain');
+  let buf = Buffer.allocUnsafe(CHUNK);
+  let used = 0;
+  /** The chunk to the stream, and a fresh one (the stream may hold the old one until it is written). */
+  const ship = () => {
+    if (used === 0) return;
+    out.write(buf.subarray(0, used));
+    buf = Buffer.allocUnsafe(CHUNK);
+    used = 0;
+  };
+  /** Text into the chunk (UTF-8: at most 3 bytes per UTF-16 unit); a piece bigger than a chunk goes out on its own. */
+  const put = (text: string) => {
+    if (text.length * 3 > CHUNK - used && Buffer.byteLength(text) > CHUNK - used) {
+      ship();
+      if (Buffer.byteLength(text) > CHUNK) return void out.write(text);
+    }
+    used += buf.write(text, used);
   };
   /** A value no walk goes into: its JSON, indented to `indent` (undefined for what JSON leaves out). */
   const leaf = (v: unknown, indent: string): string | undefined => {
@@ -54,33 +66,35 @@ export async function writeJson(out: Writable, value: unknown, pretty = false): 
     if (v instanceof MappedRows || Array.isArray(v)) {
       const rows: readonly unknown[] = v instanceof MappedRows ? v.rows : v;
       const map = v instanceof MappedRows ? v.map : undefined;
-      if (rows.length === 0) return void (buf += '[]');
-      buf += '[';
+      if (rows.length === 0) return put('[]');
+      put('[');
       for (let i = 0; i < rows.length; i++) {
-        buf += `${i ? ',' : ''}${nl}${leaf(map ? map(rows[i]) : rows[i], inner) ?? 'null'}`;
-        if (buf.length >= CHUNK) await flush();
+        if (i) put(',');
+        if (pretty) put(nl);
+        put(leaf(map ? map(rows[i]) : rows[i], inner) ?? 'null');
+        // Between rows: wait while the stream's buffer is over its mark (a 'drain' is still to come).
+        if (out.writableNeedDrain) await once(out, 'drain');
       }
-      buf += `${pretty ? `\n${indent}` : ''}]`;
+      put(`${pretty ? `\n${indent}` : ''}]`);
       return;
     }
     if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
       let first = true;
-      buf += '{';
+      put('{');
       for (const [k, x] of Object.entries(v)) {
         if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
-        buf += `${first ? '' : ','}${nl}${JSON.stringify(k)}:${pretty ? ' ' : ''}`;
+        put(`${first ? '' : ','}${nl}${JSON.stringify(k)}:${pretty ? ' ' : ''}`);
         first = false;
         await walk(x, inner);
       }
-      buf += first ? '}' : `${pretty ? `\n${indent}` : ''}}`;
+      put(first ? '}' : `${pretty ? `\n${indent}` : ''}}`);
       return;
     }
-    buf += leaf(v, indent) ?? 'null';
+    put(leaf(v, indent) ?? 'null');
   };
   await walk(value, '');
-  buf += '\n';
-  const last = buf;
-  buf = '';
+  put('\n');
+  const last = buf.subarray(0, used);
   // Resolved once the last chunk is handed to the system: the caller may exit then.
   await new Promise<void>((resolve, reject) => out.write(last, (err) => (err ? reject(err) : resolve())));
 }
