@@ -12,9 +12,9 @@ import type { Model, ModelChange } from '../model/model.ts';
 import type { Logger } from '../log.ts';
 import type { SourceStatus } from '../wire/entities.ts';
 import { errorWords } from '../sys/errno.ts';
-import { NatsLink, reconnectDelayMs, type NatsSettings } from './nats.ts';
+import { NatsLink, natsWords, reconnectDelayMs, type NatsSettings } from './nats.ts';
 import {
-  ALIVE_BUCKET, BUCKET_OPTIONS, CHUNK_BYTES, FLEET_PROTO, HEADER, HOSTS_BUCKET, SNAPSHOT_REFRESH_S, STREAM, chunkHeader, deltaMessages, deltaMsgId, hostSubject, newBootId, snapHeader, snapMsgId, snapshotChunks, streamConfig,
+  ALIVE_BUCKET, BUCKET_OPTIONS, CHUNK_BYTES, FLEET_PROTO, HEADER, HOSTS_BUCKET, SNAPSHOT_REFRESH_S, STREAM, chunkHeader, deltaMessages, deltaMsgId, hostSubject, newBootId, snapHeader, snapMsgId, streamConfig, writeSnapshot, ChunkWriter,
   type AliveRecord, type HostRecord,
 } from './protocol.ts';
 
@@ -133,8 +133,9 @@ export class FleetAgent {
       this.hostsKv = hosts;
       this.aliveKv = alive;
     } catch (err) {
-      const reason = `stream ${STREAM} or buckets ${HOSTS_BUCKET}/${ALIVE_BUCKET} not usable: ${errorWords(err)} (start the console first, or allow this identity to create them)`;
-      this.log.warn({ source: 'nats', err: errorWords(err) }, `nats: ${reason}`);
+      const words = natsWords(err);
+      const reason = `stream ${STREAM} or buckets ${HOSTS_BUCKET}/${ALIVE_BUCKET} not usable: ${words}${/permissions/.test(words) ? '' : ' (start the console first, or allow this identity to create them)'}`;
+      this.log.warn({ source: 'nats', err: words }, `nats: ${reason}`);
       this.link.trouble(reason);
       const retry = setTimeout(() => {
         if (!this.stopped && this.link.connection === nc) void this.connected(nc, gen);
@@ -190,7 +191,7 @@ export class FleetAgent {
       if (js) {
         try {
           const ack = await js.publish(subject, payload, { msgID, headers: this.headers(extra) });
-          if (attempt > 0) this.link.trouble(undefined);
+          this.link.trouble(undefined);
           return ack;
         } catch (err) {
           this.retries++;
@@ -224,7 +225,12 @@ export class FleetAgent {
     // Taken synchronously: every change so far is in it (the pending ones with it), every later one follows it.
     this.pending = [];
     this.firstSnapshotDone = true;
-    const { chunks, bytes } = snapshotChunks({ proto: FLEET_PROTO, host, boot: this.boot, seq, time, server: this.opts.server }, (kind) => this.model.list(kind), this.chunkBytes);
+    // The rows are taken now (the model's wire rows are replaced, never mutated); a big model is written
+    // over several turns of the event loop, so kernel events go on being read meanwhile.
+    const w = new ChunkWriter(this.chunkBytes);
+    for (const _ of writeSnapshot(w, { proto: FLEET_PROTO, host, boot: this.boot, seq, time, server: this.opts.server }, (kind) => this.model.list(kind))) await new Promise(setImmediate);
+    const chunks = w.end();
+    const bytes = w.bytes;
     const n = chunks.length;
     let firstStreamSeq = 0;
     for (let i = 0; i < n; i++) {

@@ -89,9 +89,10 @@ export function natsConnectionOptions(s: NatsSettings): ConnectionOptions {
 }
 
 /** What NATS said, in words for the status row (the client's messages name no secret). */
-function natsWords(err: unknown): string {
+export function natsWords(err: unknown): string {
   const text = errorWords(err);
   if (/authorization violation|authentication/i.test(text)) return `refused our credentials (${text})`;
+  if (/permissions violation/i.test(text)) return `refused by the NATS permissions of this identity (${text})`;
   return text;
 }
 
@@ -143,13 +144,15 @@ export class NatsLink {
   /** Connected, but what we publish does not get through (reason), or again it does (undefined). */
   trouble(reason: string | undefined): void {
     if (!this.connection) return;
+    // A refusal by permissions is the cause a later timeout of the same publish would hide.
+    if (reason !== undefined && this.status.state === 'no-permission' && !/permissions|credentials/i.test(reason)) return;
     if (reason === undefined) this.setState('ok');
-    else this.setState(/permissions? violation|authorization/i.test(reason) ? 'no-permission' : 'error', reason);
+    else this.setState(/permissions|credentials/i.test(reason) ? 'no-permission' : 'error', reason);
   }
 
   private retryLater(reason: string): void {
     const ms = reconnectDelayMs(this.attempt++);
-    this.setState(/refused our credentials|permissions? violation/i.test(reason) ? 'no-permission' : 'error', `${reason}; next try in ${Math.round(ms / 100) / 10} s`);
+    this.setState(/permissions|credentials/i.test(reason) ? 'no-permission' : 'error', `${reason}; next try in ${Math.round(ms / 100) / 10} s`);
     this.retryTimer = setTimeout(() => void this.open(), ms);
   }
 
@@ -195,7 +198,11 @@ export class NatsLink {
           this.log.warn({ source: 'nats', server: s.server }, `nats: connection to ${s.server} lost`);
           this.hooks.disconnected?.();
         } else if (s.type === 'reconnect') void this.up(nc);
-        else if (s.type === 'error') this.log.warn({ source: 'nats', err: natsWords(s.error) }, `nats: ${natsWords(s.error)}`);
+        else if (s.type === 'error') {
+          // A publish or subscribe our permissions do not allow: the server says so only here.
+          this.log.warn({ source: 'nats', err: natsWords(s.error) }, `nats: ${natsWords(s.error)}`);
+          this.trouble(natsWords(s.error));
+        }
       }
     })().catch(() => undefined);
     void nc.closed().then((err) => {

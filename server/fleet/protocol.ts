@@ -132,9 +132,12 @@ export type DeltaBatch = z.infer<typeof DeltaBatch>;
 /** The server block of a snapshot (as the hub's). */
 export const AgentServer = z.object({ version: z.string(), hostname: z.string(), netns: z.string() }).strict();
 
+/** A row as the model keeps it: an object with its key (checked without walking its fields: 100k SAs). */
+const KeyedRow = z.custom<Record<string, unknown> & { key: string }>((v) => typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { key?: unknown }).key === 'string', 'a row: an object with a string key');
+
 /** The reassembled snapshot document (chunks joined as bytes, then parsed): every kind's rows at `seq`. */
 export const SnapshotDocument = z
-  .object({ proto: z.number().int(), host: Host, boot: Boot, seq: Seq, time: z.number(), server: AgentServer, entities: z.partialRecord(AgentKind, z.array(z.record(z.string(), z.unknown()))) })
+  .object({ proto: z.number().int(), host: Host, boot: Boot, seq: Seq, time: z.number(), server: AgentServer, entities: z.partialRecord(AgentKind, z.array(KeyedRow)) })
   .strict();
 export type SnapshotDocument = z.infer<typeof SnapshotDocument>;
 
@@ -175,18 +178,24 @@ export function protoOf(v: unknown): number | undefined {
 /**
  * JSON text written piece by piece into byte chunks of at most `chunkBytes` each: a 100k-SA snapshot
  * (~95 MB) never exists as one string. A chunk may end inside a row (or inside a UTF-8 sequence): the
- * reader joins the bytes before parsing.
+ * reader joins the bytes before parsing. Text is gathered in a string and encoded 64 KiB at a time.
  */
 export class ChunkWriter {
   readonly chunks: Buffer[] = [];
   private cur: Buffer;
   private used = 0;
+  private text = '';
   bytes = 0;
   constructor(private readonly chunkBytes = CHUNK_BYTES) {
     this.cur = Buffer.allocUnsafe(chunkBytes);
   }
   write(text: string): void {
-    const b = Buffer.from(text, 'utf8');
+    this.text += text;
+    if (this.text.length >= 65_536) this.flush();
+  }
+  private flush(): void {
+    const b = Buffer.from(this.text, 'utf8');
+    this.text = '';
     this.bytes += b.length;
     for (let off = 0; off < b.length; ) {
       const n = b.copy(this.cur, this.used, off);
@@ -200,26 +209,39 @@ export class ChunkWriter {
     }
   }
   end(): Buffer[] {
+    this.flush();
     if (this.used > 0 || this.chunks.length === 0) this.chunks.push(Buffer.from(this.cur.subarray(0, this.used)));
     this.used = 0;
     return this.chunks;
   }
 }
 
-/** A snapshot document in chunks: the head's fields, then each kind's rows one by one. */
-export function snapshotChunks(head: Omit<SnapshotDocument, 'entities'>, rows: (kind: EntityKind) => readonly unknown[], chunkBytes = CHUNK_BYTES): { chunks: Buffer[]; bytes: number } {
-  const w = new ChunkWriter(chunkBytes);
+/** Rows serialised between two yields of writeSnapshot (the agent lets the event loop run there). */
+export const SNAPSHOT_ROWS_PER_TURN = 2000;
+
+/**
+ * A snapshot document into a ChunkWriter: the head's fields, then each kind's rows one by one, yielding
+ * every SNAPSHOT_ROWS_PER_TURN rows. The row lists are taken when it starts; rows are the model's wire
+ * objects, replaced and never mutated, so the document is the model at `head.seq` however long it takes.
+ */
+export function* writeSnapshot(w: ChunkWriter, head: Omit<SnapshotDocument, 'entities'>, rows: (kind: EntityKind) => readonly unknown[]): Generator<void, void, void> {
+  const lists = AGENT_KINDS.map((kind) => [kind, rows(kind)] as const).filter(([, list]) => list.length > 0);
   w.write(`${JSON.stringify(head).slice(0, -1)},"entities":{`);
-  let firstKind = true;
-  for (const kind of AGENT_KINDS) {
-    const list = rows(kind);
-    if (list.length === 0) continue;
-    w.write(`${firstKind ? '' : ','}${JSON.stringify(kind)}:[`);
-    firstKind = false;
-    for (let i = 0; i < list.length; i++) w.write(i === 0 ? JSON.stringify(list[i]) : `,${JSON.stringify(list[i])}`);
+  for (const [k, [kind, list]] of lists.entries()) {
+    w.write(`${k === 0 ? '' : ','}${JSON.stringify(kind)}:[`);
+    for (let i = 0; i < list.length; i++) {
+      w.write(i === 0 ? JSON.stringify(list[i]) : `,${JSON.stringify(list[i])}`);
+      if (i % SNAPSHOT_ROWS_PER_TURN === SNAPSHOT_ROWS_PER_TURN - 1) yield;
+    }
     w.write(']');
   }
   w.write('}}');
+}
+
+/** A snapshot document in chunks, at once. */
+export function snapshotChunks(head: Omit<SnapshotDocument, 'entities'>, rows: (kind: EntityKind) => readonly unknown[], chunkBytes = CHUNK_BYTES): { chunks: Buffer[]; bytes: number } {
+  const w = new ChunkWriter(chunkBytes);
+  for (const _ of writeSnapshot(w, head, rows));
   const chunks = w.end();
   return { chunks, bytes: w.bytes };
 }
