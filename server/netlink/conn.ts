@@ -49,6 +49,8 @@ interface Pending {
   op: string;
   dump: boolean;
   parts: NetlinkMessage[];
+  /** When the kernel last answered it (performance.now()): the timeout counts silence, not the whole request. */
+  heard: number;
   interrupted: boolean;
   timer: NodeJS.Timeout;
   resolve: (msgs: NetlinkMessage[]) => void;
@@ -58,6 +60,7 @@ interface Pending {
 export interface RequestOptions {
   /** What the request is, for errors: "dump SAs". */
   op: string;
+  /** How long the kernel may stay silent (default 10 s): each part of a dump restarts the clock, so a dump of 100k SAs over minutes of a slow VM does not time out while it flows. */
   timeoutMs?: number;
 }
 
@@ -87,7 +90,11 @@ export class NetlinkConnection {
     }
   }
 
+  /** When the datagram being handled came (performance.now()), for Pending.heard. */
+  private datagramAt = 0;
+
   private onDatagram(d: Datagram): void {
+    this.datagramAt = performance.now();
     if (d.senderPort !== 0) {
       this.foreignDatagrams++;
       return;
@@ -142,6 +149,7 @@ export class NetlinkConnection {
       }
       default:
         p.parts.push(m);
+        p.heard = this.datagramAt;
         // A plain reply to a request without ACK would end here; we always ask for an ACK on do-requests.
         if (!p.dump && !(m.flags & NLM_F_MULTI)) return;
     }
@@ -153,8 +161,9 @@ export class NetlinkConnection {
     const seq = (this.seq = (this.seq + 1) >>> 0 || 1);
     const dump = (flags & NLM_F_DUMP) === NLM_F_DUMP;
     const msg = encodeMessage(type, flags | NLM_F_REQUEST | (dump ? 0 : NLM_F_ACK), seq, payload, this.transport.portId);
+    const silenceMs = opts.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const check = () => {
         // After a long block of the event loop the answer may be waiting unread: read it first. A failed read
         // (ENOBUFS: replies were lost) fails every request, as on the readable path; never a throw from a timer.
         try {
@@ -164,10 +173,19 @@ export class NetlinkConnection {
           return;
         }
         const p = this.pending.get(seq);
-        if (p) this.settle(seq, p, new NetlinkError(this.source, opts.op, 110 /* ETIMEDOUT */, { message: `no answer in ${opts.timeoutMs ?? 10000} ms` }));
-      }, opts.timeoutMs ?? 10_000);
+        if (!p) return;
+        const quiet = performance.now() - p.heard;
+        if (quiet < silenceMs) {
+          p.timer = setTimeout(check, silenceMs - quiet); // the kernel answered meanwhile: count from its last part
+          p.timer.unref();
+          return;
+        }
+        const after = p.parts.length ? ` after ${p.parts.length} of its messages` : '';
+        this.settle(seq, p, new NetlinkError(this.source, opts.op, 110 /* ETIMEDOUT */, { message: `no answer in ${silenceMs} ms${after}` }));
+      };
+      const timer = setTimeout(check, silenceMs);
       timer.unref();
-      this.pending.set(seq, { op: opts.op, dump, parts: [], interrupted: false, timer, resolve, reject });
+      this.pending.set(seq, { op: opts.op, dump, parts: [], heard: performance.now(), interrupted: false, timer, resolve, reject });
       try {
         this.transport.send(msg);
       } catch (err) {

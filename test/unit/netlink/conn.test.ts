@@ -151,6 +151,27 @@ test('no answer → a timeout error naming the operation; a late answer is ignor
   conn.close();
 });
 
+test('a dump times out on silence, not on its whole length: parts every 20 ms over 200 ms pass a 60 ms timeout; silence after them fails it', async () => {
+  let req: Parameters<Parameters<typeof fakeTransport>[0]>[0] | undefined;
+  const t = fakeTransport((r) => ((req = r), []));
+  const conn = new NetlinkConnection('test', t);
+  const keepAlive = setTimeout(() => undefined, 5000);
+  const part = (i: number) => encodeMessage(T, NLM_F_MULTI, req!.seq, Buffer.from(`p${i}`), 0);
+  const flowing = conn.dump(T, Buffer.alloc(0), { op: 'dump slowly', timeoutMs: 60 });
+  for (let i = 0; i < 10; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    t.inject(part(i));
+  }
+  t.inject(encodeMessage(NLMSG_DONE, NLM_F_MULTI, req!.seq, Buffer.alloc(4), 0));
+  assert.equal((await flowing).length, 10, 'every part, no timeout while they flowed');
+  const stalled = conn.dump(T, Buffer.alloc(0), { op: 'dump SAs', timeoutMs: 60 });
+  await new Promise((r) => setTimeout(r, 20));
+  t.inject(part(0));
+  await assert.rejects(stalled, (e) => e instanceof NetlinkError && /test: dump SAs: ETIMEDOUT \(no answer in 60 ms after 1 of its messages\)/.test(e.message));
+  clearTimeout(keepAlive);
+  conn.close();
+});
+
 test('close() rejects what is pending', async () => {
   const t = fakeTransport(() => []);
   const conn = new NetlinkConnection('test', t);
