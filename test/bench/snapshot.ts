@@ -3,8 +3,10 @@
 // Run in the lab, as root in the VM's own netns:
 //   npm run lab -- run --kernel debian --timeout 2400 'node --import tsx test/bench/snapshot.ts'
 // BENCH_SIZES=20000,50000 (default) SAs; BENCH_RUNS=3 timings of each command per size (the median is used);
-// BENCH_ROOT=DIR runs another copy of the project (a checkout of an older commit, for a before figure);
-// BENCH_PROF=1 runs the snapshot once more under node --cpu-prof and prints where its time went.
+// BENCH_ROOT=DIR runs another copy of the project; BENCH_BEFORE=DIR runs that copy too (a checkout of an
+// older commit), its timings interleaved with the main copy's in the same loop, so before and after come
+// from the same machine state; BENCH_PROF=1 runs the snapshot once more under node --cpu-prof and prints
+// where its time went (BENCH_PROF_TOP functions, default 40).
 import { execFileSync, execSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,9 @@ import { projectRoot } from '../helpers.ts';
 const sizes = (process.env.BENCH_SIZES ?? '20000,50000').split(',').filter(Boolean).map(Number);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const root = path.resolve(process.env.BENCH_ROOT ?? projectRoot);
+const before = process.env.BENCH_BEFORE ? path.resolve(process.env.BENCH_BEFORE) : undefined;
+/** The copies timed: [label, directory]; the main copy last. */
+const copies: Array<[string, string]> = [...(before ? [['before', before] as [string, string]] : []), ['sascope', root]];
 const now = () => performance.now();
 const sh = (cmd: string, cwd = projectRoot) => execSync(cmd, { cwd, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 30, shell: '/bin/bash' }).toString();
 const dataDir = mkdtempSync(path.join(tmpdir(), 'sascope-bench-'));
@@ -31,7 +36,7 @@ function median(xs: number[]): number {
 }
 
 /** The top functions of a V8 CPU profile by self time, and by total time (callees included). */
-function profileSummary(file: string, top = 25): string {
+function profileSummary(file: string, top = Number(process.env.BENCH_PROF_TOP ?? 40)): string {
   const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>; samples: number[]; timeDeltas: number[] };
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -57,13 +62,17 @@ function profileSummary(file: string, top = 25): string {
 
 console.log(`kernel ${sh('uname -r').trim()}, node ${process.version}, ${sh('nproc').trim()} CPUs; sascope from ${root}`);
 // As a user who ran setup.sh: the server bundle (server/bin.mjs falls back to tsx when it is older than a source).
-const tb = now();
-sh(`${process.execPath} server/build.mjs`, root);
-console.log(`server bundle built in ${((now() - tb) / 1000).toFixed(1)} s`);
+for (const [label, dir] of copies) {
+  const tb = now();
+  sh(`${process.execPath} server/build.mjs`, dir);
+  console.log(`${label}: server bundle built in ${((now() - tb) / 1000).toFixed(1)} s (${dir})`);
+}
 // Start-up and the fixed costs: the same command on an empty SA table.
 sh('ip xfrm state flush; ip xfrm policy flush');
-const empty = Array.from({ length: runs }, () => timed(`${snapshotCmd} > /dev/null`, root));
-console.log(`no SAs: sascope snapshot --json > /dev/null: ${(median(empty) / 1000).toFixed(2)} s (start-up included) [${empty.map((x) => (x / 1000).toFixed(2)).join('/')}]`);
+for (const [label, dir] of copies) {
+  const empty = Array.from({ length: runs }, () => timed(`${snapshotCmd} > /dev/null`, dir));
+  console.log(`no SAs: ${label} snapshot --json > /dev/null: ${(median(empty) / 1000).toFixed(2)} s (start-up included) [${empty.map((x) => (x / 1000).toFixed(2)).join('/')}]`);
+}
 
 for (const n of sizes) {
   sh('ip xfrm state flush; ip xfrm policy flush');
@@ -80,15 +89,18 @@ for (const n of sizes) {
   const notOk = doc.sources.filter((s) => s.state !== 'ok').map((s) => `${s.id} ${s.state}${s.reason ? ` (${s.reason})` : ''}`);
   console.log(`  document: ${doc.sas.length} SAs, ${doc.tunnels.length} tunnels, ${doc.alarms.length} alarms${doc.sas.length === n && doc.tunnels.length === n ? '' : ` — INCOMPLETE (want ${n} SAs and ${n} tunnels)`}; sources not ok: ${notOk.join('; ') || 'none'}`);
   const ipMs: number[] = [];
-  const ours: number[] = [];
+  const ours = copies.map((): number[] => []);
   for (let r = 0; r < runs; r++) {
     ipMs.push(timed('ip -s xfrm state > /dev/null', root));
-    ours.push(timed(`${snapshotCmd} > /dev/null`, root));
+    copies.forEach(([, dir], i) => ours[i]!.push(timed(`${snapshotCmd} > /dev/null`, dir)));
   }
   const ip = median(ipMs);
-  const o = median(ours);
   const list = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join('/');
-  console.log(`  ip -s xfrm state > /dev/null: ${(ip / 1000).toFixed(2)} s   sascope snapshot --json > /dev/null: ${(o / 1000).toFixed(2)} s   ratio ${(o / ip).toFixed(2)}× (goal ≤ 2)   [${list(ipMs)} vs ${list(ours)}]`);
+  console.log(`  ip -s xfrm state > /dev/null: ${(ip / 1000).toFixed(2)} s [${list(ipMs)}]`);
+  copies.forEach(([label], i) => {
+    const o = median(ours[i]!);
+    console.log(`  ${label} snapshot --json > /dev/null: ${(o / 1000).toFixed(2)} s   ratio ${(o / ip).toFixed(2)}× (goal ≤ 2)   [${list(ours[i]!)}]`);
+  });
   if (process.env.BENCH_PROF === '1') {
     const dir = mkdtempSync(path.join(tmpdir(), 'sascope-prof-'));
     sh(`${process.execPath} --cpu-prof --cpu-prof-dir=${dir} server/bin.mjs snapshot --json --data-dir ${dataDir} > /dev/null`, root);
