@@ -61,7 +61,6 @@ export interface FleetConsoleOptions {
 
 export class FleetConsole {
   private readonly hosts = new Map<string, HostFeed>();
-  private nc?: NatsConnection;
   private js?: JetStreamClient;
   private hostsKv?: KV;
   private readonly watchers: Array<{ stop(): void }> = [];
@@ -76,13 +75,12 @@ export class FleetConsole {
   }
 
   /**
-   * Read the fleet over this connection: the stream and buckets (created when absent), then a watch of both
-   * buckets. The client's own reconnects carry the watches and consumers on (the same connection again:
-   * nothing to do); a new connection takes over where the old one's consumers were, with no gap.
+   * Read the fleet over this connection, at its start and after every reconnect: the stream and buckets
+   * (created when absent), each host's deltas from after the last message read (no gap), and a watch of both
+   * buckets. The client's consumers would find their way back after a server restart by themselves, but
+   * only once their heartbeats are missed (tens of seconds): started anew they go on at once.
    */
   async attach(nc: NatsConnection): Promise<void> {
-    if (nc === this.nc) return;
-    this.nc = nc;
     for (const w of this.watchers.splice(0)) w.stop();
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add(streamConfig()).catch(async () => jsm.streams.update(STREAM, streamConfig()));
@@ -121,7 +119,11 @@ export class FleetConsole {
     return f;
   }
 
-  /** A value from a bucket or the stream: JSON of a protocol this console knows, else Dropped (or 'mismatch'). */
+  /**
+   * A value from a bucket or the stream: JSON of a protocol this console knows, else Dropped, or 'mismatch'
+   * for another version — which a host record or heartbeat (`f`) makes the host's state; a delta of another
+   * version (an old boot's, say) is only not applied.
+   */
   private parse<T>(f: HostFeed | undefined, data: Uint8Array, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }): T | 'mismatch' {
     if (data.length > MAX_MESSAGE_BYTES) throw new Dropped(`${data.length} bytes, over ${MAX_MESSAGE_BYTES}`);
     let v: unknown;
@@ -232,6 +234,7 @@ export class FleetConsole {
     f.problem = undefined;
     this.log.info({ source: 'fleet', host: f.host, boot: rec.boot, seq: doc.seq, bytes: rec.snap.bytes }, `fleet: host ${f.host}: ${fresh ? 'snapshot of a new boot' : 'snapshot'} taken at seq ${doc.seq}`);
     this.publishHost(f);
+    f.streamSeq = rec.snap.firstStreamSeq - 1;
     await this.follow(f, rec, gen, rec.snap.firstStreamSeq);
   }
 
@@ -302,7 +305,7 @@ export class FleetConsole {
     f.streamSeq = m.seq;
     let b;
     try {
-      b = this.parse(f, m.data, DeltaBatch);
+      b = this.parse(undefined, m.data, DeltaBatch);
       if (b === 'mismatch') return;
       if (b.host !== f.host) throw new Dropped(`names host ${b.host}`);
     } catch (err) {
