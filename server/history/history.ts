@@ -7,6 +7,8 @@
 // clean stop, or its last commit after a crash) and the next start is a gap — shown as such, never filled.
 // Retention (default 7 days) is applied at start and hourly. A file that cannot be opened or written
 // turns the 'history' source status to not-available/error with the reason; the live view goes on.
+// A source's stale spans (its status 'stale' until it is something else) are kept too: a tunnel's samples
+// come with the spans its source was stale as gaps of their own.
 // close() (SIGTERM) commits the queue, marks the run stopped, checkpoints the WAL into the file.
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -22,6 +24,8 @@ import type { HistoryAlarm, HistoryInfo, HistoryReader, TunnelSample, Window } f
 export const HISTORY_FILE = 'history.sqlite';
 /** Event types not kept in history: counter refreshes (NEWAE) come many times a second and say nothing new. */
 export const HISTORY_SKIP_EVENT_TYPES = new Set(['NEWAE']);
+/** The source whose state a tunnel family's counters depend on (a tunnel key starts with its family). */
+const SOURCE_OF_FAMILY: Record<string, string> = { xfrm: 'xfrm-sa', ovpn: 'ovpn' };
 
 export interface HistoryOptions {
   dataDir: string;
@@ -41,6 +45,7 @@ type Row =
   | { t: 'rotation'; r: Rotation }
   | { t: 'alarm-raised'; a: Alarm }
   | { t: 'alarm-cleared'; key: string; at: number }
+  | { t: 'stale'; source: string; at: number; stale: boolean }
   | { t: 'sample'; tunnel: string; time: number; bytes: bigint; packets: bigint; integrity: number; replay: number; rotations: number };
 
 const SCHEMA = `
@@ -58,6 +63,8 @@ CREATE INDEX IF NOT EXISTS alarms_open ON alarms (key, cleared_at);
 CREATE TABLE IF NOT EXISTS tunnel_ids (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS samples (tunnel INTEGER NOT NULL, time INTEGER NOT NULL, bytes INTEGER NOT NULL, packets INTEGER NOT NULL, integrity INTEGER NOT NULL, replay INTEGER NOT NULL, rotations INTEGER NOT NULL, PRIMARY KEY (tunnel, time)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS samples_time ON samples (time);
+CREATE TABLE IF NOT EXISTS stale_spans (id INTEGER PRIMARY KEY, source TEXT NOT NULL, from_time INTEGER NOT NULL, to_time INTEGER);
+CREATE INDEX IF NOT EXISTS stale_spans_source ON stale_spans (source, from_time);
 CREATE TABLE IF NOT EXISTS tunnel_state (key TEXT PRIMARY KEY, updated INTEGER NOT NULL, json TEXT NOT NULL);
 `;
 
@@ -86,6 +93,8 @@ export class History implements HistoryReader {
   private readonly now: () => number;
   readonly file: string;
   private readonly tunnelIds = new Map<string, number>();
+  /** Sources stale now (an open span in stale_spans). */
+  private readonly stale = new Set<string>();
 
   constructor(private readonly model: Model, private readonly log: Logger, private readonly opts: HistoryOptions) {
     this.now = opts.now ?? Date.now;
@@ -142,6 +151,7 @@ export class History implements HistoryReader {
         if (prev.stopped_at === null) ins.run(end, 'sascope', 'stopped', `sascope ${how}; nothing was recorded until ${new Date(now).toISOString()}`);
         // Alarms still open at the end of the last run are closed at that time (raised again now if still true).
         db.prepare('UPDATE alarms SET cleared_at = ? WHERE cleared_at IS NULL').run(end);
+        db.prepare('UPDATE stale_spans SET to_time = ? WHERE to_time IS NULL').run(end);
       }
       states = (db.prepare('SELECT json FROM tunnel_state').all() as Array<{ json: string }>).map((r) => JSON.parse(r.json) as TunnelState);
       for (const s of states) this.savedState.set(s.key, JSON.stringify(s));
@@ -181,10 +191,19 @@ export class History implements HistoryReader {
   }
 
   private onChange(c: ModelChange): void {
+    if (c.kind === 'source' && c.op === 'upsert') return this.sourceState(c.value as SourceStatus);
     if (c.kind !== 'event' || c.op !== 'upsert') return;
     const e = c.value as OnWire<KernelEvent>;
     if (HISTORY_SKIP_EVENT_TYPES.has(e.type)) return;
     this.push({ t: 'event', time: e.time, source: e.source, type: e.type, summary: e.summary, ...(e.ref ? { ref: e.ref } : {}) });
+  }
+
+  private sourceState(s: SourceStatus): void {
+    const stale = s.state === 'stale';
+    if (stale === this.stale.has(s.id)) return;
+    if (stale) this.stale.add(s.id);
+    else this.stale.delete(s.id);
+    this.push({ t: 'stale', source: s.id, at: stale ? s.since : this.now(), stale });
   }
 
   rotation(r: Rotation): void {
@@ -262,6 +281,8 @@ export class History implements HistoryReader {
       const clear = db.prepare('UPDATE alarms SET cleared_at = ? WHERE key = ? AND cleared_at IS NULL');
       const smp = db.prepare('INSERT OR REPLACE INTO samples (tunnel, time, bytes, packets, integrity, replay, rotations) VALUES (?, ?, ?, ?, ?, ?, ?)');
       const seen = db.prepare('UPDATE runs SET last_seen = ? WHERE id = ?');
+      const staleFrom = db.prepare('INSERT INTO stale_spans (source, from_time) VALUES (?, ?)');
+      const staleTo = db.prepare('UPDATE stale_spans SET to_time = ? WHERE source = ? AND to_time IS NULL');
       db.transaction(() => {
         for (const r of rows) {
           switch (r.t) {
@@ -276,6 +297,10 @@ export class History implements HistoryReader {
               break;
             case 'alarm-cleared':
               clear.run(r.at, r.key);
+              break;
+            case 'stale':
+              if (r.stale) staleFrom.run(r.source, r.at);
+              else staleTo.run(r.at, r.source);
               break;
             case 'sample':
               smp.run(this.tunnelId(r.tunnel), r.time, r.bytes, r.packets, r.integrity, r.replay, r.rotations);
@@ -318,6 +343,7 @@ export class History implements HistoryReader {
         db.prepare('DELETE FROM rotations WHERE time < ?').run(cut);
         db.prepare('DELETE FROM alarms WHERE raised_at < ? AND cleared_at IS NOT NULL').run(cut);
         db.prepare('DELETE FROM samples WHERE time < ?').run(cut);
+        db.prepare('DELETE FROM stale_spans WHERE to_time < ?').run(cut);
         db.prepare('DELETE FROM runs WHERE COALESCE(stopped_at, last_seen) < ? AND id <> ?').run(cut, this.runId);
         db.prepare('DELETE FROM tunnel_ids WHERE id NOT IN (SELECT DISTINCT tunnel FROM samples)').run();
       })();
@@ -399,13 +425,14 @@ export class History implements HistoryReader {
   samples(q: Window & { tunnel: string }): { samples: TunnelSample[]; gaps: HistoryGap[]; truncated: boolean } {
     this.flush();
     const id = this.tunnelIds.get(q.tunnel);
-    if (id === undefined) return { samples: [], gaps: this.gaps(q.since), truncated: false };
+    const gaps = [...this.gaps(q.since), ...this.staleSpans(SOURCE_OF_FAMILY[q.tunnel.slice(0, q.tunnel.indexOf(':'))], q)].sort((a, b) => b.from - a.from);
+    if (id === undefined) return { samples: [], gaps, truncated: false };
     const w = this.where(q, 'time', []);
     const stmt = this.db!.prepare(`SELECT time, bytes, packets, integrity, replay, rotations FROM samples ${w.sql ? `${w.sql} AND` : 'WHERE'} tunnel = ? ORDER BY time ASC LIMIT ?`).safeIntegers(true);
     const rows = stmt.all(...w.args, id, q.limit + 1) as Array<{ time: bigint; bytes: bigint; packets: bigint; integrity: bigint; replay: bigint; rotations: bigint }>;
     return {
       samples: rows.slice(0, q.limit).map((r) => ({ time: Number(r.time), bytes: r.bytes.toString(), packets: r.packets.toString(), integrityFailed: Number(r.integrity), replayFailed: Number(r.replay), rotations: Number(r.rotations) })),
-      gaps: this.gaps(q.since),
+      gaps,
       truncated: rows.length > q.limit,
     };
   }
@@ -422,6 +449,13 @@ export class History implements HistoryReader {
       out.push({ from, to: runs[i]!.started_at, how: p.stopped_at !== null ? 'clean' : 'crash' });
     }
     return out.reverse();
+  }
+
+  /** The spans a source was stale within the window (one still open ends now). */
+  staleSpans(source: string | undefined, q: Window): HistoryGap[] {
+    if (!this.db || source === undefined) return [];
+    const rows = this.db.prepare('SELECT from_time, to_time FROM stale_spans WHERE source = ? AND from_time <= ? AND COALESCE(to_time, ?) >= ? ORDER BY from_time DESC').all(source, q.until ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, q.since ?? 0) as Array<{ from_time: number; to_time: number | null }>;
+    return rows.map((r) => ({ from: r.from_time, to: r.to_time ?? this.now(), how: 'stale', source }));
   }
 
   info(): HistoryInfo {

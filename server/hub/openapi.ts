@@ -84,7 +84,7 @@ const AlarmFields = wire<OnWire<Alarm>>()(z.object({
 }));
 const Alarm = row('Alarm', AlarmFields);
 const HistoryAlarm = component('HistoryAlarm', wire<HistoryAlarm>()(AlarmFields.extend({ clearedAt: ms.optional() })));
-const Gap = component('Gap', wire<HistoryGap>()(z.object({ from: ms, to: ms, how: z.enum(GAP_ENDINGS) })));
+const Gap = component('Gap', wire<HistoryGap>()(z.object({ from: ms, to: ms, how: z.enum(GAP_ENDINGS), source: z.string().describe("The stale source's id (how 'stale')").optional() })));
 const TunnelSample = component('TunnelSample', wire<TunnelSample>()(z.object({ time: ms, bytes: u64, packets: u64, integrityFailed: int, replayFailed: int, rotations: int })));
 const HistoryInfo = component('HistoryInfo', wire<HistoryInfo>()(z.object({
   available: z.boolean(), file: z.string().optional(), problem: z.string().optional(), retentionDays: z.number(), sampleSeconds: int, sizeBytes: int.optional(),

@@ -140,13 +140,15 @@ export interface Alarm {
   threshold?: number;
 }
 
-/** clean: stopped by a signal; crash: the last write is all we know. */
-export const GAP_ENDINGS = ['clean', 'crash'] as const;
+/** clean: stopped by a signal; crash: the last write is all we know; stale: sascope ran but the source that feeds it was stale. */
+export const GAP_ENDINGS = ['clean', 'crash', 'stale'] as const;
 
 /** The history database's state (kind 'source', id 'history', carries the status; this is the detail). */
 export interface HistoryGap {
-  /** sascope was not running from `from` to `to` (ms): nothing was recorded, nothing is invented. */
+  /** sascope was not running (or, how 'stale', `source` was stale) from `from` to `to` (ms): nothing was recorded, nothing is invented. */
   from: number;
   to: number;
   how: (typeof GAP_ENDINGS)[number];
+  /** The stale source's id (how 'stale'). */
+  source?: string;
 }

@@ -127,3 +127,25 @@ test('a write that fails (a closed/broken database) turns the status to error an
   assert.equal(st.state, 'error');
   assert.equal(h.metrics().queued, 11, 'kept for the next try (started + 10)');
 });
+
+test("a source's stale span is kept and comes back as a gap with its tunnels' samples (an open one ends now)", () => {
+  const { model, h, now } = rig();
+  h.open();
+  const status = (state: 'ok' | 'stale') => model.status({ id: 'xfrm-sa', label: 'XFRM SAs', state, since: now.t, resyncs: 0, decodeErrors: 0 });
+  status('ok');
+  now.t += 60_000;
+  status('stale');
+  now.t += 120_000;
+  status('ok');
+  now.t += 60_000;
+  status('stale');
+  model.status({ id: 'ovpn', label: 'ovpn', state: 'stale', since: now.t, resyncs: 0, decodeErrors: 0 });
+  now.t += 30_000;
+  const gaps = h.samples({ tunnel: 'xfrm:esp:a>b:reqid=1', limit: 10 }).gaps;
+  assert.deepEqual(gaps, [
+    { from: T0 + 240_000, to: T0 + 270_000, how: 'stale', source: 'xfrm-sa' },
+    { from: T0 + 60_000, to: T0 + 180_000, how: 'stale', source: 'xfrm-sa' },
+  ], "newest first, only the tunnel's own source");
+  assert.deepEqual(h.samples({ tunnel: 'xfrm:esp:a>b:reqid=1', since: T0 + 200_000, limit: 10 }).gaps.length, 1, 'within the window');
+  h.close();
+});
