@@ -170,8 +170,8 @@ export interface AlgorithmInfo {
 }
 
 function algName(data: Buffer): string {
-  const nul = data.subarray(0, 64).indexOf(0);
-  return data.toString('utf8', 0, nul < 0 ? 64 : nul);
+  const nul = data.indexOf(0); // the name is alg_name[64]: a NUL past it (or none) means all 64 bytes
+  return data.toString('utf8', 0, nul < 0 || nul > 64 ? 64 : nul);
 }
 
 export function algoHeader(data: Buffer, what: string, kind: 'plain' | 'auth' | 'aead'): { info: AlgorithmInfo; keyOffset: number } {

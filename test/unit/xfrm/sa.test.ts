@@ -75,6 +75,18 @@ test('cbc + hmac: XFRMA_ALG_AUTH and AUTH_TRUNC both fingerprinted, truncation k
   assert.equal(d.sa.mode, 'tunnel');
 });
 
+test('algorithm names: up to the first NUL, all 64 bytes of alg_name when it has none (keyBits after it is not read as text)', () => {
+  const long = `${'x'.repeat(60)}(ab)`;
+  const key = Buffer.from([0, 1, 2, 0]);
+  const d = decodeSaMessage(newSa({ spi: 0x1004 }, (w) => {
+    w.bytes(2, algo(long, key));
+    w.bytes(3, algo('lzs', Buffer.alloc(0)));
+  }));
+  assert.ok(d?.kind === 'upsert');
+  assert.equal(d.sa.enc?.name, long);
+  assert.equal(d.sa.comp?.name, 'lzs');
+});
+
 test('IPv6 SA key puts the address in brackets; legacy replay state', () => {
   const d = decodeSaMessage(newSa({ src: 'fd00::1', dst: 'fd00::2', family: 10, spi: 0x1006, mode: 0 }, (w) => {
     w.bytes(10, encodeStruct(xfrm_replay_state, { oseq: 3, seq: 2, bitmap: 0x3 }));
