@@ -32,7 +32,7 @@ import { decodeAttrs } from '../../../server/netlink/spec.ts';
 import { parseMessages, type NetlinkMessage } from '../../../server/netlink/message.ts';
 import { EVENT_CODES, SOURCE_STATES, type OnWire } from '../../../server/wire/entities.ts';
 import { ENTITY_KINDS } from '../../../server/wire/protocol.ts';
-import { HOST_STATES } from '../../../server/wire/fleet.ts';
+import { HOST_STATES, hostKey, type FleetHost } from '../../../server/wire/fleet.ts';
 import {
   ALARM_SEVERITIES, ALARM_TYPES, EXPIRY_BASES, GAP_ENDINGS, ROTATION_CAUSES, ROTATION_FAMILIES, ROTATION_STATES, SEQUENCE_BITS, TUNNEL_FAMILIES, TUNNEL_STATES,
   type Alarm, type HistoryGap,
@@ -322,6 +322,43 @@ test('a model fed with byte fixtures: every GET route answers what the document 
       assert.ok(probe.state === 'done' && probe.results.length > 0, JSON.stringify(probe));
     }
     checkRoutes(fed, when);
+  });
+});
+
+test("the fleet console's model (rows with host and host keys, host rows, a host alarm): every GET route answers what the document says, also with ?host=", async () => {
+  await fedModel((fed, when) => {
+    if (when !== 'at the end') return;
+    // What server/fleet/console.ts makes of an agent's rows: `host` added, the key "<host>/<key>".
+    const model = new Model();
+    const hub = new Hub(model, { version: 't', hostname: 'h', netns: 'self', fleet: true, heartbeatMs: 60_000 }, memoryLogger().log);
+    for (const kind of ENTITY_KINDS) for (const r of fed.model.list(kind) as Array<{ key: string }>) model.upsert(kind, hostKey('gw1', r.key), { ...r, host: 'gw1' });
+    model.status({ id: 'nats', label: 'NATS', state: 'ok', since: 0, resyncs: 0, decodeErrors: 0 });
+    const host: FleetHost = { key: 'gw1', host: 'gw1', state: 'stale', lastSeen: 1, since: 2, proto: 1, agentVersion: '0.1.0', boot: '0123456789abcdef', seq: 9, counts: { sa: 1, tunnel: 1, alarm: 1, policy: 1 }, sourcesNotOk: ['pfkey'], dropped: 1 };
+    model.upsert('host', 'gw1', host);
+    model.upsert('alarm', hostKey('gw1', 'host'), { key: 'gw1/host', host: 'gw1', type: 'host-stale', severity: 'warning', ref: 'host:gw1', summary: 'gw1 stale', since: 2, threshold: 20 });
+    const tunnel = (model.list('tunnel') as Array<{ key: string }>)[0]!.key;
+    for (const r of ROUTES.filter((x) => x.method === 'GET')) {
+      const byHost = r.query !== undefined && 'host' in r.query.shape;
+      for (const q of byHost ? ['', 'host=gw1', 'host=gw2'] : ['']) {
+        const params = new URLSearchParams(q);
+        if (r.path === '/api/v1/history/samples') params.set('tunnel', tunnel);
+        const url = `${r.path}${params.size ? `?${params}` : ''}`;
+        const a = answer(hub, 'GET', url);
+        assert.equal(a.status, 200, `${url}: ${JSON.stringify(a.body)}`);
+        assert.deepEqual(validate(a.body, bodySchema('GET', r.path, '200')), [], `GET ${url} (fleet console)`);
+      }
+    }
+    const hosts = (url: string) => (answer(hub, 'GET', url).body as { hosts: FleetHost[] }).hosts.map((h) => h.host);
+    assert.deepEqual(hosts('/api/v1/hosts'), ['gw1']);
+    assert.deepEqual(hosts('/api/v1/hosts?host=gw2'), []);
+    const policies = (url: string) => (answer(hub, 'GET', url).body as { policies: Array<{ key: string }> }).policies.length;
+    assert.equal(policies('/api/v1/policies?host=gw1'), fed.model.count('policy'));
+    assert.equal(policies('/api/v1/policies?host=gw2'), 0);
+    // A tunnel's SAs are named by the agent's keys: ?tunnel= finds them under the console's.
+    const sas = (answer(hub, 'GET', `/api/v1/sas?tunnel=${encodeURIComponent(tunnel)}`).body as { sas: unknown[] }).sas;
+    assert.ok(sas.length > 0, 'the tunnel finds its SAs by host key');
+    assert.equal((answer(hub, 'GET', '/api/v1/snapshot').body as { server: { fleet?: { hosts: number } } }).server.fleet?.hosts, 1);
+    hub.close();
   });
 });
 
