@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import { DEFAULT_DATA_DIR, loadConfig } from './config.ts';
 import { Model } from './model/model.ts';
-import { startKernelSources, type KernelSources } from './kernel.ts';
+import { kernelActions, startKernelSources, type KernelSources } from './kernel.ts';
 import { version } from './version.ts';
 import { FleetAgent } from './fleet/agent.ts';
 import type { NatsSettings } from './fleet/nats.ts';
@@ -34,8 +34,14 @@ export function runAgent(log: Logger, opts: AgentProcessOptions): { agent: Fleet
     heartbeatSeconds: config.fleet.heartbeatSeconds,
     snapshotSeconds: config.fleet.snapshotSeconds,
     ready: new Promise<void>((resolve) => (sourcesReady = resolve)),
+    // A console's operator requests (NATS permissions let only its identity send them).
+    commands: {
+      'crypto-probe': () => actions.startCryptoProbe(),
+      'pfkey-register': () => actions.startPfkeyRegister(),
+    },
   });
   const kernel = startKernelSources(log, { netns: opts.netns, dataDir, config, stallWarnings: true, model });
+  const actions = kernelActions(kernel, log);
   void kernel.ready.then(sourcesReady);
   agent.start();
   return {

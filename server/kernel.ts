@@ -7,7 +7,7 @@ import { LinkSource } from './families/link/source.ts';
 import { LinkWatch } from './families/link/watch.ts';
 import { XfrmPolicySource } from './families/xfrm/policy-source.ts';
 import { XfrmSaSource } from './families/xfrm/sa-source.ts';
-import { PfkeySource } from './families/pfkey/source.ts';
+import { PfkeySource, RegisterBusyError } from './families/pfkey/source.ts';
 import { PfkeyCrossCheck } from './model/crosscheck.ts';
 import { XfrmTotalsSource } from './families/xfrm/totals-source.ts';
 import { XfrmEvents } from './families/xfrm/events.ts';
@@ -20,7 +20,7 @@ import { ViciSource } from './families/vici/source.ts';
 import { EthtoolSource } from './families/ethtool/source.ts';
 import { CryptoSource } from './families/crypto/source.ts';
 import { afAlgUnavailable } from './families/crypto/info.ts';
-import { ProbeRunner } from './families/alg/runner.ts';
+import { ProbeBusyError, ProbeRunner } from './families/alg/runner.ts';
 import { DerivedViews } from './model/views.ts';
 import type { Source } from './families/source.ts';
 import type { Config } from './config.ts';
@@ -28,6 +28,7 @@ import { ALARM_DEFAULTS, VICI_SOCKET_DEFAULT } from './config-defaults.ts';
 import { TunnelTracker, type TunnelTrackerOptions } from './model/tunnels.ts';
 import type { Logger } from './log.ts';
 import type { SourceState } from './wire/entities.ts';
+import type { ApiActions } from './hub/http.ts';
 
 export interface KernelSources {
   model: Model;
@@ -152,6 +153,30 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
       tunnels.close();
       views?.close();
       pfkeyCheck.close();
+    },
+  };
+}
+
+/** The operator actions on the kernel (the API's, and a fleet console's requests to an agent): started, or busy with the reason. */
+export function kernelActions(k: Pick<KernelSources, 'model' | 'probe' | 'pfkey'>, log: Logger): ApiActions {
+  return {
+    startCryptoProbe() {
+      try {
+        void k.probe.start().catch((err: unknown) => log.error({ source: 'alg', err: String(err) }, 'crypto probe failed'));
+        return { started: true, row: k.model.get('crypto-probe', 'probe') };
+      } catch (err) {
+        if (err instanceof ProbeBusyError) return { started: false, message: err.message };
+        throw err;
+      }
+    },
+    startPfkeyRegister() {
+      try {
+        void k.pfkey.startRegister().done;
+        return { started: true, row: k.model.get('pfkey-register', 'register') };
+      } catch (err) {
+        if (err instanceof RegisterBusyError) return { started: false, message: err.message };
+        throw err;
+      }
     },
   };
 }

@@ -7,12 +7,10 @@ import { Model } from './model/model.ts';
 import { Hub } from './hub/hub.ts';
 import { sendError, sendHealthz, setResponseHeaders } from './hub/http.ts';
 import { handleApi } from './hub/routes.ts';
-import { RegisterBusyError } from './families/pfkey/source.ts';
-import { ProbeBusyError } from './families/alg/runner.ts';
 import type { ApiActions } from './hub/http.ts';
 import type { Source } from './families/source.ts';
 import { ConfigSchema, DEFAULT_DATA_DIR, resolveServeConfig, type Config, type ServeConfig } from './config.ts';
-import { startKernelSources, type KernelSources } from './kernel.ts';
+import { kernelActions, startKernelSources, type KernelSources } from './kernel.ts';
 import { projectRoot, version } from './version.ts';
 import { Auth, gate, gateUpgrade, principalOf, redactedUrl } from './hub/auth.ts';
 import type { TunnelTracker } from './model/tunnels.ts';
@@ -85,26 +83,7 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
     throw err;
   }
   const metrics = new Metrics(model, { maxTunnelSeries: config.metrics.maxTunnelSeries, history });
-  const actions: ApiActions = {
-    startCryptoProbe() {
-      try {
-        void k.probe.start().catch((err: unknown) => log.error({ source: 'alg', err: String(err) }, 'crypto probe failed'));
-        return { started: true, row: model.get('crypto-probe', 'probe') };
-      } catch (err) {
-        if (err instanceof ProbeBusyError) return { started: false, message: err.message };
-        throw err;
-      }
-    },
-    startPfkeyRegister() {
-      try {
-        void k.pfkey.startRegister().done;
-        return { started: true, row: model.get('pfkey-register', 'register') };
-      } catch (err) {
-        if (err instanceof RegisterBusyError) return { started: false, message: err.message };
-        throw err;
-      }
-    },
-  };
+  const actions = kernelActions(k, log);
   return {
     model,
     hub,

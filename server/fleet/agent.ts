@@ -5,7 +5,7 @@
 // is written once the kernel sources are ready, after every reconnect, and every fleet.snapshotSeconds
 // when something changed. A heartbeat goes to KV every fleet.heartbeatSeconds. Losing NATS loses nothing
 // of the kernel view: the sources keep the model, and a fresh snapshot follows the reconnect.
-import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { Model, ModelChange } from '../model/model.ts';
@@ -15,8 +15,12 @@ import { errorWords } from '../sys/errno.ts';
 import { NatsLink, natsWords, reconnectDelayMs, type NatsSettings } from './nats.ts';
 import {
   ALIVE_BUCKET, BUCKET_OPTIONS, CHUNK_BYTES, FLEET_PROTO, HEADER, HOSTS_BUCKET, SNAPSHOT_REFRESH_S, STREAM, chunkHeader, deltaMessages, deltaMsgId, hostSubject, newBootId, snapHeader, snapMsgId, streamConfig, writeSnapshot, ChunkWriter,
-  type AliveRecord, type HostRecord,
+  CommandRequest, commandOfSubject, commandSubject, protoOf, KNOWN_PROTOS,
+  type AliveRecord, type CommandAction, type CommandReply, type HostRecord,
 } from './protocol.ts';
+
+/** What an operator action gives back: started with its row, or not (already running) with the reason. */
+export type ActionStart = { started: true; row: unknown } | { started: false; message: string };
 
 export interface AgentOptions {
   host: string;
@@ -31,6 +35,8 @@ export interface AgentOptions {
   chunkBytes?: number;
   /** Changes kept while NATS is away; past it they are dropped (the snapshot after the reconnect has them). */
   maxPendingDeltas?: number;
+  /** The operator actions a console may ask for (sascope.v1.cmd.<host>.<action>, request/reply). */
+  commands?: Record<CommandAction, () => ActionStart>;
 }
 
 const ACK_TIMEOUT_MS = 10_000;
@@ -55,6 +61,8 @@ export class FleetAgent {
   private hostsKv: KV | undefined;
   private aliveKv: KV | undefined;
   private gen = 0;
+  /** The connection our command subscription is on (the client renews it across reconnects by itself). */
+  private commandsOn: NatsConnection | undefined;
   private chunkBytes: number;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribe: () => void;
@@ -144,6 +152,10 @@ export class FleetAgent {
       return;
     }
     this.link.trouble(undefined);
+    if (this.opts.commands && this.commandsOn !== nc) {
+      this.commandsOn = nc;
+      nc.subscribe(commandSubject(this.opts.host, '*'), { callback: (err, msg) => void (err ? this.log.warn({ source: 'nats', err: natsWords(err) }, `nats: commands: ${natsWords(err)}`) : this.command(msg)) });
+    }
     this.js = jetstream(nc, { timeout: ACK_TIMEOUT_MS });
     this.gen = gen;
     this.needSnapshot = true;
@@ -254,6 +266,35 @@ export class FleetAgent {
     }
     this.lastSnapshot = { seq, at: time };
     this.log.info({ source: 'nats', seq, chunks: n, bytes, firstStreamSeq }, `fleet agent: snapshot at seq ${seq} (${n} chunks, ${bytes} bytes)`);
+  }
+
+  /** A console's request for an operator action: checked, started, answered (a malformed one is answered too). */
+  private command(msg: Msg): void {
+    const action = commandOfSubject(msg.subject);
+    const head = { proto: FLEET_PROTO, host: this.opts.host, action: action ?? msg.subject.slice(msg.subject.lastIndexOf('.') + 1).slice(0, 64) };
+    let reply: CommandReply;
+    let body: unknown;
+    try {
+      body = msg.json();
+    } catch {
+      body = undefined;
+    }
+    const req = CommandRequest.safeParse(body);
+    const proto = protoOf(body);
+    if (!action) reply = { ...head, started: false, refusal: 'unknown-action', message: `unknown action '${head.action}' (known: crypto-probe, pfkey-register)` };
+    else if (proto !== undefined && !KNOWN_PROTOS.includes(proto)) reply = { ...head, started: false, refusal: 'bad-request', message: `protocol version ${proto} is not one this agent knows (${KNOWN_PROTOS.join(', ')})` };
+    else if (!req.success) reply = { ...head, started: false, refusal: 'bad-request', message: 'a command request is JSON {proto, by}' };
+    else {
+      this.log.info({ source: 'nats', action, by: req.data.by }, `fleet agent: ${action} asked by ${req.data.by}`);
+      try {
+        const r = this.opts.commands![action]();
+        reply = r.started ? { ...head, started: true, row: r.row } : { ...head, started: false, refusal: 'busy', message: r.message };
+      } catch (err) {
+        this.log.error({ source: 'nats', action, err: String(err) }, `fleet agent: ${action} failed`);
+        reply = { ...head, started: false, refusal: 'failed', message: `${action} failed: ${errorWords(err)}` };
+      }
+    }
+    if (!msg.respond(JSON.stringify(reply))) this.log.warn({ source: 'nats', action }, `fleet agent: ${head.action} came without a reply subject`);
   }
 
   private async heartbeat(): Promise<void> {

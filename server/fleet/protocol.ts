@@ -33,9 +33,17 @@ export function hostOfSubject(subject: string): { host: string; what: HostSubjec
   const m = /^sascope\.v1\.host\.([^.]+)\.(delta|snap)$/.exec(subject);
   return m && HOST_NAME.test(m[1]!) ? { host: m[1]!, what: m[2] as HostSubjectKind } : undefined;
 }
-/** Operator actions, request/reply (later): `sascope.v1.cmd.<host>.<action>`. */
+/** Operator actions, request/reply: `sascope.v1.cmd.<host>.<action>` (only the console's identity may publish there). */
 export function commandSubject(host: string, action: string): string {
   return `${SUBJECT_ROOT}.cmd.${host}.${action}`;
+}
+/** The actions a console may ask of an agent: the operator actions of a single-host serve. */
+export const COMMAND_ACTIONS = ['crypto-probe', 'pfkey-register'] as const;
+export type CommandAction = (typeof COMMAND_ACTIONS)[number];
+/** The action a command subject names (undefined: not one we know). */
+export function commandOfSubject(subject: string): CommandAction | undefined {
+  const action = subject.slice(subject.lastIndexOf('.') + 1);
+  return COMMAND_ACTIONS.find((a) => a === action);
 }
 /** The inbox prefix of an identity (NATS permissions give each its own: `_INBOX_<identity>.>`). */
 export function inboxPrefix(identity: string): string {
@@ -169,6 +177,19 @@ export const AliveRecord = z
   })
   .strict();
 export type AliveRecord = z.infer<typeof AliveRecord>;
+
+/** A command's request body: the protocol version and who asked (the operator token's name, for the agent's log). */
+export const CommandRequest = z.object({ proto: z.number().int(), by: z.string().max(64) }).strict();
+export type CommandRequest = z.infer<typeof CommandRequest>;
+
+/** Why a command did not start: the action is already running, the request was not one, or the action is unknown. */
+export const COMMAND_REFUSALS = ['busy', 'bad-request', 'unknown-action', 'failed'] as const;
+/** The agent's answer: started with the action's row as it stands, or not, with the reason in words. */
+export const CommandReply = z.discriminatedUnion('started', [
+  z.object({ proto: z.number().int(), host: Host, action: z.string().max(64), started: z.literal(true), row: z.unknown() }).strict(),
+  z.object({ proto: z.number().int(), host: Host, action: z.string().max(64), started: z.literal(false), refusal: z.enum(COMMAND_REFUSALS), message: z.string().max(1000) }).strict(),
+]);
+export type CommandReply = z.infer<typeof CommandReply>;
 
 /** A record's proto before the rest is checked: a console tells "another version" from "malformed". */
 export function protoOf(v: unknown): number | undefined {

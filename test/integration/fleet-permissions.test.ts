@@ -13,7 +13,7 @@ import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { requireTestNetns } from '../helpers.ts';
 import { plainClient, startAgent, startNatsServer, streamMessages, until, type RunningAgent, type TestNatsServer } from '../fleet-helpers.ts';
-import { ALIVE_BUCKET, BUCKET_OPTIONS, HOSTS_BUCKET, HostRecord, STREAM, hostSubject, streamConfig } from '../../server/fleet/protocol.ts';
+import { ALIVE_BUCKET, BUCKET_OPTIONS, CommandReply, HOSTS_BUCKET, HostRecord, STREAM, commandSubject, hostSubject, streamConfig } from '../../server/fleet/protocol.ts';
 
 requireTestNetns();
 
@@ -23,6 +23,7 @@ function agentPermissions(h: string): string {
     publish: { allow: ["sascope.v1.host.${h}.>", "$KV.sascope-hosts.${h}", "$KV.sascope-alive.${h}",
                        "$JS.API.INFO", "$JS.API.STREAM.INFO.SASCOPE", "$JS.API.STREAM.INFO.KV_sascope-hosts", "$JS.API.STREAM.INFO.KV_sascope-alive"] }
     subscribe: { allow: ["_INBOX_${h}.>", "sascope.v1.cmd.${h}.>"] }
+    allow_responses: true
   }`;
 }
 
@@ -73,6 +74,33 @@ test('an agent with its own identity (user/password, or an nkey seed file) publi
     const r = await until(`${h}'s host record`, () => record(h));
     assert.equal(r.host, h);
     assert.ok((await streamMessages(jsm, hostSubject(h, 'snap'), r.snap.firstStreamSeq)).length >= r.snap.chunks);
+  }
+});
+
+test('operator actions: the console\'s identity asks an agent and gets its answer; a malformed or unknown request is answered, not run', async () => {
+  const ask = async (host: string, action: string, body: unknown) => CommandReply.parse((await nc.request(commandSubject(host, action), JSON.stringify(body), { timeout: 10_000 })).json());
+  for (const action of ['crypto-probe', 'pfkey-register']) {
+    const r = await ask('gw1', action, { proto: 1, by: 'alice' });
+    assert.equal(r.host, 'gw1');
+    assert.equal(r.action, action);
+    if (!r.started) assert.ok(r.refusal === 'busy' || r.refusal === 'failed', JSON.stringify(r));
+  }
+  await until('the agent\'s log line', () => (/crypto-probe asked by alice/.test(agents[0]!.output()) ? true : undefined), 5000);
+  const unknown = await ask('gw3', 'reboot', { proto: 1, by: 'alice' });
+  assert.ok(!unknown.started && unknown.refusal === 'unknown-action', JSON.stringify(unknown));
+  const bad = await ask('gw3', 'crypto-probe', { nonsense: true });
+  assert.ok(!bad.started && bad.refusal === 'bad-request', JSON.stringify(bad));
+  const other = await ask('gw3', 'crypto-probe', { proto: 99, by: 'alice' });
+  assert.ok(!other.started && /protocol version 99/.test(other.message), JSON.stringify(other));
+});
+
+test('an agent\'s identity cannot send commands: only the console\'s may publish on sascope.v1.cmd.>', async () => {
+  const { nc: asGw1 } = await plainClient(nats.url, { user: 'gw1', pass: 'gw1-secret-pw', inboxPrefix: '_INBOX_gw1' });
+  try {
+    await assert.rejects(asGw1.request(commandSubject('gw3', 'crypto-probe'), JSON.stringify({ proto: 1, by: 'mallory' }), { timeout: 2000 }));
+    assert.ok(!/asked by mallory/.test(agents[1]!.output()), 'gw3 never saw it');
+  } finally {
+    await asGw1.close();
   }
 });
 
