@@ -132,7 +132,7 @@ for (const n of child ? sizes : []) {
   gc?.();
   const h1 = process.memoryUsage().heapUsed;
   const refresh = await dumpInto(model); // the refresh: nothing changed, nothing emitted
-  console.log(`  first dump into the model: ${intoModel.toFixed(0)} ms; an unchanged refresh dump: ${refresh.toFixed(0)} ms → with the 5 % duty cap the next refresh waits ≥ ${(refresh / 0.05 / 1000).toFixed(1)} s`);
+  console.log(`  first dump into the model: ${intoModel.toFixed(0)} ms, ratio ${(intoModel / ip).toFixed(2)}× ip (target 2: ≤ 1.0); an unchanged refresh dump: ${refresh.toFixed(0)} ms → with the 5 % duty cap the next refresh waits ≥ ${(refresh / 0.05 / 1000).toFixed(1)} s`);
   console.log(`  heap held by the model: ${((h1 - h0) / n).toFixed(0)} B per SA${gc ? '' : ' (run with --expose-gc for an exact figure)'} (goal ≤ 1024)`);
   if (model.count('sa') !== n) throw new Error('model count');
 
