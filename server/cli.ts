@@ -1,7 +1,7 @@
 // The `sascope` command: serve the dashboard, or print one snapshot of every source.
 import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
-import { createLogger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
 import { version } from './version.ts';
 import { errorWords } from './sys/errno.ts';
 
@@ -76,6 +76,17 @@ export function parseListen(s: string): { host: string; port: number } {
   const port = m ? Number(m[3]) : NaN;
   if (!m || port < 1 || port > 65535) throw new UsageError(`bad --listen '${s}': expected HOST:PORT with PORT 1-65535, e.g. 127.0.0.1:7300 or [::1]:7300`);
   return { host: (m[1] ?? m[2])!, port };
+}
+
+/** SIGTERM / SIGINT: close, then exit 0 (after 3 s at the latest). */
+function stopOnSignals(log: Logger, close: () => Promise<void>): void {
+  const stop = (sig: string) => {
+    log.info(`${sig}: shutting down`);
+    void close().then(() => process.exit(0));
+    setTimeout(() => process.exit(0), 3000).unref();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
 }
 
 function fail(msg: string, code: number): never {
@@ -168,14 +179,7 @@ async function main(argv: string[]): Promise<void> {
       fail((err as Error).message, 1);
     }
     log.info(`sascope ${version} serving ${running.config.tls ? 'https' : 'http'}://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}/`);
-    const stop = (sig: string) => {
-      log.info(`${sig}: shutting down`);
-      void running.close().then(() => process.exit(0));
-      setTimeout(() => process.exit(0), 3000).unref();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    return;
+    return stopOnSignals(log, () => running.close());
   }
 
   if (cmd === 'snapshot') {
@@ -225,14 +229,7 @@ async function main(argv: string[]): Promise<void> {
       fail((err as Error).message, 1);
     }
     log.info({ host: values.host, boot: running.agent.boot }, `sascope ${version} agent for host ${values.host} (boot ${running.agent.boot}) publishing to ${values.nats}`);
-    const stop = (sig: string) => {
-      log.info(`${sig}: shutting down`);
-      void running.stop().then(() => process.exit(0));
-      setTimeout(() => process.exit(0), 3000).unref();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    return;
+    return stopOnSignals(log, () => running.stop());
   }
 
   fail(`unknown command '${cmd}'. Try 'sascope --help'.`, 2);
