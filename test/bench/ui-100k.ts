@@ -131,11 +131,12 @@ async function traceStop(what: string): Promise<void> {
       cpu[lo]! += (e.tdur ?? 0) / 1000;
     }
   }
+  const tasks = events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && thread(e) === main[0]).map((e) => (e.tdur ?? 0) / 1000).sort((a, b) => b - a);
   const sorted = cpu.slice(0, -1).sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
   const top = [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 12);
   console.log(
-    `  main-thread CPU per frame ${what}: p50 ${at(0.5).toFixed(1)} ms, p95 ${at(0.95).toFixed(1)} ms, max ${(sorted[sorted.length - 1] ?? 0).toFixed(1)} ms over ${sorted.length} frames; ${(cpu.reduce((a, b) => a + b, 0) / 1000).toFixed(2)} s in all, by kind (nested kinds overlap): ` +
+    `  main-thread CPU per frame ${what}: p50 ${at(0.5).toFixed(1)} ms, p95 ${at(0.95).toFixed(1)} ms, max ${(sorted[sorted.length - 1] ?? 0).toFixed(1)} ms over ${sorted.length} frames; longest tasks ${tasks.slice(0, 5).map((t) => t.toFixed(0)).join(', ')} ms; ${(cpu.reduce((a, b) => a + b, 0) / 1000).toFixed(2)} s in all, by kind (nested kinds overlap): ` +
       top.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', '),
   );
 }
@@ -250,6 +251,7 @@ await page.evaluate(() => {
   new PerformanceObserver((l) => l.getEntries().forEach((e) => (window as unknown as { __stalls: number[] }).__stalls.push(e.duration))).observe({ type: 'longtask', buffered: false });
 });
 await profileStart();
+await traceStart();
 let seq = 1;
 for (let s = 0; s < 50; s++) {
   const deltas: Delta[] = [];
@@ -261,6 +263,7 @@ for (let s = 0; s < 50; s++) {
   await new Promise((r) => setTimeout(r, 100));
 }
 await page.waitForTimeout(1500);
+await traceStop('while 1,000 deltas/s arrive');
 await profileStop('while 1,000 deltas/s arrive');
 const stalls = await page.evaluate(() => (window as unknown as { __stalls: number[] }).__stalls);
 const stallSum = stalls.reduce((a, b) => a + b, 0);
