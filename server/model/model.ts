@@ -62,41 +62,55 @@ export function toWire(v: unknown): unknown {
 /**
  * Small parts whose fields are all primitives and repeat across rows (a zero selector, lifetime limits,
  * algorithm references, counters at zero, flag lists) are kept once: one frozen copy per distinct value,
- * found by its fields (~100 B saved each, a few per row: a third of an SA row). Each shape is tried for a
- * while and left alone when its values seldom repeat (counters, a peer's address), so it costs no time
- * there. Pools are bounded: full, one starts over (rows keep what they share).
+ * found by walking its fields' values down a trie of Maps (no key string is built: the strings are the
+ * shared ones above, whose hashes V8 keeps). ~100 B saved each, a few per row: a third of an SA row. A
+ * shape is tried for a while and left alone when its values seldom repeat (counters, a peer's address),
+ * and at once when it holds a part of its own (a row's lifetime), so it costs no time there. Pools are
+ * bounded: full, one starts over (rows keep what they share).
  */
 interface Pool {
-  values: Map<string, object> | undefined;
+  root: Map<unknown, unknown> | undefined;
+  size: number;
   tries: number;
   hits: number;
 }
 const POOL_TRIAL = 1024;
 const POOL_MAX = 4096;
+const newPool = (): Pool => ({ root: new Map(), size: 0, tries: 0, hits: 0 });
 
-function pooled<T extends object>(pool: Pool, o: T, id: string | undefined): T {
-  if (id === undefined || !pool.values) return o;
-  const hit = pool.values.get(id);
-  if (hit !== undefined) pool.hits++;
-  else {
-    if (pool.values.size >= POOL_MAX) pool.values.clear();
-    pool.values.set(id, Object.freeze(o));
-  }
-  if (++pool.tries === POOL_TRIAL && pool.hits * 4 < pool.tries) pool.values = undefined;
-  return (hit ?? o) as T;
-}
+/** The key an empty part sits under (its value has no field to walk by). */
+const NO_FIELDS = Symbol('no fields');
 
-/** The fields of o as one string when all are primitives (typed and delimited: 1 and "1" differ), else undefined. */
-function primitiveId(o: Record<string, unknown> | unknown[]): string | undefined {
-  let id = '';
-  for (const k in o) {
-    const x = (o as Record<string, unknown>)[k];
+/**
+ * o's shared copy (o itself, frozen, when it is the first of its value), found by the values of `fields`
+ * (or of the array o). Every value of a pool has as many fields: inner nodes map a field's value to the
+ * next field's node, the last field's value to the part.
+ */
+function pooled<T extends object>(pool: Pool, o: T, fields: readonly string[] | undefined): T {
+  if (!pool.root) return o;
+  if (pool.size >= POOL_MAX) (pool.root = new Map()), (pool.size = 0);
+  const n = fields ? fields.length : (o as unknown[]).length;
+  let node = pool.root;
+  let at: unknown = NO_FIELDS;
+  for (let i = 0; i < n; i++) {
+    const x = fields ? (o as Record<string, unknown>)[fields[i]!] : (o as unknown[])[i];
     const t = typeof x;
-    if (t === 'string') id += `s${(x as string).length}:${x as string}`;
-    else if (t === 'number' || t === 'boolean') id += `${t[0]}${x as number};`;
-    else return undefined;
+    if (t !== 'string' && t !== 'number' && t !== 'boolean') {
+      if (fields) pool.root = undefined; // a shape with a part inside (a row's lifetime): never one of these
+      return o;
+    }
+    if (i > 0) {
+      let next = node.get(at) as Map<unknown, unknown> | undefined;
+      if (!next) node.set(at, (next = new Map())), pool.size++;
+      node = next;
+    }
+    at = x;
   }
-  return id;
+  const hit = node.get(at) as T | undefined;
+  if (hit !== undefined) pool.hits++;
+  else node.set(at, Object.freeze(o)), pool.size++;
+  if (++pool.tries === POOL_TRIAL && pool.hits * 4 < pool.tries) pool.root = undefined;
+  return hit ?? o;
 }
 
 /** A part a listener keeps beside the model's rows (a tunnel's selector): the model's shared copy, so both hold one. T is wire form already. */
@@ -104,9 +118,10 @@ export function sharedPart<T extends object>(v: T): T {
   return toWire(v) as T;
 }
 
-const arrayPool: Pool = { values: new Map(), tries: 0, hits: 0 };
+/** Arrays by length: [] and ['x'] are different values; 1 and "1" are (Map keys are typed). */
+const arrayPools = Array.from({ length: 9 }, newPool);
 function sharedArray(a: unknown[]): unknown[] {
-  return a.length > 8 ? a : pooled(arrayPool, a, primitiveId(a));
+  return a.length > 8 ? a : pooled(arrayPools[a.length]!, a, undefined);
 }
 
 type WireBuilder = (v: Record<string, unknown>, key: string | undefined, tw: (x: unknown) => unknown) => Record<string, unknown>;
@@ -116,13 +131,14 @@ interface Shape {
   parent: Shape | undefined;
   next: Map<string, Shape>;
   build?: WireBuilder;
-  /** Its objects shared (plain shapes: parts of rows, not rows). */
+  /** Its objects shared (plain shapes: parts of rows, not rows), found by the values of its fields. */
   pool: Pool;
+  fields?: string[];
 }
 let shapeCount = 0;
 function newShape(name: string, parent?: Shape): Shape {
   shapeCount++;
-  return { name, parent, next: new Map(), pool: { values: new Map(), tries: 0, hits: 0 } };
+  return { name, parent, next: new Map(), pool: newPool() };
 }
 const shapes = { plain: newShape(''), keyed: newShape('key') };
 
@@ -145,7 +161,13 @@ function wireObject(v: Record<string, unknown>, key?: string): Record<string, un
     shape = n;
   }
   const o = (shape.build ??= compile(shape, key !== undefined))(v, key, toWire);
-  return key === undefined && shape.pool.values ? pooled(shape.pool, o, primitiveId(o)) : o;
+  return key === undefined && shape.pool.root ? pooled(shape.pool, o, (shape.fields ??= fieldsOf(shape))) : o;
+}
+
+function fieldsOf(shape: Shape): string[] {
+  const fields: string[] = [];
+  for (let s: Shape | undefined = shape; s?.parent; s = s.parent) fields.push(s.name);
+  return fields.reverse();
 }
 
 function compile(shape: Shape, keyed: boolean): WireBuilder {
