@@ -12,13 +12,15 @@
 //   freed label, leaves what it brought; a tunnel's own series starts at its total when it is labelled and
 //   then adds its gains too. A tunnel counter that went down (an ovpn peer made anew) gains its new value.
 // - source, state, alarm type and severity are fixed small sets.
+// - the fleet console (serve --fleet) adds `host` to every series of a host's rows (tunnels, sources, alarms;
+//   "other" is one bucket per host), so a host's series never collide with another's; a single-host serve has none.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Model } from '../model/model.ts';
 import { SOURCE_STATES, type OnWire, type SourceStatus } from '../wire/entities.ts';
 import { ALARM_TYPES, type Alarm, type Tunnel } from '../wire/tunnels.ts';
 import { sendError } from './http.ts';
-import { HOST_STATES, type FleetHost } from '../wire/fleet.ts';
+import { HOST_STATES, hostKey, type FleetHost, type OnHost } from '../wire/fleet.ts';
 
 export const OTHER = 'other';
 
@@ -49,8 +51,16 @@ function addGain(into: Counts, now: Counts, before?: Counts): void {
   for (const c of COUNTERS) into[c] += before && now[c] >= before[c] ? now[c] - before[c] : now[c];
 }
 
+/** The `host` label of a row from a fleet host (none in a single-host serve). */
+function hostLabel(row: OnHost): { host?: string } {
+  return row.host === undefined ? {} : { host: row.host };
+}
+
 /** One exported series: its labels, fixed when it starts, and its running totals. */
 interface Series {
+  /** The `tunnel` label: the tunnel's key, or OTHER. */
+  tunnel: string;
+  host?: string;
   name: string;
   family: string;
   counts: Counts;
@@ -77,73 +87,86 @@ export class Metrics {
     const buckets = () => this.buckets();
     const setCounter = (c: Counter<string>, pick: (b: Bucket) => number | bigint, extra: Record<string, string> = {}) => {
       c.reset();
-      for (const [key, b] of buckets()) c.inc({ tunnel: key, name: b.name, family: b.family, ...extra }, Number(pick(b)));
+      for (const b of buckets().values()) c.inc({ tunnel: b.tunnel, ...hostLabel(b), name: b.name, family: b.family, ...extra }, Number(pick(b)));
     };
-    new Counter({ name: 'sascope_tunnel_bytes_total', help: 'Bytes carried by the tunnel since sascope first saw it, continuous across rekeys', labelNames: ['tunnel', 'name', 'family'], registers: reg, collect() { setCounter(this, (b) => b.counts.bytes); } });
-    new Counter({ name: 'sascope_tunnel_packets_total', help: 'Packets carried by the tunnel since sascope first saw it, continuous across rekeys', labelNames: ['tunnel', 'name', 'family'], registers: reg, collect() { setCounter(this, (b) => b.counts.packets); } });
+    new Counter({ name: 'sascope_tunnel_bytes_total', help: 'Bytes carried by the tunnel since sascope first saw it, continuous across rekeys', labelNames: ['tunnel', 'host', 'name', 'family'], registers: reg, collect() { setCounter(this, (b) => b.counts.bytes); } });
+    new Counter({ name: 'sascope_tunnel_packets_total', help: 'Packets carried by the tunnel since sascope first saw it, continuous across rekeys', labelNames: ['tunnel', 'host', 'name', 'family'], registers: reg, collect() { setCounter(this, (b) => b.counts.packets); } });
     new Counter({
-      name: 'sascope_tunnel_errors_total', help: 'Per-SA failure counters (struct xfrm_stats) summed over the tunnel', labelNames: ['tunnel', 'name', 'family', 'error'], registers: reg,
+      name: 'sascope_tunnel_errors_total', help: 'Per-SA failure counters (struct xfrm_stats) summed over the tunnel', labelNames: ['tunnel', 'host', 'name', 'family', 'error'], registers: reg,
       collect() {
         this.reset();
-        for (const [key, b] of buckets()) {
-          const l = { tunnel: key, name: b.name, family: b.family };
+        for (const b of buckets().values()) {
+          const l = { tunnel: b.tunnel, ...hostLabel(b), name: b.name, family: b.family };
           this.inc({ ...l, error: 'integrity' }, Number(b.counts.integrity));
           this.inc({ ...l, error: 'replay' }, Number(b.counts.replay));
           this.inc({ ...l, error: 'replay_window' }, Number(b.counts.replayWindow));
         }
       },
     });
-    new Counter({ name: 'sascope_tunnel_rotations_total', help: 'Rekeys (rotations) of the tunnel', labelNames: ['tunnel', 'name', 'family'], registers: reg, collect() { setCounter(this, (b) => b.counts.rotations); } });
+    new Counter({ name: 'sascope_tunnel_rotations_total', help: 'Rekeys (rotations) of the tunnel', labelNames: ['tunnel', 'host', 'name', 'family'], registers: reg, collect() { setCounter(this, (b) => b.counts.rotations); } });
     new Gauge({
-      name: 'sascope_tunnel_seconds_to_expiry', help: 'Seconds until the current SA reaches its soft or hard time limit (negative: passed); "other": the soonest', labelNames: ['tunnel', 'name', 'limit'], registers: reg,
+      name: 'sascope_tunnel_seconds_to_expiry', help: 'Seconds until the current SA reaches its soft or hard time limit (negative: passed); "other": the soonest', labelNames: ['tunnel', 'host', 'name', 'limit'], registers: reg,
       collect() {
         this.reset();
         const now = Date.now();
-        for (const [key, b] of buckets()) {
-          if (b.soft !== undefined) this.set({ tunnel: key, name: b.name, limit: 'soft' }, Math.round((b.soft - now) / 1000));
-          if (b.hard !== undefined) this.set({ tunnel: key, name: b.name, limit: 'hard' }, Math.round((b.hard - now) / 1000));
+        for (const b of buckets().values()) {
+          const l = { tunnel: b.tunnel, ...hostLabel(b), name: b.name };
+          if (b.soft !== undefined) this.set({ ...l, limit: 'soft' }, Math.round((b.soft - now) / 1000));
+          if (b.hard !== undefined) this.set({ ...l, limit: 'hard' }, Math.round((b.hard - now) / 1000));
         }
       },
     });
     new Gauge({
-      name: 'sascope_tunnel_sequence_used_percent', help: 'Share of the sequence number space used by the current SA; "other": the highest', labelNames: ['tunnel', 'name'], registers: reg,
+      name: 'sascope_tunnel_sequence_used_percent', help: 'Share of the sequence number space used by the current SA; "other": the highest', labelNames: ['tunnel', 'host', 'name'], registers: reg,
       collect() {
         this.reset();
-        for (const [key, b] of buckets()) if (b.seq !== undefined) this.set({ tunnel: key, name: b.name }, b.seq);
+        for (const b of buckets().values()) if (b.seq !== undefined) this.set({ tunnel: b.tunnel, ...hostLabel(b), name: b.name }, b.seq);
       },
     });
     new Gauge({
-      name: 'sascope_tunnels', help: 'Tunnels by state', labelNames: ['state'], registers: reg,
+      name: 'sascope_tunnels', help: 'Tunnels by state', labelNames: ['host', 'state'], registers: reg,
       collect() {
         this.reset();
-        const n = { up: 0, rekeying: 0, down: 0 };
-        for (const t of model.list('tunnel') as Array<OnWire<Tunnel>>) n[t.state]++;
-        for (const [s, v] of Object.entries(n)) this.set({ state: s }, v);
+        const byHost = new Map<string | undefined, Record<Tunnel['state'], number>>([[undefined, { up: 0, rekeying: 0, down: 0 }]]);
+        for (const t of model.list('tunnel') as Array<OnWire<Tunnel> & OnHost>) {
+          let n = byHost.get(t.host);
+          if (!n) byHost.set(t.host, (n = { up: 0, rekeying: 0, down: 0 }));
+          n[t.state]++;
+        }
+        // A console (rows with hosts) has no tunnels of its own: no series without a host.
+        if (byHost.size > 1 || opts.fleet) byHost.delete(undefined);
+        for (const [host, n] of byHost) for (const [s, v] of Object.entries(n)) this.set({ ...hostLabel({ host }), state: s }, v);
       },
     });
     new Gauge({ name: 'sascope_security_associations', help: 'XFRM SAs in the model', registers: reg, collect() { this.set(model.count('sa')); } });
     new Gauge({ name: 'sascope_policies', help: 'XFRM policies in the model', registers: reg, collect() { this.set(model.count('policy')); } });
     new Gauge({
-      name: 'sascope_source_up', help: '1 when the source is ok', labelNames: ['source'], registers: reg,
+      name: 'sascope_source_up', help: '1 when the source is ok', labelNames: ['host', 'source'], registers: reg,
       collect() {
         this.reset();
-        for (const s of model.list('source') as Array<OnWire<SourceStatus>>) this.set({ source: s.id }, s.state === 'ok' ? 1 : 0);
+        for (const s of model.list('source') as Array<OnWire<SourceStatus> & OnHost>) this.set({ ...hostLabel(s), source: s.id }, s.state === 'ok' ? 1 : 0);
       },
     });
     new Gauge({
-      name: 'sascope_source_state', help: "1 for the source's current state", labelNames: ['source', 'state'], registers: reg,
+      name: 'sascope_source_state', help: "1 for the source's current state", labelNames: ['host', 'source', 'state'], registers: reg,
       collect() {
         this.reset();
-        for (const s of model.list('source') as Array<OnWire<SourceStatus>>) for (const st of SOURCE_STATES) this.set({ source: s.id, state: st }, s.state === st ? 1 : 0);
+        for (const s of model.list('source') as Array<OnWire<SourceStatus> & OnHost>) for (const st of SOURCE_STATES) this.set({ ...hostLabel(s), source: s.id, state: st }, s.state === st ? 1 : 0);
       },
     });
     new Gauge({
-      name: 'sascope_alarms', help: 'Alarms raised now, by type and severity', labelNames: ['type', 'severity'], registers: reg,
+      name: 'sascope_alarms', help: 'Alarms raised now, by type and severity (a fleet host\'s alarms: by host too)', labelNames: ['host', 'type', 'severity'], registers: reg,
       collect() {
         this.reset();
         const n = new Map<string, number>();
-        for (const a of model.list('alarm') as Array<OnWire<Alarm>>) n.set(`${a.type}\0${a.severity}`, (n.get(`${a.type}\0${a.severity}`) ?? 0) + 1);
-        for (const t of ALARM_TYPES) for (const sev of ['warning', 'critical']) this.set({ type: t, severity: sev }, n.get(`${t}\0${sev}`) ?? 0);
+        const hosts = new Set<string>();
+        for (const a of model.list('alarm') as Array<OnWire<Alarm> & OnHost>) {
+          const at = `${a.host ?? ''}\0${a.type}\0${a.severity}`;
+          n.set(at, (n.get(at) ?? 0) + 1);
+          if (a.host !== undefined) hosts.add(a.host);
+        }
+        // Every type and severity is a series (0 when none), per host in a console (the console's own alarms: no host).
+        for (const host of [undefined, ...hosts]) for (const t of ALARM_TYPES) for (const sev of ['warning', 'critical']) this.set({ ...hostLabel({ host }), type: t, severity: sev }, n.get(`${host ?? ''}\0${t}\0${sev}`) ?? 0);
       },
     });
     if (opts.fleet) {
@@ -173,7 +196,7 @@ export class Metrics {
 
   /** Tunnels folded into at most maxTunnelSeries labelled buckets plus "other" (kept once there was one: its total stays). */
   private buckets(): Map<string, Bucket> {
-    const tunnels = this.model.list('tunnel') as Array<OnWire<Tunnel>>;
+    const tunnels = this.model.list('tunnel') as Array<OnWire<Tunnel> & OnHost>;
     const present = new Set(tunnels.map((t) => t.key));
     for (const k of this.labelled) {
       if (present.has(k)) continue;
@@ -185,11 +208,11 @@ export class Metrics {
     for (const t of tunnels) {
       if (!this.labelled.has(t.key) && this.labelled.size < this.opts.maxTunnelSeries) this.labelled.add(t.key);
       const own = this.labelled.has(t.key);
-      const key = own ? t.key : OTHER;
+      const key = own ? t.key : t.host === undefined ? OTHER : hostKey(t.host, OTHER);
       const now = countsOf(t);
       let s = this.series.get(key);
       const fresh = !s;
-      if (!s) this.series.set(key, (s = { name: own ? t.name : 'other tunnels', family: own ? t.family : 'mixed', counts: { bytes: 0n, packets: 0n, integrity: 0n, replay: 0n, replayWindow: 0n, rotations: 0n } }));
+      if (!s) this.series.set(key, (s = { tunnel: own ? t.key : OTHER, ...hostLabel(t), name: own ? t.name : 'other tunnels', family: own ? t.family : 'mixed', counts: { bytes: 0n, packets: 0n, integrity: 0n, replay: 0n, replayWindow: 0n, rotations: 0n } }));
       // A new series starts at the tunnel's total; after that, and in "other", only gains are added.
       addGain(s.counts, now, fresh ? undefined : this.lastSeen.get(t.key));
       this.lastSeen.set(t.key, now);
@@ -200,8 +223,7 @@ export class Metrics {
       if (cd?.hardExpiresAt !== undefined) b.hard = Math.min(b.hard ?? Infinity, cd.hardExpiresAt);
       if (cd?.sequenceUsedPercent !== undefined) b.seq = Math.max(b.seq ?? 0, cd.sequenceUsedPercent);
     }
-    const other = this.series.get(OTHER);
-    if (other && !out.has(OTHER)) out.set(OTHER, { ...other });
+    for (const [key, s] of this.series) if (s.tunnel === OTHER && !out.has(key)) out.set(key, { ...s });
     return out;
   }
 

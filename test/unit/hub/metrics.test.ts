@@ -82,3 +82,23 @@ test('counter series never go down: tunnels moving into a freed label, growing, 
   text = await scrape('all gone');
   assert.ok(other(text) >= 5600);
 });
+
+test('the fleet console: every series of a host\'s rows carries host=, and "other" is one bucket per host', async () => {
+  const model = new Model();
+  const m = new Metrics(model, { maxTunnelSeries: 1, fleet: true });
+  for (const host of ['gw1', 'gw2']) {
+    for (let i = 0; i < 2; i++) model.upsert('tunnel', `${host}/${tunnel(i, 10n).key}`, { ...tunnel(i, 10n), key: `${host}/${tunnel(i, 10n).key}`, host });
+    model.upsert('source', `${host}/xfrm-sa`, { id: 'xfrm-sa', label: 'x', state: host === 'gw1' ? 'ok' : 'stale', since: 0, resyncs: 0, decodeErrors: 0, host });
+    model.upsert('alarm', `${host}/a`, { key: `${host}/a`, type: 'tunnel-down', severity: 'critical', ref: 'tunnel:x', summary: '', since: 0, host });
+  }
+  const text = await m.text();
+  // Without host= the two hosts' xfrm-sa sources were one series, the last written winning.
+  assert.match(text, /sascope_source_up\{host="gw1",source="xfrm-sa"\} 1/);
+  assert.match(text, /sascope_source_up\{host="gw2",source="xfrm-sa"\} 0/);
+  assert.match(text, /sascope_alarms\{host="gw2",type="tunnel-down",severity="critical"\} 1/);
+  assert.match(text, /sascope_tunnels\{host="gw1",state="up"\} 2/);
+  const bytes = text.split('\n').filter((l) => l.startsWith('sascope_tunnel_bytes_total{'));
+  assert.equal(bytes.length, 3, `one labelled tunnel, "other" of gw1 and of gw2:\n${bytes.join('\n')}`);
+  assert.ok(bytes.every((l) => /host="gw[12]"/.test(l)));
+  assert.match(text, /sascope_tunnel_bytes_total\{tunnel="other",host="gw2",name="other tunnels",family="mixed"\} 20/);
+});
