@@ -2,7 +2,8 @@
 # Installs what sascope needs on a Debian machine (run as root), then builds it.
 #   ./setup.sh          the dashboard: Node.js check, the locked packages (npm install --no-save), production build
 #   ./setup.sh --test   also everything the tests use: Debian's chromium (never a downloaded browser),
-#                       iproute2, nats-server (the fleet tests start their own on 127.0.0.1), and the
+#                       iproute2, nats-server (the fleet tests start their own on 127.0.0.1), prometheus
+#                       (promtool) and systemd (systemd-analyze) for dist/'s checks, and the
 #                       real-kernel lab's host packages (qemu, busybox, strongSwan …)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,7 +11,7 @@ want_test=0
 for a in "$@"; do
   case "$a" in
     --test) want_test=1 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $a (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -27,7 +28,8 @@ if ! node_ok; then need_pkg nodejs; need_pkg npm; fi
 need_pkg iproute2
 need_pkg ca-certificates
 if [ "$want_test" = 1 ]; then
-  for p in chromium util-linux procps nats-server; do need_pkg "$p"; done
+  # prometheus: promtool checks the alert rules; systemd: systemd-analyze checks the units (no systemd needs to run).
+  for p in chromium util-linux procps nats-server prometheus systemd; do need_pkg "$p"; done
 fi
 if [ ${#apt_missing[@]} -gt 0 ]; then
   step "apt: installing ${apt_missing[*]}"
