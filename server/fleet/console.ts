@@ -23,6 +23,9 @@ const COUNTED = ['sa', 'tunnel', 'alarm', 'policy'] as const;
 type Counted = (typeof COUNTED)[number];
 const isCounted = (k: EntityKind): k is Counted => (COUNTED as readonly string[]).includes(k);
 
+/** Snapshot rows applied between turns of the event loop. */
+const APPLY_SLICE = 2000;
+
 /** A snapshot's chunks that do not all arrive within this long are gone (max age) or not there yet. */
 const SNAPSHOT_FETCH_MS = 30_000;
 
@@ -228,7 +231,7 @@ export class FleetConsole {
     }
     if (gen !== f.generation || this.stopped) return;
     const fresh = f.record?.boot !== rec.boot;
-    this.applySnapshot(f, doc);
+    if (!(await this.applySnapshot(f, doc, gen))) return;
     f.record = rec;
     f.last = doc.seq;
     f.problem = undefined;
@@ -263,22 +266,39 @@ export class FleetConsole {
     return doc;
   }
 
-  /** The host's rows become exactly the snapshot's: unchanged rows stay silent, the others' rows are not touched. */
-  private applySnapshot(f: HostFeed, doc: SnapshotDocument): void {
-    const prefix = `${f.host}/`;
-    const hostAlarm = hostKey(f.host, 'host');
-    const notThisHost = (key: string) => !key.startsWith(prefix) || key === hostAlarm;
+  /**
+   * The host's rows become exactly the snapshot's, APPLY_SLICE rows at a time (a 100k-SA host does not hold
+   * the event loop, nor the other hosts): unchanged rows stay silent, other hosts' rows are not touched.
+   * False when a newer snapshot of the host took over meanwhile (it finishes the job).
+   */
+  private async applySnapshot(f: HostFeed, doc: SnapshotDocument, gen: number): Promise<boolean> {
+    let n = 0;
     for (const kind of AGENT_KINDS) {
       const rows = doc.entities[kind] ?? [];
-      this.model.replaceAll(kind, rows.map((r) => ({ key: hostKey(f.host, String(r['key'])), value: { ...r, host: f.host } })), notThisHost);
+      const seen = new Set<string>();
+      for (const r of rows) {
+        const key = hostKey(f.host, String(r['key']));
+        seen.add(key);
+        this.model.upsert(kind, key, { ...r, host: f.host });
+        if (++n % APPLY_SLICE === 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          if (gen !== f.generation || this.stopped) return false;
+        }
+      }
+      this.removeRows(f, kind, seen);
       if (isCounted(kind)) f.counts[kind] = rows.length;
     }
+    return true;
+  }
+
+  /** The host's rows of a kind but those kept (its `host` alarm is the console's own, never among them). */
+  private removeRows(f: HostFeed, kind: EntityKind, keep?: ReadonlySet<string>): void {
+    const hostAlarm = hostKey(f.host, 'host');
+    for (const r of this.model.list(kind) as Array<{ key: string; host?: string }>) if (r.host === f.host && r.key !== hostAlarm && !keep?.has(r.key)) this.model.remove(kind, r.key);
   }
 
   private dropRows(f: HostFeed): void {
-    const prefix = `${f.host}/`;
-    const hostAlarm = hostKey(f.host, 'host');
-    for (const kind of AGENT_KINDS) this.model.replaceAll(kind, [], (key) => !key.startsWith(prefix) || key === hostAlarm);
+    for (const kind of AGENT_KINDS) this.removeRows(f, kind);
     for (const k of COUNTED) f.counts[k] = 0;
   }
 
