@@ -6,7 +6,7 @@
 // Two bodies: a native table with every row (small lists; rows take focus, roving tabindex), and for big
 // lists (`virtual`) an ARIA grid where TanStack Virtual keeps only the rows on screen in the DOM (the
 // grid takes focus, the active row is its active descendant) — 100k rows stay smooth. There, row
-// elements are recycled (keyed by slot, index modulo the most rows ever on screen, cells by column), so
+// elements are recycled (keyed by slot, see useSlots; cells by column), so
 // a fling that brings hundreds of new rows per frame updates text in place instead of building and
 // dropping DOM; rows move by transform and are containment boundaries (contain: strict), and the body
 // is one too, so a frame's layout stays inside the rows that changed.
@@ -170,10 +170,36 @@ function TableBody<T>(p: BodyProps<T>) {
   );
 }
 
+/**
+ * A row element (slot) for each index on screen: an index that stays on screen keeps its slot, one that
+ * comes into view takes a slot an index that left had, in the order they had (a fling that replaces every
+ * row reuses every element in place, with no DOM moves; a few rows of wheel scrolling move those few).
+ * Keyed by index modulo a fixed count instead, rows that come into view took keys not on screen and every
+ * frame of a scroll built new row elements and dropped old ones.
+ */
+function useSlots(indexes: number[]): Map<number, number> {
+  const last = useRef(new Map<number, number>());
+  return (last.current = assignSlots(last.current, indexes));
+}
+
+/** useSlots' rule: the slot of each index given the slots of the indexes on screen before. */
+export function assignSlots(prev: ReadonlyMap<number, number>, indexes: readonly number[]): Map<number, number> {
+  const next = new Map<number, number>();
+  const used = new Set<number>();
+  for (const i of indexes) {
+    const s = prev.get(i);
+    if (s !== undefined) next.set(i, s), used.add(s);
+  }
+  const free = [...prev.values()].filter((s) => !used.has(s));
+  let fresh = Math.max(-1, ...prev.values()) + 1;
+  for (const i of indexes) if (!next.has(i)) next.set(i, free.shift() ?? fresh++);
+  return next;
+}
+
 /** Rows rendered beyond each edge of the grid's view (each costs its render in every frame of a fling). */
 const OVERSCAN = 6;
 
-/** Only the rows on screen, in recycled slots of a grid; the grid takes focus. */
+/** Only the rows on screen, in recycled slots of a grid (useSlots); the grid takes focus. */
 function GridBody<T>(p: BodyProps<T> & { virtual: NonNullable<DataTableProps<T>['virtual']> }) {
   const id = useId();
   const { sorted, onOpen, selectedKey } = p;
@@ -183,8 +209,7 @@ function GridBody<T>(p: BodyProps<T> & { virtual: NonNullable<DataTableProps<T>[
   // initialRect: the first render already has the rows on screen (not only after the element is measured).
   const v = useVirtualizer({ count: sorted.length, getScrollElement: () => scroller.current, estimateSize: () => rowHeight, overscan: OVERSCAN, initialRect: { width: 1000, height } });
   const items = v.getVirtualItems();
-  // More slots than rows can ever be on screen at once (visible + overscan on both sides + partial rows).
-  const slots = Math.ceil(height / rowHeight) + 2 * OVERSCAN + 4;
+  const slotOf = useSlots(items.map((vi) => vi.index));
   const first = items[0]?.index ?? 0;
   const last = items[items.length - 1]?.index ?? -1;
   const onScreen = useMemo(() => sorted.slice(first, last + 1), [sorted, first, last]);
@@ -259,7 +284,7 @@ function GridBody<T>(p: BodyProps<T> & { virtual: NonNullable<DataTableProps<T>[
             } ${isActive ? 'outline outline-1 -outline-offset-1 outline-blue-500' : ''} ${p.rowClass?.(r.original) ?? ''}`;
             return (
               <GridRow
-                key={vi.index % slots}
+                key={slotOf.get(vi.index)}
                 row={r}
                 original={r.original}
                 id={`${id}-r${vi.index}`}
