@@ -6,10 +6,11 @@
 // an agent killed and started again, the console restarted. Only loopback and namespaces made here.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LiveClient, getJson, requireTestNetns, sh, startServer, type RunningServer } from '../helpers.ts';
+import { LiveClient, freePort, getJson, projectRoot, requireTestNetns, sh, startServer, type RunningServer } from '../helpers.ts';
 import { makeNetns, startAgent as spawnAgent, startNatsServer, type RunningAgent, type TestNatsServer } from '../fleet-helpers.ts';
 import { FakeAgent } from '../fleet-fake-agent.ts';
 import { hostSubject } from '../../server/fleet/protocol.ts';
@@ -237,6 +238,25 @@ test('the console restarted: it rebuilds the whole fleet from NATS alone', async
   const after = await mirror(console_);
   await after.until('the same policies of the same hosts', () => JSON.stringify(policies(after)) === JSON.stringify(held) && ['gw1', 'gw2', 'gw3', 'fake1', 'fake2', 'future'].every((h) => after.host(h)), 30_000);
   after.close();
+});
+
+test('serve --fleet: a URL that is not NATS or an unreadable credentials file stops it at once (exit 2, saying why); no NATS server there is a state, not a crash', async () => {
+  const serve = (...args: string[]) => spawnSync(process.execPath, [path.join(projectRoot, 'server/bin.mjs'), 'serve', '--no-ui', '--open-loopback', '--data-dir', tmp, '--listen', '127.0.0.1:1', ...args], { encoding: 'utf8', timeout: 60_000 });
+  const bad = serve('--fleet', 'http://127.0.0.1:4222');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /bad NATS URL 'http:\/\/127\.0\.0\.1:4222': the scheme must be nats:\/\/ or tls:\/\//);
+  const creds = serve('--fleet', nats.url, '--nats-creds', path.join(tmp, 'none.creds'));
+  assert.equal(creds.status, 2);
+  assert.match(creds.stderr, /--nats-creds .*none\.creds: cannot read it: ENOENT/);
+  const lonely = await startServer({ ui: false, args: ['--fleet', `nats://127.0.0.1:${await freePort()}`] });
+  try {
+    const sources = await getJson<{ sources: Array<{ id: string; state: string; reason?: string }> }>(`${lonely.url}/api/v1/sources`);
+    const row = sources.sources.find((x) => x.id === 'nats');
+    assert.ok(row && row.state !== 'ok', JSON.stringify(row));
+    assert.deepEqual((await getJson<{ hosts: unknown[] }>(`${lonely.url}/api/v1/hosts`)).hosts, []);
+  } finally {
+    await lonely.stop();
+  }
 });
 
 function c0(m: Mirror, h: string): boolean {
