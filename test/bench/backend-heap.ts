@@ -52,22 +52,28 @@ const ip = (n: number) => `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) &
 const LOCAL = 0x0a000001;
 const peerOf = (i: number) => (0x0b000000 + i) >>> 0;
 
-/** An SA from a zoo message with src, dst, SPI and reqid changed (struct xfrm_usersa_info: selector 56 B, id.daddr at 56, id.spi at 72, saddr at 80, reqid at 208). */
+/** When SA i was added (s): one second apart, so no two SAs share their current lifetime (the worst case for the model's shared parts). */
+const addTimeOf = (spi: number) => 1_795_440_000 + (spi & 0xfffff);
+
+/** An SA from a zoo message with src, dst, SPI, reqid and add time changed (struct xfrm_usersa_info: selector 56 B, id.daddr at 56, id.spi at 72, saddr at 80, curlft.add_time at 176, reqid at 208). */
 function xfrmSa(template: NetlinkMessage, src: number, dst: number, spi: number, reqid?: number) {
   const payload = Buffer.from(template.payload);
   payload.writeUInt32BE(dst >>> 0, 56);
   payload.writeUInt32BE(spi, 72);
   payload.writeUInt32BE(src >>> 0, 80);
+  payload.writeBigUInt64LE(BigInt(addTimeOf(spi)), 176);
   if (reqid !== undefined) payload.writeUInt32LE(reqid, 208);
   const d = decodeSaMessage({ ...template, payload });
-  if (d?.kind !== 'upsert' || d.sa.spi !== spi || d.sa.dst !== ip(dst) || d.sa.src !== ip(src) || (reqid !== undefined && d.sa.reqid !== reqid)) throw new Error('the template did not decode as the SA asked for');
+  const asked = d?.kind === 'upsert' && d.sa.spi === spi && d.sa.dst === ip(dst) && d.sa.src === ip(src) && (reqid === undefined || d.sa.reqid === reqid) && d.sa.lifetime.current.addTime === BigInt(addTimeOf(spi));
+  if (d?.kind !== 'upsert' || !asked) throw new Error('the template did not decode as the SA asked for');
   return d.sa;
 }
 
 /** The PF_KEY source's row for the same SA. */
 function pfkeySa(src: number, dst: number, spi: number, reqid: number): PfkeySa {
   const t = pfkeyTemplate;
-  return { ...t, key: pfkeySaKey(t.satype, ip(dst), spi), spi, spiHex: `0x${spi.toString(16).padStart(8, '0')}`, reqid, src: { ...t.src, address: ip(src) }, dst: { ...t.dst, address: ip(dst) }, lifetime: structuredClone(t.lifetime) };
+  const lifetime = { ...structuredClone(t.lifetime), current: { ...t.lifetime.current!, addTime: BigInt(addTimeOf(spi)) } };
+  return { ...t, key: pfkeySaKey(t.satype, ip(dst), spi), spi, spiHex: `0x${spi.toString(16).padStart(8, '0')}`, reqid, src: { ...t.src, address: ip(src) }, dst: { ...t.dst, address: ip(dst) }, lifetime };
 }
 
 const selector = (src: string, dst: string) => ({ family: 'inet', src, dst, sport: 0, sportMask: 0, dport: 0, dportMask: 0, proto: 'any', ifindex: 0, user: 0 });
@@ -160,7 +166,8 @@ for (const shape of SHAPES) {
   let below = 0;
   for (const layer of LAYERS) {
     const m = await measure(shape, layer);
-    const extra = layer === 'model' && m.policies ? ` (${m.policies} policies)` : layer === 'tunnels' ? ` (${m.tunnels} tunnels)` : layer === 'cross-check' ? ` (${m.checks} check rows)` : '';
+    const goal = layer === 'model' ? ' [goal ≤ 1024 B]' : layer === LAYERS[LAYERS.length - 1] ? ' [goal ≤ 1536 B in all]' : '';
+    const extra = (layer === 'model' && m.policies ? ` (${m.policies} policies)` : layer === 'tunnels' ? ` (${m.tunnels} tunnels)` : layer === 'cross-check' ? ` (${m.checks} check rows)` : '') + goal;
     console.log(`  ${`+ ${layer}`.padEnd(15)} ${m.perSa.toFixed(0).padStart(6)} B per SA in all, ${(m.perSa - below).toFixed(0).padStart(6)} B of it this layer; RSS ${m.rss.toFixed(0).padStart(6)} B${extra}`);
     below = m.perSa;
   }
