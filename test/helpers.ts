@@ -51,13 +51,14 @@ export function readTokens(dataDir: string): { operator: string; viewer: string 
  * `ui`: serve the Next.js pages too (default: yes on the host; no inside the lab VM, where Next.js start-up
  * under emulation takes minutes — lab tests of the API and WebSocket pass --no-ui).
  */
-export async function startServer(opts: { wrap?: string[]; env?: Record<string, string>; args?: string[]; timeoutMs?: number; access?: 'open-loopback' | 'tokens'; dataDir?: string; ui?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(opts: { wrap?: string[]; env?: Record<string, string>; args?: string[]; timeoutMs?: number; access?: 'open-loopback' | 'tokens'; dataDir?: string; ui?: boolean; root?: string } = {}): Promise<RunningServer> {
   const port = await freePort();
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'sascope-test-'));
   const access = opts.access === 'tokens' ? [] : ['--open-loopback'];
   const ui = opts.ui ?? process.env.SASCOPE_LAB_VM !== '1';
-  const argv = [...(opts.wrap ?? []), process.execPath, path.join(projectRoot, 'server/bin.mjs'), 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...access, ...(ui ? [] : ['--no-ui']), ...(opts.args ?? [])];
-  const proc = spawn(argv[0]!, argv.slice(1), { cwd: projectRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const root = opts.root ?? projectRoot; // another copy of the project (a bench's before figure)
+  const argv = [...(opts.wrap ?? []), process.execPath, path.join(root, 'server/bin.mjs'), 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...access, ...(ui ? [] : ['--no-ui']), ...(opts.args ?? [])];
+  const proc = spawn(argv[0]!, argv.slice(1), { cwd: root, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));

@@ -32,7 +32,9 @@ export interface HubOptions {
    * immediatePerSecond); past it they go in one batch after the event loop's current phase (setImmediate).
    * A rekey wakes several kernel sockets in one poll phase: with batching alone, its first SA waited for
    * the whole burst to be decoded (~100 ms in the lab under emulation). A dump's thousands of rows still
-   * go in batches. Default 8 and 100/s; 0 batches everything.
+   * go in batches. Default 8 and 100/s; 0 batches everything. A change sent alone costs a token per client it
+   * is written to (the budget is in frames, all clients together): under a storm, 100 clients were each sent a
+   * change alone 100 times a second, and a write per client and frame was most of the server's CPU (test/bench/fanout.ts).
    */
   immediateBurst?: number;
   immediatePerSecond?: number;
@@ -64,13 +66,14 @@ class TokenBucket {
   constructor(private readonly burst: number, private readonly perMs: number) {
     this.tokens = burst;
   }
-  take(): boolean {
+  /** One more now, if a token is there; it costs `cost` (more than there are: a debt the refill pays first). */
+  take(cost = 1): boolean {
     if (this.burst <= 0) return false;
     const now = performance.now();
     this.tokens = Math.min(this.burst, this.tokens + (now - this.at) * this.perMs);
     this.at = now;
     if (this.tokens < 1) return false;
-    this.tokens--;
+    this.tokens -= cost;
     return true;
   }
 }
@@ -141,6 +144,11 @@ interface Client {
 
 /** Rows per snapshot part: the first part of 100k SAs is ~5 MB, parsed and shown in a fraction of a second. */
 export const SNAPSHOT_PART_ROWS = 5000;
+
+/** A message's bytes, as every client that gets it is sent them (a text frame's UTF-8). */
+function encode(m: ServerMessage): Buffer {
+  return Buffer.from(JSON.stringify(m));
+}
 
 function topicKey(c: Client): string {
   return c.topics ? [...c.topics].sort().join(',') : '*';
@@ -220,7 +228,7 @@ export class Hub {
     this.ring.push(d);
     this.batch.push(d);
     if (!this.flushScheduled) {
-      if (this.immediate.take()) return this.flush();
+      if (this.immediate.take(Math.max(1, this.clients.size))) return this.flush();
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
@@ -233,18 +241,19 @@ export class Hub {
     this.batch = [];
     const time = Date.now();
     const through = batch[batch.length - 1]!.seq;
-    // One filtering per distinct topic set and one serialisation per (topics, from): usually one of each.
+    // One filtering per distinct topic set and one message per (topics, from): usually one of each, its
+    // bytes made once and shared by every socket (ws.send(string) encoded it again for each client).
     const filtered = new Map<string, Delta[]>();
-    const json = new Map<string, string>();
+    const encoded = new Map<string, Buffer>();
     for (const c of this.clients) {
       const tk = topicKey(c);
       let deltas = filtered.get(tk);
       if (!deltas) filtered.set(tk, (deltas = c.topics ? batch.filter((d) => c.topics!.has(d.kind)) : batch));
-      this.sendDeltas(c, deltas, time, through, json, tk);
+      this.sendDeltas(c, deltas, time, through, encoded, tk);
     }
   }
 
-  private sendDeltas(c: Client, deltas: Delta[], time: number, through: number, json: Map<string, string>, tk: string): void {
+  private sendDeltas(c: Client, deltas: Delta[], time: number, through: number, encoded: Map<string, Buffer>, tk: string): void {
     if (c.ws.readyState !== WebSocket.OPEN || c.behind) return;
     if (c.pending) return this.coalesce(c, deltas, through);
     if (c.ws.bufferedAmount > (c.subscribed ? this.maxBuffered / 4 : this.maxBuffered)) {
@@ -255,8 +264,8 @@ export class Hub {
     if (deltas.length === 0) return;
     const from = c.through + 1;
     const k = `${tk}|${from}`;
-    let msg = json.get(k);
-    if (msg === undefined) json.set(k, (msg = JSON.stringify({ type: 'deltas', time, from, through, deltas } satisfies ServerMessage)));
+    let msg = encoded.get(k);
+    if (msg === undefined) encoded.set(k, (msg = encode({ type: 'deltas', time, from, through, deltas })));
     c.through = through;
     this.write(c, msg);
   }
@@ -288,7 +297,7 @@ export class Hub {
     const deltas = [...c.pending.values()];
     const from = c.pendingFrom ?? c.through;
     this.stopDrain(c);
-    this.write(c, JSON.stringify({ type: 'deltas', time: Date.now(), from, through: c.through, coalesced: true, deltas } satisfies ServerMessage));
+    this.write(c, encode({ type: 'deltas', time: Date.now(), from, through: c.through, coalesced: true, deltas }));
   }
 
   private stopDrain(c: Client): void {
@@ -326,14 +335,14 @@ export class Hub {
     return c.ws.readyState === WebSocket.OPEN && c.ws.bufferedAmount <= limit;
   }
 
-  /** Send when there is room; else it is dropped (the callers keep what a client must not lose). */
-  private write(c: Client, data: string): void {
-    if (this.room(c)) c.ws.send(data);
+  /** Send when there is room; else it is dropped (the callers keep what a client must not lose). A text frame of bytes made once. */
+  private write(c: Client, data: Buffer): void {
+    if (this.room(c)) c.ws.send(data, { binary: false });
   }
 
   /** A small answer (pong, error, subscribed): dropped when the client's socket is full — it is not reading. */
   private reply(c: Client, m: ServerMessage): void {
-    this.write(c, JSON.stringify(m));
+    this.write(c, encode(m));
   }
 
   /**
@@ -348,7 +357,7 @@ export class Hub {
     let frames = this.catchUps.get(key);
     if (!frames) {
       if (this.inFlightBytes >= this.maxCatchUpBytes) return this.fallBehind(c, 'snapshots on their way to other ws clients fill the budget: one when they are out', 'debug');
-      frames = messages().map((m) => Buffer.from(JSON.stringify(m)));
+      frames = messages().map(encode);
       if (this.catchUps.size >= 8) this.catchUps.delete(this.catchUps.keys().next().value!);
       this.catchUps.set(key, frames);
     }
@@ -398,7 +407,7 @@ export class Hub {
   }
 
   private heartbeatAll(): void {
-    const s = JSON.stringify({ type: 'heartbeat', time: Date.now(), seq: this.seq } satisfies ServerMessage);
+    const s = encode({ type: 'heartbeat', time: Date.now(), seq: this.seq });
     for (const c of this.clients) if (!c.behind) this.write(c, s);
   }
 

@@ -533,3 +533,69 @@ test('snapshots in sockets share one budget: past it a client waits; a client wh
   assert.equal((await stuck.closed).code, 1006, 'terminated');
   waiting.close();
 });
+
+test('fan-out: a batch is serialised once per topic set and every client of that set is sent the same bytes; other topics get only their kinds', async () => {
+  const { model, hub, url } = await rig({ immediateBurst: 0 }); // one batch
+  const everything = Array.from({ length: 5 }, () => new Client(url));
+  const policies = Array.from({ length: 3 }, () => new Client(`${url}?topics=policy`));
+  const links = new Client(`${url}?topics=link`);
+  for (const c of [...everything, ...policies, links]) await c.nextOf('snapshot');
+  // What the hub hands each of its sockets, by the client's topics.
+  const sent = new Map<string, unknown[]>();
+  for (const c of (hub as unknown as { clients: Set<{ ws: WebSocket; topics?: Set<string> }> }).clients) {
+    const topics = c.topics ? [...c.topics].join() : '*';
+    const send = c.ws.send.bind(c.ws) as (...a: unknown[]) => void;
+    c.ws.send = ((data: unknown, ...rest: unknown[]) => {
+      sent.set(topics, [...(sent.get(topics) ?? []), data]);
+      send(data, ...rest);
+    }) as WebSocket['send'];
+  }
+  let serialised = 0;
+  const stringify = JSON.stringify;
+  JSON.stringify = ((...a: Parameters<typeof stringify>) => {
+    if ((a[0] as { type?: unknown } | null)?.type === 'deltas') serialised++;
+    return stringify(...a);
+  }) as typeof JSON.stringify;
+  try {
+    model.upsert('link', '1', { index: 1, name: 'lo' });
+    model.upsert('policy', 'p1', { key: 'p1' });
+    model.upsert('policy', 'p2', { key: 'p2' });
+    await tick();
+  } finally {
+    JSON.stringify = stringify;
+  }
+  assert.equal(serialised, 3, 'one deltas message for each topic set (all, policy, link), made once');
+  for (const [topics, n] of [['*', 5], ['policy', 3], ['link', 1]] as const) {
+    const data = sent.get(topics) ?? [];
+    assert.equal(data.length, n, `${topics}: one send per client`);
+    assert.ok(data.every((d) => Buffer.isBuffer(d)), `${topics}: bytes made once, not a string each socket encodes again`);
+    assert.equal(new Set(data).size, 1, `${topics}: the very same bytes for every client`);
+  }
+  const kinds = async (c: Client) => (await c.nextOf('deltas')).deltas.map((d) => d.kind);
+  for (const c of everything) assert.deepEqual(await kinds(c), ['link', 'policy', 'policy']);
+  for (const c of policies) assert.deepEqual(await kinds(c), ['policy', 'policy']);
+  assert.deepEqual(await kinds(links), ['link']);
+  for (const c of [...everything, ...policies, links]) c.close();
+});
+
+test('a change sent alone costs a token per client: with as many clients as the burst, one goes at once, the next waits for the batch', async () => {
+  const { model, hub, url } = await rig({ immediateBurst: 4, immediatePerSecond: 10 });
+  const clients = Array.from({ length: 4 }, () => new Client(url));
+  for (const c of clients) await c.nextOf('snapshot');
+  await new Promise((r) => setTimeout(r, 450)); // the bucket is full again
+  let sent = 0;
+  for (const c of (hub as unknown as { clients: Set<{ ws: WebSocket }> }).clients) {
+    const send = c.ws.send.bind(c.ws) as (...a: unknown[]) => void;
+    c.ws.send = ((...a: unknown[]) => {
+      sent++;
+      send(...a);
+    }) as WebSocket['send'];
+  }
+  model.upsert('link', '1', { index: 1, name: 'a' });
+  assert.equal(sent, 4, 'the first change went to every client at once');
+  model.upsert('link', '2', { index: 2, name: 'b' });
+  assert.equal(sent, 4, 'the four frames took the burst: the second change waits for the batch');
+  const keys = async (c: Client) => (await c.nextOf('deltas')).deltas.map((d) => ('key' in d ? d.key : d.op));
+  for (const c of clients) assert.deepEqual([await keys(c), await keys(c)], [['1'], ['2']]);
+  for (const c of clients) c.close();
+});
