@@ -11,7 +11,8 @@
 # config and the state (tokens, history). Needs a prior `npm run build` (run here when there is none).
 #   dist/package.sh [--out DIR]    the .deb into DIR (default: the project directory)
 #   dist/package.sh --units DIR    only the two unit files into DIR (the tests check them)
-# SASCOPE_DEB_VERSION overrides the version (default package.json's).
+# SASCOPE_DEB_VERSION overrides the version (default package.json's); SASCOPE_DEB_VERSION_SUFFIX is appended
+# (the lab's upgrade test installs <version> then <version>+lab1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.
@@ -52,7 +53,7 @@ make_units() {
 }
 if [ -n "$units_only" ]; then make_units "$units_only"; exit 0; fi
 
-version=${SASCOPE_DEB_VERSION:-$(node -p 'require("./package.json").version')}
+version=${SASCOPE_DEB_VERSION:-$(node -p 'require("./package.json").version')}${SASCOPE_DEB_VERSION_SUFFIX:-}
 arch=amd64
 [ "$(dpkg --print-architecture)" = $arch ] || { echo "dist/package.sh: builds $arch only (this is $(dpkg --print-architecture))" >&2; exit 1; }
 if [ ! -f .next/BUILD_ID ] || [ ! -f server/.build/cli.mjs ]; then nice -n 5 npm run build; fi
@@ -72,16 +73,24 @@ cp -a server/.build "$lib/server/"
 mkdir "$lib/.next"
 for f in .next/*; do case "${f#.next/}" in cache|trace|trace-build|diagnostics|types) ;; *) cp -a "$f" "$lib/.next/" ;; esac; done
 # Production dependencies only, as the lock file pins them (no registry: pruned from this node_modules).
-cp -a node_modules "$lib/"
+mkdir "$lib/node_modules" && cp -a node_modules/. "$lib/node_modules/" # /. : also where node_modules is a symlink
 (cd "$lib" && npm prune --omit=dev --offline --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 rm -f "$lib/package-lock.json" "$lib/node_modules/.package-lock.json"
-# npm keeps the optional peers of next that are installed (the tests' Playwright): not run by sascope.
-rm -rf "$lib/node_modules/.cache" "$lib/node_modules/playwright" "$lib/node_modules/playwright-core" "$lib/node_modules/.bin/playwright"*
+# Not run by the package: the optional peers of next that npm keeps because they are installed (the tests'
+# Playwright; sharp, for next/image, which the console does not use: it embeds its own libjpeg, freetype …),
+# tsx and its esbuild (bin.mjs runs TypeScript sources only where there are some: here the bundle),
+# koffi's musl build; nor the packages' lint and npm ignore files.
+nm=$lib/node_modules
+rm -rf "$nm/.cache" "$nm/playwright" "$nm/playwright-core" "$nm/@img" "$nm/sharp" "$nm/tsx" "$nm/esbuild" "$nm/@esbuild" "$nm/@koromix/koffi-linux-x64/musl_x64"
+find "$nm/.bin" -xtype l -delete
+find "$nm" \( -name .npmignore -o -name '.eslintrc*' \) -type f -delete
 # better-sqlite3: only the loaded module (not its sources, the object files or the test extension).
 bs=$lib/node_modules/better-sqlite3
 find "$bs/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
 find "$bs/build/Release" -mindepth 1 -maxdepth 1 ! -name better_sqlite3.node -exec rm -rf {} +
 rm -rf "$bs/deps" "$bs/src" "$bs/binding.gyp"
+# Native modules: shared objects (0644), stripped as Debian ships them.
+find "$nm" -name '*.node' -type f -exec chmod 0644 {} + -exec strip --strip-unneeded --remove-section=.comment --remove-section=.note {} +
 ln -s ../lib/sascope/server/bin.mjs "$stage/usr/bin/sascope"
 
 make_units "$stage/lib/systemd/system"
