@@ -111,12 +111,12 @@ export function startFleetConsole(log: Logger, opts: { config: Config; nats: Nat
   const fleet = new FleetConsole(model, log, { settings: opts.config.fleet });
   const link = new NatsLink(model, opts.nats, log, { connected: (nc) => fleet.attach(nc) });
   link.start();
-  const refused = { started: false as const, message: 'the fleet console reads no kernel of its own: actions on a host are not wired yet' };
+  const refused = { started: false as const, message: 'the fleet console reads no kernel of its own: name the host (?host=<name>)' };
   return {
     model,
     hub,
     sources: [],
-    actions: { startCryptoProbe: () => refused, startPfkeyRegister: () => refused },
+    actions: { startCryptoProbe: () => refused, startPfkeyRegister: () => refused, onHost: (host, action, by) => fleet.command(host, action, by) },
     metrics: new Metrics(model, { maxTunnelSeries: opts.config.metrics.maxTunnelSeries, fleet: true }),
     ready: Promise.resolve(),
     stop() {

@@ -14,14 +14,17 @@ import { hostKey, type FleetHost, type HostState } from '../wire/fleet.ts';
 import type { Alarm } from '../wire/tunnels.ts';
 import type { EntityKind } from '../wire/protocol.ts';
 import {
-  AGENT_KINDS, ALIVE_BUCKET, AliveRecord, BUCKET_OPTIONS, DeltaBatch, HEADER, HOST_NAME, HOSTS_BUCKET, HostRecord, KNOWN_PROTOS, MAX_MESSAGE_BYTES, STREAM,
-  hostSubject, joinSnapshot, parseChunkHeader, protoOf, snapHeader, streamConfig, type FleetDelta, type SnapshotDocument,
+  AGENT_KINDS, ALIVE_BUCKET, AliveRecord, BUCKET_OPTIONS, CommandReply, DeltaBatch, FLEET_PROTO, HEADER, HOST_NAME, HOSTS_BUCKET, HostRecord, KNOWN_PROTOS, MAX_MESSAGE_BYTES, STREAM,
+  commandSubject, hostSubject, joinSnapshot, parseChunkHeader, protoOf, snapHeader, streamConfig, type CommandAction, type CommandRequest, type FleetDelta, type SnapshotDocument,
 } from './protocol.ts';
 
 /** Kinds a host row counts. */
 const COUNTED = ['sa', 'tunnel', 'alarm', 'policy'] as const;
 type Counted = (typeof COUNTED)[number];
 const isCounted = (k: EntityKind): k is Counted => (COUNTED as readonly string[]).includes(k);
+
+/** An agent that has not answered a command within this long is taken as not answering. */
+const COMMAND_TIMEOUT_MS = 10_000;
 
 /** Snapshot rows applied between turns of the event loop. */
 const APPLY_SLICE = 2000;
@@ -64,6 +67,7 @@ export interface FleetConsoleOptions {
 
 export class FleetConsole {
   private readonly hosts = new Map<string, HostFeed>();
+  private nc?: NatsConnection;
   private js?: JetStreamClient;
   private hostsKv?: KV;
   private readonly watchers: Array<{ stop(): void }> = [];
@@ -84,6 +88,7 @@ export class FleetConsole {
    * only once their heartbeats are missed (tens of seconds): started anew they go on at once.
    */
   async attach(nc: NatsConnection): Promise<void> {
+    this.nc = nc;
     for (const w of this.watchers.splice(0)) w.stop();
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add(streamConfig()).catch(async () => jsm.streams.update(STREAM, streamConfig()));
@@ -359,6 +364,27 @@ export class FleetConsole {
       // Only a newer snapshot can fill the hole; else the watch brings the agent's next one.
       if (rec.success && (rec.data.boot !== held?.boot || rec.data.snap.seq > f.last)) void this.load(f, rec.data);
     }).catch((err: unknown) => this.log.debug({ source: 'fleet', host: f.host, err: String(err) }, 'fleet: reading the host record after a hole failed'));
+  }
+
+  /**
+   * An operator action on a host: NATS request/reply on its command subject (docs/fleet.md "Commands"); the
+   * caller checked the operator role. The answer is the agent's, its row as the console names it.
+   */
+  async command(host: string, action: CommandAction, by: string): Promise<{ started: true; row: unknown } | { started: false; message: string }> {
+    if (!this.hosts.has(host)) return { started: false, message: `no host ${host} in this fleet` };
+    if (!this.nc || this.nc.isClosed()) return { started: false, message: 'not connected to NATS' };
+    let reply: unknown;
+    try {
+      const m = await this.nc.request(commandSubject(host, action), JSON.stringify({ proto: FLEET_PROTO, by } satisfies CommandRequest), { timeout: COMMAND_TIMEOUT_MS });
+      reply = m.json();
+    } catch (err) {
+      return { started: false, message: `${host} did not answer (${err instanceof Error ? err.message : String(err)})` };
+    }
+    const r = CommandReply.safeParse(reply);
+    if (!r.success || r.data.host !== host) return { started: false, message: `${host} answered something that is not a command reply` };
+    if (!r.data.started) return { started: false, message: `${host}: ${r.data.message}` };
+    const row = r.data.row as { key?: unknown } | null;
+    return { started: true, row: row && typeof row === 'object' ? { ...row, key: hostKey(host, String(row.key)), host } : row };
   }
 
   /** Host states from the heartbeats' age: up, stale past staleSeconds, unreachable past unreachableSeconds. */

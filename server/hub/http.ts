@@ -70,7 +70,12 @@ export interface ApiActions {
   startCryptoProbe(): ActionStart;
   /** Send SADB_REGISTER (the kernel probes every algorithm, holding the XFRM config mutex meanwhile). */
   startPfkeyRegister(): ActionStart;
+  /** The fleet console: an action on one of its hosts (`?host=`), asked of its agent; `by` is the operator's token name. */
+  onHost?(host: string, action: HostAction, by: string): Promise<ActionStart>;
 }
+
+/** The actions a fleet console can ask of a host (COMMAND_ACTIONS in server/fleet/protocol.ts). */
+export type HostAction = 'crypto-probe' | 'pfkey-register';
 
 /**
  * The operator-role check for state-changing requests (server/hub/auth.ts's gate recorded who asked).

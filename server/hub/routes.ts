@@ -4,7 +4,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Hub } from './hub.ts';
-import { cryptoView, friendlySa, friendlySnapshot, operatorAllowed, parseQuery, sendError, sendJson, type ActionStart, type ApiActions } from './http.ts';
+import { cryptoView, friendlySa, friendlySnapshot, operatorAllowed, parseQuery, sendError, sendJson, type ActionStart, type ApiActions, type HostAction } from './http.ts';
+import { principalOf } from './auth.ts';
 import { openApiDocument } from './openapi.ts';
 import type { Role } from '../config.ts';
 import type { HistoryReader } from '../history/reader.ts';
@@ -52,14 +53,19 @@ const rows = <K extends EntityKind>(ctx: ApiContext, kind: K, q: Record<string, 
   return typeof q['host'] === 'string' ? all.filter((r) => r.host === q['host']) : all;
 };
 
-/** An operator action's handler: 202 with its state row under `field`, 409 with the refusal, 503 when not wired. */
-function actionHandler(what: string, field: string, refused: string, start: (a: ApiActions) => ActionStart): Route['handle'] {
-  return (ctx, _q, req, res) => {
+/**
+ * An operator action's handler: 202 with its state row under `field`, 409 with the refusal, 503 when not
+ * wired. With ?host= (the fleet console) the action goes to that host and the answer is its agent's.
+ */
+function actionHandler(what: string, field: string, refused: string, action: HostAction, start: (a: ApiActions) => ActionStart): Route['handle'] {
+  return (ctx, q, req, res) => {
     if (!ctx.actions) return sendError(res, 503, 'unavailable', `${what} is not wired in this server`);
     req.resume(); // the body, if any, is not used
-    const r = start(ctx.actions);
-    if (r.started) sendJson(res, 202, { [field]: r.row });
-    else sendError(res, 409, refused, r.message);
+    const send = (r: ActionStart) => (r.started ? sendJson(res, 202, { [field]: r.row }) : sendError(res, 409, refused, r.message));
+    const host = q['host'];
+    if (typeof host !== 'string') return send(start(ctx.actions));
+    if (!ctx.actions.onHost) return sendError(res, 400, 'bad-parameter', "parameter 'host': this server is not a fleet console (serve --fleet); it acts on its own kernel");
+    ctx.actions.onHost(host, action, principalOf(req)?.name ?? 'operator').then(send, (err: unknown) => sendError(res, 500, 'internal', `${what} on ${host}: ${String(err)}`));
   };
 }
 const noHistory = 'history is off or unavailable (see source "history"): these are the newest in memory only';
@@ -138,12 +144,14 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'POST', path: '/api/v1/pfkey/register', role: 'operator', summary: 'Send SADB_REGISTER: the algorithms PF_KEY advertises (operator; XFRM changes wait while the kernel probes)',
-    handle: actionHandler('PF_KEY REGISTER', 'register', 'register-refused', (a) => a.startPfkeyRegister()),
+    query: HostQuery,
+    handle: actionHandler('PF_KEY REGISTER', 'register', 'register-refused', 'pfkey-register', (a) => a.startPfkeyRegister()),
   },
   { method: 'GET', path: '/api/v1/crypto', role: 'viewer', summary: 'Kernel crypto: algorithms in use and their drivers, the AF_ALG probe, /proc/crypto', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, cryptoView(ctx.hub, q['host'] as string | undefined)) },
   {
     method: 'POST', path: '/api/v1/crypto/probe', role: 'operator', summary: 'Start the AF_ALG probe (operator)',
-    handle: actionHandler('the crypto probe', 'probe', 'probe-running', (a) => a.startCryptoProbe()),
+    query: HostQuery,
+    handle: actionHandler('the crypto probe', 'probe', 'probe-running', 'crypto-probe', (a) => a.startCryptoProbe()),
   },
   {
     method: 'GET', path: '/api/v1/offload', role: 'viewer', summary: 'XFRM offload: what the devices can do', query: HostQuery,

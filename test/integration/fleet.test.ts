@@ -191,6 +191,23 @@ test('three agents, each watching its own namespace: all three hosts appear, and
   c.close();
 });
 
+test('an operator action on a host goes to its agent over NATS (request/reply) and the answer is the agent\'s', async () => {
+  const post = async (q: string) => {
+    const r = await fetch(`${console_.url}/api/v1/pfkey/register${q}`, { method: 'POST' });
+    return { status: r.status, body: (await r.json()) as { register?: { key: string; host?: string }; error?: { message: string } } };
+  };
+  const on = await post('?host=gw1');
+  // PF_KEY may be open in gw1's namespace (202, its register row as the console names it) or not (409, gw1's refusal).
+  if (on.status === 202) assert.deepEqual([on.body.register?.key, on.body.register?.host], ['gw1/register', 'gw1']);
+  else assert.match(`${on.status} ${on.body.error?.message}`, /^409 gw1: /);
+  const nobody = await post('?host=nosuch');
+  assert.equal(nobody.status, 409);
+  assert.match(nobody.body.error!.message, /no host nosuch/);
+  const unnamed = await post('');
+  assert.equal(unnamed.status, 409);
+  assert.match(unnamed.body.error!.message, /name the host/);
+});
+
 test('nats-server killed mid-stream and started again: nothing is lost', async () => {
   const c = await mirror(console_);
   sh(`ip -n ${NETNS[0]} xfrm policy add src 10.21.0.0/16 dst 10.22.0.0/16 dir out priority 1`);
