@@ -1,21 +1,28 @@
 // A multimap of string → string keys, for the model layer's indexes (tunnels by addresses, cross-check
-// identities). Most entries have one value: a lone value is kept as itself, a Set only from the second
-// (an empty Set is ~150 B; at 100k SAs that is most of an index's heap).
+// identities). Most entries have one value, many two (an SA in and out, a policy in and fwd): a lone value
+// is kept as itself, a few in a small array, a Set only past that (an empty Set is ~150 B; at 100k SAs that
+// was most of an index's heap). Arrays are replaced, never changed, so a reader iterating one is safe.
 export class MultiMap {
-  private readonly m = new Map<string, string | Set<string>>();
+  private readonly m = new Map<string, string | string[] | Set<string>>();
 
   add(k: string, v: string): void {
     const s = this.m.get(k);
     if (s === undefined) this.m.set(k, v);
     else if (typeof s === 'string') {
-      if (s !== v) this.m.set(k, new Set([s, v]));
+      if (s !== v) this.m.set(k, [s, v]);
+    } else if (Array.isArray(s)) {
+      if (!s.includes(v)) this.m.set(k, s.length < SMALL ? [...s, v] : new Set([...s, v]));
     } else s.add(v);
   }
 
   delete(k: string, v: string): void {
     const s = this.m.get(k);
     if (s === v) this.m.delete(k);
-    else if (typeof s === 'object' && s.delete(v) && s.size === 1) this.m.set(k, s.values().next().value!);
+    else if (Array.isArray(s)) {
+      if (!s.includes(v)) return;
+      const rest = s.filter((x) => x !== v);
+      this.m.set(k, rest.length === 1 ? rest[0]! : rest);
+    } else if (typeof s === 'object' && s.delete(v) && s.size === 1) this.m.set(k, s.values().next().value!);
   }
 
   /** The values of k (none: empty). */
@@ -27,7 +34,7 @@ export class MultiMap {
   /** One value of k, the first added still there (undefined: none). */
   first(k: string): string | undefined {
     const s = this.m.get(k);
-    return s === undefined || typeof s === 'string' ? s : s.values().next().value;
+    return s === undefined || typeof s === 'string' ? s : Array.isArray(s) ? s[0] : s.values().next().value;
   }
 
   /** Every value of every key. */
@@ -49,4 +56,6 @@ export class MultiMap {
   }
 }
 
+/** Values kept in an array up to this many; a Set past it (includes() on a longer array costs more than it saves). */
+const SMALL = 8;
 const NONE: readonly string[] = [];

@@ -5,7 +5,7 @@ import type { AlarmWanted } from '../alarms.ts';
 import type { AlarmThresholds } from '../../config.ts';
 import type { OnWire, SourceStatus } from '../../wire/entities.ts';
 import type { AlarmType, Countdown, Tunnel } from '../../wire/tunnels.ts';
-import { hex32, newest, type TunnelTrack } from './track.ts';
+import { hex32, newest, NO_FAILURES, type TunnelTrack } from './track.ts';
 
 /** Alarms whose state or text change with the clock alone (a countdown, "N s ago", a window, a hold time). */
 export const CLOCK_ALARMS: ReadonlySet<AlarmType> = new Set<AlarmType>(['expiring-soon', 'rekey-overdue', 'integrity-failures', 'replay-failures', 'peer-deleted']);
@@ -81,8 +81,13 @@ export function sourceAlarms(s: OnWire<SourceStatus>): AlarmWanted[] {
 export function markFailures(t: TunnelTrack, tun: Pick<Tunnel, 'integrityFailed' | 'replayFailed'>, now: number, th: AlarmThresholds): void {
   const last = t.failureMarks[t.failureMarks.length - 1];
   const mark = { t: now, integrity: tun.integrityFailed, replay: tun.replayFailed };
-  if (!last) t.failureMarks = [mark]; // not push: that would grow the empty array to 17 slots
-  else if (last.integrity !== tun.integrityFailed || last.replay !== tun.replayFailed) t.failureMarks.push(mark);
+  const zero = tun.integrityFailed === 0 && tun.replayFailed === 0;
+  // Not push onto an empty array (it would grow to 17 slots), nor onto the shared baseline.
+  if (!last) t.failureMarks = zero ? NO_FAILURES : [mark];
+  else if (last.integrity !== tun.integrityFailed || last.replay !== tun.replayFailed) {
+    if (t.failureMarks === NO_FAILURES) t.failureMarks = [NO_FAILURES[0]!, mark];
+    else t.failureMarks.push(mark);
+  }
   const windowStart = now - th.failureWindowSeconds * 1000;
   // Keep one mark at or before the window start as the baseline.
   while (t.failureMarks.length > 1 && t.failureMarks[1]!.t <= windowStart) t.failureMarks.shift();

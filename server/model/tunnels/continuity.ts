@@ -29,10 +29,10 @@ export class Continuity {
    */
   restore(states: TunnelState[]): void {
     for (const s of states) {
-      const total = { bytes: BigInt(s.retiredBytes), packets: BigInt(s.retiredPackets), integrityFailed: s.retiredIntegrity, replay: s.retiredReplay, replayWindow: s.retiredReplayWindow };
+      let total = { bytes: BigInt(s.retiredBytes), packets: BigInt(s.retiredPackets), integrityFailed: s.retiredIntegrity, replay: s.retiredReplay, replayWindow: s.retiredReplayWindow };
       for (const sa of s.sas) {
         this.sas.set(sa.key, { ...sa, tunnel: s.key });
-        addCounters(total, sa);
+        total = addCounters(total, sa);
       }
       this.tunnels.set(s.key, { ...s, retiredBytes: total.bytes.toString(), retiredPackets: total.packets.toString(), retiredIntegrity: total.integrityFailed, retiredReplay: total.replay, retiredReplayWindow: total.replayWindow });
     }
@@ -62,7 +62,7 @@ export class Continuity {
     const restored = this.sas.get(key);
     if (!restored) return false;
     this.sas.delete(key);
-    if (restored.tunnel === t.key && BigInt(counters.bytes) >= BigInt(restored.bytes) && BigInt(counters.packets) >= BigInt(restored.packets)) addCounters(t.retired, restored, -1);
+    if (restored.tunnel === t.key && BigInt(counters.bytes) >= BigInt(restored.bytes) && BigInt(counters.packets) >= BigInt(restored.packets)) t.retired = addCounters(t.retired, restored, -1);
     return true;
   }
 }

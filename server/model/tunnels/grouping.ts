@@ -2,6 +2,7 @@
 // a tunnel's policies and its reverse direction, so a change costs the tunnels and policies it touches,
 // not all of them (10k+ tunnels).
 import { MultiMap } from '../multimap.ts';
+import { sharedPart } from '../model.ts';
 import type { OnWire } from '../../wire/entities.ts';
 import type { XfrmPolicy } from '../../wire/xfrm.ts';
 import type { Sa, TunnelBase, TunnelTrack } from './track.ts';
@@ -34,7 +35,7 @@ export function tunnelBaseOf(sa: Sa): TunnelBase {
     proto: sa.proto,
     reqid: sa.reqid,
     mode: sa.mode,
-    selector: { src: sel.src, dst: sel.dst, proto: sel.proto, sport: sel.sport, dport: sel.dport },
+    selector: sharedPart({ src: sel.src, dst: sel.dst, proto: sel.proto, sport: sel.sport, dport: sel.dport }),
     ...(sa.mark && (sa.mark.value || sa.mark.mask) ? { mark: sa.mark } : {}),
     ...(sa.ifId ? { ifId: sa.ifId } : {}),
     ...(sa.dir !== undefined ? { saDir: String(sa.dir) } : {}),

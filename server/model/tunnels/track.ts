@@ -53,21 +53,36 @@ export interface TunnelTrack {
   peerDeletedAt?: number;
 }
 
-/** A tunnel with nothing counted yet, as each adapter makes it (one shape for all: a tunnel's heap stays compact). */
+/**
+ * Failure marks of a tunnel that has seen no failure: one shared baseline at zero (its time is never read,
+ * only that of the mark after it). A tunnel gets marks of its own when its counters move (markFailures).
+ */
+export const NO_FAILURES: TunnelTrack['failureMarks'] = [Object.freeze({ t: 0, integrity: 0, replay: 0 })];
+Object.freeze(NO_FAILURES);
+
+/** A tunnel with nothing counted yet, as each adapter makes it (every field in one literal: one compact shape for all, no property store beside it). */
 export function newTunnel(key: string, family: TunnelFamily, base: TunnelBase, firstSeen: number): TunnelTrack {
-  return { key, family, base, firstSeen, retired: { bytes: 0n, packets: 0n, integrityFailed: 0, replay: 0, replayWindow: 0 }, live: [], rotations: 0, lastRotation: undefined, everOffloaded: false, failureMarks: [] };
+  return {
+    key, family, base, firstSeen, retired: NO_COUNTS, live: [], rotations: 0, lastRotation: undefined,
+    open: undefined, lastGone: undefined, everOffloaded: false, failureMarks: NO_FAILURES, downSince: undefined, peer: undefined, peerDeletedAt: undefined,
+  };
 }
 
 /** A tunnel's or an SA's counters (history keeps the 64-bit ones as decimal strings). */
 export interface Counters { bytes: bigint | string; packets: bigint | string; integrityFailed: number; replay: number; replayWindow: number }
 
-/** into += sign × c, counter by counter. */
-export function addCounters(into: TunnelTrack['retired'], c: Counters, sign: 1 | -1 = 1): void {
-  into.bytes += BigInt(sign) * BigInt(c.bytes);
-  into.packets += BigInt(sign) * BigInt(c.packets);
-  into.integrityFailed += sign * c.integrityFailed;
-  into.replay += sign * c.replay;
-  into.replayWindow += sign * c.replayWindow;
+/** Counters of a tunnel none of whose SAs has gone yet: one shared (frozen) object, replaced by addCounters' result. */
+export const NO_COUNTS: TunnelTrack['retired'] = Object.freeze({ bytes: 0n, packets: 0n, integrityFailed: 0, replay: 0, replayWindow: 0 });
+
+/** from + sign × c, counter by counter (a new object: from may be NO_COUNTS). */
+export function addCounters(from: TunnelTrack['retired'], c: Counters, sign: 1 | -1 = 1): TunnelTrack['retired'] {
+  return {
+    bytes: from.bytes + BigInt(sign) * BigInt(c.bytes),
+    packets: from.packets + BigInt(sign) * BigInt(c.packets),
+    integrityFailed: from.integrityFailed + sign * c.integrityFailed,
+    replay: from.replay + sign * c.replay,
+    replayWindow: from.replayWindow + sign * c.replayWindow,
+  };
 }
 
 /** The current SA: live is kept newest first. */

@@ -21,7 +21,7 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
 
   /** What an SA carried goes to its tunnel's retired counters. */
   const retire = (t: TunnelTrack, s: SaTrack) => {
-    addCounters(t.retired, s);
+    t.retired = addCounters(t.retired, s);
     s.bytes = 0n;
     s.packets = 0n;
     s.integrityFailed = 0;
@@ -76,7 +76,13 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
       fingerprint: alg?.fingerprint,
       algorithm: alg?.name,
       offload: sa.offload ? `${sa.offload.type}@${sa.offload.ifindex}` : undefined,
-      ...counters,
+      // Every field in the literal (no spread, none added later): one compact shape, no property store beside it.
+      bytes: counters.bytes,
+      packets: counters.packets,
+      integrityFailed: counters.integrityFailed,
+      replay: counters.replay,
+      replayWindow: counters.replayWindow,
+      softExpiredAt: undefined,
       value: sa,
     };
     const t = tunnels.get(tkey) ?? newXfrmTunnel(tkey, sa);
