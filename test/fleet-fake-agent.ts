@@ -52,7 +52,7 @@ export class FakeAgent {
       return { seq, kind: c.kind, op: 'remove', key: c.key };
     });
     if (opts.publish === false) return; // lost: a hole
-    const { messages } = deltaMessages({ host: this.host, boot: this.boot, time: Date.now() }, deltas);
+    const { messages } = deltaMessages({ host: this.host, boot: this.boot, time: Date.now() }, deltas, { from: deltas[0]!.seq, through: deltas[deltas.length - 1]!.seq });
     for (const m of messages) {
       const payload = this.proto === FLEET_PROTO ? m.payload : Buffer.from(m.payload.toString().replace(`"proto":${FLEET_PROTO}`, `"proto":${this.proto}`));
       await this.js.publish(hostSubject(this.host, 'delta'), payload, { msgID: deltaMsgId(this.host, this.boot, m.through), headers: this.headers() });

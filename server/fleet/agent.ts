@@ -33,7 +33,7 @@ export interface AgentOptions {
   ready: Promise<void>;
   /** Largest chunk / delta message (default 512 KiB; lowered to fit the server's max_payload). */
   chunkBytes?: number;
-  /** Changes kept while NATS is away; past it they are dropped (the snapshot after the reconnect has them). */
+  /** Entities with changes kept while NATS is away; past it they are dropped (the snapshot after the reconnect has them). */
   maxPendingDeltas?: number;
   /** The operator actions a console may ask for (sascope.v1.cmd.<host>.<action>, request/reply). */
   commands?: Record<CommandAction, () => ActionStart>;
@@ -47,8 +47,13 @@ export class FleetAgent {
   readonly boot = newBootId();
   readonly link: NatsLink;
   private seq = 0;
-  /** Changes not yet published, each with its seq (the model's wire rows: never mutated, so kept as they are). */
-  private pending: Array<ModelChange & { seq: number }> = [];
+  /**
+   * Changes not yet published: the latest per entity (kind and key), with its seq, in seq order (a change
+   * moves its entity to the end), and the first seq not yet published. Rows are the model's wire rows:
+   * never mutated, so kept as they are.
+   */
+  private pending = new Map<string, ModelChange & { seq: number }>();
+  private pendingFrom = 1;
   /** A snapshot is taken before any delta is sent: changes before the first one are in it. */
   private firstSnapshotDone = false;
   private needSnapshot = true;
@@ -101,13 +106,21 @@ export class FleetAgent {
   private onChange(c: ModelChange): void {
     const seq = ++this.seq;
     if (!this.firstSnapshotDone) return;
-    this.pending.push({ seq, ...c });
-    if (this.pending.length > (this.opts.maxPendingDeltas ?? 10_000)) {
-      // NATS is away (or far behind): a snapshot replaces what piled up; a console sees the hole and takes it.
-      this.pending = [];
+    const id = `${c.kind}\0${c.key}`;
+    this.pending.delete(id);
+    this.pending.set(id, { seq, ...c });
+    if (this.pending.size > (this.opts.maxPendingDeltas ?? 200_000)) {
+      // NATS is away (or far behind) while events pile up: a snapshot replaces it all; a console sees the hole and takes it.
+      this.dropPending();
       this.needSnapshot = true;
     }
     this.kick();
+  }
+
+  /** Forget what is pending: the next change starts the next batch (after a snapshot that has them all). */
+  private dropPending(): void {
+    this.pending = new Map();
+    this.pendingFrom = this.seq + 1;
   }
 
   private snapshotDue(): void {
@@ -172,7 +185,7 @@ export class FleetAgent {
     this.pumping = true;
     try {
       while (!this.stopped && this.js && this.sourcesReady) {
-        if (this.pending.length > 0 && this.firstSnapshotDone) await this.publishDeltas();
+        if (this.pending.size > 0 && this.firstSnapshotDone) await this.publishDeltas();
         else if (this.needSnapshot) await this.publishSnapshot();
         else break;
       }
@@ -217,11 +230,12 @@ export class FleetAgent {
   }
 
   private async publishDeltas(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
-    const { messages, tooBig } = deltaMessages({ host: this.opts.host, boot: this.boot, time: Date.now() }, batch, this.chunkBytes);
+    const range = { from: this.pendingFrom, through: this.seq };
+    const batch = [...this.pending.values()];
+    this.dropPending();
+    const { messages, tooBig } = deltaMessages({ host: this.opts.host, boot: this.boot, time: Date.now() }, batch, range, this.chunkBytes);
     if (tooBig) {
-      this.log.warn({ source: 'nats', from: batch[0]!.seq }, 'fleet agent: a change is bigger than a NATS message; sending a snapshot instead');
+      this.log.warn({ source: 'nats', from: range.from }, 'fleet agent: a change is bigger than a NATS message; sending a snapshot instead');
       this.needSnapshot = true;
       return;
     }
@@ -235,7 +249,7 @@ export class FleetAgent {
     const seq = this.seq;
     const time = Date.now();
     // Taken synchronously: every change so far is in it (the pending ones with it), every later one follows it.
-    this.pending = [];
+    this.dropPending();
     this.firstSnapshotDone = true;
     // The rows are taken now (the model's wire rows are replaced, never mutated); a big model is written
     // over several turns of the event loop, so kernel events go on being read meanwhile.

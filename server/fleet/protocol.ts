@@ -130,11 +130,16 @@ export const FleetDelta = z.discriminatedUnion('op', [
 ]);
 export type FleetDelta = z.infer<typeof FleetDelta>;
 
-/** A message on `…host.<h>.delta`: the changes from..through (inclusive, contiguous) of one boot. */
+/**
+ * A message on `…host.<h>.delta`: the changes from..through (inclusive; the next message starts at through
+ * + 1) of one boot, at most one per entity — its latest, with that change's seq — in seq order. A seq with
+ * no delta was a change of an entity that changed again later in the range (the agent coalesces what
+ * piles up while a publish waits for its ack: a counter refresh of 100k SAs is not 100k messages behind).
+ */
 export const DeltaBatch = z
   .object({ proto: z.number().int(), host: Host, boot: Boot, from: Seq, through: Seq, time: z.number(), deltas: z.array(FleetDelta) })
   .strict()
-  .refine((b) => b.from <= b.through && b.deltas.length === b.through - b.from + 1 && b.deltas.every((d, i) => d.seq === b.from + i), 'deltas must be from..through, one per seq, in order');
+  .refine((b) => b.from <= b.through && b.deltas.length > 0 && b.deltas[0]!.seq >= b.from && b.deltas[b.deltas.length - 1]!.seq <= b.through && b.deltas.every((d, i) => i === 0 || d.seq > b.deltas[i - 1]!.seq), 'deltas must lie within from..through, in increasing seq order');
 export type DeltaBatch = z.infer<typeof DeltaBatch>;
 
 /** The server block of a snapshot (as the hub's). */
@@ -273,31 +278,34 @@ export function joinSnapshot(chunks: readonly Uint8Array[]): SnapshotDocument {
 }
 
 /**
- * Deltas in messages of at most maxBytes each, every one contiguous (from..through). Returns the JSON
- * payloads. A single delta bigger than maxBytes cannot be sent as a delta: `tooBig` says so (the agent
- * then publishes a snapshot instead, which has no size limit).
+ * Deltas (in increasing seq order) in messages of at most maxBytes each, covering from..through with no gap:
+ * each message runs from the one before's through + 1 to its last delta's seq (the last one to `through`).
+ * Returns the JSON payloads. A single delta bigger than maxBytes cannot be sent as a delta: `tooBig` says
+ * so (the agent then publishes a snapshot instead, which has no size limit).
  */
-export function deltaMessages(head: { host: string; boot: string; time: number }, deltas: ReadonlyArray<{ seq: number }>, maxBytes = CHUNK_BYTES): { messages: Array<{ from: number; through: number; payload: Buffer }>; tooBig: boolean } {
+export function deltaMessages(head: { host: string; boot: string; time: number }, deltas: ReadonlyArray<{ seq: number }>, range: { from: number; through: number }, maxBytes = CHUNK_BYTES): { messages: Array<{ from: number; through: number; payload: Buffer }>; tooBig: boolean } {
   const prefix = (from: number, through: number) => `{"proto":${FLEET_PROTO},"host":${JSON.stringify(head.host)},"boot":"${head.boot}","from":${from},"through":${through},"time":${head.time},"deltas":[`;
   const room = maxBytes - Buffer.byteLength(prefix(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) - 2;
   const messages: Array<{ from: number; through: number; payload: Buffer }> = [];
   let parts: string[] = [];
   let size = 0;
-  let from = 0;
+  let from = range.from;
   const close = (through: number) => {
     messages.push({ from, through, payload: Buffer.from(`${prefix(from, through)}${parts.join(',')}]}`, 'utf8') });
+    from = through + 1;
     parts = [];
     size = 0;
   };
+  let last = range.from - 1;
   for (const d of deltas) {
     const text = JSON.stringify(d);
     const len = Buffer.byteLength(text) + 1;
     if (len > room) return { messages: [], tooBig: true };
-    if (parts.length > 0 && size + len > room) close(d.seq - 1);
-    if (parts.length === 0) from = d.seq;
+    if (parts.length > 0 && size + len > room) close(last);
     parts.push(text);
     size += len;
+    last = d.seq;
   }
-  if (parts.length > 0) close(deltas[deltas.length - 1]!.seq);
+  if (parts.length > 0) close(range.through);
   return { messages, tooBig: false };
 }

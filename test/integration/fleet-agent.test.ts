@@ -163,8 +163,13 @@ test('heartbeats in KV every fleet.heartbeatSeconds with the boot, the seq and t
 
 test('NATS restarted: the agent keeps its kernel view, reconnects and publishes a fresh snapshot', async () => {
   const old = (await hostRecord())!;
+  const { doc: oldDoc } = await snapshotOf(old);
   await nats.stop();
   policy('add', '10.6.0.0/16'); // while NATS is away
+  for (let i = 0; i < 10; i++) {
+    policy('add', '10.9.0.0/16');
+    policy('delete', '10.9.0.0/16');
+  }
   await new Promise((r) => setTimeout(r, 1000));
   await nats.start();
   const r = await until('a new snapshot after the reconnect', async () => {
@@ -174,6 +179,14 @@ test('NATS restarted: the agent keeps its kernel view, reconnects and publishes 
   assert.equal(r.boot, old.boot, 'the same boot: its seqs go on');
   const { doc } = await snapshotOf(r);
   assert.deepEqual(srcs(doc.entities.policy as Row[]), ['10.3.0.0/16', '10.4.0.0/16', '10.5.0.0/16', '10.6.0.0/16']);
+  // What piled up went out first, coalesced (the latest change per entity), with no gap up to the new snapshot.
+  const a = await applyDeltas(old, oldDoc);
+  assert.ok(a.through >= r.snap.seq, `deltas through ${a.through}, snapshot at ${r.snap.seq}`);
+  assert.deepEqual(srcs([...a.rows.get('policy')!.values()]), srcs(doc.entities.policy as Row[]));
+  assert.ok(a.batches.some((m) => {
+    const b = DeltaBatch.parse(m.json());
+    return b.deltas.length < b.through - b.from + 1;
+  }), 'twenty changes of one policy are not twenty deltas');
   const natsRow = (doc.entities.source as Row[]).find((s) => s.key === 'nats')!;
   assert.equal(natsRow['state'], 'ok');
   assert.ok((natsRow['resyncs'] as number) >= 1, 'the reconnect is counted');

@@ -60,12 +60,14 @@ test('an empty model is one chunk; the default chunk is 512 KiB', () => {
 
 const deltas = (from: number, n: number, size = 10): FleetDelta[] => Array.from({ length: n }, (_, i) => ({ seq: from + i, kind: 'policy' as const, op: 'upsert' as const, key: `p${from + i}`, value: { key: `p${from + i}`, pad: 'y'.repeat(size) } }));
 
-test('deltas split into contiguous messages under the size bound, each a valid DeltaBatch', () => {
-  const all = deltas(5, 400, 200);
-  const { messages, tooBig } = deltaMessages({ host: 'gw1', boot: head.boot, time: 2 }, all, 8 * 1024);
+test('deltas split into messages under the size bound that cover from..through with no gap, each a valid DeltaBatch', () => {
+  // Coalesced: every third seq superseded by a later change of the same entity (no delta of its own).
+  const all = deltas(5, 600, 200).filter((d) => d.seq % 3 !== 0);
+  const { messages, tooBig } = deltaMessages({ host: 'gw1', boot: head.boot, time: 2 }, all, { from: 3, through: 606 }, 8 * 1024);
   assert.equal(tooBig, false);
   assert.ok(messages.length > 5);
-  let next = 5;
+  let next = 3;
+  let sent = 0;
   for (const m of messages) {
     assert.ok(m.payload.length <= 8 * 1024, `${m.payload.length}`);
     const b = DeltaBatch.parse(JSON.parse(m.payload.toString()));
@@ -73,19 +75,24 @@ test('deltas split into contiguous messages under the size bound, each a valid D
     assert.equal(b.from, m.from);
     assert.equal(b.through, m.through);
     next = b.through + 1;
+    sent += b.deltas.length;
   }
-  assert.equal(next, 405);
+  assert.equal(next, 607);
+  assert.equal(sent, all.length);
 });
 
 test('a delta bigger than a message is reported, not sent', () => {
-  assert.equal(deltaMessages({ host: 'gw1', boot: head.boot, time: 2 }, deltas(1, 1, 5000), 4096).tooBig, true);
+  assert.equal(deltaMessages({ host: 'gw1', boot: head.boot, time: 2 }, deltas(1, 1, 5000), { from: 1, through: 1 }, 4096).tooBig, true);
 });
 
-test('a batch whose seqs are not contiguous, or with a console-only kind, is refused', () => {
+test('a batch with deltas out of order or outside from..through, none, or a console-only kind, is refused; superseded seqs may be missing', () => {
   const ok = { proto: 1, host: 'gw1', boot: head.boot, from: 1, through: 2, time: 1, deltas: deltas(1, 2) };
   assert.equal(DeltaBatch.safeParse(ok).success, true);
-  assert.equal(DeltaBatch.safeParse({ ...ok, through: 3 }).success, false);
+  assert.equal(DeltaBatch.safeParse({ ...ok, through: 5 }).success, true, 'seqs 3..5 superseded within the batch');
+  assert.equal(DeltaBatch.safeParse({ ...ok, deltas: [ok.deltas[1], ok.deltas[0]] }).success, false);
   assert.equal(DeltaBatch.safeParse({ ...ok, deltas: [ok.deltas[0], { ...ok.deltas[1], seq: 3 }] }).success, false);
+  assert.equal(DeltaBatch.safeParse({ ...ok, from: 2 }).success, false);
+  assert.equal(DeltaBatch.safeParse({ ...ok, deltas: [] }).success, false);
   assert.equal(DeltaBatch.safeParse({ ...ok, from: 2, through: 2, deltas: [{ seq: 2, kind: 'host', op: 'remove', key: 'x' }] }).success, false);
   assert.equal(HostRecord.safeParse({ proto: 1, host: 'gw.1', boot: head.boot, agentVersion: '1', snap: { seq: 1, firstStreamSeq: 1, chunks: 1, bytes: 1 }, time: 1 }).success, false);
 });
