@@ -232,8 +232,10 @@ test('an agent killed: its host goes stale within the bound, then unreachable (e
   const killed = Date.now();
   await agents.get('gw3')!.stop('SIGKILL');
   const staleMs = await c.until('gw3 stale', () => c.host('gw3')?.state === 'stale', 10_000);
-  // Stale after staleSeconds of silence since the last heartbeat (≤ heartbeatSeconds before the kill), checked every second.
-  assert.ok(Date.now() - killed <= (FLEET.staleSeconds + 1.5) * 1000, `stale after ${Date.now() - killed} ms`);
+  // Stale after staleSeconds of silence since the last heartbeat (≤ heartbeatSeconds before the kill), checked
+  // every second; 1.5 s more for a loaded machine.
+  const bound = (FLEET.staleSeconds + FLEET.heartbeatSeconds + 1 + 1.5) * 1000;
+  assert.ok(Date.now() - killed <= bound, `stale after ${Date.now() - killed} ms, bound ${bound} ms`);
   assert.equal(c.table('alarm').get('gw3/host')?.['type'], 'host-stale');
   await c.until('gw3 unreachable', () => c.host('gw3')?.state === 'unreachable', 10_000);
   assert.equal(c.table('alarm').get('gw3/host')?.['type'], 'host-unreachable');
