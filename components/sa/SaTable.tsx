@@ -64,7 +64,7 @@ export function SaTable() {
 
   const columns = useMemo<ColumnDef<Sa, any>[]>(
     () => [
-      { id: 'spi', header: 'SPI', accessorFn: (s) => s.spi >>> 0, cell: (c) => <span className="font-mono">{formatSpi(c.row.original.spi)}</span>, size: 100 },
+      { id: 'spi', header: 'SPI', accessorFn: (s) => s.spi >>> 0, cell: (c) => <span className="font-mono">{formatSpi(c.row.original.spi)}</span>, size: 116 }, // the primary key, whole: 10 monospace characters and the cell's padding
       { id: 'proto', header: 'Proto', accessorFn: (s) => String(s.proto), size: 50 },
       { id: 'src', header: 'Source', accessorFn: (s) => s.src, cell: (c) => <span className="font-mono text-xs">{c.getValue()}</span>, size: 120, meta: { grow: 2 } },
       { id: 'dst', header: 'Destination', accessorFn: (s) => s.dst, cell: (c) => <span className="font-mono text-xs">{c.getValue()}</span>, size: 120, meta: { grow: 2 } },
