@@ -6,6 +6,7 @@ import { Panel, PanelBody } from './ui/Panel';
 import { RelTime } from './ui/RelTime';
 import { ALARM_WORDS, CAUSE_WORDS } from './tunnels/alarm-text';
 import { rotationText } from './tunnels/TunnelsView';
+import { alarmTunnelHref } from './tunnels/href';
 
 function Count({ kind, label, href }: { kind: EntityKind; label: string; href: string }) {
   const t = useEntities(kind);
@@ -41,7 +42,7 @@ export function AlarmList() {
             <li key={a.key} className="flex flex-wrap items-baseline gap-x-3 px-4 py-2">
               <span className={`rounded px-1.5 py-0.5 text-xs font-bold ${a.severity === 'critical' ? 'bg-red-600 text-white' : 'bg-amber-400 text-black'}`}>{a.severity === 'critical' ? 'CRITICAL' : 'WARNING'}</span>
               {a.host && <span className="font-mono text-xs">{a.host}</span>}
-              <span className="font-medium">{ALARM_WORDS[a.type] ?? a.type}</span>
+              <span className="font-medium">{alarmTunnelHref(a) ? <Link className="underline" href={alarmTunnelHref(a)!}>{ALARM_WORDS[a.type] ?? a.type}</Link> : (ALARM_WORDS[a.type] ?? a.type)}</span>
               <span className="text-slate-600 dark:text-slate-400">{a.summary}</span>
               <span className="ml-auto text-xs text-slate-500">
                 since <RelTime ms={a.since} />

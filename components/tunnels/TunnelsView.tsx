@@ -1,6 +1,7 @@
 'use client';
 // Tunnels (SAs grouped across rekeys, ovpn peers) with continuous counters and countdowns, and the
 // rotation timeline: every rekey once, with old/new SPI and fingerprint, cause and overlap.
+import Link from 'next/link';
 import { useMemo } from 'react';
 import type { OnWire } from '@/server/wire/entities';
 import type { Rotation, Tunnel } from '@/server/wire/tunnels';
@@ -11,10 +12,11 @@ import { DataTable, columnsOf } from '../ui/DataTable';
 import { RelTime } from '../ui/RelTime';
 import { useUrlState } from '../ui/useUrlState';
 import { formatBytes, formatCount, formatSpi } from '../format';
-import { formatDuration } from '../sa/sa-text';
 import { ALARM_WORDS, CAUSE_TONE, CAUSE_WORDS } from './alarm-text';
 import { useFleet } from '../fleet/useFleet';
 import { hostOf } from '../live/host-filter';
+import { rekeyText } from './rekey-text';
+import { tunnelHref } from './href';
 
 type T = OnWire<Tunnel>;
 type R = OnWire<Rotation>;
@@ -79,7 +81,7 @@ export function TunnelsView() {
 
   const columns = columnsOf<T>([
     ...(fleet ? [{ id: 'host', header: 'Host', cell: (t: T) => <span className="font-mono text-xs">{hostOf(t)}</span>, sortValue: (t: T) => hostOf(t) }] : []),
-    { id: 'name', header: 'Tunnel', cell: (t) => <span className="font-mono text-xs">{t.name}</span>, sortValue: (t) => t.name },
+    { id: 'name', header: 'Tunnel', cell: (t) => <Link href={tunnelHref(t.key)} onClick={(e) => e.stopPropagation()} className="font-mono text-xs underline decoration-slate-400">{t.name}</Link>, sortValue: (t) => t.name },
     { id: 'state', header: 'State', cell: (t) => <span className={STATE_TONE[t.state] ?? ''}>{t.state}</span>, sortValue: (t) => t.state },
     { id: 'dir', header: 'Dir', cell: (t) => t.direction ?? '—' },
     { id: 'current', header: 'Current', cell: (t) => (t.current ? <span className="font-mono text-xs">{formatSpi(t.current.spi)} {t.current.fingerprint ?? ''}</span> : t.keyId !== undefined ? `key-id ${t.keyId}` : '—') },
@@ -89,9 +91,8 @@ export function TunnelsView() {
       id: 'rekey',
       header: 'Next rekey',
       cell: (t) => {
-        const at = t.countdown?.softExpiresAt;
-        const s = at !== undefined ? (at - nowMs) / 1000 : undefined;
-        return <span className={s !== undefined && s < 30 ? 'text-amber-700 dark:text-amber-400' : ''}>{s !== undefined ? formatDuration(s) : t.countdown?.useLimitPending ? 'after first use' : '—'}</span>;
+        const r = rekeyText(t.countdown, nowMs);
+        return <span className={r.urgent ? 'text-amber-700 dark:text-amber-400' : ''}>{r.label === 'next rekey' ? r.value : `${r.label}: ${r.value}`}</span>;
       },
       sortValue: (t) => t.countdown?.softExpiresAt ?? Number.MAX_SAFE_INTEGER,
       align: 'right',

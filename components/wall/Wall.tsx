@@ -6,6 +6,7 @@
 // fold, so 50 hosts × 10 tunnels stay on one screen. Only problems beyond the screen cycle in pages.
 // Rotations and peer deletions run as a ticker, and a big DATA STALE shows when the socket has been down
 // for more than 5 s. Everything it keeps is bounded, so it runs for days.
+import Link from 'next/link';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { EventCode, OnWire } from '@/server/wire/entities';
 import type { FleetHost } from '@/server/wire/fleet';
@@ -13,7 +14,9 @@ import type { Alarm, Tunnel } from '@/server/wire/tunnels';
 import { useEntities, useLiveStatus } from '../live/keys';
 import { hostOf } from '../live/host-filter';
 import { formatBytes, formatClock, formatRelative, formatSpi } from '../format';
-import { formatDuration } from '../sa/sa-text';
+import { rekeyText } from '../tunnels/rekey-text';
+import { alarmTunnelHref, tunnelHref } from '../tunnels/href';
+import { RateStrip } from '../tunnels/RateStrip';
 import { ALARM_WORDS, CAUSE_WORDS } from '../tunnels/alarm-text';
 import { HOST_STATE_RANK, HOST_STATE_WORDS } from '../fleet/host-text';
 import { useFleet } from '../fleet/useFleet';
@@ -61,18 +64,20 @@ const byName = (a: string, b: string) => a.localeCompare(b, undefined, { numeric
 function Tile({ t, now, host }: { t: T; now: number; host?: string }) {
   const alarm = t.alarms.length > 0;
   const st = STATE_STYLE[t.state] ?? STATE_STYLE.down!;
-  const rekeyIn = t.countdown?.softExpiresAt !== undefined ? (t.countdown.softExpiresAt - now) / 1000 : undefined;
+  const rekey = rekeyText(t.countdown, now);
   return (
-    <article data-testid="wall-tile" data-state={t.state} data-alarm={alarm} data-host={host} className={`flex flex-col gap-1 overflow-hidden rounded-xl border-4 px-4 py-2 ${alarm ? 'border-amber-400 bg-amber-950' : st.box}`} style={{ height: TILE.height }}>
+    <article data-testid="wall-tile" data-state={t.state} data-alarm={alarm} data-host={host} className={`relative flex flex-col gap-1 overflow-hidden rounded-xl border-4 px-4 py-2 ${alarm ? 'border-amber-400 bg-amber-950' : st.box}`} style={{ height: TILE.height }}>
+      {/* The last hour's byte rate from history, faint behind the tile's foot (no layout space of its own). */}
+      <RateStrip tunnelKey={t.key} className="pointer-events-none absolute inset-x-0 bottom-0 h-12 w-full text-sky-300 opacity-40" />
       <div className="flex items-baseline justify-between gap-3">
         <span className="text-2xl font-black tracking-wider">{alarm ? '⚠ ' : ''}{st.word}</span>
         {host && <span className="truncate font-mono text-xl text-slate-300">{host}</span>}
       </div>
       {/* The name has the tile's whole width and wraps (two lines at most) instead of losing its end. */}
-      <h3 title={t.name} className="line-clamp-2 font-mono text-2xl font-bold leading-tight [overflow-wrap:anywhere]">{t.name}</h3>
+      <h3 title={t.name} className="line-clamp-2 font-mono text-2xl font-bold leading-tight [overflow-wrap:anywhere]"><Link href={tunnelHref(t.key)}>{t.name}</Link></h3>
       <div className="mt-auto flex justify-between text-xl">
-        <span>next rekey</span>
-        <span className="tabular font-semibold">{rekeyIn !== undefined ? formatDuration(rekeyIn) : '—'}</span>
+        <span className="truncate">{rekey.label}</span>
+        <span className={`tabular shrink-0 font-semibold ${rekey.urgent ? 'text-amber-300' : ''}`}>{rekey.value}</span>
       </div>
       {alarm ? (
         <p className="truncate text-xl font-bold text-amber-300">{t.alarms.map((a) => ALARM_WORDS[a] ?? a).join(' · ')}</p>
@@ -233,7 +238,7 @@ export function Wall() {
               <li key={a.key} className={`flex items-baseline gap-4 rounded-xl border-4 px-5 py-1 text-3xl ${a.severity === 'critical' ? 'border-red-500 bg-red-950' : 'border-amber-400 bg-amber-950'}`}>
                 <span className="font-black">{a.severity === 'critical' ? '✖ CRITICAL' : '⚠ WARNING'}</span>
                 {fleet && hostOf(a) && <span className="font-mono font-bold">{hostOf(a)}</span>}
-                <span className="font-bold">{ALARM_WORDS[a.type] ?? a.type}</span>
+                <span className="font-bold">{alarmTunnelHref(a) ? <Link href={alarmTunnelHref(a)!}>{ALARM_WORDS[a.type] ?? a.type}</Link> : (ALARM_WORDS[a.type] ?? a.type)}</span>
                 <span className="truncate text-2xl text-slate-200">{a.summary}</span>
               </li>
             ))}
