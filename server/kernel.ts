@@ -17,6 +17,7 @@ import { watchStalls } from './sys/stalls.ts';
 import { OvpnSource } from './families/ovpn/source.ts';
 import { PspSource } from './families/psp/source.ts';
 import { ViciSource } from './families/vici/source.ts';
+import { ViciActions } from './families/vici/actions.ts';
 import { EthtoolSource } from './families/ethtool/source.ts';
 import { CryptoSource } from './families/crypto/source.ts';
 import { afAlgUnavailable } from './families/crypto/info.ts';
@@ -28,6 +29,7 @@ import { ALARM_DEFAULTS, VICI_SOCKET_DEFAULT } from './config-defaults.ts';
 import { TunnelTracker, type TunnelTrackerOptions } from './model/tunnels.ts';
 import type { Logger } from './log.ts';
 import type { SourceState } from './wire/entities.ts';
+import type { ViciChildSa } from './wire/vici.ts';
 import type { ApiActions } from './hub/http.ts';
 
 export interface KernelSources {
@@ -36,6 +38,8 @@ export interface KernelSources {
   /** PF_KEY (its REGISTER is an operator action) and the AF_ALG probe (another). */
   pfkey: PfkeySource;
   probe: ProbeRunner;
+  /** Operator actions on charon over VICI (initiate, terminate, rekey). */
+  vici: ViciActions;
   /** Tunnels, rotations, countdowns and alarms derived from the model. */
   tunnels: TunnelTracker;
   /** Resolves when every source has done its first dump or settled on a failure state. */
@@ -111,7 +115,9 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
   const crypto = new CryptoSource(model, log);
   sources.push(new EthtoolSource(model, log, links), crypto);
   // strongSwan's charon over its control socket: absent or unreadable is the source's state, never a failure of the rest.
-  sources.push(new ViciSource(model, log, { socketPath: opts.config?.vici.socket ?? VICI_SOCKET_DEFAULT }));
+  const viciSocket = opts.config?.vici.socket ?? VICI_SOCKET_DEFAULT;
+  sources.push(new ViciSource(model, log, { socketPath: viciSocket }));
+  const vici = new ViciActions(model, { socketPath: viciSocket, ikeOfChild: (id) => (model.get('vici-child', String(id)) as ViciChildSa | undefined)?.ikeUniqueId });
   const derivedViews = () => new DerivedViews(model, 200, () => void crypto.reread().catch(() => undefined));
   let views = opts.oneShot ? undefined : derivedViews();
   const probe = new ProbeRunner({
@@ -138,6 +144,7 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
     sources,
     pfkey,
     probe,
+    vici,
     tunnels,
     ready,
     async settled() {
@@ -158,8 +165,12 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
 }
 
 /** The operator actions on the kernel (the API's, and a fleet console's requests to an agent): started, or busy with the reason. */
-export function kernelActions(k: Pick<KernelSources, 'model' | 'probe' | 'pfkey'>, log: Logger): ApiActions {
+export function kernelActions(k: Pick<KernelSources, 'model' | 'probe' | 'pfkey' | 'vici'>, log: Logger): ApiActions {
   return {
+    vici(action, target, by) {
+      const r = k.vici.start(action, target, by);
+      return r.started ? { started: true, row: r.row } : r;
+    },
     startCryptoProbe() {
       try {
         void k.probe.start().catch((err: unknown) => log.error({ source: 'alg', err: String(err) }, 'crypto probe failed'));

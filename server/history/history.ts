@@ -1,4 +1,4 @@
-// History in SQLite (better-sqlite3, WAL): events, rotations, alarms (raised and cleared), downsampled
+// History in SQLite (better-sqlite3, WAL): events, rotations, alarms (raised and cleared), operator actions on charon (the audit list), downsampled
 // per-tunnel counter samples, and the tunnels' counter state so their totals continue across a restart.
 //
 // Off the event path: model changes only push rows onto an in-memory queue; a timer commits the queue in
@@ -19,6 +19,7 @@ import type { TunnelState } from '../model/tunnels.ts';
 import type { Logger } from '../log.ts';
 import type { KernelEvent, OnWire, SourceState, SourceStatus } from '../wire/entities.ts';
 import type { Alarm, HistoryGap, Rotation, Tunnel } from '../wire/tunnels.ts';
+import type { ViciAction } from '../wire/vici.ts';
 import type { HistoryAlarm, HistoryInfo, HistoryReader, TunnelSample, Window } from './reader.ts';
 
 export const HISTORY_FILE = 'history.sqlite';
@@ -43,6 +44,7 @@ export interface HistoryOptions {
 type Row =
   | { t: 'event'; time: number; source: string; type: string; summary: string; ref?: string }
   | { t: 'rotation'; r: Rotation }
+  | { t: 'vici-action'; a: ViciAction }
   | { t: 'alarm-raised'; a: Alarm }
   | { t: 'alarm-cleared'; key: string; at: number }
   | { t: 'stale'; source: string; at: number; stale: boolean }
@@ -65,6 +67,8 @@ CREATE TABLE IF NOT EXISTS samples (tunnel INTEGER NOT NULL, time INTEGER NOT NU
 CREATE INDEX IF NOT EXISTS samples_time ON samples (time);
 CREATE TABLE IF NOT EXISTS stale_spans (id INTEGER PRIMARY KEY, source TEXT NOT NULL, from_time INTEGER NOT NULL, to_time INTEGER);
 CREATE INDEX IF NOT EXISTS stale_spans_source ON stale_spans (source, from_time);
+CREATE TABLE IF NOT EXISTS vici_actions (key TEXT PRIMARY KEY, time INTEGER NOT NULL, json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS vici_actions_time ON vici_actions (time);
 CREATE TABLE IF NOT EXISTS tunnel_state (key TEXT PRIMARY KEY, updated INTEGER NOT NULL, json TEXT NOT NULL);
 `;
 
@@ -192,6 +196,7 @@ export class History implements HistoryReader {
 
   private onChange(c: ModelChange): void {
     if (c.kind === 'source' && c.op === 'upsert') return this.sourceState(c.value as SourceStatus);
+    if (c.kind === 'vici-action' && c.op === 'upsert') return this.push({ t: 'vici-action', a: c.value as ViciAction });
     if (c.kind !== 'event' || c.op !== 'upsert') return;
     const e = c.value as OnWire<KernelEvent>;
     if (HISTORY_SKIP_EVENT_TYPES.has(e.type)) return;
@@ -276,6 +281,7 @@ export class History implements HistoryReader {
     const now = this.now();
     try {
       const ev = db.prepare('INSERT INTO events (time, source, type, summary, ref) VALUES (?, ?, ?, ?, ?)');
+      const act = db.prepare('INSERT INTO vici_actions (key, time, json) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET json = excluded.json');
       const rot = db.prepare('INSERT INTO rotations (key, time, tunnel, family, json) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET json = excluded.json');
       const raise = db.prepare('INSERT INTO alarms (key, type, ref, raised_at, json) VALUES (?, ?, ?, ?, ?)');
       const clear = db.prepare('UPDATE alarms SET cleared_at = ? WHERE key = ? AND cleared_at IS NULL');
@@ -288,6 +294,9 @@ export class History implements HistoryReader {
           switch (r.t) {
             case 'event':
               ev.run(r.time, r.source, r.type, r.summary, r.ref ?? null);
+              break;
+            case 'vici-action':
+              act.run(r.a.key, r.a.startedAt, JSON.stringify(r.a));
               break;
             case 'rotation':
               rot.run(r.r.key, r.r.time, r.r.tunnel, r.r.family, JSON.stringify(r.r));
@@ -341,6 +350,7 @@ export class History implements HistoryReader {
       db.transaction(() => {
         db.prepare('DELETE FROM events WHERE time < ?').run(cut);
         db.prepare('DELETE FROM rotations WHERE time < ?').run(cut);
+        db.prepare('DELETE FROM vici_actions WHERE time < ?').run(cut);
         db.prepare('DELETE FROM alarms WHERE raised_at < ? AND cleared_at IS NOT NULL').run(cut);
         db.prepare('DELETE FROM samples WHERE time < ?').run(cut);
         db.prepare('DELETE FROM stale_spans WHERE to_time < ?').run(cut);
@@ -410,6 +420,13 @@ export class History implements HistoryReader {
     const w = this.where(q, 'time', [['tunnel', q.tunnel], ['family', q.family]]);
     const rows = this.db!.prepare(`SELECT json FROM rotations ${w.sql} ORDER BY time DESC LIMIT ?`).all(...w.args, q.limit + 1) as Array<{ json: string }>;
     return { rotations: rows.slice(0, q.limit).map((r) => JSON.parse(r.json) as OnWire<Rotation>), truncated: rows.length > q.limit };
+  }
+
+  viciActions(q: Window): { actions: ViciAction[]; truncated: boolean } {
+    this.flush();
+    const w = this.where(q, 'time', []);
+    const rows = this.db!.prepare(`SELECT json FROM vici_actions ${w.sql} ORDER BY time DESC, key DESC LIMIT ?`).all(...w.args, q.limit + 1) as Array<{ json: string }>;
+    return { actions: rows.slice(0, q.limit).map((r) => JSON.parse(r.json) as ViciAction), truncated: rows.length > q.limit };
   }
 
   alarms(q: Window & { type?: string; ref?: string }): { history: HistoryAlarm[]; truncated: boolean } {

@@ -1,6 +1,7 @@
 // What the HTTP API reads from the history database (implemented by server/history/history.ts).
 import type { OnWire, KernelEvent } from '../wire/entities.ts';
 import type { Alarm, HistoryGap, Rotation } from '../wire/tunnels.ts';
+import type { ViciAction } from '../wire/vici.ts';
 
 export interface Window {
   since?: number;
@@ -43,6 +44,8 @@ export interface HistoryReader {
   events(q: Window & { source?: string; type?: string; ref?: string }): { events: Array<OnWire<KernelEvent> & { historyId: number }>; truncated: boolean };
   rotations(q: Window & { tunnel?: string; family?: string }): { rotations: Array<OnWire<Rotation>>; truncated: boolean };
   alarms(q: Window & { type?: string; ref?: string }): { history: HistoryAlarm[]; truncated: boolean };
+  /** Operator actions on charon (the audit list), newest first. */
+  viciActions(q: Window): { actions: ViciAction[]; truncated: boolean };
   samples(q: Window & { tunnel: string }): { samples: TunnelSample[]; gaps: HistoryGap[]; truncated: boolean };
   info(): HistoryInfo;
 }

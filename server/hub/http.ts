@@ -7,6 +7,7 @@ import type { Hub } from './hub.ts';
 import { principalOf } from './auth.ts';
 import { cryptoDocument, snapshotDocument, type RowsOf } from '../model/snapshot.ts';
 import type { Snapshot } from '../wire/protocol.ts';
+import type { ViciActionName, ViciActionTarget } from '../wire/vici.ts';
 
 export { friendlySa } from '../model/snapshot.ts';
 
@@ -70,6 +71,8 @@ export interface ApiActions {
   startCryptoProbe(): ActionStart;
   /** Send SADB_REGISTER (the kernel probes every algorithm, holding the XFRM config mutex meanwhile). */
   startPfkeyRegister(): ActionStart;
+  /** An operator action on charon over VICI (absent without a vici source); `by` is the operator's token name. */
+  vici?(action: ViciActionName, target: ViciActionTarget, by: string): ActionStart;
   /** The fleet console: an action on one of its hosts (`?host=`), asked of its agent; `by` is the operator's token name. */
   onHost?(host: string, action: HostAction, by: string): Promise<ActionStart>;
 }

@@ -19,6 +19,7 @@ import {
 } from '../wire/crypto.ts';
 import { OFFLOADED_SA_STATES, OFFLOAD_DIRECTIONS, OFFLOAD_MODES, type EthtoolFeature, type OffloadDevice, type OffloadInfo } from '../wire/ethtool.ts';
 import { OVPN_PEER_STATES, type OvpnCounters, type OvpnDevice, type OvpnPeer } from '../wire/ovpn.ts';
+import { VICI_ACTIONS, VICI_ACTION_RESULTS, type ViciAction } from '../wire/vici.ts';
 import { PFKEY_CHECK_STATUSES, REGISTER_STATES, UNREPRESENTABLE_CAUSES, type PfkeyCheck, type PfkeyRegister } from '../wire/pfkey.ts';
 
 type Flat<T> = { [K in keyof T]: T[K] };
@@ -157,6 +158,11 @@ const rows = z.array(Entity);
 const Pfkey = z.object({ sas: rows, policies: rows, algorithms: rows, register: PfkeyRegister.nullable(), checks: z.array(PfkeyCheck) });
 const Crypto = z.object({ info: CryptoInfo.nullable(), uses: z.array(CryptoUse), probe: CryptoProbe.nullable(), algorithms: rows });
 const fromHistory = { truncated: z.boolean(), note: note.optional() };
+const ViciActionRow = row('ViciAction', wire<ViciAction>()(z.object({
+  key: z.string(), action: z.enum(VICI_ACTIONS), by: z.string().describe("The operator's token name"), startedAt: ms, endedAt: ms.optional(), result: z.enum(VICI_ACTION_RESULTS),
+  target: z.union([z.object({ conn: z.string(), child: z.string().optional() }), z.object({ ikeId: int }), z.object({ childId: int })]),
+  error: z.string().optional(), log: z.array(z.string()).describe("charon's log lines for it (level 1: names and SPIs, no keys)"),
+})));
 
 /** 200 (POST: 202) bodies by route key. */
 const RESPONSES: Record<string, z.ZodType> = {
@@ -188,6 +194,11 @@ const RESPONSES: Record<string, z.ZodType> = {
   'POST /api/v1/crypto/probe': z.object({ probe: CryptoProbe }),
   'GET /api/v1/offload': z.object({ info: OffloadInfo.nullable(), devices: z.array(OffloadDevice) }),
   'GET /api/v1/ethtool': z.object({ devices: rows }),
+  'GET /api/v1/vici': z.object({ connections: rows, ikeSas: rows, childSas: rows }),
+  'GET /api/v1/vici/actions': z.object({ actions: z.array(ViciActionRow), ...fromHistory }),
+  'POST /api/v1/vici/initiate': z.object({ action: ViciActionRow }),
+  'POST /api/v1/vici/terminate': z.object({ action: ViciActionRow }),
+  'POST /api/v1/vici/rekey': z.object({ action: ViciActionRow }),
   'GET /api/v1/hosts': z.object({ hosts: z.array(Host) }),
   'GET /api/v1/openapi.json': z.looseObject({ openapi: z.literal('3.1.0') }).describe('This document'),
 };
@@ -247,6 +258,7 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
         '401': errorResponse('No valid token'),
         ...(r.role === 'operator' ? { '403': errorResponse('The token is a viewer token (operator needed), or the Origin is foreign') } : {}),
         ...(r.path === '/api/v1/crypto/probe' ? { '409': errorResponse('A probe is already running'), '503': errorResponse('The probe is not available here') } : {}),
+        ...(r.path.startsWith('/api/v1/vici/') && r.method === 'POST' ? { '409': errorResponse('Another action on the same SA is still running'), '503': errorResponse('No vici source here') } : {}),
         ...(r.path === '/api/v1/pfkey/register' ? { '409': errorResponse('A REGISTER is already running, or PF_KEY is not open'), '503': errorResponse('Not available here') } : {}),
       },
     };

@@ -13,6 +13,7 @@ import type { EntityKind, EntityKinds } from '../wire/protocol.ts';
 import { ROTATION_FAMILIES, TUNNEL_FAMILIES, TUNNEL_STATES } from '../wire/tunnels.ts';
 import { keyOnHost } from '../wire/fleet.ts';
 import { HOST_NAME } from '../fleet/protocol.ts';
+import type { ViciActionName, ViciActionTarget } from '../wire/vici.ts';
 
 /** Reads of the history database (server/history/); absent when history is off or could not open. */
 export interface ApiContext {
@@ -68,6 +69,29 @@ function actionHandler(what: string, field: string, refused: string, action: Hos
     ctx.actions.onHost(host, action, principalOf(req)?.name ?? 'operator').then(send, (err: unknown) => sendError(res, 500, 'internal', `${what} on ${host}: ${String(err)}`));
   };
 }
+/** charon's unique id of an IKE or CHILD SA. */
+const SaId = z.coerce.number().int().min(1).max(0xffffffff);
+const ConnName = z.string().min(1).max(256);
+export const ViciInitiateQuery = z.object({ conn: ConnName.describe('The connection to initiate'), child: ConnName.optional().describe('Only this child of it') }).strict();
+/** Exactly one SA: an IKE SA (with its children) or one CHILD SA. */
+export const ViciSaQuery = z
+  .object({ 'ike-id': SaId.optional().describe("An IKE SA's unique id (vici-ike key)"), 'child-id': SaId.optional().describe("A CHILD SA's unique id (vici-child key)") })
+  .strict()
+  .refine((q) => (q['ike-id'] === undefined) !== (q['child-id'] === undefined), { message: "name exactly one of 'ike-id' and 'child-id'", path: ['ike-id'] });
+export const ViciActionsQuery = z.object({ ...Window, limit: Limit(200, 5000) }).strict();
+
+/** An operator action on charon: 202 with its row (running), 409 with the refusal, 503 without a vici source. */
+function viciHandler(action: ViciActionName, target: (q: Record<string, unknown>) => ViciActionTarget): Route['handle'] {
+  return (ctx, q, req, res) => {
+    req.resume();
+    if (!ctx.actions?.vici) return sendError(res, 503, 'unavailable', `${action} over VICI is not wired in this server`);
+    const r = ctx.actions.vici(action, target(q), principalOf(req)?.name ?? 'operator');
+    if (r.started) sendJson(res, 202, { action: r.row });
+    else sendError(res, 409, 'action-running', r.message);
+  };
+}
+const saTarget = (q: Record<string, unknown>): ViciActionTarget => (q['ike-id'] !== undefined ? { ikeId: q['ike-id'] as number } : { childId: q['child-id'] as number });
+
 const noHistory = 'history is off or unavailable (see source "history"): these are the newest in memory only';
 
 export const ROUTES: Route[] = [
@@ -158,6 +182,22 @@ export const ROUTES: Route[] = [
     handle: (ctx, q, _r, res) => sendJson(res, 200, { info: rows(ctx, 'offload-info', q)[0] ?? null, devices: rows(ctx, 'offload-dev', q) }),
   },
   { method: 'GET', path: '/api/v1/ethtool', role: 'viewer', summary: 'ethtool features of each device', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'ethtool-dev', q) }) },
+  {
+    method: 'GET', path: '/api/v1/vici', role: 'viewer', summary: "strongSwan over VICI: configured connections, IKE SAs and CHILD SAs", query: HostQuery,
+    handle: (ctx, q, _r, res) => sendJson(res, 200, { connections: rows(ctx, 'vici-conn', q), ikeSas: rows(ctx, 'vici-ike', q), childSas: rows(ctx, 'vici-child', q) }),
+  },
+  {
+    method: 'GET', path: '/api/v1/vici/actions', role: 'viewer', summary: 'Operator actions on charon (the audit list), newest first, from history', query: ViciActionsQuery,
+    handle: (ctx, q, _r, res) => {
+      const query = q as z.infer<typeof ViciActionsQuery>;
+      if (ctx.history?.available) return sendJson(res, 200, ctx.history.viciActions(query));
+      const all = ctx.hub.list('vici-action').filter((a) => inWindow(a.startedAt, query));
+      sendJson(res, 200, { actions: newest(all, (a) => a.startedAt, query.limit), truncated: all.length > query.limit, note: noHistory });
+    },
+  },
+  { method: 'POST', path: '/api/v1/vici/initiate', role: 'operator', summary: 'Initiate a connection, or one child of it (operator; charon\'s log lines recorded)', query: ViciInitiateQuery, handle: viciHandler('initiate', (q) => ({ conn: q['conn'] as string, ...(q['child'] ? { child: q['child'] as string } : {}) })) },
+  { method: 'POST', path: '/api/v1/vici/terminate', role: 'operator', summary: 'Terminate an IKE SA (with its children) or one CHILD SA (operator)', query: ViciSaQuery, handle: viciHandler('terminate', saTarget) },
+  { method: 'POST', path: '/api/v1/vici/rekey', role: 'operator', summary: 'Rekey an IKE SA or one CHILD SA (operator)', query: ViciSaQuery, handle: viciHandler('rekey', saTarget) },
   { method: 'GET', path: '/api/v1/hosts', role: 'viewer', summary: 'The fleet console (serve --fleet): its hosts, how each is heard from (empty in a single-host serve)', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { hosts: rows(ctx, 'host', q) }) },
   { method: 'GET', path: '/api/v1/openapi.json', role: 'viewer', summary: 'This API as an OpenAPI 3.1 document', handle: (_ctx, _q, _r, res) => sendJson(res, 200, openApiDocument(ROUTES)) },
 ];

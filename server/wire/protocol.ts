@@ -9,7 +9,7 @@ import type { PfkeyAlgorithm, PfkeyCheck, PfkeyPolicy, PfkeyRegister, PfkeySa } 
 import type { EthtoolDevice, OffloadDevice, OffloadInfo } from './ethtool.ts';
 import type { CryptoAlgorithm, CryptoInfo, CryptoProbe, CryptoUse } from './crypto.ts';
 import type { FleetHost, OnHost } from './fleet.ts';
-import type { ViciChildSa, ViciConnection, ViciIkeSa } from './vici.ts';
+import type { ViciAction, ViciChildSa, ViciConnection, ViciIkeSa } from './vici.ts';
 
 /** Every kind of entity a host's model holds, with its wire type. */
 interface HostKinds {
@@ -42,6 +42,8 @@ interface HostKinds {
   'vici-conn': OnWire<ViciConnection>;
   'vici-ike': OnWire<ViciIkeSa>;
   'vici-child': OnWire<ViciChildSa>;
+  /** Operator actions on charon (initiate, terminate, rekey): the audit list. */
+  'vici-action': ViciAction;
 }
 /** Every kind of entity the model holds, with its wire type; in the fleet console each row names its host. */
 export type EntityKinds = { [K in keyof HostKinds]: HostKinds[K] & OnHost };

@@ -149,3 +149,27 @@ export interface ViciChildSa extends ViciSaAlgorithms {
   remoteTs: string[];
   unknown?: ViciUnknownKey[];
 }
+
+/** The operator actions on charon (POST /api/v1/vici/<action>). */
+export const VICI_ACTIONS = ['initiate', 'terminate', 'rekey'] as const;
+export type ViciActionName = (typeof VICI_ACTIONS)[number];
+export const VICI_ACTION_RESULTS = ['running', 'ok', 'failed'] as const;
+
+/** What an action acts on: a connection (and one of its children) to initiate, an IKE or CHILD SA (charon's unique id) to terminate or rekey. */
+export type ViciActionTarget = { conn: string; child?: string } | { ikeId: number } | { childId: number };
+
+/** One operator action, as recorded (the audit list). Key: when it started and a counter. No key material: charon's log lines at level 1 name SAs, never keys. */
+export interface ViciAction {
+  key: string;
+  action: ViciActionName;
+  target: ViciActionTarget;
+  /** The token's name of the operator who asked. */
+  by: string;
+  startedAt: number;
+  endedAt?: number;
+  result: (typeof VICI_ACTION_RESULTS)[number];
+  /** Why it failed: charon's errmsg or the connection's failure, in words. */
+  error?: string;
+  /** charon's log lines for it (control-log for initiate/terminate, its log stream for rekey), at most 200. */
+  log: string[];
+}

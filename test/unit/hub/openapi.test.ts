@@ -49,6 +49,7 @@ import type { AttrWriter } from '../../../server/netlink/attr.ts';
 import { memoryLogger } from '../memlog.ts';
 import '../decoders.ts'; // the fixtures' fingerprint secret
 import { LinkWatch } from '../../../server/families/link/watch.ts';
+import { VICI_ACTIONS, VICI_ACTION_RESULTS } from '../../../server/wire/vici.ts';
 
 type Schema = { [k: string]: unknown };
 interface Doc {
@@ -97,6 +98,8 @@ const ENUMS: Array<[string, Schema, readonly unknown[]]> = [
   ['CryptoUse.noDriver', at('CryptoUse', 'noDriver'), NO_DRIVER_CAUSES],
   ['CryptoInfo.afAlg.modules.state', at('CryptoInfo', 'afAlg', 'modules', 'items', 'state'), MODULE_STATES],
   ['Host.state', at('Host', 'state'), HOST_STATES],
+  ['ViciAction.action', at('ViciAction', 'action'), VICI_ACTIONS],
+  ['ViciAction.result', at('ViciAction', 'result'), VICI_ACTION_RESULTS],
 ];
 
 test('every enum the server emits is listed exactly (alarm types with tunnel-down, entity kinds, source states, event codes …), and the document has no other', () => {
