@@ -28,7 +28,7 @@ test('MultiMap: a few values — delete of one absent is a no-op, first is the o
   assert.deepEqual([...m.get('k')], ['a', 'b', 'c']);
   const seen: string[] = [];
   for (const v of m.get('k')) {
-    seen.push(v);
+    if (seen.push(v) > 3) break; // a Set would show what is added while iterating, without end
     m.add('k', `${v}2`);
     m.delete('k', 'c');
   }
