@@ -151,19 +151,20 @@ test('no answer → a timeout error naming the operation; a late answer is ignor
   conn.close();
 });
 
-test('a dump times out on silence, not on its whole length: parts every 20 ms over 200 ms pass a 60 ms timeout; silence after them fails it', async () => {
+test('a dump times out on silence, not on its whole length: parts every 25 ms over 750 ms pass a 400 ms timeout; silence after them fails it', async () => {
   let req: Parameters<Parameters<typeof fakeTransport>[0]>[0] | undefined;
   const t = fakeTransport((r) => ((req = r), []));
   const conn = new NetlinkConnection('test', t);
   const keepAlive = setTimeout(() => undefined, 5000);
   const part = (i: number) => encodeMessage(T, NLM_F_MULTI, req!.seq, Buffer.from(`p${i}`), 0);
-  const flowing = conn.dump(T, Buffer.alloc(0), { op: 'dump slowly', timeoutMs: 60 });
-  for (let i = 0; i < 10; i++) {
-    await new Promise((r) => setTimeout(r, 20));
+  // Gaps far below the timeout (a loaded CI host delays timers by tens of ms), the whole dump well above it.
+  const flowing = conn.dump(T, Buffer.alloc(0), { op: 'dump slowly', timeoutMs: 400 });
+  for (let i = 0; i < 30; i++) {
+    await new Promise((r) => setTimeout(r, 25));
     t.inject(part(i));
   }
   t.inject(encodeMessage(NLMSG_DONE, NLM_F_MULTI, req!.seq, Buffer.alloc(4), 0));
-  assert.equal((await flowing).length, 10, 'every part, no timeout while they flowed');
+  assert.equal((await flowing).length, 30, 'every part, no timeout while they flowed');
   const stalled = conn.dump(T, Buffer.alloc(0), { op: 'dump SAs', timeoutMs: 60 });
   await new Promise((r) => setTimeout(r, 20));
   t.inject(part(0));
