@@ -1,8 +1,10 @@
 // `npm run test:lab [-- filter …]`: runs test/lab/tests/<name>.<kernel>.test.ts inside VMs,
 // one VM per kernel (files of a kernel share it; `any` files join the custom VM when it runs,
 // else the Debian one), in parallel, with each VM's output prefixed and phase times printed.
-import { readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { freePort } from '../../helpers.ts';
 import { LAB_DIR, PROJECT_DIR, type KernelName } from './config.ts';
 import { fmtDuration, phase, say } from './log.ts';
 import { provision } from './provision.ts';
@@ -66,7 +68,10 @@ export async function runTests(opts: TestOptions): Promise<number> {
       '/usr/bin/node --import tsx --test --test-concurrency=1 --test-reporter=spec',
       ...files.map((f) => `'${f}'`),
     ].filter(Boolean).join(' ');
-    const r = await bootVm({ kernel, command, timeoutSec: opts.timeoutSec, onOutput, memoryMB: 3072 });
+    const { hostfwd, env } = await forwards(files);
+    const host = hostParts(kernel, env);
+    const r = await bootVm({ kernel, command, timeoutSec: opts.timeoutSec, onOutput, memoryMB: 3072, hostfwd, onRunDir: host.watch });
+    host.stop();
     if (partial) process.stdout.write(prefix + partial + '\n');
     say(`${kernel} VM: ${r.exitCode === 0 ? 'passed' : `FAILED (exit ${r.exitCode})`} — boot ${fmtDuration(r.bootMs)}, total ${fmtDuration(r.totalMs)}`);
     return r;
@@ -102,4 +107,67 @@ export async function runTests(opts: TestOptions): Promise<number> {
   for (const [k, r] of results) say(`  ${k}: ${r.exitCode === 0 ? 'ok' : `exit ${r.exitCode}${r.timedOut ? ' (timeout)' : ''}`}`);
   say(failed.length ? `lab tests FAILED on ${failed.map(([k]) => k).join(', ')}` : 'lab tests passed');
   return failed.length ? 1 : 0;
+}
+
+/**
+ * Guest TCP ports a file wants reachable from the host (a line `// lab-forward: 4222 …` in it): the VM then
+ * gets a user-mode NIC forwarding a free host loopback port to each, told to host parts as
+ * SASCOPE_LAB_FORWARD_<guest port>=127.0.0.1:<host port>. No such line in any file: no NIC.
+ */
+async function forwards(files: string[]): Promise<{ hostfwd?: string[]; env: Record<string, string> }> {
+  const ports = new Set(files.flatMap((f) => [...readFileSync(join(PROJECT_DIR, f), 'utf8').matchAll(/^\/\/ lab-forward:((?: \d+)+)$/gm)].flatMap((m) => m[1]!.trim().split(' '))));
+  if (!ports.size) return { env: {} };
+  const pairs = await Promise.all([...ports].map(async (g) => [g, await freePort()] as const));
+  return {
+    hostfwd: pairs.map(([g, h]) => `127.0.0.1:${h}-:${g}`),
+    env: Object.fromEntries(pairs.map(([g, h]) => [`SASCOPE_LAB_FORWARD_${g}`, `127.0.0.1:${h}`])),
+  };
+}
+
+/**
+ * A guest test's part on the host (e.g. a console reaching the guest through a forwarded port): the test
+ * writes a file `host-run.<name>` holding a script path (relative to the project) into the lab share
+ * (/run/sascope-lab); the runner runs `node --import tsx <script>` here with the forwards in its env, its
+ * output prefixed `[<kernel> host]`, and writes its exit status back as `host-done.<name>` for the test to
+ * read and assert. The share is looked at once a second.
+ */
+function hostParts(kernel: KernelName, env: Record<string, string>): { watch(dir: string): void; stop(): void } {
+  const started = new Set<string>();
+  const running: Array<ReturnType<typeof spawn>> = [];
+  let timer: NodeJS.Timeout | undefined;
+  const prefix = (s: string) => process.stdout.write(s.replace(/^(?=.)/gm, `[${kernel} host] `));
+  return {
+    watch(dir) {
+      timer = setInterval(() => {
+        let names: string[];
+        try {
+          names = readdirSync(dir).filter((n) => n.startsWith('host-run.') && !started.has(n));
+        } catch {
+          return; // the run directory is gone: the VM ended
+        }
+        for (const n of names) {
+          started.add(n);
+          const script = readFileSync(join(dir, n), 'utf8').trim();
+          say(`${kernel} VM asks for its host part: ${script}`);
+          const p = spawn(process.execPath, ['--import', 'tsx', script], { cwd: PROJECT_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+          running.push(p);
+          p.stdout.on('data', (d: Buffer) => prefix(d.toString()));
+          p.stderr.on('data', (d: Buffer) => prefix(d.toString()));
+          const done = (rc: number) => {
+            try {
+              writeFileSync(join(dir, `host-done.${n.slice('host-run.'.length)}`), `${rc}\n`);
+            } catch {
+              // the VM ended meanwhile
+            }
+          };
+          p.on('error', () => done(127));
+          p.on('exit', (code) => done(code ?? 1));
+        }
+      }, 1000);
+    },
+    stop() {
+      clearInterval(timer);
+      for (const p of running) if (p.exitCode === null) p.kill('SIGTERM'); // the VM is gone: nothing left to reach
+    },
+  };
 }

@@ -23,6 +23,8 @@ export interface VmOptions {
   onOutput?: (chunk: string) => void;
   /** keep the run's share directory (console log, dmesg) after success */
   keep?: boolean;
+  /** told the run directory (the guest's /run/sascope-lab) before qemu starts */
+  onRunDir?: (dir: string) => void;
 }
 
 export interface VmResult {
@@ -76,6 +78,7 @@ export function bootVm(opts: VmOptions): Promise<VmResult> {
   if (runCounter === 0) pruneRuns();
   const runDir = join(paths.runs, `${opts.kernel}-${process.pid}-${Date.now()}-${runCounter++}`);
   mkdirSync(runDir, { recursive: true });
+  opts.onRunDir?.(runDir);
   const env: Record<string, string> = {
     LAB_KERNEL: opts.kernel,
     LAB_MODE: interactive ? 'shell' : 'run',
