@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { Suspense, type ReactNode } from 'react';
 import { Freshness, ConnectionBanner } from './live/Freshness';
-import { useHostFilter } from './live/keys';
+import { useEntities, useHostFilter } from './live/keys';
 import { ThemeToggle } from './ui/ThemeToggle';
 import { FleetSearch, HostFilter, HostFilterFromUrl } from './fleet/HostFilter';
 import { useFleet } from './fleet/useFleet';
@@ -19,6 +19,8 @@ const NAV = [
   { href: '/psp', label: 'PSP' },
   { href: '/crypto', label: 'Crypto' },
   { href: '/pfkey', label: 'PF_KEY' },
+  { href: '/vici/users', label: 'VPN users', vici: true },
+  { href: '/vici', label: 'strongSwan', vici: true },
   { href: '/events', label: 'Events' },
   { href: '/wall', label: 'Wall' },
 ];
@@ -27,6 +29,8 @@ export function Shell({ children }: { children: ReactNode }) {
   const path = usePathname();
   const fleet = useFleet();
   const host = useHostFilter();
+  // strongSwan's pages when its source works (or the page is open anyway).
+  const vici = useEntities('source')?.rows.get('vici')?.state === 'ok' || path.startsWith('/vici');
   // The host filter goes along to every page (and the wall).
   const withHost = (href: string) => (host ? `${href}?host=${encodeURIComponent(host)}` : href);
   const fromUrl = (
@@ -49,8 +53,8 @@ export function Shell({ children }: { children: ReactNode }) {
             sascope
           </Link>
           <nav aria-label="Main" className="flex flex-wrap gap-1">
-            {NAV.filter((n) => fleet || !n.fleet).map((n) => {
-              const active = n.href === '/' ? path === '/' : path.startsWith(n.href);
+            {NAV.filter((n) => (fleet || !n.fleet) && (vici || !n.vici)).map((n) => {
+              const active = n.href === '/' ? path === '/' : n.href === '/vici' ? path === '/vici' : path.startsWith(n.href);
               return (
                 <Link
                   key={n.href}

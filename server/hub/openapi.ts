@@ -20,6 +20,7 @@ import {
 import { OFFLOADED_SA_STATES, OFFLOAD_DIRECTIONS, OFFLOAD_MODES, type EthtoolFeature, type OffloadDevice, type OffloadInfo } from '../wire/ethtool.ts';
 import { OVPN_PEER_STATES, type OvpnCounters, type OvpnDevice, type OvpnPeer } from '../wire/ovpn.ts';
 import { VICI_ACTIONS, VICI_ACTION_RESULTS, type ViciAction } from '../wire/vici.ts';
+import { Role } from '../config.ts';
 import { PFKEY_CHECK_STATUSES, REGISTER_STATES, UNREPRESENTABLE_CAUSES, type PfkeyCheck, type PfkeyRegister } from '../wire/pfkey.ts';
 
 type Flat<T> = { [K in keyof T]: T[K] };
@@ -174,6 +175,7 @@ const RESPONSES: Record<string, z.ZodType> = {
     pfkey: Pfkey, ethtoolDevices: rows, offloadDevices: z.array(OffloadDevice), offload: OffloadInfo.nullable(), crypto: Crypto,
     tunnels: z.array(Tunnel), rotations: z.array(Rotation), alarms: z.array(Alarm), events: z.array(Event), hosts: z.array(Host).describe('The fleet console: its hosts (empty in a single-host serve)'),
   }).describe('Every entity kind under a plural name, with time, seq and server; sas as in GET /api/v1/sas'),
+  'GET /api/v1/whoami': z.object({ name: z.string(), role: Role }),
   'GET /api/v1/sources': z.object({ sources: z.array(Source) }),
   'GET /api/v1/links': z.object({ links: rows }),
   'GET /api/v1/devices': z.object({ links: rows, ethtool: rows, offload: z.array(OffloadDevice) }),

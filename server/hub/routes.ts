@@ -97,6 +97,7 @@ const noHistory = 'history is off or unavailable (see source "history"): these a
 export const ROUTES: Route[] = [
   { method: 'GET', path: '/api/v1/health', role: 'viewer', summary: 'Liveness: sequence number and connected WebSocket clients', handle: (ctx, _q, _r, res) => sendJson(res, 200, { ok: true, seq: ctx.hub.currentSeq, clients: ctx.hub.clientCount }) },
   { method: 'GET', path: '/api/v1/snapshot', role: 'viewer', summary: 'Everything the model holds, by plural name', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, friendlySnapshot(ctx.hub, q['host'] as string | undefined)) },
+  { method: 'GET', path: '/api/v1/whoami', role: 'viewer', summary: "The caller's token name and role (the console shows operator actions to operators)", handle: (_ctx, _q, req, res) => sendJson(res, 200, { name: principalOf(req)?.name ?? 'operator', role: operatorAllowed(req) ? 'operator' : 'viewer' }) },
   { method: 'GET', path: '/api/v1/sources', role: 'viewer', summary: 'Kernel sources (and history) with their state', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { sources: rows(ctx, 'source', q) }) },
   { method: 'GET', path: '/api/v1/links', role: 'viewer', summary: 'Network devices (rtnetlink)', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { links: rows(ctx, 'link', q) }) },
   {

@@ -50,6 +50,7 @@ import { memoryLogger } from '../memlog.ts';
 import '../decoders.ts'; // the fixtures' fingerprint secret
 import { LinkWatch } from '../../../server/families/link/watch.ts';
 import { VICI_ACTIONS, VICI_ACTION_RESULTS } from '../../../server/wire/vici.ts';
+import { Role } from '../../../server/config.ts';
 
 type Schema = { [k: string]: unknown };
 interface Doc {
@@ -100,6 +101,7 @@ const ENUMS: Array<[string, Schema, readonly unknown[]]> = [
   ['Host.state', at('Host', 'state'), HOST_STATES],
   ['ViciAction.action', at('ViciAction', 'action'), VICI_ACTIONS],
   ['ViciAction.result', at('ViciAction', 'result'), VICI_ACTION_RESULTS],
+  ['whoami.role', ((doc.paths['/api/v1/whoami']!['get']!.responses['200']!.content!['application/json']!.schema['properties'] as Record<string, Schema>)['role'])!, Role.options],
 ];
 
 test('every enum the server emits is listed exactly (alarm types with tunnel-down, entity kinds, source states, event codes …), and the document has no other', () => {
