@@ -15,7 +15,7 @@ import type { Alarm } from '../wire/tunnels.ts';
 import type { EntityKind } from '../wire/protocol.ts';
 import {
   AGENT_KINDS, ALIVE_BUCKET, AliveRecord, BUCKET_OPTIONS, CommandReply, DeltaBatch, FLEET_PROTO, HEADER, HOST_NAME, HOSTS_BUCKET, HostRecord, KNOWN_PROTOS, MAX_MESSAGE_BYTES, STREAM,
-  commandSubject, hostSubject, joinSnapshot, parseChunkHeader, protoOf, snapHeader, streamConfig, type CommandAction, type CommandRequest, type FleetDelta, type SnapshotDocument,
+  commandSubject, hostSubject, readSnapshot, parseChunkHeader, protoOf, snapHeader, streamConfig, type CommandAction, type CommandRequest, type FleetDelta, type SnapshotDocument,
 } from './protocol.ts';
 
 /** Kinds a host row counts. */
@@ -263,7 +263,7 @@ export class FleetConsole {
     if (chunks.length < rec.snap.chunks) throw new Error(`${chunks.length} of its ${rec.snap.chunks} chunks are on the stream`);
     let doc: SnapshotDocument;
     try {
-      doc = joinSnapshot(chunks);
+      doc = await readSnapshot(chunks, () => new Promise((resolve) => setImmediate(resolve)));
     } catch (err) {
       throw new Dropped(`its chunks do not make a snapshot document: ${err instanceof Error ? err.message.slice(0, 200) : String(err)}`);
     }

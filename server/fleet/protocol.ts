@@ -254,14 +254,14 @@ export function* writeSnapshot(w: ChunkWriter, head: Omit<SnapshotDocument, 'ent
   const lists = AGENT_KINDS.map((kind) => [kind, rows(kind)] as const).filter(([, list]) => list.length > 0);
   w.write(`${JSON.stringify(head).slice(0, -1)},"entities":{`);
   for (const [k, [kind, list]] of lists.entries()) {
-    w.write(`${k === 0 ? '' : ','}${JSON.stringify(kind)}:[`);
+    w.write(`\n${k === 0 ? '' : ','}${JSON.stringify(kind)}:[`);
     for (let i = 0; i < list.length; i++) {
-      w.write(i === 0 ? JSON.stringify(list[i]) : `,${JSON.stringify(list[i])}`);
+      w.write(i === 0 ? `\n${JSON.stringify(list[i])}` : `\n,${JSON.stringify(list[i])}`);
       if (i % SNAPSHOT_ROWS_PER_TURN === SNAPSHOT_ROWS_PER_TURN - 1) yield;
     }
-    w.write(']');
+    w.write('\n]');
   }
-  w.write('}}');
+  w.write('\n}}');
 }
 
 /** A snapshot document in chunks, at once. */
@@ -275,6 +275,43 @@ export function snapshotChunks(head: Omit<SnapshotDocument, 'entities'>, rows: (
 /** Chunks back into the document (throws on bad JSON or a document that does not match the schema). */
 export function joinSnapshot(chunks: readonly Uint8Array[]): SnapshotDocument {
   return SnapshotDocument.parse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+}
+
+/**
+ * Chunks back into the document a line at a time, `rest()` awaited every SNAPSHOT_ROWS_PER_TURN rows: the
+ * writer puts the head, each kind's opening and each row on a line of its own (JSON has no raw newline
+ * inside a value), so a 100k-SA document (~95 MB, one JSON.parse of 3–7 s here) never holds the event loop
+ * for more than a slice of rows. A document without newlines (an agent from before) is parsed whole. Throws
+ * as joinSnapshot does, naming the line.
+ */
+export async function readSnapshot(chunks: readonly Uint8Array[], rest: () => Promise<void>): Promise<SnapshotDocument> {
+  const all = Buffer.concat(chunks);
+  if (all.indexOf(0x0a) < 0) return joinSnapshot([all]);
+  const entities: Record<string, unknown[]> = {};
+  let head: unknown;
+  let list: unknown[] | undefined;
+  let rows = 0;
+  let closed = false;
+  for (let off = 0, n = 1; off < all.length; n++) {
+    const nl = all.indexOf(0x0a, off);
+    const end = nl < 0 ? all.length : nl;
+    const line = all.toString('utf8', off, end);
+    off = end + 1;
+    const body = line.startsWith(',') ? line.slice(1) : line;
+    const bad = (what: string) => new Error(`snapshot line ${n}: ${what}: ${line.slice(0, 80)}`);
+    if (closed) throw bad('text after the document\'s end');
+    if (n === 1) head = JSON.parse(`${line}}}`); // `{<head's fields>,"entities":{`
+    else if (body.startsWith('{')) {
+      if (!list) throw bad('a row outside a kind');
+      list.push(KeyedRow.parse(JSON.parse(body)));
+      if (++rows % SNAPSHOT_ROWS_PER_TURN === 0) await rest();
+    } else if (body.endsWith(':[')) entities[AgentKind.parse(JSON.parse(body.slice(0, -2)))] = list = [];
+    else if (body === ']' && list) list = undefined;
+    else if (body === '}}' && !list) closed = true;
+    else throw bad('not a line of a snapshot document');
+  }
+  if (!closed) throw new Error('snapshot: the document does not end');
+  return { ...SnapshotDocument.parse({ ...(head as object), entities: {} }), entities };
 }
 
 /**

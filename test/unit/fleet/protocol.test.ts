@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CHUNK_BYTES, DeltaBatch, FLEET_PROTO, HostRecord, chunkHeader, deltaMessages, deltaMsgId, hostNameProblem, hostOfSubject, hostSubject, joinSnapshot, newBootId, parseChunkHeader, snapMsgId, snapshotChunks, type FleetDelta,
+  CHUNK_BYTES, DeltaBatch, FLEET_PROTO, HostRecord, chunkHeader, deltaMessages, deltaMsgId, hostNameProblem, hostOfSubject, hostSubject, joinSnapshot, newBootId, parseChunkHeader, readSnapshot, snapMsgId, snapshotChunks, type FleetDelta,
 } from '../../../server/fleet/protocol.ts';
 import type { EntityKind } from '../../../server/wire/protocol.ts';
 
@@ -56,6 +56,22 @@ test('an empty model is one chunk; the default chunk is 512 KiB', () => {
   assert.equal(CHUNK_BYTES, 512 * 1024);
   const big = snapshotChunks(head, fakeRows(20_000, 'x'.repeat(60)));
   assert.ok(big.chunks.length > 2 && big.chunks.every((c) => c.length <= CHUNK_BYTES));
+});
+
+test('readSnapshot takes a document row by row, a turn of the event loop every 2,000 rows, as joinSnapshot reads it whole', async () => {
+  const rows = fakeRows(9000, 'tunnel «ü» 東京 ');
+  const { chunks } = snapshotChunks(head, rows, 1000);
+  let turns = 0;
+  const doc = await readSnapshot(chunks, async () => void turns++);
+  assert.deepEqual(doc, joinSnapshot(chunks));
+  assert.equal(turns, 4, 'one rest per 2,000 rows: the console never holds its loop for a whole 100k-SA document');
+  // A document of an agent from before (no newlines) is still read, whole; a broken one is refused by line.
+  const old = Buffer.from(JSON.stringify(joinSnapshot(chunks)));
+  assert.deepEqual(await readSnapshot([old], async () => void turns++), doc);
+  const text = Buffer.concat(chunks).toString();
+  for (const broken of [text.replace('\n,{', '\n,{{'), text.slice(0, -3), text.replace('"sa":[', '"nope":['), `${text}\n{}`, text.replace('\n,{"key":"sa1"', '\n,{"nokey":"sa1"')]) {
+    await assert.rejects(readSnapshot([Buffer.from(broken)], async () => undefined), undefined, broken.slice(0, 40));
+  }
 });
 
 const deltas = (from: number, n: number, size = 10): FleetDelta[] => Array.from({ length: n }, (_, i) => ({ seq: from + i, kind: 'policy' as const, op: 'upsert' as const, key: `p${from + i}`, value: { key: `p${from + i}`, pad: 'y'.repeat(size) } }));
