@@ -16,8 +16,10 @@ import { setKernelNetns, watchNetns } from './sys/netns.ts';
 import { watchStalls } from './sys/stalls.ts';
 import { OvpnSource } from './families/ovpn/source.ts';
 import { PspSource } from './families/psp/source.ts';
+import { WireguardSource } from './families/wireguard/source.ts';
 import { ViciSource } from './families/vici/source.ts';
 import { ViciActions } from './families/vici/actions.ts';
+import { ViciAlarms } from './model/vici-alarms.ts';
 import { EthtoolSource } from './families/ethtool/source.ts';
 import { CryptoSource } from './families/crypto/source.ts';
 import { afAlgUnavailable } from './families/crypto/info.ts';
@@ -108,7 +110,7 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
   // ovpn, psp and ethtool sources name their devices from it.
   const links = new LinkWatch();
   const pfkey = new PfkeySource(model, log);
-  const sources: Source[] = [new LinkSource(model, log, links), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log, links), new PspSource(model, log, links), pfkey];
+  const sources: Source[] = [new LinkSource(model, log, links), new XfrmPolicySource(model, log, { events: xfrmEvents }), new XfrmSaSource(model, log, { events: xfrmEvents }), new XfrmTotalsSource(model, log), new OvpnSource(model, log, links), new PspSource(model, log, links), new WireguardSource(model, log, links), pfkey];
   // PF_KEY ⇄ XFRM, per SA, while both sources are ok.
   const pfkeyCheck = new PfkeyCrossCheck(model);
   // Devices, offload and kernel crypto: ethtool features, /proc/crypto, derived offload / crypto-use views, the AF_ALG probe.
@@ -117,6 +119,7 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
   // strongSwan's charon over its control socket: absent or unreadable is the source's state, never a failure of the rest.
   const viciSocket = opts.config?.vici.socket ?? VICI_SOCKET_DEFAULT;
   sources.push(new ViciSource(model, log, { socketPath: viciSocket }));
+  const viciAlarms = new ViciAlarms(model, tunnels.alarms);
   const vici = new ViciActions(model, { socketPath: viciSocket, ikeOfChild: (id) => (model.get('vici-child', String(id)) as ViciChildSa | undefined)?.ikeUniqueId });
   const derivedViews = () => new DerivedViews(model, 200, () => void crypto.reread().catch(() => undefined));
   let views = opts.oneShot ? undefined : derivedViews();
@@ -160,6 +163,7 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
       tunnels.close();
       views?.close();
       pfkeyCheck.close();
+      viciAlarms.close();
     },
   };
 }

@@ -15,6 +15,8 @@ export const ALARM_WORDS: Record<AlarmType, string> = {
   'source-stale': 'Source stale',
   'host-stale': 'Host stale',
   'host-unreachable': 'Host unreachable',
+  'ike-down': 'IKE SA down',
+  'ike-auth-failed': 'IKE authentication failed',
 };
 
 export const CAUSE_WORDS: Record<string, string> = {

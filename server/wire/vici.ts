@@ -59,6 +59,8 @@ export interface ViciConnection {
   remote: ViciAuthRound[];
   children: ViciChildConfig[];
   unknown?: ViciUnknownKey[];
+  /** Why its last negotiation failed, while sascope watched (alert, or log lines on 5.9). */
+  lastReason?: ViciLastReason;
 }
 
 /** What an IKE SA and a CHILD SA both say of their algorithms (names as charon prints them; no key) and XFRM interface ids. */
@@ -172,4 +174,13 @@ export interface ViciAction {
   error?: string;
   /** charon's log lines for it (control-log for initiate/terminate, its log stream for rekey), at most 200. */
   log: string[];
+}
+
+/** Why charon's last attempt at a connection failed, as typed codes (from 6.x's alert, or 5.9's log lines, read once at the edge). */
+export const VICI_FAILURE_REASONS = ['auth-failed', 'ts-unacceptable', 'no-proposal', 'peer-not-responding'] as const;
+export type ViciFailureReason = (typeof VICI_FAILURE_REASONS)[number];
+/** The last failure of a connection: what and when (ms since epoch). */
+export interface ViciLastReason {
+  code: ViciFailureReason;
+  time: number;
 }
