@@ -60,7 +60,8 @@ export abstract class GenlSource<Op extends string> extends Source {
         onDecodeError: (err, what) => this.decodeFailed(err, what),
       });
       if (!this.transports.genlTransport) {
-        this.monitor = this.client.subscribe({
+        // a family without multicast groups (wireguard) gets no monitor socket
+        if (this.setup.family.groups.length) this.monitor = this.client.subscribe({
           onMessage: (g) => this.onNotification(g),
           onOverrun: (reason) => void this.resync(reason).catch(() => undefined),
           onError: (err) => this.decodeFailed(err, 'notification datagram'),

@@ -4,6 +4,7 @@ import type { KernelEvent, Link, OnWire, SourceStatus, XfrmPolicy } from './enti
 import type { SecurityAssociation, XfrmTotals } from './xfrm.ts';
 import type { OvpnDevice, OvpnPeer } from './ovpn.ts';
 import type { PspDevice } from './psp.ts';
+import type { WireguardDevice, WireguardPeer } from './wireguard.ts';
 import type { Alarm, Rotation, Tunnel } from './tunnels.ts';
 import type { PfkeyAlgorithm, PfkeyCheck, PfkeyPolicy, PfkeyRegister, PfkeySa } from './pfkey.ts';
 import type { EthtoolDevice, OffloadDevice, OffloadInfo } from './ethtool.ts';
@@ -44,6 +45,8 @@ interface HostKinds {
   'vici-child': OnWire<ViciChildSa>;
   /** Operator actions on charon (initiate, terminate, rekey): the audit list. */
   'vici-action': ViciAction;
+  'wg-dev': OnWire<WireguardDevice>;
+  'wg-peer': OnWire<WireguardPeer>;
 }
 /** Every kind of entity the model holds, with its wire type; in the fleet console each row names its host. */
 export type EntityKinds = { [K in keyof HostKinds]: HostKinds[K] & OnHost };

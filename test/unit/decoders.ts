@@ -13,6 +13,7 @@ export const TEST_FINGERPRINT_SECRET = Buffer.alloc(32, 0x5a);
 useFingerprintSecret(TEST_FINGERPRINT_SECRET);
 import { decodeOvpnMessage } from '../../server/families/ovpn/peer.ts';
 import { decodePspMessage } from '../../server/families/psp/dev.ts';
+import { decodeWireguardMessage } from '../../server/families/wireguard/device.ts';
 import { decodePfkeyDatagram } from './pfkey/fixture-decoder.ts';
 import { decodeViciPacket } from './vici/fixture-decoder.ts';
 import { decodeEthtoolMessage } from '../../server/families/ethtool/features.ts';
@@ -27,6 +28,7 @@ export const decoders: Record<string, (m: NetlinkMessage) => unknown> = {
   'xfrm-spdinfo': (m) => toWire(decodeSpdInfo(m)),
   'ovpn-genl': (m) => toWire(decodeOvpnMessage(m)),
   'psp-genl': (m) => toWire(decodePspMessage(m)),
+  'wireguard-genl': (m) => toWire(decodeWireguardMessage(m)),
   'ethtool-genl': (m) => toWire(decodeEthtoolMessage(m)),
   'nlctrl': (m) => {
     const f = familyFromDecoded(decodeAttrs(ctrlAttrs, parseGenl(m, 'nlctrl').attrs, 'nlctrl'));

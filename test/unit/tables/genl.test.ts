@@ -1,7 +1,7 @@
 // Every generic netlink family with a YAML spec in the kernel (Documentation/netlink/specs of the lab's 7.2
 // source tree, resolved by the kernel's ynl): its attribute sets from each root down every nest (names,
 // numbers, types, byte order, multi-attr, enums), its commands and notifications, its multicast groups and
-// its enums. A new family (wireguard next) adds one entry to `families`.
+// its enums. A new family adds one entry to `families`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AttrSet } from '../../../server/netlink/spec.ts';
@@ -10,6 +10,7 @@ import * as genl from '../../../server/genl/genl.ts';
 import * as ovpn from '../../../server/families/ovpn/spec.ts';
 import * as psp from '../../../server/families/psp/spec.ts';
 import * as ethtool from '../../../server/families/ethtool/spec.ts';
+import * as wireguard from '../../../server/families/wireguard/spec.ts';
 import { assertEnumMatchesSpec, assertSetMatchesSpec, headerConstants, linuxSource, pairs, uapiHeader, ynlSpec, type YnlFamily } from './kernel.ts';
 
 interface FamilyTable {
@@ -30,6 +31,9 @@ interface FamilyTable {
   /** our enums and the spec's enum each mirrors */
   enums: Array<[string, Array<[number, string]>, string, boolean?]>;
 }
+
+/** NAME_OF_FLAG → mask as the spec's [mask, 'name-of-flag'] pairs. */
+const flagPairs = (t: Record<string, number>): Array<[number, string]> => Object.entries(t).map(([n, v]) => [v, n.toLowerCase().replace(/_/g, '-')]);
 
 const families: FamilyTable[] = [
   {
@@ -64,6 +68,16 @@ const families: FamilyTable[] = [
     prefixes: ['ETHTOOL_A_'],
     renamed: { ETHTOOL_MSG_KERNEL: 'ETHTOOL_MSG' },
     enums: [['ETHTOOL_FLAG_COMPACT_BITSETS', [[ethtool.ETHTOOL_FLAG_COMPACT_BITSETS, 'compact-bitsets']], 'header-flags']],
+  },
+  {
+    spec: 'wireguard',
+    family: wireguard.wireguardFamily,
+    version: ['linux/wireguard.h', 'WG_GENL_VERSION'],
+    roots: [[wireguard.deviceAttrs, 'wgdevice']],
+    commands: [{ names: wireguard.WG_CMD }],
+    module: wireguard,
+    headers: ['linux/wireguard.h'],
+    enums: [['WGDEVICE_F', flagPairs(wireguard.WGDEVICE_F), 'wgdevice-flags'], ['WGPEER_F', flagPairs(wireguard.WGPEER_F), 'wgpeer-flags'], ['WGALLOWEDIP_F', flagPairs(wireguard.WGALLOWEDIP_F), 'wgallowedip-flags']],
   },
   {
     spec: 'nlctrl',
