@@ -10,6 +10,7 @@ import { RelTime } from '../ui/RelTime';
 import { StateBadge } from '../SourceStatusList';
 import { formatBytes } from '../format';
 import { ActionButton } from './ActionButton';
+import { VICI_FAILURE_WORDS } from '@/server/wire/vici';
 import { childRequest, connState, ikeRequest, initiateRequest, peerWords, targetText, type Action, type Child, type Conn, type ConnState, type Ike } from './vici-rows';
 
 const CONN_TONE: Record<ConnState, 'ok' | 'info' | 'bad'> = { up: 'ok', connecting: 'info', down: 'bad' };
@@ -46,7 +47,22 @@ export function ViciView() {
           header: 'State',
           cell: (c) => {
             const s = connState(c.name, ikeList);
-            return <Badge tone={CONN_TONE[s]} testId={`vici-conn-state-${c.name}`}>{s}</Badge>;
+            return (
+              <span className="flex flex-col gap-0.5">
+                <Badge tone={CONN_TONE[s]} testId={`vici-conn-state-${c.name}`}>{s}</Badge>
+                {s !== 'up' && (
+                  <span className="text-xs text-slate-600 dark:text-slate-300" data-testid={`vici-conn-reason-${c.name}`}>
+                    {c.lastReason ? (
+                      <>
+                        {VICI_FAILURE_WORDS[c.lastReason.code] ?? c.lastReason.code} <RelTime ms={c.lastReason.time} />
+                      </>
+                    ) : (
+                      'never established while watched'
+                    )}
+                  </span>
+                )}
+              </span>
+            );
           },
           sortValue: (c) => connState(c.name, ikeList),
         },

@@ -10,6 +10,7 @@ export type Action = EntityKinds['vici-action'];
 
 export type ConnState = 'up' | 'connecting' | 'down';
 
+
 /** A configured connection is up with an ESTABLISHED IKE SA, connecting with any other, down with none. */
 export function connState(name: string, ikes: readonly Ike[]): ConnState {
   const mine = ikes.filter((i) => i.name === name);

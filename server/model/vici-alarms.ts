@@ -8,14 +8,7 @@
 import type { Model, ModelChange } from './model.ts';
 import type { AlarmBook, AlarmWanted } from './alarms.ts';
 import type { SourceStatus } from '../wire/entities.ts';
-import type { ViciConnection, ViciIkeSa } from '../wire/vici.ts';
-
-const REASON_WORDS: Record<string, string> = {
-  'auth-failed': 'peer authentication failed',
-  'ts-unacceptable': 'traffic selectors unacceptable',
-  'no-proposal': 'no proposal chosen',
-  'peer-not-responding': 'peer not responding',
-};
+import { VICI_FAILURE_WORDS, type ViciConnection, type ViciIkeSa } from '../wire/vici.ts';
 
 export class ViciAlarms {
   /** Connections seen with an IKE SA while sascope watched. */
@@ -71,7 +64,7 @@ export function wanted(c: ViciConnection, ikes: readonly ViciIkeSa[], wasUp: boo
   const up = ikes.some((i) => i.state === 'ESTABLISHED');
   const named = c.remoteAddrs.length > 0 && !c.remoteAddrs.some((a) => a === '%any' || a === '0.0.0.0/0' || a === '::/0');
   const out: AlarmWanted[] = [];
-  const why = c.lastReason ? `: ${REASON_WORDS[c.lastReason.code] ?? c.lastReason.code}` : '';
+  const why = c.lastReason ? `: ${VICI_FAILURE_WORDS[c.lastReason.code]}` : '';
   if (ikes.length === 0 && named && (wasUp || c.lastReason)) out.push({ type: 'ike-down', severity: 'critical', summary: `${c.name}: no IKE SA with ${c.remoteAddrs.join(', ')}${why}` });
   if (!up && c.lastReason?.code === 'auth-failed') out.push({ type: 'ike-auth-failed', severity: 'critical', summary: `${c.name}: peer authentication failed with ${c.remoteAddrs.join(', ') || 'its peer'}` });
   return out;

@@ -179,6 +179,13 @@ export interface ViciAction {
 /** Why charon's last attempt at a connection failed, as typed codes (from 6.x's alert, or 5.9's log lines, read once at the edge). */
 export const VICI_FAILURE_REASONS = ['auth-failed', 'ts-unacceptable', 'no-proposal', 'peer-not-responding'] as const;
 export type ViciFailureReason = (typeof VICI_FAILURE_REASONS)[number];
+/** Each reason in words, for people (events, alarms, the console). */
+export const VICI_FAILURE_WORDS: Record<ViciFailureReason, string> = {
+  'auth-failed': 'peer authentication failed',
+  'ts-unacceptable': 'traffic selectors unacceptable',
+  'no-proposal': 'no proposal chosen',
+  'peer-not-responding': 'peer not responding',
+};
 /** The last failure of a connection: what and when (ms since epoch). */
 export interface ViciLastReason {
   code: ViciFailureReason;

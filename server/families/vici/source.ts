@@ -8,7 +8,8 @@
 // sascope only reads here: no command that changes charon's state, none that returns key material.
 import type { Logger } from '../../log.ts';
 import type { SourceState } from '../../wire/entities.ts';
-import type { ViciChildSa, ViciConnection, ViciIkeSa } from '../../wire/vici.ts';
+import { VICI_FAILURE_WORDS, type ViciChildSa, type ViciConnection, type ViciFailureReason, type ViciIkeSa, type ViciLastReason } from '../../wire/vici.ts';
+import { reasonOfAlert, reasonOfLog } from './reasons.ts';
 import { DecodeError } from '../../netlink/errors.ts';
 import { Source, type ModelSink } from '../source.ts';
 import { DEFAULT_VICI_SOCKET, ViciClient, ViciError } from './client.ts';
@@ -17,6 +18,8 @@ import type { ViciSection } from './spec.ts';
 
 /** Events the source follows, where the daemon has them. */
 export const VICI_EVENTS = ['ike-updown', 'ike-rekey', 'ike-update', 'child-updown', 'child-rekey', 'alert'] as const;
+/** Failure reasons on 5.9 (no alert event): charon's log stream, its IKE lines mapped in reasons.ts. */
+const LOG_EVENT = 'log';
 /** The events streamed commands send their rows as. */
 const STREAMS = { 'list-conns': 'list-conn', 'list-sas': 'list-sa' } as const;
 
@@ -54,6 +57,8 @@ export class ViciSource extends Source {
   /** Connection names an event made stale, re-read together. */
   private readonly staleNames = new Set<string>();
   private rereading = false;
+  /** The last failure reason of each connection, while sascope watched. */
+  private readonly reasons = new Map<string, ViciLastReason>();
   readonly socketPath: string;
 
   constructor(sink: ModelSink, log: Logger, private readonly opts: ViciSourceOptions = {}) {
@@ -91,6 +96,8 @@ export class ViciSource extends Source {
       const missing: string[] = [];
       for (const e of VICI_EVENTS) if (!(await client.register(e))) missing.push(e);
       this.missingEvents = missing;
+      // Without alert (5.9) the reasons come from the log stream; with it too (a 6.x log says the same).
+      if (missing.includes('alert')) await client.register(LOG_EVENT);
       await this.resync('start');
       this.backoffMs = 0;
       this.refreshEvery(this.opts.refreshMs ?? 10_000);
@@ -191,12 +198,17 @@ export class ViciSource extends Source {
     this.children.clear();
     for (const i of sas.ikes) this.ikes.set(ikeKey(i), i);
     for (const c of sas.children) this.children.set(childKey(c), c);
-    this.sink.replaceAll('vici-conn', conns.map((c) => ({ key: c.name, value: c })));
+    this.sink.replaceAll('vici-conn', conns.map((c) => ({ key: c.name, value: this.reasons.has(c.name) ? { ...c, lastReason: this.reasons.get(c.name) } : c })));
     this.sink.replaceAll('vici-ike', sas.ikes.map((i) => ({ key: ikeKey(i), value: i })));
     this.sink.replaceAll('vici-child', sas.children.map((c) => ({ key: childKey(c), value: c })));
   }
 
   private onEvent(name: string, m: ViciSection): void {
+    if (name === LOG_EVENT) {
+      const r = reasonOfLog(m);
+      if (r) this.failedBecause(r.conn, r.code);
+      return;
+    }
     let f;
     try {
       f = eventFacts(name, m);
@@ -223,8 +235,22 @@ export class ViciSource extends Source {
       const type = name.endsWith('-updown') ? `${name.slice(0, -'-updown'.length)}-${f.up ? 'up' : 'down'}` : name;
       this.sink.event({ source: this.id, type, summary });
     });
+    const alerted = reasonOfAlert(f.alertType);
+    if (alerted) for (const n of f.names) this.failedBecause(n, alerted);
     for (const n of f.names) this.staleNames.add(n);
     void this.rereadStale();
+  }
+
+  /** A connection's negotiation failed: its lastReason, and an event once per failure (one failure logs several lines). */
+  private failedBecause(conn: string, code: ViciFailureReason): void {
+    const now = Date.now();
+    const last = this.reasons.get(conn);
+    const lastReason = { code, time: now };
+    this.reasons.set(conn, lastReason);
+    this.applyEvent(() => {
+      this.sink.patch('vici-conn', conn, { lastReason });
+      if (last?.code !== code || now - last.time > 10_000) this.sink.event({ source: this.id, type: 'negotiation-failed', summary: `${conn}: ${VICI_FAILURE_WORDS[code]}`, ref: `vici-conn:${conn}` });
+    });
   }
 
   private dropIke(key: string): void {

@@ -1,0 +1,44 @@
+// Failure reasons of a negotiation, as typed codes, read once here from what charon says: its `alert`
+// event's type (6.0.3 and later) or, on 5.9 (no alert, and updown carries no reason), the IKE lines of its
+// `log` event stream. The patterns are charon's own messages (captured from 5.9.8 in the lab:
+// test/fixtures/vici/log-5.9.8-*.jsonl), on either side: the initiator's notify, the responder's check.
+// Nothing past this file reads charon's text.
+import type { ViciFailureReason } from '../../wire/vici.ts';
+import type { ViciSection } from './spec.ts';
+
+/** charon's log messages (msg) that say a negotiation failed, and what they mean. */
+const LOG_REASONS: ReadonlyArray<readonly [RegExp, ViciFailureReason]> = [
+  [/^received AUTHENTICATION_FAILED notify error$/, 'auth-failed'],
+  [/but MAC mismatched$/, 'auth-failed'],
+  [/^received TS_UNACCEPTABLE notify, no CHILD_SA built$/, 'ts-unacceptable'],
+  [/^traffic selectors .* unacceptable$/, 'ts-unacceptable'],
+  [/^received NO_PROPOSAL_CHOSEN notify/, 'no-proposal'],
+  [/^no acceptable proposal found$/, 'no-proposal'],
+  [/^giving up after \d+ retransmits$/, 'peer-not-responding'],
+  [/^establishing IKE_SA failed, peer not responding$/, 'peer-not-responding'],
+];
+
+/** 6.x alert types (README "alert") and what they mean; the other types are no negotiation failure. */
+const ALERT_REASONS: Readonly<Record<string, ViciFailureReason>> = {
+  'peer-auth-failed': 'auth-failed',
+  'local-auth-failed': 'auth-failed',
+  'proposal-mismatch-ike': 'no-proposal',
+  'proposal-mismatch-child': 'no-proposal',
+  'ts-mismatch': 'ts-unacceptable',
+  'retransmit-send-timeout': 'peer-not-responding',
+};
+
+/** A log event's failure reason and the connection it concerns (its IKE SA's name), if it says one. */
+export function reasonOfLog(m: ViciSection): { conn: string; code: ViciFailureReason } | undefined {
+  const msg = m['msg'];
+  const conn = m['ikesa-name'];
+  // "(unnamed)": a responder's IKE SA before a config is chosen — no connection to blame yet.
+  if (typeof msg !== 'string' || typeof conn !== 'string' || !conn || conn === '(unnamed)') return undefined;
+  for (const [re, code] of LOG_REASONS) if (re.test(msg)) return { conn, code };
+  return undefined;
+}
+
+/** An alert type's failure reason, if it is one. */
+export function reasonOfAlert(type: string | undefined): ViciFailureReason | undefined {
+  return type === undefined ? undefined : ALERT_REASONS[type];
+}
