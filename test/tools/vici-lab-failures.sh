@@ -15,52 +15,30 @@ psk=$(echo "$pair" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.s
 bad=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 conf=$(mktemp /tmp/vici-fail-XXXX.conf)
 confb=$(mktemp /tmp/vici-fail-b-XXXX.conf)
-cat > "$conf" <<CONF
-connections {
-  badpsk { version = 2
-    local_addrs = 10.0.0.1
-    remote_addrs = 10.0.0.2
-    proposals = aes128-sha256-x25519
+# conn NAME LOCAL_ADDR REMOTE_ADDR PROPOSALS LOCAL_ID REMOTE_ID CHILD LOCAL_TS REMOTE_TS: one swanctl connection
+conn() {
+  cat <<CONF
+  $1 { version = 2
+    local_addrs = $2
+    remote_addrs = $3
+    proposals = $4
     local { auth = psk
-      id = badpsk-a@lab }
+      id = $5 }
     remote { auth = psk
-      id = 10.0.0.2 }
-    children { net { local_ts = 10.1.0.0/24
-      remote_ts = 10.2.0.0/24
+      id = $6 }
+    children { $7 { local_ts = $8
+      remote_ts = $9
       esp_proposals = aes128gcm16 } } }
-  badts { version = 2
-    local_addrs = 10.0.0.1
-    remote_addrs = 10.0.0.2
-    proposals = aes128-sha256-x25519
-    local { auth = psk
-      id = 10.0.0.1 }
-    remote { auth = psk
-      id = 10.0.0.2 }
-    children { odd { local_ts = 10.1.0.0/24
-      remote_ts = 10.9.0.0/24
-      esp_proposals = aes128gcm16 } } }
-  badprop { version = 2
-    local_addrs = 10.0.0.1
-    remote_addrs = 10.0.0.2
-    proposals = aes256-sha512-modp3072
-    local { auth = psk
-      id = 10.0.0.1 }
-    remote { auth = psk
-      id = 10.0.0.2 }
-    children { net { local_ts = 10.1.0.0/24
-      remote_ts = 10.2.0.0/24
-      esp_proposals = aes128gcm16 } } }
-  nopeer { version = 2
-    local_addrs = 10.0.0.1
-    remote_addrs = 10.0.0.99
-    proposals = aes128-sha256-x25519
-    local { auth = psk
-      id = 10.0.0.1 }
-    remote { auth = psk
-      id = 10.0.0.99 }
-    children { net { local_ts = 10.1.0.0/24
-      remote_ts = 10.3.0.0/24
-      esp_proposals = aes128gcm16 } } }
+CONF
+}
+x25519=aes128-sha256-x25519
+{
+  echo 'connections {'
+  conn badpsk 10.0.0.1 10.0.0.2 $x25519 badpsk-a@lab 10.0.0.2 net 10.1.0.0/24 10.2.0.0/24
+  conn badts 10.0.0.1 10.0.0.2 $x25519 10.0.0.1 10.0.0.2 odd 10.1.0.0/24 10.9.0.0/24
+  conn badprop 10.0.0.1 10.0.0.2 aes256-sha512-modp3072 10.0.0.1 10.0.0.2 net 10.1.0.0/24 10.2.0.0/24
+  conn nopeer 10.0.0.1 10.0.0.99 $x25519 10.0.0.1 10.0.0.99 net 10.1.0.0/24 10.3.0.0/24
+  cat <<CONF
 }
 secrets {
   ike-badpsk { id-a = badpsk-a@lab
@@ -70,20 +48,12 @@ secrets {
     secret = 0x$bad }
 }
 CONF
+} > "$conf"
 # B accepts badpsk-a@lab with another secret than A's: B's MAC check fails
-cat > "$confb" <<CONF
-connections {
-  badpsk { version = 2
-    local_addrs = 10.0.0.2
-    remote_addrs = 10.0.0.1
-    proposals = aes128-sha256-x25519
-    local { auth = psk
-      id = 10.0.0.2 }
-    remote { auth = psk
-      id = badpsk-a@lab }
-    children { net { local_ts = 10.2.0.0/24
-      remote_ts = 10.1.0.0/24
-      esp_proposals = aes128gcm16 } } }
+{
+  echo 'connections {'
+  conn badpsk 10.0.0.2 10.0.0.1 $x25519 10.0.0.2 badpsk-a@lab net 10.2.0.0/24 10.1.0.0/24
+  cat <<CONF
 }
 secrets {
   ike-badpsk { id-a = badpsk-a@lab
@@ -91,6 +61,7 @@ secrets {
     secret = 0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n') }
 }
 CONF
+} > "$confb"
 # --load-all unloads what its file lacks: the pair's own lab connection and secrets stay in (include)
 runa=$(echo "$pair" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["runDirs"]["a"])')
 runb=$(echo "$pair" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["runDirs"]["b"])')
