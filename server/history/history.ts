@@ -273,6 +273,11 @@ export class History implements HistoryReader {
     return id;
   }
 
+  /** Before a read: commit what is queued; nothing to commit writes nothing (a read must not cost a write). */
+  private flushForRead(): void {
+    if (this.queue.length) this.flush();
+  }
+
   /** Commit the queue in one transaction (the timer, and close()). */
   flush(): void {
     const db = this.db;
@@ -408,7 +413,7 @@ export class History implements HistoryReader {
   }
 
   events(q: Window & { source?: string; type?: string; ref?: string }): { events: Array<OnWire<KernelEvent> & { historyId: number }>; truncated: boolean } {
-    this.flush(); // what is queued is part of the answer
+    this.flushForRead(); // what is queued is part of the answer
     const w = this.where(q, 'time', [['source', q.source], ['type', q.type], ['ref', q.ref]]);
     const rows = this.db!.prepare(`SELECT id, time, source, type, summary, ref FROM events ${w.sql} ORDER BY time DESC, id DESC LIMIT ?`).all(...w.args, q.limit + 1) as Array<{ id: number; time: number; source: string; type: string; summary: string; ref: string | null }>;
     const truncated = rows.length > q.limit;
@@ -416,21 +421,21 @@ export class History implements HistoryReader {
   }
 
   rotations(q: Window & { tunnel?: string; family?: string }): { rotations: Array<OnWire<Rotation>>; truncated: boolean } {
-    this.flush();
+    this.flushForRead();
     const w = this.where(q, 'time', [['tunnel', q.tunnel], ['family', q.family]]);
     const rows = this.db!.prepare(`SELECT json FROM rotations ${w.sql} ORDER BY time DESC LIMIT ?`).all(...w.args, q.limit + 1) as Array<{ json: string }>;
     return { rotations: rows.slice(0, q.limit).map((r) => JSON.parse(r.json) as OnWire<Rotation>), truncated: rows.length > q.limit };
   }
 
   viciActions(q: Window): { actions: ViciAction[]; truncated: boolean } {
-    this.flush();
+    this.flushForRead();
     const w = this.where(q, 'time', []);
     const rows = this.db!.prepare(`SELECT json FROM vici_actions ${w.sql} ORDER BY time DESC, key DESC LIMIT ?`).all(...w.args, q.limit + 1) as Array<{ json: string }>;
     return { actions: rows.slice(0, q.limit).map((r) => JSON.parse(r.json) as ViciAction), truncated: rows.length > q.limit };
   }
 
   alarms(q: Window & { type?: string; ref?: string }): { history: HistoryAlarm[]; truncated: boolean } {
-    this.flush();
+    this.flushForRead();
     const w = this.where(q, 'raised_at', [['type', q.type], ['ref', q.ref]]);
     const rows = this.db!.prepare(`SELECT json, cleared_at FROM alarms ${w.sql} ORDER BY raised_at DESC, id DESC LIMIT ?`).all(...w.args, q.limit + 1) as Array<{ json: string; cleared_at: number | null }>;
     return {
@@ -440,7 +445,7 @@ export class History implements HistoryReader {
   }
 
   samples(q: Window & { tunnel: string }): { samples: TunnelSample[]; gaps: HistoryGap[]; truncated: boolean } {
-    this.flush();
+    this.flushForRead();
     const id = this.tunnelIds.get(q.tunnel);
     const gaps = [...this.gaps(q.since), ...this.staleSpans(SOURCE_OF_FAMILY[q.tunnel.slice(0, q.tunnel.indexOf(':'))], q)].sort((a, b) => b.from - a.from);
     if (id === undefined) return { samples: [], gaps, truncated: false };

@@ -149,3 +149,17 @@ test("a source's stale span is kept and comes back as a gap with its tunnels' sa
   assert.deepEqual(h.samples({ tunnel: 'xfrm:esp:a>b:reqid=1', since: T0 + 200_000, limit: 10 }).gaps.length, 1, 'within the window');
   h.close();
 });
+
+test('a read with nothing queued writes nothing (the run row is left to the flush timer)', async () => {
+  const { h, now, dir } = rig();
+  h.open();
+  h.flush();
+  now.t += 5000;
+  h.samples({ tunnel: 'xfrm:esp:a>b:reqid=1', limit: 10 });
+  h.rotations({ limit: 10 });
+  const Database = (await import('better-sqlite3')).default;
+  const db = new Database(path.join(dir, 'history.sqlite'), { readonly: true });
+  assert.equal((db.prepare('SELECT last_seen FROM runs ORDER BY id DESC LIMIT 1').get() as { last_seen: number }).last_seen, T0);
+  db.close();
+  h.close();
+});
