@@ -12,7 +12,7 @@ function viciModel() {
   const conn = (name: string, children: string[]) => ({ key: name, name, version: 'IKEv2', localAddrs: ['192.0.2.1'], remoteAddrs: ['192.0.2.2'], local: [{ round: 'local-1', class: 'pre-shared key' }], remote: [{ round: 'remote-1', class: 'pre-shared key' }], children: children.map((n) => ({ name: n, mode: 'TUNNEL', localTs: [], remoteTs: [] })) });
   return {
     source: [source('vici', 'strongSwan (VICI)', 'ok', 'charon 5.9.8')],
-    'vici-conn': [conn('site', ['net', 'net2']), conn('badpsk', ['net'])],
+    'vici-conn': [conn('site', ['net', 'net2']), { ...conn('badpsk', ['net']), lastReason: { code: 'auth-failed', time: now - 30_000 } }, conn('idle', ['net'])],
     'vici-ike': [{ key: '3', name: 'site', uniqueId: 3, state: 'ESTABLISHED', version: 2, remoteHost: '192.0.2.2', remoteId: 'moon.example', localHost: '192.0.2.1', establishedAt: now - 60_000 }],
     'vici-child': [
       { key: '7', name: 'net', uniqueId: 7, ikeName: 'site', ikeUniqueId: 3, state: 'INSTALLED', mode: 'TUNNEL', protocol: 'ESP', spiIn: 'c1d2e3f4', spiOut: 'c5d6e7f8', reqid: 1, localTs: ['10.0.0.0/24'], remoteTs: ['10.1.0.0/24'], bytesIn: '1000', bytesOut: '2000' },
@@ -43,6 +43,8 @@ test('an operator terminates an IKE SA after a confirmation naming it; a second 
   await page.goto('/vici');
   await expect(page.getByTestId('vici-conn-state-site')).toHaveText('up');
   await expect(page.getByTestId('vici-conn-state-badpsk')).toHaveText('down');
+  await expect(page.getByTestId('vici-conn-reason-badpsk')).toContainText('peer authentication failed');
+  await expect(page.getByTestId('vici-conn-reason-idle')).toHaveText('never established while watched');
   await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'strongSwan' })).toBeVisible();
 
   // Cancel posts nothing.

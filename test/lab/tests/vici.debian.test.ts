@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { Model } from '../../../server/model/model.ts';
 import { createLogger } from '../../../server/log.ts';
 import { ViciSource } from '../../../server/families/vici/source.ts';
+import { ViciActions } from '../../../server/families/vici/actions.ts';
 import type { EntityKinds } from '../../../server/wire/protocol.ts';
 import { cleanupAll, netnsPair, requireLab, sh, strongswanPair, waitFor, type StrongswanPair } from '../scenarios/index.ts';
 
@@ -104,6 +105,37 @@ test('a CHILD rekey and an IKE rekey through swanctl: the rows follow the events
   await matchesSwanctl('after the old SAs went');
   const events = (model.list('event') as Array<{ source: string; type: string }>).filter((e) => e.source === 'vici').map((e) => e.type);
   assert.ok(events.includes('child-rekey') && events.includes('ike-rekey'), events.join(' '));
+});
+
+test("operator actions on charon: terminate a CHILD SA (its XFRM SAs go), initiate it (new ones come), rekey one (its SPIs rotate); each recorded with charon's lines", async () => {
+  const actions = new ViciActions(model, { socketPath: socketOf(pair!), timeoutMs: 30_000, rekeyLogMs: 2000, ikeOfChild: (id) => (model.get('vici-child', String(id)) as Child | undefined)?.ikeUniqueId });
+  const xfrm = () => sh('ip xfrm state', { ns: 'lab-a' });
+  const child = (name: string) => (model.list('vici-child') as Child[]).find((c) => c.name === name && c.state === 'INSTALLED');
+  const host = child('host')!;
+  const t = actions.start('terminate', { childId: host.uniqueId }, 'lab-operator');
+  assert.ok(t.started);
+  const refused = actions.start('rekey', { childId: host.uniqueId }, 'someone');
+  assert.equal(refused.started, false, 'a second action on the same SA is refused');
+  const terminated = await t.done;
+  assert.equal(terminated.result, 'ok', terminated.error);
+  assert.ok(terminated.log.some((l) => /closing CHILD_SA host/.test(l)), terminated.log.join('\n'));
+  await waitFor('its XFRM SAs gone', async () => !new RegExp(`spi 0x${host.spiIn} `).test(await xfrm()) || undefined);
+  const initiated = await (actions.start('initiate', { conn: 'lab', child: 'host' }, 'lab-operator') as { done: Promise<{ result: string; log: string[]; error?: string }> }).done;
+  assert.equal(initiated.result, 'ok', initiated.error);
+  const again = await waitFor('host up again', async () => child('host'));
+  assert.notEqual(again.spiIn, host.spiIn);
+  assert.match(await xfrm(), new RegExp(`spi 0x${again.spiIn} `));
+  const net = child('net')!;
+  const rekeyed = await (actions.start('rekey', { childId: net.uniqueId }, 'lab-operator') as { done: Promise<{ result: string; log: string[]; error?: string }> }).done;
+  assert.equal(rekeyed.result, 'ok', rekeyed.error);
+  const rotated = await waitFor('net rekeyed', async () => (model.list('vici-child') as Child[]).find((c) => c.name === 'net' && c.uniqueId !== net.uniqueId && c.state === 'INSTALLED'));
+  await waitFor('the new SPI in the kernel, the old one gone', async () => {
+    const s = await xfrm();
+    return (new RegExp(`spi 0x${rotated.spiIn} `).test(s) && !new RegExp(`spi 0x${net.spiIn} `).test(s)) || undefined;
+  });
+  const audit = model.list('vici-action') as Array<{ action: string; result: string; by: string; log: string[] }>;
+  assert.deepEqual(audit.map((a) => `${a.action} ${a.result} ${a.by}`), ['terminate ok lab-operator', 'initiate ok lab-operator', 'rekey ok lab-operator']);
+  assert.ok(!JSON.stringify(audit).toLowerCase().includes(pair!.psk.toLowerCase()), 'the PSK is in no action row');
 });
 
 test('charon killed: the source says so; charon started again: it reconnects and reads the new SAs', async () => {
