@@ -14,3 +14,5 @@ export const ALARM_DEFAULTS = {
 
 /** strongSwan's VICI socket unless the config says otherwise. */
 export const VICI_SOCKET_DEFAULT = '/var/run/charon.vici';
+/** A certificate charon holds raises cert-expiring this many days before it expires. */
+export const VICI_CERT_WARN_DAYS_DEFAULT = 14;

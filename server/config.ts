@@ -12,7 +12,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { createPrivateFile, narrowToOwner } from './sys/private-file.ts';
 import { errorCode, errorWords } from './sys/errno.ts';
-import { ALARM_DEFAULTS, VICI_SOCKET_DEFAULT } from './config-defaults.ts';
+import { ALARM_DEFAULTS, VICI_CERT_WARN_DAYS_DEFAULT, VICI_SOCKET_DEFAULT } from './config-defaults.ts';
 
 export const DEFAULT_DATA_DIR = '/var/lib/sascope';
 export const CONFIG_FILE = 'config.json';
@@ -117,7 +117,7 @@ export const ConfigSchema = z
       .prefault({}),
     fleet: FleetSettings.prefault({}),
     /** strongSwan's charon: its VICI socket (charon.plugins.vici.socket in strongswan.conf). */
-    vici: z.object({ socket: z.string().min(1).default(VICI_SOCKET_DEFAULT) }).strict().prefault({}),
+    vici: z.object({ socket: z.string().min(1).default(VICI_SOCKET_DEFAULT), certWarnDays: z.number().int().min(0).max(3650).default(VICI_CERT_WARN_DAYS_DEFAULT) }).strict().prefault({}),
   })
   .strict();
 export type Config = z.infer<typeof ConfigSchema>;

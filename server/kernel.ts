@@ -119,7 +119,7 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
   // strongSwan's charon over its control socket: absent or unreadable is the source's state, never a failure of the rest.
   const viciSocket = opts.config?.vici.socket ?? VICI_SOCKET_DEFAULT;
   sources.push(new ViciSource(model, log, { socketPath: viciSocket }));
-  const viciAlarms = new ViciAlarms(model, tunnels.alarms);
+  const viciAlarms = new ViciAlarms(model, tunnels.alarms, { certWarnDays: opts.config?.vici.certWarnDays });
   const vici = new ViciActions(model, { socketPath: viciSocket, ikeOfChild: (id) => (model.get('vici-child', String(id)) as ViciChildSa | undefined)?.ikeUniqueId });
   const derivedViews = () => new DerivedViews(model, 200, () => void crypto.reread().catch(() => undefined));
   let views = opts.oneShot ? undefined : derivedViews();

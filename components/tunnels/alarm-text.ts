@@ -17,6 +17,8 @@ export const ALARM_WORDS: Record<AlarmType, string> = {
   'host-unreachable': 'Host unreachable',
   'ike-down': 'IKE SA down',
   'ike-auth-failed': 'IKE authentication failed',
+  'cert-expiring': 'Certificate expiring',
+  'cert-expired': 'Certificate expired',
 };
 
 export const CAUSE_WORDS: Record<string, string> = {

@@ -3,7 +3,7 @@
 import type { EntityKind } from './protocol.ts';
 
 /** Every entity kind, in the order the model creates its tables. */
-export const ENTITY_KINDS = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'pfkey-sa', 'pfkey-policy', 'pfkey-alg', 'pfkey-register', 'pfkey-check', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'tunnel', 'rotation', 'alarm', 'event', 'host', 'vici-conn', 'vici-ike', 'vici-child', 'vici-action', 'wg-dev', 'wg-peer'] as const satisfies readonly EntityKind[];
+export const ENTITY_KINDS = ['source', 'link', 'policy', 'sa', 'xfrm-totals', 'ovpn-dev', 'ovpn-peer', 'psp-dev', 'pfkey-sa', 'pfkey-policy', 'pfkey-alg', 'pfkey-register', 'pfkey-check', 'ethtool-dev', 'offload-dev', 'offload-info', 'crypto-alg', 'crypto-info', 'crypto-use', 'crypto-probe', 'tunnel', 'rotation', 'alarm', 'event', 'host', 'vici-conn', 'vici-ike', 'vici-child', 'vici-action', 'vici-cert', 'wg-dev', 'wg-peer'] as const satisfies readonly EntityKind[];
 
 /** An entity named in one string, as events and alarms carry it in `ref`: "sa:<key>". */
 export function entityRef(kind: EntityKind, key: string): string {

@@ -10,7 +10,7 @@ import type { PfkeyAlgorithm, PfkeyCheck, PfkeyPolicy, PfkeyRegister, PfkeySa } 
 import type { EthtoolDevice, OffloadDevice, OffloadInfo } from './ethtool.ts';
 import type { CryptoAlgorithm, CryptoInfo, CryptoProbe, CryptoUse } from './crypto.ts';
 import type { FleetHost, OnHost } from './fleet.ts';
-import type { ViciAction, ViciChildSa, ViciConnection, ViciIkeSa } from './vici.ts';
+import type { ViciAction, ViciCertificate, ViciChildSa, ViciConnection, ViciIkeSa } from './vici.ts';
 
 /** Every kind of entity a host's model holds, with its wire type. */
 interface HostKinds {
@@ -45,6 +45,8 @@ interface HostKinds {
   'vici-child': OnWire<ViciChildSa>;
   /** Operator actions on charon (initiate, terminate, rekey): the audit list. */
   'vici-action': ViciAction;
+  /** charon's X.509 certificates (list-certs): subject, issuer, validity. */
+  'vici-cert': ViciCertificate;
   'wg-dev': OnWire<WireguardDevice>;
   'wg-peer': OnWire<WireguardPeer>;
 }

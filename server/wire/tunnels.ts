@@ -122,7 +122,7 @@ export interface Rotation {
 export const ALARM_TYPES = [
   'expiring-soon', 'rekey-overdue', 'hard-expired', 'tunnel-down', 'sequence-space', 'integrity-failures', 'replay-failures',
   'offload-fallback', 'ovpn-key-swap-needed', 'peer-deleted', 'source-stale', 'host-stale', 'host-unreachable',
-  'ike-down', 'ike-auth-failed',
+  'ike-down', 'ike-auth-failed', 'cert-expiring', 'cert-expired',
 ] as const;
 export type AlarmType = (typeof ALARM_TYPES)[number];
 export const ALARM_SEVERITIES = ['warning', 'critical'] as const;

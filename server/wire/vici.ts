@@ -191,3 +191,17 @@ export interface ViciLastReason {
   code: ViciFailureReason;
   time: number;
 }
+
+/** An X.509 certificate charon holds (list-certs), parsed with crypto.X509Certificate: names and dates only. Key: its SHA-256 fingerprint. */
+export interface ViciCertificate {
+  fingerprint: string;
+  subject: string;
+  issuer: string;
+  serial: string;
+  notBefore: number;
+  notAfter: number;
+  /** charon's flag: NONE, CA, AA, OCSP. */
+  flag?: string;
+  /** Whether charon holds its private key (the key itself is never asked for). */
+  hasPrivateKey: boolean;
+}

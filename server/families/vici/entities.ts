@@ -4,7 +4,8 @@
 // values: nothing unknown can carry a secret onwards). Bad text (a count that is not a number, a section
 // where a value belongs) is a DecodeError naming the key.
 import { DecodeError } from '../../netlink/errors.ts';
-import type { ViciAuthRound, ViciChildConfig, ViciChildSa, ViciConnection, ViciIkeSa, ViciUnknownKey } from '../../wire/vici.ts';
+import { X509Certificate } from 'node:crypto';
+import type { ViciAuthRound, ViciCertificate, ViciChildConfig, ViciChildSa, ViciConnection, ViciIkeSa, ViciUnknownKey } from '../../wire/vici.ts';
 import type { ViciSection, ViciValue } from './spec.ts';
 
 /**
@@ -220,4 +221,22 @@ export function eventFacts(event: string, m: ViciSection, now = Date.now()): Vic
     }
   }
   return f;
+}
+
+// ---- list-cert (README "list-cert"): an X.509 certificate's DER, parsed for names and dates only ----
+
+/** A list-cert event's certificate, or undefined for one that is not X.509 (CRLs, attribute certs …). */
+export function certificateFrom(m: ViciSection): ViciCertificate | undefined {
+  if (m['type'] !== 'X509' || typeof m['data'] !== 'string') return undefined;
+  let c: X509Certificate;
+  try {
+    c = new X509Certificate(Buffer.from(m['data'], 'latin1'));
+  } catch (err) {
+    throw new DecodeError('list-cert event: data', 0, `not a DER X.509 certificate (${err instanceof Error ? err.message : String(err)})`);
+  }
+  return {
+    fingerprint: c.fingerprint256, subject: c.subject.replace(/\n/g, ', '), issuer: c.issuer.replace(/\n/g, ', '), serial: c.serialNumber,
+    notBefore: Date.parse(c.validFrom), notAfter: Date.parse(c.validTo),
+    ...(typeof m['flag'] === 'string' ? { flag: m['flag'] } : {}), hasPrivateKey: m['has_privkey'] === 'yes',
+  };
 }

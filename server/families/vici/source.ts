@@ -8,12 +8,12 @@
 // sascope only reads here: no command that changes charon's state, none that returns key material.
 import type { Logger } from '../../log.ts';
 import type { SourceState } from '../../wire/entities.ts';
-import { VICI_FAILURE_WORDS, type ViciChildSa, type ViciConnection, type ViciFailureReason, type ViciIkeSa, type ViciLastReason } from '../../wire/vici.ts';
+import { VICI_FAILURE_WORDS, type ViciCertificate, type ViciChildSa, type ViciConnection, type ViciFailureReason, type ViciIkeSa, type ViciLastReason } from '../../wire/vici.ts';
 import { reasonOfAlert, reasonOfLog } from './reasons.ts';
 import { DecodeError } from '../../netlink/errors.ts';
 import { Source, type ModelSink } from '../source.ts';
 import { DEFAULT_VICI_SOCKET, ViciClient, ViciError } from './client.ts';
-import { childKey, connectionsFrom, eventFacts, ikeKey, sasFrom, type SaListing } from './entities.ts';
+import { certificateFrom, childKey, connectionsFrom, eventFacts, ikeKey, sasFrom, type SaListing } from './entities.ts';
 import type { ViciSection } from './spec.ts';
 
 /** Events the source follows, where the daemon has them. */
@@ -21,7 +21,7 @@ export const VICI_EVENTS = ['ike-updown', 'ike-rekey', 'ike-update', 'child-updo
 /** Failure reasons on 5.9 (no alert event): charon's log stream, its IKE lines mapped in reasons.ts. */
 const LOG_EVENT = 'log';
 /** The events streamed commands send their rows as. */
-const STREAMS = { 'list-conns': 'list-conn', 'list-sas': 'list-sa' } as const;
+const STREAMS = { 'list-conns': 'list-conn', 'list-sas': 'list-sa', 'list-certs': 'list-cert' } as const;
 
 export interface ViciSourceOptions {
   /** charon's VICI socket (default /var/run/charon.vici). */
@@ -160,7 +160,7 @@ export class ViciSource extends Source {
   private forget(): void {
     this.ikes.clear();
     this.children.clear();
-    for (const kind of ['vici-conn', 'vici-ike', 'vici-child'] as const) this.sink.replaceAll(kind, []);
+    for (const kind of ['vici-conn', 'vici-ike', 'vici-child', 'vici-cert'] as const) this.sink.replaceAll(kind, []);
   }
 
   private connected(): ViciClient {
@@ -194,6 +194,7 @@ export class ViciSource extends Source {
     const now = Date.now();
     const conns: ViciConnection[] = this.rows(streamed, 'list-conn event', (m) => connectionsFrom(m, now)).flat();
     const sas = await this.listSas();
+    const certs = await this.listCerts();
     this.ikes.clear();
     this.children.clear();
     for (const i of sas.ikes) this.ikes.set(ikeKey(i), i);
@@ -201,6 +202,19 @@ export class ViciSource extends Source {
     this.sink.replaceAll('vici-conn', conns.map((c) => ({ key: c.name, value: this.reasons.has(c.name) ? { ...c, lastReason: this.reasons.get(c.name) } : c })));
     this.sink.replaceAll('vici-ike', sas.ikes.map((i) => ({ key: ikeKey(i), value: i })));
     this.sink.replaceAll('vici-child', sas.children.map((c) => ({ key: childKey(c), value: c })));
+    this.sink.replaceAll('vici-cert', certs.map((c) => ({ key: c.fingerprint, value: c })));
+  }
+
+  /** charon's X.509 certificates (names and dates; list-certs sends no private key, only whether it has one). */
+  private async listCerts(): Promise<ViciCertificate[]> {
+    try {
+      const { streamed } = await this.connected().command('list-certs', { type: 'X509' }, STREAMS['list-certs']);
+      return this.rows(streamed, 'list-cert event', certificateFrom).filter((c): c is ViciCertificate => c !== undefined);
+    } catch (err) {
+      // A charon without list-certs (none known) has no certificates to show: a state, not a failure.
+      if (err instanceof ViciError && err.code === 'unknown-command') return [];
+      throw err;
+    }
   }
 
   private onEvent(name: string, m: ViciSection): void {

@@ -76,14 +76,17 @@ class ElementReader {
     if (this.at + len > this.b.length) this.fail(`truncated: the name of a ${of} has ${len} bytes, ${this.b.length - this.at} left`);
     return this.b.toString('latin1', this.at, (this.at += len));
   }
-  value(of: string): string {
+  value(of: string, bytes = false): string {
     if (this.at + 2 > this.b.length) this.fail(`truncated: length of the value of a ${of} missing`);
     const len = this.b.readUInt16BE(this.at);
     this.at += 2;
     if (this.at + len > this.b.length) this.fail(`truncated: the value of a ${of} has ${len} bytes, ${this.b.length - this.at} left`);
-    return this.b.toString('utf8', this.at, (this.at += len));
+    return this.b.toString(bytes ? 'latin1' : 'utf8', this.at, (this.at += len));
   }
 }
+
+/** Keys whose value is bytes, not text (list-cert's DER certificate): read one byte per char (latin1), so Buffer.from(v, 'latin1') gives them back. */
+export const VICI_BYTE_KEYS: ReadonlySet<string> = new Set(['data']);
 
 /** A message's elements (the bytes after a packet's type and name) as a tree. Throws DecodeError. */
 export function decodeMessage(b: Buffer, what = 'vici message'): ViciSection {
@@ -121,7 +124,7 @@ export function decodeMessage(b: Buffer, what = 'vici message'): ViciSection {
       }
       case ELEMENT.KEY_VALUE: {
         const key = r.name('key/value');
-        add(key, r.value('key/value'), at);
+        add(key, r.value('key/value', VICI_BYTE_KEYS.has(key)), at);
         break;
       }
       case ELEMENT.LIST_START: {

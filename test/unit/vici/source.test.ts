@@ -82,7 +82,7 @@ test('first read: connections, IKE and CHILD SAs; a charon without alert says so
   const child = model.get('vici-child', '3') as Record<string, unknown>;
   assert.deepEqual([child.name, child.ikeName, child.ikeUniqueId, child.spiIn, child.bytesIn], ['net', 'lab', 1, 'c1d2e3f4', '18446744073709551615']);
   const registered = charon.requests.filter((r) => r.packet.type === 'EVENT_REGISTER').map((r) => r.packet.name);
-  assert.deepEqual(registered, ['list-conn', 'list-sa', 'ike-updown', 'ike-rekey', 'ike-update', 'child-updown', 'child-rekey', 'alert', 'log'], 'without alert, the log stream (failure reasons)');
+  assert.deepEqual(registered, ['list-conn', 'list-sa', 'list-cert', 'ike-updown', 'ike-rekey', 'ike-update', 'child-updown', 'child-rekey', 'alert', 'log'], 'without alert, the log stream (failure reasons)');
 });
 
 test('events: a child rekey drops the old CHILD SA at once and re-reads that connection; ike down drops its SAs', async (t) => {
