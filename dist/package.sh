@@ -63,6 +63,7 @@ node_floor=$(node -p 'require("./package.json").engines.node.replace(">=", "")')
 [ "${node_floor%%.*}" = "$node_major" ] || { echo "dist/package.sh: node $(node -v) is not the major of engines.node ($node_floor): the package's Depends would not match its native module" >&2; exit 1; }
 
 stage=$(mktemp -d /tmp/sascope-deb.XXXXXX)
+chmod 0755 "$stage" # the package's ./ (mktemp makes it 0700)
 trap 'rm -rf "$stage"' EXIT
 lib=$stage/usr/lib/sascope
 mkdir -p "$lib/server" "$stage/usr/bin" "$stage/etc/sascope" "$stage/usr/share/sascope" "$stage/usr/share/doc/sascope" "$stage/DEBIAN"
@@ -145,11 +146,15 @@ Depends: nodejs (>= $node_floor), nodejs (<< $((node_major + 1))), adduser, libc
 Section: net
 Priority: optional
 Description: live web dashboard for Linux security associations
- sascope reads XFRM, PF_KEY, ovpn, PSP, AF_ALG and /proc from the kernel and shows what is protected,
- with which algorithms (never key bytes), for how long, and whether hardware does the work: a web console
- (sascope.service) or a fleet agent publishing to NATS (sascope-agent.service). Both run as the user
- sascope with CAP_NET_ADMIN only. Alert rules and a Grafana dashboard are in /usr/share/sascope.
+ sascope reads XFRM, PF_KEY, ovpn, PSP, AF_ALG and /proc from the kernel and
+ shows what is protected, with which algorithms (never key bytes), for how
+ long, and whether hardware does the work: a web console (sascope.service) or
+ a fleet agent publishing to NATS (sascope-agent.service), both as the user
+ sascope with CAP_NET_ADMIN only. Alert rules and a Grafana dashboard are in
+ /usr/share/sascope.
 EOF
+# No group-writable files (npm's tarballs carry some).
+chmod -R go-w "$stage"
 install -m 0755 dist/deb/postinst dist/deb/prerm dist/deb/postrm "$stage/DEBIAN/"
 mkdir -p "$out"
 deb=$out/sascope_${version}_${arch}.deb
