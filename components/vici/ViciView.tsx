@@ -11,7 +11,7 @@ import { StateBadge } from '../SourceStatusList';
 import { formatBytes } from '../format';
 import { ActionButton } from './ActionButton';
 import { VICI_FAILURE_WORDS } from '@/server/wire/vici';
-import { childRequest, connState, ikeRequest, initiateRequest, peerWords, targetText, type Action, type Child, type Conn, type ConnState, type Ike } from './vici-rows';
+import { childRequest, connState, ikeRequest, initiateRequest, peerWords, targetText, type Action, type Cert, type Child, type Conn, type ConnState, type Ike } from './vici-rows';
 
 const CONN_TONE: Record<ConnState, 'ok' | 'info' | 'bad'> = { up: 'ok', connecting: 'info', down: 'bad' };
 const mono = (s: string | undefined) => <span className="font-mono text-xs">{s || '—'}</span>;
@@ -33,6 +33,8 @@ export function ViciView() {
   const ikes = useEntities('vici-ike');
   const children = useEntities('vici-child');
   const actions = useEntities('vici-action');
+  const certs = useEntities('vici-cert');
+  const certList = useMemo(() => [...(certs?.rows.values() ?? [])], [certs, certs?.version]);
   const ikeList = useMemo(() => [...(ikes?.rows.values() ?? [])], [ikes, ikes?.version]);
   const childList = useMemo(() => [...(children?.rows.values() ?? [])], [children, children?.version]);
   const connList = useMemo(() => [...(conns?.rows.values() ?? [])], [conns, conns?.version]);
@@ -160,6 +162,11 @@ export function ViciView() {
           <DataTable label="CHILD SAs" rows={childList} columns={childColumns} rowKey={(c) => `${c.host ?? ''}/${c.uniqueId}`} initialSort={{ id: 'name' }} rowTestId={(c) => `vici-child-${c.uniqueId}`} />
         </PanelBody>
       </Panel>
+      <Panel title={`Certificates · ${certList.length}`} id="vici-certs">
+        <PanelBody empty={certList.length === 0 && 'charon holds no X.509 certificate.'}>
+          <DataTable label="Certificates" rows={certList} columns={certColumns} rowKey={(c) => `${c.host ?? ''}/${c.fingerprint}`} initialSort={{ id: 'expires' }} rowTestId={(c) => `vici-cert-${c.subject}`} />
+        </PanelBody>
+      </Panel>
       <Panel title="Operator actions" id="vici-actions">
         <PanelBody empty={actionList.length === 0 && 'No operator action since the server started (older ones: GET /api/v1/vici/actions).'}>
           <DataTable label="Operator actions" rows={actionList} columns={actionColumns} rowKey={(a) => a.key} initialSort={{ id: 'when', desc: true }} rowTestId={(a) => `vici-action-${a.key}`} />
@@ -189,4 +196,11 @@ const actionColumns = columnsOf<Action>([
         '—'
       ),
   },
+]);
+
+const certColumns = columnsOf<Cert>([
+  { id: 'subject', header: 'Subject', cell: (c) => <span className="font-mono text-xs">{c.subject}</span>, sortValue: (c) => c.subject },
+  { id: 'issuer', header: 'Issuer', cell: (c) => <span className="font-mono text-xs">{c.issuer}</span>, sortValue: (c) => c.issuer },
+  { id: 'expires', header: 'Expires', cell: (c) => <span className={c.notAfter < Date.now() ? 'font-semibold text-red-700 dark:text-red-400' : ''}><RelTime ms={c.notAfter} /></span>, sortValue: (c) => c.notAfter },
+  { id: 'key', header: 'Private key held', cell: (c) => (c.hasPrivateKey ? 'yes' : 'no') },
 ]);

@@ -7,6 +7,7 @@ export type Conn = EntityKinds['vici-conn'];
 export type Ike = EntityKinds['vici-ike'];
 export type Child = EntityKinds['vici-child'];
 export type Action = EntityKinds['vici-action'];
+export type Cert = EntityKinds['vici-cert'];
 
 export type ConnState = 'up' | 'connecting' | 'down';
 

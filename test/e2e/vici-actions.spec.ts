@@ -19,6 +19,7 @@ function viciModel() {
       { key: '8', name: 'net2', uniqueId: 8, ikeName: 'site', ikeUniqueId: 3, state: 'INSTALLED', mode: 'TUNNEL', protocol: 'ESP', spiIn: 'c1d2e3f5', spiOut: 'c5d6e7f9', reqid: 2, localTs: ['10.0.1.0/24'], remoteTs: ['10.1.1.0/24'] },
     ],
     'vici-action': [] as unknown[],
+    'vici-cert': [{ key: 'AA:BB', fingerprint: 'AA:BB', subject: 'CN=moon.lab', issuer: 'CN=lab CA', serial: '01', notBefore: now - 86400_000, notAfter: now + 3 * 86400_000, hasPrivateKey: false }],
   };
 }
 
@@ -45,6 +46,7 @@ test('an operator terminates an IKE SA after a confirmation naming it; a second 
   await expect(page.getByTestId('vici-conn-state-badpsk')).toHaveText('down');
   await expect(page.getByTestId('vici-conn-reason-badpsk')).toContainText('peer authentication failed');
   await expect(page.getByTestId('vici-conn-reason-idle')).toHaveText('never established while watched');
+  await expect(page.getByTestId('vici-cert-CN=moon.lab')).toContainText('CN=lab CA');
   await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'strongSwan' })).toBeVisible();
 
   // Cancel posts nothing.
