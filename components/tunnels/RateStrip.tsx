@@ -3,7 +3,7 @@
 // as a faint strip along the tile's foot: breaks where nothing was seen, nothing at all without history
 // (a fleet console's remote tunnels, history off). Read again each minute, the history's step.
 import { useEffect, useState } from 'react';
-import type { TunnelSample } from '@/server/history/reader';
+import type { TunnelSample } from '@/server/wire/tunnels';
 import type { HistoryGap } from '@/server/wire/tunnels';
 import { buildSeries } from './history-series';
 import { getApi } from './history-api';

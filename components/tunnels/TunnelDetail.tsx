@@ -9,7 +9,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type uPlot from 'uplot';
 import type { OnWire } from '@/server/wire/entities';
 import type { Alarm, HistoryGap, Rotation, Tunnel } from '@/server/wire/tunnels';
-import type { HistoryAlarm, TunnelSample } from '@/server/history/reader';
+import type { HistoryAlarm, TunnelSample } from '@/server/wire/tunnels';
 import { useEntities, useLiveStatus } from '../live/keys';
 import { Panel, PanelBody } from '../ui/Panel';
 import { useUrlState } from '../ui/useUrlState';

@@ -8,7 +8,7 @@
 // breaks the line; the first row after it is only a new base (its change may include the unseen time), as
 // is a row whose counters went down (a new total after a restart without saved state). The tunnel's totals
 // are continuous across rekeys, so a rotation inside a sample is counted, not taken for a reset.
-import type { TunnelSample } from '@/server/history/reader';
+import type { TunnelSample } from '@/server/wire/tunnels';
 
 export interface Span {
   from: number;

@@ -1,6 +1,6 @@
 // What the HTTP API reads from the history database (implemented by server/history/history.ts).
 import type { OnWire, KernelEvent } from '../wire/entities.ts';
-import type { Alarm, HistoryGap, Rotation } from '../wire/tunnels.ts';
+import type { HistoryAlarm, HistoryGap, Rotation, TunnelSample } from '../wire/tunnels.ts';
 import type { ViciAction } from '../wire/vici.ts';
 
 export interface Window {
@@ -9,19 +9,8 @@ export interface Window {
   limit: number;
 }
 
-export interface HistoryAlarm extends OnWire<Alarm> {
-  /** When it cleared; absent while raised (or when sascope stopped with it raised). */
-  clearedAt?: number;
-}
+export type { HistoryAlarm, TunnelSample };
 
-export interface TunnelSample {
-  time: number;
-  bytes: string;
-  packets: string;
-  integrityFailed: number;
-  replayFailed: number;
-  rotations: number;
-}
 
 export interface HistoryInfo {
   available: boolean;

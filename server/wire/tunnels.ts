@@ -1,6 +1,7 @@
 // What an operator asks about, derived from the raw entities by server/model/: tunnels (SAs grouped by
 // what stays the same across rekeys), rotations (one record per rekey), alarms. Shared with the browser.
 // Times are ms since epoch; 64-bit counters bigint in the server, decimal strings on the wire.
+import type { OnWire } from './entities.ts';
 
 export const TUNNEL_FAMILIES = ['xfrm', 'ovpn'] as const;
 export type TunnelFamily = (typeof TUNNEL_FAMILIES)[number];
@@ -152,4 +153,20 @@ export interface HistoryGap {
   how: (typeof GAP_ENDINGS)[number];
   /** The stale source's id (how 'stale'). */
   source?: string;
+}
+
+/** One history sample of a tunnel (GET /api/v1/history/samples): its counters at `time`, 64-bit ones as decimal strings. */
+export interface TunnelSample {
+  time: number;
+  bytes: string;
+  packets: string;
+  integrityFailed: number;
+  replayFailed: number;
+  rotations: number;
+}
+
+/** An alarm as the history keeps it (GET /api/v1/alarms). */
+export interface HistoryAlarm extends OnWire<Alarm> {
+  /** When it cleared; absent while raised (or when sascope stopped with it raised). */
+  clearedAt?: number;
 }
