@@ -70,7 +70,7 @@ test('readSnapshot takes a document row by row, a turn of the event loop every 2
   assert.deepEqual(await readSnapshot([old], async () => void turns++), doc);
   const text = Buffer.concat(chunks).toString();
   for (const broken of [text.replace('\n,{', '\n,{{'), text.slice(0, -3), text.replace('"sa":[', '"nope":['), `${text}\n{}`, text.replace('\n,{"key":"sa1"', '\n,{"nokey":"sa1"')]) {
-    await assert.rejects(readSnapshot([Buffer.from(broken)], async () => undefined), undefined, broken.slice(0, 40));
+    await assert.rejects(readSnapshot([Buffer.from(broken)], async () => undefined), Error, broken.slice(0, 40));
   }
 });
 
