@@ -1,7 +1,7 @@
 'use client';
 // Search across the fleet (every host, or the one the host filter names): hosts by name, tunnels by name,
 // address, SPI or host, SAs by SPI, address, reqid, algorithm or host. A result opens where it lives.
-import { useDeferredValue, useEffect, useMemo, useState } from 'react';
+import { useMemo } from 'react';
 import { useRouter } from 'next/navigation';
 import type { OnWire } from '@/server/wire/entities';
 import type { FleetHost } from '@/server/wire/fleet';
@@ -11,7 +11,7 @@ import { hostOf } from '../live/host-filter';
 import { Panel, PanelBody } from '../ui/Panel';
 import { Badge } from '../ui/Badge';
 import { DataTable, columnsOf } from '../ui/DataTable';
-import { useUrlState } from '../ui/useUrlState';
+import { SearchBox, useUrlSearch } from '../ui/SearchBox';
 import { formatSpi } from '../format';
 import { searchText, type Sa } from '../sa/sa-text';
 import { HOST_STATE_TONE, HOST_STATE_WORDS } from './host-text';
@@ -60,11 +60,8 @@ function Results<T>({ title, id, found, children }: { title: string; id: string;
 
 export function SearchView() {
   const router = useRouter();
-  const [url, setUrl] = useUrlState();
-  const q = url.get('q') ?? '';
-  const [text, setText] = useState(q);
-  useEffect(() => setText(q), [q]);
-  const needle = useDeferredValue(text.trim().toLowerCase());
+  const search = useUrlSearch();
+  const needle = search.needle;
   const hosts = useEntities('host');
   const tunnels = useEntities('tunnel');
   const sas = useEntities('sa');
@@ -78,17 +75,7 @@ export function SearchView() {
   }, [needle, hosts, tunnels, sas]);
   return (
     <div className="space-y-4">
-      <input
-        type="search"
-        aria-label="Search the fleet by SPI, address, tunnel name or host"
-        placeholder="SPI, address, tunnel name or host"
-        value={text}
-        onChange={(e) => {
-          setText(e.target.value);
-          setUrl({ q: e.target.value || undefined });
-        }}
-        className="w-full max-w-xl rounded border border-slate-300 bg-transparent px-2 py-1 dark:border-slate-700"
-      />
+      <SearchBox search={search} label="Search the fleet by SPI, address, tunnel name or host" placeholder="SPI, address, tunnel name or host" className="w-full max-w-xl" />
       {!needle ? (
         <p className="text-sm text-slate-500">Type an SPI (0xc0ffee01 or c0ffee01), an address, part of a tunnel's name or a host.</p>
       ) : (

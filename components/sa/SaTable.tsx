@@ -1,11 +1,12 @@
 'use client';
-import { useDeferredValue, useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo } from 'react';
 import type { ColumnDef, SortingState } from '@tanstack/react-table';
 import { useEntities, useLiveStatus } from '../live/keys';
 import { rates } from '../live/rates';
 import { Panel, PanelBody } from '../ui/Panel';
 import { DataTable, ColumnChooser } from '../ui/DataTable';
 import { useUrlState } from '../ui/useUrlState';
+import { SearchBox, useUrlSearch } from '../ui/SearchBox';
 import { useThrottled } from '../ui/useThrottled';
 import { formatBytes, formatCount, formatSpi } from '../format';
 import { StateBadge } from '../SourceStatusList';
@@ -39,10 +40,8 @@ export function SaTable() {
   const checks = useEntities('pfkey-check');
   const src = useEntities('source')?.rows.get('xfrm-sa');
   const [url, setUrl] = useUrlState();
-  const q = url.get('q') ?? '';
-  const [query, setQuery] = useState(q);
-  useEffect(() => setQuery(q), [q]);
-  const deferredQuery = useDeferredValue(query.trim().toLowerCase());
+  const search = useUrlSearch();
+  const deferredQuery = search.needle;
   const sorting: SortingState = useMemo(() => {
     const s = url.get('sort');
     if (!s) return [{ id: 'spi', desc: false }];
@@ -151,17 +150,7 @@ export function SaTable() {
         actions={
           <div className="flex items-center gap-2">
             {src && src.state !== 'ok' && <StateBadge state={src.state} />}
-            <input
-              type="search"
-              aria-label="Search SAs by SPI, address, reqid, algorithm or device"
-              placeholder="SPI, address, reqid, algorithm, device"
-              value={query}
-              onChange={(e) => {
-                setQuery(e.target.value);
-                setUrl({ q: e.target.value || undefined });
-              }}
-              className="w-72 rounded border border-slate-300 bg-transparent px-2 py-1 text-sm dark:border-slate-700"
-            />
+            <SearchBox search={search} label="Search SAs by SPI, address, reqid, algorithm or device" placeholder="SPI, address, reqid, algorithm, device" className="w-72 text-sm" />
             <ColumnChooser columns={COLS} hidden={hidden} onChange={(h) => setUrl({ hide: [...h].join(',') || ',' })} />
           </div>
         }
@@ -169,7 +158,7 @@ export function SaTable() {
         <PanelBody
           loading={!t && 'Loading security associations…'}
           error={src && (src.state === 'no-permission' || src.state === 'not-available' || src.state === 'error') && all.length === 0 && `SAs unavailable: ${src.reason ?? src.state}`}
-          empty={all.length === 0 ? 'No security associations in this namespace.' : rows.length === 0 && `No SA matches “${query}”.`}
+          empty={all.length === 0 ? 'No security associations in this namespace.' : rows.length === 0 && `No SA matches “${search.text}”.`}
         >
           <DataTable
             label="Security associations"
