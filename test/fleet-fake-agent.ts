@@ -65,8 +65,11 @@ export class FakeAgent {
     return h;
   }
 
-  /** The snapshot in chunks, then the host record pointing at it. */
-  async snapshot(chunkBytes?: number): Promise<HostRecord> {
+  /**
+   * The snapshot in chunks, then the host record pointing at it. `damaged`: its only chunk goes out as junk
+   * (headers right), kept for repairSnapshot() — a read that fails until the stream holds it whole.
+   */
+  async snapshot(chunkBytes?: number, opts: { damaged?: boolean } = {}): Promise<HostRecord> {
     const head = { proto: this.proto, host: this.host, boot: this.boot, seq: this.seq, time: Date.now(), server: { version: 'fake', hostname: this.host, netns: 'self' } };
     const { chunks, bytes } = snapshotChunks(head, (kind) => [...(this.rows.get(kind)?.values() ?? [])], chunkBytes);
     let first = 0;
@@ -74,8 +77,10 @@ export class FakeAgent {
       const h = this.headers();
       h.set(HEADER.snap, snapHeader(this.boot, this.seq));
       h.set(HEADER.chunk, chunkHeader(i, chunks.length));
-      const ack = await this.js.publish(hostSubject(this.host, 'snap'), c, { msgID: snapMsgId(this.host, this.boot, this.seq, i), headers: h });
+      if (opts.damaged && chunks.length !== 1) throw new Error('a damaged snapshot is one chunk');
+      const ack = await this.js.publish(hostSubject(this.host, 'snap'), opts.damaged ? Buffer.from('{"damaged') : c, { msgID: snapMsgId(this.host, this.boot, this.seq, i), headers: h });
       if (i === 0) first = ack.seq;
+      if (opts.damaged) this.damaged = { seq: ack.seq, data: c, headers: h };
     }
     const rec: HostRecord = { proto: this.proto, host: this.host, boot: this.boot, agentVersion: 'fake', snap: { seq: this.seq, firstStreamSeq: first, chunks: chunks.length, bytes }, time: Date.now() };
     await this.hosts.put(this.host, JSON.stringify(rec));
@@ -84,6 +89,18 @@ export class FakeAgent {
 
   async heartbeat(notOk: string[] = []): Promise<void> {
     await this.alive.put(this.host, JSON.stringify({ proto: this.proto, host: this.host, boot: this.boot, seq: this.seq, time: Date.now(), sources: { ok: 3, notOk } }));
+  }
+
+  private damaged?: { seq: number; data: Uint8Array; headers: ReturnType<typeof headers> };
+
+  /** The damaged chunk taken off the stream and published whole (the next message on the snap subject). */
+  async repairSnapshot(): Promise<void> {
+    const d = this.damaged!;
+    await (await jetstreamManager(this.nc)).streams.deleteMessage(STREAM, d.seq);
+    // A fresh header set: publishing with msgID wrote Nats-Msg-Id into the first one, and the stream would drop this as its duplicate.
+    const h = headers();
+    for (const [k, v] of d.headers) if (k !== 'Nats-Msg-Id') for (const x of v) h.append(k, x);
+    await this.js.publish(hostSubject(this.host, 'snap'), d.data, { headers: h });
   }
 
   /** Junk on a subject of this host's (or any), past the protocol. */

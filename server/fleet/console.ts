@@ -55,6 +55,9 @@ class HostFeed {
   problem?: string;
   mismatch = false;
   dropped = 0;
+  /** Failed reads of the current snapshot in a row (the retry's backoff), and the retry's timer. */
+  readFailures = 0;
+  retry?: NodeJS.Timeout;
   counts: Record<Counted, number> = { sa: 0, tunnel: 0, alarm: 0, policy: 0 };
   constructor(readonly host: string) {}
 }
@@ -228,12 +231,20 @@ export class FleetConsole {
     try {
       doc = await this.fetchSnapshot(f, rec);
     } catch (err) {
-      if (gen !== f.generation) return;
-      f.problem = `its snapshot ${rec.boot}.${rec.snap.seq} could not be read (${err instanceof Error ? err.message : String(err)}): waiting for the next one`;
+      if (gen !== f.generation || this.stopped) return;
+      // Read again (2 s doubling to 60 s) rather than wait for the agent's next snapshot, minutes away:
+      // 200 agents starting at once made reads time out and left hosts empty for snapshotSeconds.
+      const ms = Math.min(60_000, 2000 * 2 ** Math.min(f.readFailures++, 5));
+      f.problem = `its snapshot ${rec.boot}.${rec.snap.seq} could not be read (${err instanceof Error ? err.message : String(err)}): trying again in ${ms / 1000} s`;
       if (err instanceof Dropped) this.drop(f, hostSubject(f.host, 'snap'), err);
       this.log.warn({ source: 'fleet', host: f.host }, `fleet: host ${f.host}: ${f.problem}`);
+      clearTimeout(f.retry);
+      f.retry = setTimeout(() => {
+        if (gen === f.generation && !this.stopped) void this.load(f, rec);
+      }, ms);
       return this.publishHost(f);
     }
+    f.readFailures = 0;
     if (gen !== f.generation || this.stopped) return;
     const fresh = f.record?.boot !== rec.boot;
     if (!(await this.applySnapshot(f, doc, gen))) return;
@@ -435,6 +446,7 @@ export class FleetConsole {
     for (const f of this.hosts.values()) {
       f.generation++;
       f.deltas?.stop();
+      clearTimeout(f.retry);
     }
     for (const w of this.watchers) w.stop();
   }

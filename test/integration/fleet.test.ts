@@ -155,6 +155,20 @@ test('a hole in a host\'s deltas: its rows wait for a fresh snapshot (read in ma
   c.close();
 });
 
+test('a snapshot that cannot be read is read again (backoff), not only when the agent writes its next one minutes later', async () => {
+  const f = await FakeAgent.start(nats.url, 'flaky');
+  fakes.push(f);
+  await f.change([{ kind: 'policy', key: 'p1', value: { selector: { src: '10.8.0.0/16' } } }]);
+  await f.snapshot(undefined, { damaged: true });
+  await f.heartbeat();
+  const c = await mirror(console_);
+  await c.until('the read failed and will be tried again', () => /could not be read.*trying again/.test(c.host('flaky')?.reason ?? ''));
+  assert.ok(!c.table('policy').has('flaky/p1'));
+  await f.repairSnapshot();
+  await c.until('a later read took the repaired snapshot', () => c.table('policy').has('flaky/p1') && c.host('flaky')?.reason === undefined);
+  c.close();
+});
+
 test('an agent of another protocol version: its host row says mismatch, its rows are not applied; a new boot that speaks ours takes over', async () => {
   const f = await FakeAgent.start(nats.url, 'future');
   fakes.push(f);
