@@ -21,5 +21,5 @@ test('startKernelSources runs the vici source on config.vici.socket: no charon â
   assert.ok(vici, `sources: ${k.sources.map((s) => s.id).join(', ')}`);
   assert.equal(vici.status.state, 'not-available');
   assert.equal(vici.status.reason, `vici: connect ${socket}: ENOENT (no socket at ${socket}: charon is not running, or its vici plugin is not loaded)`);
-  assert.deepEqual(ConfigSchema.parse({}).vici, { socket: '/var/run/charon.vici' });
+  assert.equal(ConfigSchema.parse({}).vici.socket, '/var/run/charon.vici');
 });
