@@ -1,52 +1,78 @@
 // The fleet at size (issue 20; prints figures, asserts nothing):
 //   flock /tmp/sascope-bench.lock node --import tsx test/bench/fleet.ts   (BENCH_BUILD_ROOT=<a built copy> for the paint)
 // A nats-server with JetStream on 127.0.0.1 (its own store), one console (`sascope serve --fleet`, a child
-// process) and BENCH_AGENTS (200) simulated agents × BENCH_SAS (500) SAs in this process: each a FleetAgent
-// (server/fleet/agent.ts, the real publisher) on its own Model of XFRM SAs decoded from the lab zoo's first
-// SA (as backend-heap.ts), with its own NATS connection. Then BENCH_RATE (1,000) changes/s across the fleet
-// for BENCH_SECONDS (30): one SA's byte counter at a time, on a random agent; the counter carries the
-// change's number, so a WebSocket client of the console (in this process: same clock) knows when each
-// change was made. Prints:
-// - agent → console WebSocket client latency p50/p99/max (target p99 ≤ 100 ms), and changes not seen;
+// process) and BENCH_AGENTS (200) simulated agents × BENCH_SAS (500) SAs in BENCH_THREADS (4) worker threads
+// (fleet-worker.ts: each agent a real FleetAgent on its own Model, with its own NATS connection). Then
+// BENCH_RATE (1,000) changes/s across the fleet for BENCH_SECONDS (30), each thread its share: one SA's byte
+// counter at a time, on a random agent, the counter carrying the change's number. A WebSocket client of the
+// console in a thread of its own (opened as the UI opens it, once the console holds every host) keeps when
+// each change arrived: same machine clock as the agents' threads. (With agents and client in one event loop,
+// 87 of 1,000 changes/s went out and the client, not read in time, was resent 17 whole snapshots.) Prints:
+// - achieved changes/s, agent → console WebSocket client latency p50/p99/max (target p99 ≤ 100 ms), changes
+//   not seen (superseded: a later change of the same SA was seen; lost: none was), snapshots the client got,
+//   CPU of the console, nats-server and the bench's threads over the run and the threads' event-loop delay;
 // - the console's heap after gc (through its inspector) and RSS, per SA, beside single-host serve's model
 //   figure (backend-heap.ts, printed there; BENCH_SINGLE_HOST_BYTES to print it here);
 // - an idle `sascope agent` process's CPU (its own throw-away netns, nothing changing) over 20 s;
 // - first paint of the fleet overview (/fleet) in Chromium when BENCH_BUILD_ROOT names a copy of the
 //   project with a production build (npm run build): the console is then started from there with its UI.
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
-import { parseMessages } from '../../server/netlink/message.ts';
-import { decodeSaMessage } from '../../server/families/xfrm/sa.ts';
-import { Model } from '../../server/model/model.ts';
-import { FleetAgent } from '../../server/fleet/agent.ts';
-import { createLogger } from '../../server/log.ts';
-import { LiveClient, freePort, startServer } from '../helpers.ts';
+import { freePort, startServer } from '../helpers.ts';
 import { makeNetns, startAgent, startNatsServer } from '../fleet-helpers.ts';
-import type { Delta } from '../../server/wire/protocol.ts';
+import type { FromWorker, LoopDelay, ToWorker, WorkerData } from './fleet-worker.ts';
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 200);
 const SAS = Number(process.env.BENCH_SAS ?? 500);
+const THREADS = Math.min(AGENTS, Number(process.env.BENCH_THREADS ?? 4));
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const BUILD_ROOT = process.env.BENCH_BUILD_ROOT;
-const log = createLogger('warn');
 const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
-const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
-const zoo = (JSON.parse(readFileSync(path.join(fixtures, 'xfrm/sa-dump-zoo.fixture.json'), 'utf8')) as { messages: Array<{ hex: string }> }).messages;
-const template = parseMessages(Buffer.from(zoo[0]!.hex, 'hex'))[0]!;
+const ms = (n: number) => n.toFixed(1);
 
-/** SA i of agent a: the zoo SA with destination and SPI changed (struct xfrm_usersa_info: id.daddr at 56, id.spi at 72). */
-function sa(a: number, i: number) {
-  const payload = Buffer.from(template.payload);
-  payload.writeUInt32BE((0x0a000000 + a * 1024 + i) >>> 0, 56);
-  payload.writeUInt32BE(0x10000 + i, 72);
-  const d = decodeSaMessage({ ...template, payload });
-  if (d?.kind !== 'upsert') throw new Error('the zoo SA did not decode');
-  return d.sa;
+/** A bench thread and the next message of a type from it. */
+class Thread {
+  readonly worker: Worker;
+  private readonly inbox: FromWorker[] = [];
+  private waiter?: () => void;
+  constructor(data: WorkerData) {
+    // The thread loads TypeScript through tsx's API: node 20 does not run --import tsx in worker threads.
+    const load = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => (tsx.register(), import(${JSON.stringify(new URL('./fleet-worker.ts', import.meta.url).href)})))`;
+    this.worker = new Worker(load, { eval: true, workerData: data });
+    this.worker.on('message', (m: FromWorker) => {
+      this.inbox.push(m);
+      this.waiter?.();
+    });
+    this.worker.on('error', (err) => {
+      console.error(`bench thread ${data.role} failed: ${err.stack ?? String(err)}`);
+      process.exit(1);
+    });
+  }
+  send(m: ToWorker): void {
+    this.worker.postMessage(m);
+  }
+  async next<T extends FromWorker['type']>(type: T, timeoutMs = 600_000): Promise<Extract<FromWorker, { type: T }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.inbox.findIndex((m) => m.type === type);
+      if (i >= 0) return this.inbox.splice(i, 1)[0] as Extract<FromWorker, { type: T }>;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`bench thread: no '${type}' within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
 }
-type Sa = ReturnType<typeof sa>;
+
+/** CPU ticks (user + system, 1/100 s) of a process so far. */
+const cpuTicks = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).reduce((s, x) => s + Number(x), 0);
 
 const nats = await startNatsServer();
 const inspect = await freePort();
@@ -87,30 +113,15 @@ async function consoleMemory(): Promise<{ heapUsed: number; rss: number }> {
 const empty = await consoleMemory();
 console.log(`console: up on ${console_.url}; empty: heap ${mb(empty.heapUsed)}, RSS ${mb(empty.rss)}`);
 
-// The agents: each its model of SAS SAs, then its FleetAgent (first snapshot once "ready").
+// The agents, THREADS threads of them (first snapshot of each once it is connected).
 const t0 = Date.now();
-const fleet: Array<{ model: Model; agent: FleetAgent; sas: Sa[] }> = [];
-for (let a = 0; a < AGENTS; a++) {
-  const model = new Model();
-  const sas: Sa[] = [];
-  for (let i = 0; i < SAS; i++) {
-    const s = sa(a, i);
-    sas.push(s);
-    model.upsert('sa', s.key, s);
-  }
-  const agent = new FleetAgent(model, { url: nats.url, identity: `gw${a}` }, log, {
-    host: `gw${a}`, agentVersion: 'bench', server: { version: 'bench', hostname: `gw${a}`, netns: 'self' },
-    heartbeatSeconds: 5, snapshotSeconds: 300, ready: Promise.resolve(),
-  });
-  agent.start();
-  fleet.push({ model, agent, sas });
-}
-console.log(`agents: ${AGENTS} × ${SAS} SAs started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+const counts = Array.from({ length: THREADS }, (_, t) => Math.floor(AGENTS / THREADS) + (t < AGENTS % THREADS ? 1 : 0));
+const threads = counts.map((count, t) => new Thread({ role: 'agents', thread: t, nats: nats.url, first: counts.slice(0, t).reduce((a, b) => a + b, 0), count, sas: SAS }));
+await Promise.all(threads.map((t) => t.next('started')));
+console.log(`agents: ${AGENTS} × ${SAS} SAs in ${THREADS} threads started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-// The console takes every host (bounded: a host whose snapshot it could not read waits for its next one,
-// fleet.snapshotSeconds); then a WebSocket client connects and gets them in its snapshot. (Connected before,
-// it was sent 100k SAs as deltas while this process was busy with 200 agents, fell behind the hub's ring and
-// was resent whole snapshots over and over.)
+// The console takes every host (bounded: a snapshot it could not read is read again, with backoff); then
+// the client connects and gets them in its snapshot. (Connected before, it was sent 100k SAs as deltas.)
 type Hosts = { hosts: Array<{ host: string; counts: { sa: number }; reason?: string }> };
 const hosts = async () => ((await (await fetch(`${console_.url}/api/v1/hosts`)).json()) as Hosts).hosts;
 const total = AGENTS * SAS;
@@ -121,73 +132,45 @@ if (held < total) {
   const short = (await hosts()).filter((h) => h.counts.sa < SAS);
   console.log(`  hosts short of their SAs: ${short.length}, e.g. ${short[0]?.host}: ${short[0]?.reason ?? 'no reason given'}`);
 }
-const client = new LiveClient(console_.url);
-await client.opened();
-let snapshots = 0;
-const seen = new Map<string, unknown>();
-let applied = 0;
-const made = new Map<number, number>(); // change number → when made (ms)
-const latencies: number[] = [];
-const apply = () => {
-  for (; applied < client.messages.length; applied++) {
-    const { at, msg } = client.messages[applied]!;
-    if (msg.type === 'snapshot' && ++snapshots) for (const r of (msg.entities.sa ?? []) as Array<{ key: string }>) seen.set(r.key, r);
-    else if (msg.type === 'deltas')
-      for (const d of msg.deltas as Delta[]) {
-        if (d.kind !== 'sa' || d.op !== 'upsert') continue;
-        seen.set(d.key, d.value);
-        const n = Number((d.value as unknown as Sa & { lifetime: { current: { bytes: string } } }).lifetime.current.bytes);
-        const t = made.get(n);
-        if (t !== undefined) {
-          latencies.push(at - t);
-          made.delete(n);
-        }
-      }
-  }
-  client.messages.length = 0; // read: the bench keeps no backlog
-  applied = 0;
-};
-while (seen.size < held && Date.now() - t0 < 180_000) {
-  await new Promise((r) => setTimeout(r, 200));
-  apply();
-}
-console.log(`console client: ${seen.size} SAs in its snapshot`);
+const client = new Thread({ role: 'client', url: console_.url });
+const tClient = Date.now();
+console.log(`console client: ${(await client.next('snapshot', 180_000)).sas} SAs in its snapshot, whole ${((Date.now() - tClient) / 1000).toFixed(1)} s after it connected`);
 
-// BENCH_RATE changes/s: one SA's byte counter, the change's number in it.
-let n = 1_000_000;
-const tick = 10;
-const perTick = Math.max(1, Math.round((RATE * tick) / 1000));
-const tRun = Date.now();
-let sent = 0;
-await new Promise<void>((resolve) => {
-  const timer = setInterval(() => {
-    for (let k = 0; k < perTick; k++) {
-      const a = fleet[Math.floor(Math.random() * fleet.length)]!;
-      const i = Math.floor(Math.random() * SAS);
-      const s = a.sas[i]!;
-      const now = ++n;
-      const next = { ...s, lifetime: { ...s.lifetime, current: { ...s.lifetime.current, bytes: BigInt(now) } } };
-      a.sas[i] = next;
-      made.set(now, performance.timeOrigin + performance.now());
-      a.model.upsert('sa', next.key, next);
-      sent++;
-    }
-    apply();
-    if (Date.now() - tRun >= SECONDS * 1000) {
-      clearInterval(timer);
-      resolve();
-    }
-  }, tick);
-});
+// BENCH_RATE changes/s across the threads, each its agents' share; then 3 s for the last to arrive.
+const cpu0 = { console: cpuTicks(console_.proc.pid!), nats: cpuTicks(nats.proc().pid!), bench: process.cpuUsage() };
+for (const [t, thread] of threads.entries()) thread.send({ type: 'run', rate: (RATE * counts[t]!) / AGENTS, seconds: SECONDS });
+client.send({ type: 'run', rate: 0, seconds: SECONDS });
+const runs = await Promise.all(threads.map((t) => t.next('ran')));
+const cpu = { console: cpuTicks(console_.proc.pid!) - cpu0.console, nats: cpuTicks(nats.proc().pid!) - cpu0.nats, bench: process.cpuUsage(cpu0.bench) };
 await new Promise((r) => setTimeout(r, 3000));
-apply();
-const pct = (p: number) => {
-  const s = [...latencies].sort((x, y) => x - y);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!.toFixed(1) : 'n/a';
-};
-const rate = sent / ((Date.now() - tRun - 3000) / 1000);
-console.log(`changes: ${sent} in ${SECONDS} s (${rate.toFixed(0)}/s asked ${RATE}/s); seen by the client ${latencies.length}, superseded or lost ${made.size}; snapshots the client was sent: ${snapshots}`);
+client.send({ type: 'report' });
+const report = await client.next('report');
+
+const arrived = new Map<number, number>(); // change number → when the client had it
+for (let k = 0; k < report.seen.length; k += 2) if (!arrived.has(report.seen[k]!)) arrived.set(report.seen[k]!, report.seen[k + 1]!);
+const latencies: number[] = [];
+const lastSeen = new Map<string, number>(); // agent/SA → when its latest change the client saw was made
+let made = 0;
+for (const r of runs)
+  for (let k = 0; k < r.made.length; k += 4, made++) {
+    const at = arrived.get(r.made[k]!);
+    if (at === undefined) continue;
+    latencies.push(at - r.made[k + 1]!);
+    const id = `${r.made[k + 2]}/${r.made[k + 3]}`;
+    lastSeen.set(id, Math.max(lastSeen.get(id) ?? 0, r.made[k + 1]!));
+  }
+let superseded = 0;
+for (const r of runs)
+  for (let k = 0; k < r.made.length; k += 4) if (!arrived.has(r.made[k]!) && (lastSeen.get(`${r.made[k + 2]}/${r.made[k + 3]}`) ?? 0) > r.made[k + 1]!) superseded++;
+const lost = made - latencies.length - superseded;
+latencies.sort((x, y) => x - y);
+const pct = (p: number) => (latencies.length ? ms(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!) : 'n/a');
+const span = (Math.max(...runs.map((r) => r.endedAt)) - Math.min(...runs.map((r) => r.startedAt))) / 1000;
+const worst = (ls: LoopDelay[]) => `p99 ${ms(Math.max(...ls.map((l) => l.p99)))} ms, max ${ms(Math.max(...ls.map((l) => l.max)))} ms`;
+console.log(`changes: ${made} in ${span.toFixed(1)} s: ${(made / span).toFixed(0)}/s (asked ${RATE}/s); seen by the client ${latencies.length}, not seen ${made - latencies.length} (superseded ${superseded}, lost ${lost}); snapshots the client was sent: ${report.snapshots} (1 is its first)`);
 console.log(`agent → console WebSocket client latency: p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${pct(100)} ms (target p99 ≤ 100 ms)`);
+const share = (ticks: number) => `${((ticks / 100 / span) * 100).toFixed(0)} %`;
+console.log(`CPU over the run (% of one core): console ${share(cpu.console)}, nats-server ${share(cpu.nats)}, bench threads ${share((cpu.bench.user + cpu.bench.system) / 10_000)}; event-loop delay: agents' threads ${worst(runs.map((r) => r.loop))}, client's ${worst([report.loop])}`);
 
 const full = await consoleMemory();
 console.log(`console memory at ${total} SAs (heap after gc): ${mb(full.heapUsed)} (${((full.heapUsed - empty.heapUsed) / total).toFixed(0)} B/SA over empty), RSS ${mb(full.rss)} (${((full.rss - empty.rss) / total).toFixed(0)} B/SA over empty)`);
@@ -207,7 +190,8 @@ if (BUILD_ROOT) {
   await browser.close();
 } else console.log('fleet overview first paint: skipped (BENCH_BUILD_ROOT names no production build)');
 
-for (const a of fleet) await a.agent.stop();
+for (const t of [...threads, client]) t.send({ type: 'stop' });
+await Promise.all([...threads, client].map(async (t) => (await t.next('stopped', 30_000), await t.worker.terminate())));
 await console_.stop();
 
 // An idle agent: a real `sascope agent` watching its own empty netns; CPU over 20 s once settled.
@@ -215,10 +199,9 @@ const ns = makeNetns(`sascope-bench-${process.pid}`);
 const idle = startAgent({ nats: nats.url, host: 'idle', netns: ns.name });
 try {
   await new Promise((r) => setTimeout(r, 15_000));
-  const cpu = () => readFileSync(`/proc/${idle.proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).reduce((s, x) => s + Number(x), 0);
-  const c0 = cpu();
+  const c0 = cpuTicks(idle.proc.pid!);
   await new Promise((r) => setTimeout(r, 20_000));
-  const ticks = cpu() - c0;
+  const ticks = cpuTicks(idle.proc.pid!) - c0;
   console.log(`idle agent CPU: ${((ticks / 100 / 20) * 100).toFixed(2)} % of one core over 20 s (${ticks} ticks; heartbeats every 5 s)`);
 } finally {
   await idle.stop();
