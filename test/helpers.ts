@@ -1,6 +1,5 @@
 // Helpers shared by integration tests, e2e and benches: start a real `sascope serve`, talk to its socket.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,16 +14,8 @@ export function requireTestNetns(): void {
   if (!process.env.SASCOPE_TEST_NETNS) throw new Error('run this test through test/netns-run.sh (npm run test:integration): it changes kernel state');
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
+import { freePort } from './lab/lib/port.ts';
+export { freePort };
 
 export interface RunningServer {
   port: number;

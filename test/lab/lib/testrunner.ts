@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { createServer } from 'node:net';
+import { freePort } from './port.ts';
 import { LAB_DIR, PROJECT_DIR, type KernelName } from './config.ts';
 import { fmtDuration, phase, say } from './log.ts';
 import { provision } from './provision.ts';
@@ -107,18 +107,6 @@ export async function runTests(opts: TestOptions): Promise<number> {
   for (const [k, r] of results) say(`  ${k}: ${r.exitCode === 0 ? 'ok' : `exit ${r.exitCode}${r.timedOut ? ' (timeout)' : ''}`}`);
   say(failed.length ? `lab tests FAILED on ${failed.map(([k]) => k).join(', ')}` : 'lab tests passed');
   return failed.length ? 1 : 0;
-}
-
-/** A free loopback port of the host (the lab's own: its files are all a project needs to boot a VM, see lab-paths.test.ts). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
 
 /**
