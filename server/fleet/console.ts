@@ -358,7 +358,7 @@ export class FleetConsole {
     const had = isCounted(d.kind) && this.model.get(d.kind, key) !== undefined;
     if (d.op === 'upsert') this.model.upsert(d.kind, key, { ...d.value, host: f.host });
     else this.model.remove(d.kind, key);
-    if (isCounted(d.kind)) f.counts[d.kind] += (this.model.get(d.kind, key) !== undefined ? 1 : 0) - (had ? 1 : 0);
+    if (isCounted(d.kind)) f.counts[d.kind] += (d.op === 'upsert' ? 1 : 0) - (had ? 1 : 0);
   }
 
   /** Something is missing between the snapshot and a batch: the host's newest snapshot, or the next one it writes. */
