@@ -58,11 +58,17 @@ const rows = <K extends EntityKind>(ctx: ApiContext, kind: K, q: Record<string, 
  * An operator action's handler: 202 with its state row under `field`, 409 with the refusal, 503 when not
  * wired. With ?host= (the fleet console) the action goes to that host and the answer is its agent's.
  */
+/** An action's answer: 202 with its state row under `field`, or 409 with the refusal in words. */
+function sendStart(res: ServerResponse, field: string, refused: string, r: ActionStart): void {
+  if (r.started) sendJson(res, 202, { [field]: r.row });
+  else sendError(res, 409, refused, r.message);
+}
+
 function actionHandler(what: string, field: string, refused: string, action: HostAction, start: (a: ApiActions) => ActionStart): Route['handle'] {
   return (ctx, q, req, res) => {
     if (!ctx.actions) return sendError(res, 503, 'unavailable', `${what} is not wired in this server`);
     req.resume(); // the body, if any, is not used
-    const send = (r: ActionStart) => (r.started ? sendJson(res, 202, { [field]: r.row }) : sendError(res, 409, refused, r.message));
+    const send = (r: ActionStart) => sendStart(res, field, refused, r);
     const host = q['host'];
     if (typeof host !== 'string') return send(start(ctx.actions));
     if (!ctx.actions.onHost) return sendError(res, 400, 'bad-parameter', "parameter 'host': this server is not a fleet console (serve --fleet); it acts on its own kernel");
@@ -85,9 +91,7 @@ function viciHandler(action: ViciActionName, target: (q: Record<string, unknown>
   return (ctx, q, req, res) => {
     req.resume();
     if (!ctx.actions?.vici) return sendError(res, 503, 'unavailable', `${action} over VICI is not wired in this server`);
-    const r = ctx.actions.vici(action, target(q), principalOf(req)?.name ?? 'operator');
-    if (r.started) sendJson(res, 202, { action: r.row });
-    else sendError(res, 409, 'action-running', r.message);
+    sendStart(res, 'action', 'action-running', ctx.actions.vici(action, target(q), principalOf(req)?.name ?? 'operator'));
   };
 }
 const saTarget = (q: Record<string, unknown>): ViciActionTarget => (q['ike-id'] !== undefined ? { ikeId: q['ike-id'] as number } : { childId: q['child-id'] as number });
