@@ -91,7 +91,7 @@ export function TunnelsView() {
       id: 'rekey',
       header: 'Next rekey',
       cell: (t) => {
-        const r = rekeyText(t.countdown, nowMs);
+        const r = rekeyText(t.countdown, nowMs, t.state);
         return <span className={r.urgent ? 'text-amber-700 dark:text-amber-400' : ''}>{r.label === 'next rekey' ? r.value : `${r.label}: ${r.value}`}</span>;
       },
       sortValue: (t) => t.countdown?.softExpiresAt ?? Number.MAX_SAFE_INTEGER,

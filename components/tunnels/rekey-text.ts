@@ -1,7 +1,8 @@
 // What a tunnel's rekey countdown says, in words. After the soft expiry the SA lives on until the hard
 // one while a rekey is negotiated — usually the peer's, when this side is the responder — so "expired"
-// there would be wrong: the tunnel is up, waiting, with a known deadline.
-import type { Countdown } from '@/server/wire/tunnels';
+// there would be wrong: the tunnel is up, waiting, with a known deadline. A down tunnel has no SA to rekey:
+// no countdown at all (a countdown kept from its last SA beside "Hard expiry reached" reads as a contradiction).
+import type { Countdown, TunnelState } from '@/server/wire/tunnels';
 import { formatDuration } from '../sa/sa-text';
 
 export interface RekeyText {
@@ -12,7 +13,8 @@ export interface RekeyText {
   urgent: boolean;
 }
 
-export function rekeyText(c: Pick<Countdown, 'softExpiresAt' | 'hardExpiresAt' | 'useLimitPending'> | undefined, now: number): RekeyText {
+export function rekeyText(c: Pick<Countdown, 'softExpiresAt' | 'hardExpiresAt' | 'useLimitPending'> | undefined, now: number, state?: TunnelState): RekeyText {
+  if (state === 'down') return { label: 'no current SA', value: '—', urgent: false };
   const soft = c?.softExpiresAt;
   const hard = c?.hardExpiresAt;
   if (hard !== undefined && hard <= now) return { label: 'hard expiry', value: 'passed', urgent: true };

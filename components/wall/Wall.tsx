@@ -64,7 +64,7 @@ const byName = (a: string, b: string) => a.localeCompare(b, undefined, { numeric
 function Tile({ t, now, host }: { t: T; now: number; host?: string }) {
   const alarm = t.alarms.length > 0;
   const st = STATE_STYLE[t.state] ?? STATE_STYLE.down!;
-  const rekey = rekeyText(t.countdown, now);
+  const rekey = rekeyText(t.countdown, now, t.state);
   return (
     <article data-testid="wall-tile" data-state={t.state} data-alarm={alarm} data-host={host} className={`relative flex flex-col gap-1 overflow-hidden rounded-xl border-4 px-4 py-2 ${alarm ? 'border-amber-400 bg-amber-950' : st.box}`} style={{ height: TILE.height }}>
       {/* The last hour's byte rate from history, faint behind the tile's foot (no layout space of its own); a

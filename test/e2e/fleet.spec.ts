@@ -136,6 +136,10 @@ test('fleet wall: 50 hosts × 10 tunnels fit one 1920×1080 screen without pagin
   await expect(cells).toHaveCount(50);
   await expect(page.getByTestId('wall-host-tile')).toHaveCount(1);
   await expect(page.locator('[data-testid=wall-tile][data-alarm=true]')).toHaveCount(2);
+  // A down tunnel's tile has no rekey countdown beside "Hard expiry reached" (its last SA's countdown was shown).
+  const down = page.locator('[data-testid=wall-tile][data-state=down]');
+  await expect(down).toHaveCount(2);
+  await expect(down.filter({ hasText: 'next rekey' })).toHaveCount(0);
   await expect(page.getByTestId('wall-page')).toHaveCount(0);
   // Nothing scrolls, and every host cell and problem tile lies wholly on screen.
   const fits = await page.evaluate(() => {

@@ -15,3 +15,10 @@ test("rekey text: after the soft expiry the tunnel waits for the peer's rekey wi
   assert.deepEqual(rekeyText({ softExpiresAt: now - 60_000, hardExpiresAt: now - 1 }, now), { label: 'hard expiry', value: 'passed', urgent: true });
   assert.equal(rekeyText({ useLimitPending: true }, now).value, 'after first use');
 });
+
+test('rekey text: a down tunnel has no countdown, even one kept from its last SA (the wall tile beside "Hard expiry reached")', () => {
+  const now = T0;
+  const kept = { softExpiresAt: now + 124_000, hardExpiresAt: now + 300_000 };
+  assert.deepEqual(rekeyText(kept, now, 'down'), { label: 'no current SA', value: '—', urgent: false });
+  assert.equal(rekeyText(kept, now, 'up').label, 'next rekey');
+});
