@@ -16,6 +16,7 @@ const NAV = [
   { href: '/policies', label: 'Policies' },
   { href: '/devices', label: 'Devices' },
   { href: '/ovpn', label: 'OpenVPN' },
+  { href: '/wireguard', label: 'WireGuard' },
   { href: '/psp', label: 'PSP' },
   { href: '/crypto', label: 'Crypto' },
   { href: '/pfkey', label: 'PF_KEY' },

@@ -51,6 +51,10 @@ const sampleCounters: Observer = (kind, key, value, change) => {
   } else if (kind === 'ovpn-peer' && v) {
     rates.peerRx.record(key, Number(v.vpn?.rxBytes ?? 0));
     rates.peerTx.record(key, Number(v.vpn?.txBytes ?? 0));
+  } else if (kind === 'wg-peer') {
+    if (!v) return void (rates.wgRx.forget(key), rates.wgTx.forget(key));
+    rates.wgRx.record(key, Number(v.rxBytes));
+    rates.wgTx.record(key, Number(v.txBytes));
   }
 };
 

@@ -79,4 +79,6 @@ export const rates = {
   linkTx: new RateTracker(),
   peerRx: new RateTracker(),
   peerTx: new RateTracker(),
+  wgRx: new RateTracker(),
+  wgTx: new RateTracker(),
 };
