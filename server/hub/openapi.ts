@@ -19,7 +19,7 @@ import {
 } from '../wire/crypto.ts';
 import { OFFLOADED_SA_STATES, OFFLOAD_DIRECTIONS, OFFLOAD_MODES, type EthtoolFeature, type OffloadDevice, type OffloadInfo } from '../wire/ethtool.ts';
 import { OVPN_PEER_STATES, type OvpnCounters, type OvpnDevice, type OvpnPeer } from '../wire/ovpn.ts';
-import { VICI_ACTIONS, VICI_ACTION_RESULTS, type ViciAction } from '../wire/vici.ts';
+import { IKE_DOWN_REASONS, VICI_ACTIONS, VICI_ACTION_RESULTS, type TunnelIke, type ViciAction } from '../wire/vici.ts';
 import { Role } from '../config.ts';
 import { PFKEY_CHECK_STATUSES, REGISTER_STATES, UNREPRESENTABLE_CAUSES, type PfkeyCheck, type PfkeyRegister } from '../wire/pfkey.ts';
 
@@ -65,8 +65,11 @@ const Countdown = component('Countdown', wire<OnWire<Countdown>>()(z.object({
   bytesToSoft: u64.optional(), bytesToHard: u64.optional(), packetsToSoft: u64.optional(), packetsToHard: u64.optional(),
   sequenceUsedPercent: z.number().optional(), sequenceBits: z.literal(SEQUENCE_BITS).optional(),
 }).describe("Countdowns of the tunnel's current SA; an absent field: that limit is not set")));
+const TunnelIke = component('TunnelIke', wire<TunnelIke>()(z.object({
+  conn: z.string(), child: z.string(), peerId: z.string().optional(), ikeSa: z.string().optional(), childSa: z.string().optional(), downReason: z.enum(IKE_DOWN_REASONS).optional(),
+}).describe("strongSwan's names for the tunnel (the IKE join: its XFRM SAs' SPIs and reqid matched to a vici-child row), or why a configured child has no SA (family 'ike')")));
 const Tunnel = row('Tunnel', wire<OnWire<Tunnel>>()(z.object({
-  key: z.string(), family: z.enum(TUNNEL_FAMILIES), name: z.string(), src: z.string(), dst: z.string(),
+  key: z.string(), family: z.enum(TUNNEL_FAMILIES), name: z.string(), ike: TunnelIke.optional(), src: z.string(), dst: z.string(),
   proto: nameOrNumber.optional(), reqid: int.optional(), mode: nameOrNumber.optional(), direction: z.string().optional(),
   selector: z.object({ src: z.string(), dst: z.string(), proto: nameOrNumber, sport: int, dport: int }).optional(),
   mark: z.object({ value: int, mask: int }).optional(), ifId: int.optional(), policies: z.array(z.string()), reverse: z.string().optional(),
@@ -76,7 +79,7 @@ const Tunnel = row('Tunnel', wire<OnWire<Tunnel>>()(z.object({
   rotations: int, lastRotation: ms.optional(), countdown: Countdown.optional(), alarms: z.array(z.enum(ALARM_TYPES)),
 })));
 const Rotation = row('Rotation', wire<OnWire<Rotation>>()(z.object({
-  key: z.string(), family: z.enum(ROTATION_FAMILIES), tunnel: z.string(), tunnelName: z.string(), time: ms, cause: z.enum(ROTATION_CAUSES),
+  key: z.string(), family: z.enum(ROTATION_FAMILIES), tunnel: z.string(), tunnelName: z.string(), time: ms, cause: z.enum(ROTATION_CAUSES), by: z.string().optional(),
   oldSpi: int.optional(), newSpi: int.optional(), oldFingerprint: z.string().optional(), newFingerprint: z.string().optional(), oldKeyId: int.optional(), newKeyId: int.optional(),
   state: z.enum(ROTATION_STATES), overlapMs: int.optional(), oldGoneAt: ms.optional(),
 })));

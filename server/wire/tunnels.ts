@@ -2,8 +2,10 @@
 // what stays the same across rekeys), rotations (one record per rekey), alarms. Shared with the browser.
 // Times are ms since epoch; 64-bit counters bigint in the server, decimal strings on the wire.
 import type { OnWire } from './entities.ts';
+import type { TunnelIke } from './vici.ts';
 
-export const TUNNEL_FAMILIES = ['xfrm', 'ovpn'] as const;
+/** ike: a CHILD_SA configured in strongSwan (VICI) with no SA now, down until its XFRM SAs come (TunnelIke). */
+export const TUNNEL_FAMILIES = ['xfrm', 'ovpn', 'ike'] as const;
 export type TunnelFamily = (typeof TUNNEL_FAMILIES)[number];
 /** Which limit gives an expiry time: 'add' (since the SA was added) or 'use' (since first use). */
 export const EXPIRY_BASES = ['add', 'use'] as const;
@@ -40,8 +42,15 @@ export type TunnelState = (typeof TUNNEL_STATES)[number];
 export interface Tunnel {
   key: string;
   family: TunnelFamily;
-  /** Short human name: "10.0.0.1 → 10.0.0.2 esp reqid 1". */
+  /** Short human name: "10.0.0.1 → 10.0.0.2 esp reqid 1", or "conn/child (peer id)" once joined with strongSwan's view. */
   name: string;
+  /**
+   * strongSwan's names for it, when charon knows it. The join (server/model/tunnels/ike-join.ts): an XFRM SA
+   * belongs to the vici-child row whose spi-in or spi-out is its SPI when both reqids agree; a tunnel takes the
+   * join of its newest SA that has one, both ways live (row after the SAs, SAs after the row); with no row it
+   * has its plain name again. Family 'ike': the configured CHILD_SA with no SA, and why (downReason).
+   */
+  ike?: TunnelIke;
   src: string;
   dst: string;
   proto?: string | number;
@@ -84,9 +93,10 @@ export interface Tunnel {
  * old one was alive and not soft-expired (the daemon's own timer); hard-expire: the old SA died by hard
  * EXPIRE before any replacement; manual: the old SA was deleted (DELSA) before the new one came, without
  * an expire; key-swap / new-key (ovpn): the secondary key became primary / a new primary key id;
- * key-rotate (PSP): the device rotated its key.
+ * key-rotate (PSP): the device rotated its key; operator: an operator's rekey of the CHILD SA the tunnel carries
+ * (a vici-action row, POST /api/v1/vici/rekey?child-id=) started within OPERATOR_REKEY_WINDOW_MS before it.
  */
-export const ROTATION_CAUSES = ['soft-expire', 'daemon-rekey', 'hard-expire', 'manual', 'key-swap', 'new-key', 'key-rotate'] as const;
+export const ROTATION_CAUSES = ['soft-expire', 'daemon-rekey', 'hard-expire', 'manual', 'key-swap', 'new-key', 'key-rotate', 'operator'] as const;
 export type RotationCause = (typeof ROTATION_CAUSES)[number];
 /** Rotations happen to tunnels of each TunnelFamily and to PSP devices. */
 export const ROTATION_FAMILIES = ['xfrm', 'ovpn', 'psp'] as const;
@@ -106,6 +116,8 @@ export interface Rotation {
   /** When the new SA / key appeared. */
   time: number;
   cause: RotationCause;
+  /** cause 'operator': the token's name of who asked. */
+  by?: string;
   oldSpi?: number;
   newSpi?: number;
   oldFingerprint?: string;

@@ -205,3 +205,29 @@ export interface ViciCertificate {
   /** Whether charon holds its private key (the key itself is never asked for). */
   hasPrivateKey: boolean;
 }
+
+/**
+ * Why a configured CHILD_SA has no SA (a tunnel of family 'ike'): never-established (not up while sascope
+ * watched, no failure said), went-down (it was up, no failure said since), or charon's last failure after that.
+ */
+export const IKE_DOWN_REASONS = ['never-established', 'went-down', ...VICI_FAILURE_REASONS] as const;
+export type IkeDownReason = (typeof IKE_DOWN_REASONS)[number];
+export const IKE_DOWN_WORDS: Record<IkeDownReason, string> = { 'never-established': 'never established', 'went-down': 'went down', ...VICI_FAILURE_WORDS };
+
+/** What strongSwan calls a tunnel (Tunnel.ike): its connection and child, the peer's identity, charon's IKE and CHILD SA (vici-ike, vici-child keys). */
+export interface TunnelIke {
+  conn: string;
+  child: string;
+  peerId?: string;
+  ikeSa?: string;
+  childSa?: string;
+  /** Family 'ike' (no SA): why. */
+  downReason?: IkeDownReason;
+}
+
+/** A tunnel's name once strongSwan's view is joined: "conn/child (peer id)". */
+export const ikeTunnelName = (ike: Pick<TunnelIke, 'conn' | 'child' | 'peerId'>): string => `${ike.conn}/${ike.child}${ike.peerId ? ` (${ike.peerId})` : ''}`;
+/** The key of a configured CHILD_SA's tunnel while it has no SA (family 'ike'). */
+export const ikeTunnelKey = (conn: string, child: string): string => `ike:${conn}/${child}`;
+/** An operator's rekey of a CHILD SA (a vici-action row) causes the next rotation of its tunnels that comes within this long. */
+export const OPERATOR_REKEY_WINDOW_MS = 15_000;

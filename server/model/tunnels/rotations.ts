@@ -10,10 +10,10 @@ export class RotationLog {
 
   constructor(private readonly model: Model, private readonly max: number, private readonly onRotation?: (r: Rotation) => void) {}
 
-  /** A rotation of tunnel t: counted on the tunnel and published. */
-  start(t: TunnelTrack, r: Omit<Rotation, 'key' | 'family' | 'tunnel' | 'tunnelName'>, family: Rotation['family'] = t.family): Rotation {
+  /** A rotation of tunnel t: counted on the tunnel and published (an 'ike' tunnel never rotates: it has no SA). */
+  start(t: TunnelTrack, r: Omit<Rotation, 'key' | 'family' | 'tunnel' | 'tunnelName'>, family: Rotation['family'] = t.family as Rotation['family'], name = t.base.name): Rotation {
     const id = r.newSpi !== undefined ? hex32(r.newSpi) : `key${r.newKeyId ?? ''}`;
-    const rot: Rotation = { key: `${t.key}#${id}@${r.time}`, family, tunnel: t.key, tunnelName: t.base.name, ...r };
+    const rot: Rotation = { key: `${t.key}#${id}@${r.time}`, family, tunnel: t.key, tunnelName: name, ...r };
     t.rotations++;
     t.lastRotation = r.time;
     this.publish(rot);
@@ -37,17 +37,18 @@ export class RotationLog {
 
   /**
    * A new SA in t (not yet in t.live): a rotation when the tunnel has an SA (overlapping until the old one
-   * goes) or lost its last one (done, caused by how it went).
+   * goes) or lost its last one (done, caused by how it went). `as`: the tunnel's name now, and the operator
+   * whose rekey caused it (an overlapping one), if any.
    */
-  saArrived(t: TunnelTrack, sa: SaTrack, now: number): void {
+  saArrived(t: TunnelTrack, sa: SaTrack, now: number, as: { name: string; by?: string | undefined } = { name: t.base.name }): void {
     const previous = newest(t.live);
     if (previous) {
-      const cause: RotationCause = previous.softExpiredAt !== undefined ? 'soft-expire' : 'daemon-rekey';
-      const r = this.start(t, { time: now, cause, oldSpi: previous.spi, newSpi: sa.spi, oldFingerprint: previous.fingerprint, newFingerprint: sa.fingerprint, state: 'overlapping' });
+      const cause: RotationCause = as.by !== undefined ? 'operator' : previous.softExpiredAt !== undefined ? 'soft-expire' : 'daemon-rekey';
+      const r = this.start(t, { time: now, cause, ...(as.by !== undefined ? { by: as.by } : {}), oldSpi: previous.spi, newSpi: sa.spi, oldFingerprint: previous.fingerprint, newFingerprint: sa.fingerprint, state: 'overlapping' }, undefined, as.name);
       (t.open ??= new Map()).set(previous.key, r);
     } else if (t.lastGone) {
       const g = t.lastGone;
-      this.start(t, { time: now, cause: g.cause, oldSpi: g.sa.spi, newSpi: sa.spi, oldFingerprint: g.sa.fingerprint, newFingerprint: sa.fingerprint, state: 'done', overlapMs: 0, oldGoneAt: g.at });
+      this.start(t, { time: now, cause: g.cause, oldSpi: g.sa.spi, newSpi: sa.spi, oldFingerprint: g.sa.fingerprint, newFingerprint: sa.fingerprint, state: 'done', overlapMs: 0, oldGoneAt: g.at }, undefined, as.name);
     }
   }
 

@@ -49,7 +49,7 @@ import type { AttrWriter } from '../../../server/netlink/attr.ts';
 import { memoryLogger } from '../memlog.ts';
 import '../decoders.ts'; // the fixtures' fingerprint secret
 import { LinkWatch } from '../../../server/families/link/watch.ts';
-import { VICI_ACTIONS, VICI_ACTION_RESULTS } from '../../../server/wire/vici.ts';
+import { IKE_DOWN_REASONS, VICI_ACTIONS, VICI_ACTION_RESULTS } from '../../../server/wire/vici.ts';
 import { Role } from '../../../server/config.ts';
 
 type Schema = { [k: string]: unknown };
@@ -101,6 +101,7 @@ const ENUMS: Array<[string, Schema, readonly unknown[]]> = [
   ['Host.state', at('Host', 'state'), HOST_STATES],
   ['ViciAction.action', at('ViciAction', 'action'), VICI_ACTIONS],
   ['ViciAction.result', at('ViciAction', 'result'), VICI_ACTION_RESULTS],
+  ['TunnelIke.downReason', at('TunnelIke', 'downReason'), IKE_DOWN_REASONS],
   ['whoami.role', ((doc.paths['/api/v1/whoami']!['get']!.responses['200']!.content!['application/json']!.schema['properties'] as Record<string, Schema>)['role'])!, Role.options],
 ];
 

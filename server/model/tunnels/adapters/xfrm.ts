@@ -1,12 +1,16 @@
 // XFRM SAs as tunnels: SAs grouped by what a rekey keeps (grouping.ts), rotations between them
 // (rotations.ts), counters continuous over SAs that went and over restarts (continuity.ts). Removals wait
 // for the pass, because the XFRM source says why an SA went (EXPIRE hard event) right after removing it.
+// strongSwan's names come from the IKE join (ike-join.ts: vici-child rows matched by SPI and reqid), and an
+// operator's rekey of a CHILD SA (a vici-action row) is the cause of its tunnels' next rotation.
 import { countdownOf } from '../../countdown.ts';
 import type { KernelEvent, OnWire } from '../../../wire/entities.ts';
 import type { XfrmPolicy } from '../../../wire/xfrm.ts';
+import { ikeTunnelName, OPERATOR_REKEY_WINDOW_MS, type TunnelIke, type ViciAction } from '../../../wire/vici.ts';
 import type { TunnelAdapterFactory } from '../adapter.ts';
 import { xfrmAlarmsFollowClock, xfrmTunnelAlarms } from '../alarm-rules.ts';
 import { TunnelGrouping, tunnelBaseOf, tunnelKeyOf } from '../grouping.ts';
+import { IkeJoin } from '../ike-join.ts';
 import { addCounters, newest, newTunnel, type Sa, type SaTrack, type TunnelTrack } from '../track.ts';
 
 export const xfrmAdapter: TunnelAdapterFactory = (host) => {
@@ -18,6 +22,25 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
   let order = 0;
   /** SAs the kernel added before this (s since epoch) were there when sascope started: not rotations. */
   const startedAtSec = Math.floor(host.now() / 1000);
+  const join = new IkeJoin();
+  /** Each joined tunnel's join as its row last showed it. */
+  const joins = new Map<string, TunnelIke>();
+  /** Operators' rekeys of CHILD SAs (vici-child key) not yet older than the window, and the tunnels already rotated by each. */
+  const rekeys = new Map<string, { childSa: string; by: string; at: number; rotated: Set<string> }>();
+
+  /** The operator whose rekey of t's CHILD SA caused this rotation, if one started within the window (each of its tunnels once). */
+  const operatorOf = (t: TunnelTrack): string | undefined => {
+    const childSa = joins.get(t.key)?.childSa;
+    const now = host.now();
+    for (const [k, r] of rekeys) {
+      if (now - r.at > OPERATOR_REKEY_WINDOW_MS) rekeys.delete(k);
+      else if (r.childSa === childSa && !r.rotated.has(t.key)) {
+        r.rotated.add(t.key);
+        return r.by;
+      }
+    }
+    return undefined;
+  };
 
   /** What an SA carried goes to its tunnel's retired counters. */
   const retire = (t: TunnelTrack, s: SaTrack) => {
@@ -89,7 +112,10 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
     const restored = continuity.resumeSa(key, t, counters);
     // A rotation: a new SA where the tunnel had one (or lost its last one), added after sascope started.
     const fresh = addSec === 0 || addSec >= startedAtSec;
-    if (fresh && !restored) rotations.saArrived(t, track, host.now());
+    if (fresh && !restored) {
+      const join = joins.get(t.key);
+      rotations.saArrived(t, track, host.now(), { name: join ? ikeTunnelName(join) : t.base.name, by: operatorOf(t) });
+    }
     t.lastGone = undefined;
     t.downSince = undefined;
     if (sa.offload) t.everOffloaded = true;
@@ -119,7 +145,7 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
   };
 
   return {
-    kinds: ['sa', 'event', 'policy'],
+    kinds: ['sa', 'event', 'policy', 'vici-child', 'vici-ike', 'vici-action'],
     family: 'xfrm',
     continuous: true,
     onChange(c) {
@@ -140,13 +166,21 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
         } else if (e.code === 'sa-hard-expire') hardExpired.add(key);
       } else if (c.kind === 'policy') {
         grouping.policy(c.key, c.op === 'upsert' ? (c.value as OnWire<XfrmPolicy>) : undefined, host.mark);
-      }
+      } else if (c.kind === 'vici-action') {
+        const a = c.op === 'upsert' ? (c.value as ViciAction) : undefined;
+        if (a?.action === 'rekey' && 'childId' in a.target && a.result !== 'failed' && !rekeys.has(a.key)) rekeys.set(a.key, { childSa: String(a.target.childId), by: a.by, at: a.startedAt, rotated: new Set() });
+      } else join.onChange(c);
     },
     beforePass() {
+      // Rows of charon's that came, changed or went: the tunnels carrying their SPIs are rebuilt (one scan per pass).
+      if (join.changed.size) {
+        for (const s of sas.values()) if (join.changed.has(s.spi)) host.mark(s.tunnel);
+        join.changed.clear();
+      }
       for (const r of removals.splice(0)) saGone(r.key, r.at);
       hardExpired.clear();
     },
-    pending: () => removals.length > 0,
+    pending: () => removals.length > 0 || join.changed.size > 0,
     placement: (t) => grouping.placement(t),
     fill(t, row) {
       for (const s of t.live) {
@@ -164,10 +198,20 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
       }
       const reverse = grouping.reverseOf(t, tunnels);
       if (reverse !== undefined) row.reverse = reverse;
+      let ike: TunnelIke | undefined;
+      for (const s of t.live) if ((ike = join.of(s.spi, s.value.reqid))) break;
+      if (ike) {
+        joins.set(t.key, ike);
+        row.ike = ike;
+        row.name = ikeTunnelName(ike);
+      } else joins.delete(t.key);
     },
     alarms: xfrmTunnelAlarms,
     followsClock: (t, row, now, lingerMs) => xfrmAlarmsFollowClock(t, row, now, host.thresholds) || (t.downSince !== undefined && now - t.downSince >= lingerMs),
     expired: (t, now, lingerMs) => t.live.length === 0 && t.downSince !== undefined && now - t.downSince >= lingerMs,
-    dropped: (t) => grouping.delete(t),
+    dropped: (t) => {
+      grouping.delete(t);
+      joins.delete(t.key);
+    },
   };
 };
