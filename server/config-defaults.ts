@@ -10,6 +10,7 @@ export const ALARM_DEFAULTS = {
   failuresRisingCount: 0,
   failureWindowSeconds: 60,
   peerDeletedHoldSeconds: 300,
+  wgHandshakeStaleSeconds: 180,
 } as const;
 
 /** strongSwan's VICI socket unless the config says otherwise. */

@@ -45,6 +45,8 @@ export const AlarmThresholds = z
     failureWindowSeconds: z.number().int().positive().default(ALARM_DEFAULTS.failureWindowSeconds),
     /** How long "peer deleted" stays raised after the kernel deleted an ovpn peer. */
     peerDeletedHoldSeconds: z.number().int().positive().default(ALARM_DEFAULTS.peerDeletedHoldSeconds),
+    /** A wireguard peer expected up (persistent keepalive, or sending) with no handshake for longer than this: "handshake stale" (WireGuard's REJECT_AFTER_TIME). */
+    wgHandshakeStaleSeconds: z.number().int().positive().default(ALARM_DEFAULTS.wgHandshakeStaleSeconds),
   })
   .strict();
 export type AlarmThresholds = z.infer<typeof AlarmThresholds>;

@@ -25,6 +25,7 @@ const STATE_TONE: Record<string, string> = {
   up: 'text-emerald-700 dark:text-emerald-400',
   rekeying: 'text-sky-700 dark:text-sky-400',
   down: 'font-semibold text-red-700 dark:text-red-400',
+  idle: 'text-slate-500 dark:text-slate-400',
 };
 
 export function rotationText(r: R): string {

@@ -19,6 +19,7 @@ export const ALARM_WORDS: Record<AlarmType, string> = {
   'ike-auth-failed': 'IKE authentication failed',
   'cert-expiring': 'Certificate expiring',
   'cert-expired': 'Certificate expired',
+  'wg-handshake-stale': 'WireGuard handshake stale',
 };
 
 export const CAUSE_WORDS: Record<string, string> = {
@@ -29,6 +30,7 @@ export const CAUSE_WORDS: Record<string, string> = {
   'key-swap': 'key swap',
   'new-key': 'new key',
   'key-rotate': 'key rotate',
+  handshake: 'handshake',
 };
 
 export const CAUSE_TONE: Record<string, string> = {
@@ -39,4 +41,5 @@ export const CAUSE_TONE: Record<string, string> = {
   'key-swap': 'bg-violet-500',
   'new-key': 'bg-violet-500',
   'key-rotate': 'bg-fuchsia-500',
+  handshake: 'bg-teal-500',
 };

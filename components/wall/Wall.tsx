@@ -55,6 +55,7 @@ const STATE_STYLE: Record<string, { box: string; word: string }> = {
   up: { box: 'border-emerald-400 bg-emerald-950', word: 'UP' },
   rekeying: { box: 'border-sky-400 bg-sky-950', word: 'REKEYING' },
   down: { box: 'border-red-500 bg-red-950', word: 'DOWN' },
+  idle: { box: 'border-slate-500 bg-slate-900', word: 'IDLE' },
 };
 
 /** 0: alarmed, 1: down — the problems; 2: rekeying, 3: up — healthy. */

@@ -12,6 +12,9 @@
 //   freed label, leaves what it brought; a tunnel's own series starts at its total when it is labelled and
 //   then adds its gains too. A tunnel counter that went down (an ovpn peer made anew) gains its new value.
 // - source, state, alarm type and severity are fixed small sets.
+// - wireguard peers: one series per peer (labels device and public_key, as the WireGuard exporters have
+//   them; public keys are public, the private and preshared keys never reach the model). Peers are
+//   configured, not made per rekey, so their number is the configuration's. The handshake is a Unix time.
 // - the fleet console (serve --fleet) adds `host` to every series of a host's rows (tunnels, sources, alarms;
 //   "other" is one bucket per host), so a host's series never collide with another's; a single-host serve has none.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -21,6 +24,7 @@ import { SOURCE_STATES, type OnWire, type SourceStatus } from '../wire/entities.
 import { ALARM_TYPES, type Alarm, type Tunnel } from '../wire/tunnels.ts';
 import { sendError } from './http.ts';
 import { HOST_STATES, hostKey, type FleetHost, type OnHost } from '../wire/fleet.ts';
+import type { WireguardPeer } from '../wire/wireguard.ts';
 
 export const OTHER = 'other';
 
@@ -127,10 +131,10 @@ export class Metrics {
       name: 'sascope_tunnels', help: 'Tunnels by state', labelNames: ['host', 'state'], registers: reg,
       collect() {
         this.reset();
-        const byHost = new Map<string | undefined, Record<Tunnel['state'], number>>([[undefined, { up: 0, rekeying: 0, down: 0 }]]);
+        const byHost = new Map<string | undefined, Record<Tunnel['state'], number>>([[undefined, { up: 0, rekeying: 0, down: 0, idle: 0 }]]);
         for (const t of model.list('tunnel') as Array<OnWire<Tunnel> & OnHost>) {
           let n = byHost.get(t.host);
-          if (!n) byHost.set(t.host, (n = { up: 0, rekeying: 0, down: 0 }));
+          if (!n) byHost.set(t.host, (n = { up: 0, rekeying: 0, down: 0, idle: 0 }));
           n[t.state]++;
         }
         // A console (rows with hosts) has no tunnels of its own: no series without a host.
@@ -167,6 +171,27 @@ export class Metrics {
         }
         // Every type and severity is a series (0 when none), per host in a console (the console's own alarms: no host).
         for (const host of [undefined, ...hosts]) for (const t of ALARM_TYPES) for (const sev of ['warning', 'critical']) this.set({ ...hostLabel({ host }), type: t, severity: sev }, n.get(`${host ?? ''}\0${t}\0${sev}`) ?? 0);
+      },
+    });
+    const wgPeers = () => model.list('wg-peer') as Array<OnWire<WireguardPeer> & OnHost>;
+    const wgLabels = (p: OnWire<WireguardPeer> & OnHost) => ({ ...hostLabel(p), device: p.device, public_key: p.publicKey });
+    for (const [name, help, pick] of [
+      ['sascope_wireguard_peer_receive_bytes_total', 'Bytes received from the wireguard peer (the kernel\'s counter: it starts again with the peer or its interface)', (p: OnWire<WireguardPeer>) => p.rxBytes],
+      ['sascope_wireguard_peer_transmit_bytes_total', 'Bytes sent to the wireguard peer (the kernel\'s counter: it starts again with the peer or its interface)', (p: OnWire<WireguardPeer>) => p.txBytes],
+    ] as const) {
+      new Counter({
+        name, help, labelNames: ['host', 'device', 'public_key'], registers: reg,
+        collect() {
+          this.reset();
+          for (const p of wgPeers()) this.inc(wgLabels(p), Number(pick(p)));
+        },
+      });
+    }
+    new Gauge({
+      name: 'sascope_wireguard_peer_last_handshake_seconds', help: "The wireguard peer's last completed handshake, Unix time in seconds (0: none yet)", labelNames: ['host', 'device', 'public_key'], registers: reg,
+      collect() {
+        this.reset();
+        for (const p of wgPeers()) this.set(wgLabels(p), p.lastHandshake === undefined ? 0 : Math.floor(p.lastHandshake / 1000));
       },
     });
     if (opts.fleet) {

@@ -21,6 +21,7 @@ import { OFFLOADED_SA_STATES, OFFLOAD_DIRECTIONS, OFFLOAD_MODES, type EthtoolFea
 import { OVPN_PEER_STATES, type OvpnCounters, type OvpnDevice, type OvpnPeer } from '../wire/ovpn.ts';
 import { IKE_DOWN_REASONS, VICI_ACTIONS, VICI_ACTION_RESULTS, type TunnelIke, type ViciAction } from '../wire/vici.ts';
 import { Role } from '../config.ts';
+import type { WireguardDevice, WireguardPeer } from '../wire/wireguard.ts';
 import { PFKEY_CHECK_STATUSES, REGISTER_STATES, UNREPRESENTABLE_CAUSES, type PfkeyCheck, type PfkeyRegister } from '../wire/pfkey.ts';
 
 type Flat<T> = { [K in keyof T]: T[K] };
@@ -82,6 +83,7 @@ const Rotation = row('Rotation', wire<OnWire<Rotation>>()(z.object({
   key: z.string(), family: z.enum(ROTATION_FAMILIES), tunnel: z.string(), tunnelName: z.string(), time: ms, cause: z.enum(ROTATION_CAUSES), by: z.string().optional(),
   oldSpi: int.optional(), newSpi: int.optional(), oldFingerprint: z.string().optional(), newFingerprint: z.string().optional(), oldKeyId: int.optional(), newKeyId: int.optional(),
   state: z.enum(ROTATION_STATES), overlapMs: int.optional(), oldGoneAt: ms.optional(),
+  skippedHandshakes: z.boolean().describe('wireguard: handshakes between two reads may have gone unseen; counted as this one').optional(),
 })));
 const AlarmFields = wire<OnWire<Alarm>>()(z.object({
   key: z.string(), type: z.enum(ALARM_TYPES), severity: z.enum(ALARM_SEVERITIES), ref: z.string(), summary: z.string(), since: ms,
@@ -122,6 +124,14 @@ const OvpnPeer = row('OvpnPeer', wire<OnWire<OvpnPeer>>()(z.object({
   keepaliveIntervalSeconds: int.optional(), keepaliveTimeoutSeconds: int.optional(), vpn: OvpnCounters, link: OvpnCounters,
   keys: z.array(z.object({ slot: z.string(), keyId: int, cipher: z.string(), unknown: z.array(UnknownAttribute).optional() })), keysError: z.string().optional(),
   state: z.enum(OVPN_PEER_STATES), rotations: int, lastRotation: ms.optional(), unknown: z.array(UnknownAttribute).optional(),
+})));
+const WireguardDevice = row('WireguardDevice', wire<OnWire<WireguardDevice> & { key: string }>()(z.object({
+  key: z.string(), ifindex: int, name: z.string(), operState: z.string(), publicKey: z.string().describe('base64, as wg prints it').optional(), listenPort: int.optional(), fwmark: int.optional(),
+  peers: int, error: z.string().optional(), unknown: z.array(UnknownAttribute).optional(),
+})));
+const WireguardPeer = row('WireguardPeer', wire<OnWire<WireguardPeer>>()(z.object({
+  key: z.string(), ifindex: int, device: z.string(), publicKey: z.string().describe('base64, as wg prints it'), endpoint: z.string().optional(), persistentKeepaliveSeconds: int,
+  lastHandshake: ms.optional(), rxBytes: u64, txBytes: u64, allowedIps: z.array(z.string()), protocolVersion: int.optional(), unknown: z.array(UnknownAttribute).optional(),
 })));
 const EthtoolFeature = component('EthtoolFeature', wire<EthtoolFeature>()(z.object({ name: z.string(), active: z.boolean(), requested: z.boolean(), changeable: z.boolean(), nochange: z.boolean() })));
 const OffloadDevice = row('OffloadDevice', wire<OnWire<OffloadDevice>>()(z.object({
@@ -193,6 +203,7 @@ const RESPONSES: Record<string, z.ZodType> = {
   'GET /api/v1/history/samples': z.object({ samples: z.array(TunnelSample), gaps: z.array(Gap), ...fromHistory }),
   'GET /api/v1/ovpn': z.object({ devices: z.array(OvpnDevice), peers: z.array(OvpnPeer) }),
   'GET /api/v1/psp': z.object({ devices: rows }),
+  'GET /api/v1/wireguard': z.object({ devices: z.array(WireguardDevice), peers: z.array(WireguardPeer) }),
   'GET /api/v1/pfkey': Pfkey.extend({}),
   'POST /api/v1/pfkey/register': z.object({ register: PfkeyRegister }),
   'GET /api/v1/crypto': Crypto.extend({}),
@@ -274,7 +285,7 @@ export function openApiDocument(routes: readonly Route[]): Record<string, unknow
       operationId: 'GET_metrics',
       'x-sascope-role': 'viewer',
       description:
-        'Per tunnel: bytes, packets, failures, rotations, seconds to expiry (label tunnel, bounded: the busiest metrics.maxTunnelSeries tunnels by name, the rest summed as tunnel="other"; never a label per SPI). Per source: state. Alarms by type and severity. History state.',
+        'Per tunnel: bytes, packets, failures, rotations, seconds to expiry (label tunnel, bounded: the busiest metrics.maxTunnelSeries tunnels by name, the rest summed as tunnel="other"; never a label per SPI). Per wireguard peer (labels device, public_key): rx/tx bytes and the last handshake as a Unix time (0: none). Per source: state. Alarms by type and severity. History state.',
       responses: { '200': { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } }, '401': errorResponse('No valid token') },
     },
   };

@@ -167,6 +167,7 @@ export const ROUTES: Route[] = [
   },
   { method: 'GET', path: '/api/v1/ovpn', role: 'viewer', summary: 'OpenVPN data-channel offload devices and peers', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'ovpn-dev', q), peers: rows(ctx, 'ovpn-peer', q) }) },
   { method: 'GET', path: '/api/v1/psp', role: 'viewer', summary: 'PSP devices', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'psp-dev', q) }) },
+  { method: 'GET', path: '/api/v1/wireguard', role: 'viewer', summary: 'WireGuard devices and peers (public keys only)', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'wg-dev', q), peers: rows(ctx, 'wg-peer', q) }) },
   {
     method: 'GET', path: '/api/v1/pfkey', role: 'viewer', summary: 'The PF_KEY view: SAs, policies, algorithms and the cross-check with XFRM', query: HostQuery,
     handle: (ctx, q, _r, res) => sendJson(res, 200, { sas: rows(ctx, 'pfkey-sa', q), policies: rows(ctx, 'pfkey-policy', q), algorithms: rows(ctx, 'pfkey-alg', q), register: rows(ctx, 'pfkey-register', q)[0] ?? null, checks: rows(ctx, 'pfkey-check', q) }),

@@ -5,7 +5,7 @@ import type { OnWire } from './entities.ts';
 import type { TunnelIke } from './vici.ts';
 
 /** ike: a CHILD_SA configured in strongSwan (VICI) with no SA now, down until its XFRM SAs come (TunnelIke). */
-export const TUNNEL_FAMILIES = ['xfrm', 'ovpn', 'ike'] as const;
+export const TUNNEL_FAMILIES = ['xfrm', 'ovpn', 'wireguard', 'ike'] as const;
 export type TunnelFamily = (typeof TUNNEL_FAMILIES)[number];
 /** Which limit gives an expiry time: 'add' (since the SA was added) or 'use' (since first use). */
 export const EXPIRY_BASES = ['add', 'use'] as const;
@@ -31,13 +31,17 @@ export interface Countdown {
   sequenceBits?: (typeof SEQUENCE_BITS)[number];
 }
 
-export const TUNNEL_STATES = ['up', 'rekeying', 'down'] as const;
+/** idle (wireguard): no recent handshake and none expected (no keepalive, nothing being sent): not a fault. */
+export const TUNNEL_STATES = ['up', 'rekeying', 'down', 'idle'] as const;
 export type TunnelState = (typeof TUNNEL_STATES)[number];
 
 /**
  * A tunnel: XFRM SAs with the same family, protocol, addresses, reqid, mode, selector, mark and if_id
- * (what a rekey keeps), one direction each; or an ovpn peer (its key slots rotate inside it).
- * Key: "xfrm:<proto>:<src>><dst>:reqid=<n>[…]" or "ovpn:<ifindex>:<peer-id>".
+ * (what a rekey keeps), one direction each; or an ovpn peer (its key slots rotate inside it); or a
+ * wireguard peer (its session keys rotate at each handshake).
+ * Key: "xfrm:<proto>:<src>><dst>:reqid=<n>[…]", "ovpn:<ifindex>:<peer-id>" or "wireguard:<ifname>:<peer public key>"
+ * (the interface's name, not its ifindex: a wireguard interface deleted and made again under its name, as
+ * wg-quick down/up does, keeps its peers' tunnels and their counters).
  */
 export interface Tunnel {
   key: string;
@@ -93,13 +97,14 @@ export interface Tunnel {
  * old one was alive and not soft-expired (the daemon's own timer); hard-expire: the old SA died by hard
  * EXPIRE before any replacement; manual: the old SA was deleted (DELSA) before the new one came, without
  * an expire; key-swap / new-key (ovpn): the secondary key became primary / a new primary key id;
- * key-rotate (PSP): the device rotated its key; operator: an operator's rekey of the CHILD SA the tunnel carries
- * (a vici-action row, POST /api/v1/vici/rekey?child-id=) started within OPERATOR_REKEY_WINDOW_MS before it.
+ * key-rotate (PSP): the device rotated its key; handshake (wireguard): the peer's last-handshake time moved
+ * (a new session key); operator: an operator's rekey of the CHILD SA the tunnel carries (a vici-action row,
+ * POST /api/v1/vici/rekey?child-id=) started within OPERATOR_REKEY_WINDOW_MS before it.
  */
-export const ROTATION_CAUSES = ['soft-expire', 'daemon-rekey', 'hard-expire', 'manual', 'key-swap', 'new-key', 'key-rotate', 'operator'] as const;
+export const ROTATION_CAUSES = ['soft-expire', 'daemon-rekey', 'hard-expire', 'manual', 'key-swap', 'new-key', 'key-rotate', 'handshake', 'operator'] as const;
 export type RotationCause = (typeof ROTATION_CAUSES)[number];
 /** Rotations happen to tunnels of each TunnelFamily and to PSP devices. */
-export const ROTATION_FAMILIES = ['xfrm', 'ovpn', 'psp'] as const;
+export const ROTATION_FAMILIES = ['xfrm', 'ovpn', 'psp', 'wireguard'] as const;
 /**
  * overlapping: old and new both alive; done: the old one is gone (or there was no overlap); aborted: the
  * new SA went while the old one stayed (a failed rekey: not counted as a rotation of the tunnel).
@@ -130,12 +135,17 @@ export interface Rotation {
   overlapMs?: number;
   /** When the old SA went (hard-expire / manual: before `time`). */
   oldGoneAt?: number;
+  /**
+   * wireguard: the handshake came more than REKEY_AFTER_TIME (120 s) after both the previous one seen and the
+   * previous read of the peer, so handshakes between the two reads may have gone unseen: counted as this one.
+   */
+  skippedHandshakes?: boolean;
 }
 
 export const ALARM_TYPES = [
   'expiring-soon', 'rekey-overdue', 'hard-expired', 'tunnel-down', 'sequence-space', 'integrity-failures', 'replay-failures',
   'offload-fallback', 'ovpn-key-swap-needed', 'peer-deleted', 'source-stale', 'host-stale', 'host-unreachable',
-  'ike-down', 'ike-auth-failed', 'cert-expiring', 'cert-expired',
+  'ike-down', 'ike-auth-failed', 'cert-expiring', 'cert-expired', 'wg-handshake-stale',
 ] as const;
 export type AlarmType = (typeof ALARM_TYPES)[number];
 export const ALARM_SEVERITIES = ['warning', 'critical'] as const;

@@ -4,7 +4,7 @@
 import type { AlarmWanted } from '../alarms.ts';
 import type { AlarmThresholds } from '../../config.ts';
 import type { OnWire, SourceStatus } from '../../wire/entities.ts';
-import type { AlarmType, Countdown, Tunnel } from '../../wire/tunnels.ts';
+import type { AlarmType, Countdown, Tunnel, TunnelState } from '../../wire/tunnels.ts';
 import { hex32, newest, NO_FAILURES, type TunnelTrack } from './track.ts';
 
 /** Alarms whose state or text change with the clock alone (a countdown, "N s ago", a window, a hold time). */
@@ -65,6 +65,34 @@ export function ovpnPeerAlarms(t: TunnelTrack, tun: Tunnel, now: number, th: Ala
     wanted.push({ type: 'peer-deleted', severity: 'warning', summary: `${tun.name}: the kernel deleted this peer` });
   }
   return wanted;
+}
+
+/**
+ * A wireguard peer's state. down: deleted, or expected up without a fresh handshake (the alarm below);
+ * up: its last handshake is within wgHandshakeStaleSeconds (WireGuard's REJECT_AFTER_TIME: its keys still
+ * work); idle: neither — no keepalive and nothing sent, so no handshake is due and none is missed.
+ * Expected up: a persistent keepalive is set, or its tx bytes rose within the threshold at a time its
+ * handshake was already stale (WireGuard counts handshake initiations as tx: it is trying and failing).
+ * A peer that never handshook is measured from when sascope first saw it.
+ */
+export function wireguardPeerState(t: TunnelTrack, now: number, th: AlarmThresholds): TunnelState {
+  const wg = t.wg;
+  if (!wg || wg.deletedAt !== undefined) return 'down';
+  const staleMs = th.wgHandshakeStaleSeconds * 1000;
+  const hs = wg.peer.lastHandshake;
+  if (now - (hs ?? t.firstSeen) <= staleMs) return 'up';
+  const sending = wg.txRoseAt !== undefined && now - wg.txRoseAt <= staleMs && (hs === undefined || wg.txRoseAt - hs > staleMs);
+  return wg.peer.persistentKeepaliveSeconds > 0 || sending ? 'down' : 'idle';
+}
+
+/** A wireguard peer expected up that never completed a handshake, or whose last one is stale. */
+export function wireguardPeerAlarms(t: TunnelTrack, tun: Tunnel, now: number, th: AlarmThresholds): AlarmWanted[] {
+  const wg = t.wg;
+  if (!wg || wg.deletedAt !== undefined || wireguardPeerState(t, now, th) !== 'down') return [];
+  const why = wg.peer.persistentKeepaliveSeconds > 0 ? `persistent keepalive every ${wg.peer.persistentKeepaliveSeconds} s` : 'it is sending';
+  const hs = wg.peer.lastHandshake;
+  const summary = hs === undefined ? `${tun.name}: no handshake ever completed (${why})` : `${tun.name}: no handshake since ${new Date(hs).toISOString()}, over ${th.wgHandshakeStaleSeconds} s (${why})`;
+  return [{ type: 'wg-handshake-stale', severity: 'critical', summary, threshold: th.wgHandshakeStaleSeconds }];
 }
 
 /** A kernel source that went stale or failed. */

@@ -13,7 +13,7 @@ export interface TunnelState {
   retiredReplayWindow: number;
   rotations: number;
   lastRotation?: number;
-  /** Live SAs at the time, with their last counters (those gone by the next start are retired then). */
+  /** Live SAs (and a wireguard peer's live counters) at the time, with their last counters (those gone by the next start are retired then). */
   sas: Array<{ key: string; bytes: string; packets: string; integrityFailed: number; replay: number; replayWindow: number }>;
 }
 
@@ -79,6 +79,9 @@ export function stateOf(t: TunnelTrack): TunnelState {
     retiredReplayWindow: t.retired.replayWindow,
     rotations: t.rotations,
     ...(t.lastRotation !== undefined ? { lastRotation: t.lastRotation } : {}),
-    sas: t.live.map((s) => ({ key: s.key, bytes: s.bytes.toString(), packets: s.packets.toString(), integrityFailed: s.integrityFailed, replay: s.replay, replayWindow: s.replayWindow })),
+    sas: [
+      ...t.live.map((s) => ({ key: s.key, bytes: s.bytes.toString(), packets: s.packets.toString(), integrityFailed: s.integrityFailed, replay: s.replay, replayWindow: s.replayWindow })),
+      ...(t.counting ? [{ key: t.counting.key, bytes: t.counting.bytes.toString(), packets: '0', integrityFailed: 0, replay: 0, replayWindow: 0 }] : []),
+    ],
   };
 }

@@ -2,6 +2,7 @@
 import type { OnWire } from '../../wire/entities.ts';
 import type { SecurityAssociation } from '../../wire/xfrm.ts';
 import type { OvpnPeer } from '../../wire/ovpn.ts';
+import type { WireguardPeer } from '../../wire/wireguard.ts';
 import type { Rotation, Tunnel, TunnelFamily } from '../../wire/tunnels.ts';
 
 export type Sa = OnWire<SecurityAssociation>;
@@ -51,6 +52,20 @@ export interface TunnelTrack {
   /** ovpn: the peer as last seen, and when it was deleted. */
   peer?: OnWire<OvpnPeer>;
   peerDeletedAt?: number;
+  /** Live counters of a tunnel without SAs (a wireguard peer), under the key history keeps them by (as an SA's). */
+  counting?: { key: string; bytes: bigint };
+  /** wireguard: the peer as last read, and what its alarm and state rules need (alarm-rules.ts). */
+  wg?: WireguardTrack;
+}
+
+export interface WireguardTrack {
+  peer: OnWire<WireguardPeer>;
+  /** When it was last read with a change (ms). */
+  readAt: number;
+  /** When its tx bytes were last seen rising (ms): it is sending, or trying to handshake. */
+  txRoseAt?: number;
+  /** When the peer or its interface went (ms). */
+  deletedAt?: number;
 }
 
 /**
@@ -65,6 +80,7 @@ export function newTunnel(key: string, family: TunnelFamily, base: TunnelBase, f
   return {
     key, family, base, firstSeen, retired: NO_COUNTS, live: [], rotations: 0, lastRotation: undefined,
     open: undefined, lastGone: undefined, everOffloaded: false, failureMarks: NO_FAILURES, downSince: undefined, peer: undefined, peerDeletedAt: undefined,
+    counting: undefined, wg: undefined,
   };
 }
 

@@ -102,3 +102,19 @@ test('the fleet console: every series of a host\'s rows carries host=, and "othe
   assert.ok(bytes.every((l) => /host="gw[12]"/.test(l)));
   assert.match(text, /sascope_tunnel_bytes_total\{tunnel="other",host="gw2",name="other tunnels",family="mixed"\} 20/);
 });
+
+test('wireguard peers: rx/tx bytes and the last handshake as a Unix time (0: never), labelled by device and public key; no other key', async () => {
+  const model = new Model();
+  const m = new Metrics(model, { maxTunnelSeries: 10 });
+  const pub = (b: number) => Buffer.alloc(32, b).toString('base64');
+  model.upsert('wg-peer', `5:${pub(1)}`, { key: `5:${pub(1)}`, ifindex: 5, device: 'wg0', publicKey: pub(1), persistentKeepaliveSeconds: 0, lastHandshake: 1_800_000_000_999, rxBytes: 476n, txBytes: 564n, allowedIps: [] });
+  model.upsert('wg-peer', `5:${pub(2)}`, { key: `5:${pub(2)}`, ifindex: 5, device: 'wg0', publicKey: pub(2), persistentKeepaliveSeconds: 25, rxBytes: 0n, txBytes: 148n, allowedIps: [] });
+  const text = await m.text();
+  assert.match(text, new RegExp(`sascope_wireguard_peer_receive_bytes_total\\{device="wg0",public_key="${pub(1).replace(/\+/g, '\\+')}"\\} 476\\n`));
+  assert.match(text, new RegExp(`sascope_wireguard_peer_transmit_bytes_total\\{device="wg0",public_key="${pub(2).replace(/\+/g, '\\+')}"\\} 148\\n`));
+  assert.match(text, new RegExp(`sascope_wireguard_peer_last_handshake_seconds\\{device="wg0",public_key="${pub(1)}"\\} 1800000000\\n`));
+  assert.match(text, new RegExp(`sascope_wireguard_peer_last_handshake_seconds\\{device="wg0",public_key="${pub(2)}"\\} 0\\n`), 'never: 0, as the exporters have it');
+  assert.match(text, /# TYPE sascope_wireguard_peer_last_handshake_seconds gauge/);
+  model.remove('wg-peer', `5:${pub(2)}`);
+  assert.ok(!(await m.text()).includes(pub(2)), 'a gone peer has no series');
+});
