@@ -103,9 +103,13 @@ export class WireguardSource extends GenlSource<WireguardOp> {
     for (const a of d.peers) {
       const key = `${dev.ifindex}:${a.publicKey}`;
       seen.add(key);
-      const isNew = !this.peers.has(key);
+      const before = this.peers.get(key);
       this.peers.set(key, { persistentKeepaliveSeconds: 0, rxBytes: 0n, txBytes: 0n, ...a, key, ifindex: dev.ifindex, device: dev.name });
-      if (isNew && !first) this.sink.event({ source: this.id, type: 'peer-new', summary: `${dev.name}: peer ${a.publicKey} added`, ref: `wg-peer:${key}` });
+      if (!before && !first) this.sink.event({ source: this.id, type: 'peer-new', summary: `${dev.name}: peer ${a.publicKey} added`, ref: `wg-peer:${key}` });
+      // Roaming: the peer's packets now come from (or were set to go to) another address. A first endpoint is not a move.
+      if (before?.endpoint && a.endpoint && before.endpoint !== a.endpoint) {
+        this.sink.event({ source: this.id, type: 'peer-roamed', summary: `${dev.name}: peer ${a.publicKey} moved from ${before.endpoint} to ${a.endpoint}`, ref: `wg-peer:${key}` });
+      }
     }
     this.dumpedDevices.add(dev.ifindex);
   }

@@ -180,6 +180,30 @@ test('wireguard: no module is not available, no CAP_NET_ADMIN is no permission, 
   denied.src.stop();
 });
 
+test('wireguard: a peer whose endpoint changed between reads (roaming) is an event naming both; a first endpoint is none', async () => {
+  let roamed = false;
+  const { model, src } = start({
+    getDevice: (req) => {
+      if (!roamed || req.attrs.readUInt32LE(4) !== 2) return undefined;
+      const attrs = attrsOf('get-device-pair-a').map((a) => Buffer.from(a));
+      const at = attrs[0]!.indexOf(Buffer.from('0200ca6d7f000001', 'hex')); // sockaddr_in 127.0.0.1:51821
+      assert.ok(at > 0, 'the fixture holds wgb\'s endpoint');
+      attrs[0]![at + 7] = 2;
+      return genlDump(req, WG_CMD.GET_DEVICE, attrs);
+    },
+  });
+  await src.start();
+  const roams = () => (model.list('event') as Array<{ type: string; summary: string; ref?: string }>).filter((e) => e.type === 'peer-roamed');
+  assert.deepEqual(roams(), []);
+  roamed = true;
+  await (src as unknown as { refresh(): Promise<void> }).refresh();
+  assert.equal(peer(model, `2:${PUB_B}`)!.endpoint, '127.0.0.2:51821');
+  assert.deepEqual(roams().map((e) => [e.summary, e.ref]), [[`wga: peer ${PUB_B} moved from 127.0.0.1:51821 to 127.0.0.2:51821`, `wg-peer:2:${PUB_B}`]]);
+  await (src as unknown as { refresh(): Promise<void> }).refresh();
+  assert.equal(roams().length, 1, 'an unchanged endpoint is no event');
+  src.stop();
+});
+
 test('wireguard: set-device is refused before a byte is sent (not in the family\'s allow-list)', async () => {
   const { genl } = start();
   const client = await GenlClient.open(wireguardFamily, 'wireguard', { transport: genl });
