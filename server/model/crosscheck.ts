@@ -174,11 +174,16 @@ export function checksFor(id: string, xsas: Xsa[], psa: Psa | undefined): PfkeyC
  * redone, and a burst of changes to one identity costs one recomputation.
  */
 export class PfkeyCrossCheck {
-  private readonly xfrmIds = new Map<string, string>(); // xfrm sa key → identity
+  /**
+   * An XFRM SA's identity is its own key unless it has a mark: only those others are indexed (xfrm sa key →
+   * identity, and identity → their keys); the rest are found in the model under the identity itself. Each
+   * index entry costs ~45 B per SA, and the checks written are the model's own 'pfkey-check' rows, found
+   * the same way (keyed by the XFRM key, or by the identity for a PF_KEY-only SA).
+   */
+  private readonly xfrmOtherIds = new Map<string, string>();
+  private readonly xfrmOthersById = new MultiMap();
   private readonly pfkeyIds = new Map<string, string>(); // pfkey-sa key → identity
-  /** identity → entity keys, per side (so a change costs one identity, not a scan). */
-  private readonly byId = { sa: new MultiMap(), 'pfkey-sa': new MultiMap() };
-  private readonly written = new MultiMap(); // identity → check keys written
+  private readonly pfkeyById = new MultiMap(); // identity → pfkey-sa keys
   private active = false;
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
@@ -187,8 +192,8 @@ export class PfkeyCrossCheck {
 
   constructor(private readonly model: Model) {
     this.unsubscribe = model.onChange((c) => this.onChange(c));
-    for (const x of model.list('sa') as Xsa[]) this.index('sa', x.key, xfrmIdentity(x));
-    for (const p of model.list('pfkey-sa') as Psa[]) this.index('pfkey-sa', p.key, pfkeyIdentity(p));
+    for (const x of model.list('sa') as Xsa[]) this.indexXfrm(x.key, xfrmIdentity(x));
+    for (const p of model.list('pfkey-sa') as Psa[]) this.indexPfkey(p.key, pfkeyIdentity(p));
     this.setActive(this.bothReady());
   }
 
@@ -202,11 +207,12 @@ export class PfkeyCrossCheck {
     if (on === this.active) return;
     this.active = on;
     if (on) {
-      for (const id of new Set([...this.xfrmIds.values(), ...this.pfkeyIds.values()])) this.mark(id);
+      const ids = new Set(this.pfkeyIds.values());
+      for (const x of this.model.list('sa') as Xsa[]) ids.add(this.xfrmOtherIds.get(x.key) ?? x.key);
+      for (const id of ids) this.mark(id);
     } else {
       this.dirty.clear();
-      for (const k of this.written.values()) this.model.remove('pfkey-check', k);
-      this.written.clear();
+      for (const c of this.model.list('pfkey-check') as PfkeyCheck[]) this.model.remove('pfkey-check', c.key);
     }
   }
 
@@ -216,10 +222,20 @@ export class PfkeyCrossCheck {
       return;
     }
     if (c.kind !== 'sa' && c.kind !== 'pfkey-sa') return;
-    const ids = c.kind === 'sa' ? this.xfrmIds : this.pfkeyIds;
-    const before = ids.get(c.key);
-    const after = c.op === 'remove' ? undefined : c.kind === 'sa' ? xfrmIdentity(c.value as Xsa) : pfkeyIdentity(c.value as Psa);
-    this.index(c.kind, c.key, after);
+    let before: string | undefined;
+    let after: string | undefined;
+    if (c.kind === 'sa') {
+      // A new marked SA's "before" is its key, no identity: recomputing it writes and removes nothing.
+      before = this.xfrmOtherIds.get(c.key) ?? c.key;
+      after = c.op === 'remove' ? undefined : xfrmIdentity(c.value as Xsa);
+      this.indexXfrm(c.key, after);
+      // A marked SA's check is keyed by the SA's key alone: it goes with the SA.
+      if (this.active && c.op === 'remove' && c.key !== before) this.model.remove('pfkey-check', c.key);
+    } else {
+      before = this.pfkeyIds.get(c.key);
+      after = c.op === 'remove' ? undefined : pfkeyIdentity(c.value as Psa);
+      this.indexPfkey(c.key, after);
+    }
     if (!this.active) return;
     if (before && before !== after) this.mark(before);
     if (after) this.mark(after);
@@ -241,29 +257,40 @@ export class PfkeyCrossCheck {
     for (const id of ids) this.recompute(id);
   }
 
-  private index(kind: 'sa' | 'pfkey-sa', key: string, id: string | undefined): void {
-    const ids = kind === 'sa' ? this.xfrmIds : this.pfkeyIds;
-    const rev = this.byId[kind];
-    const old = ids.get(key);
-    if (old !== undefined) rev.delete(old, key);
-    if (id === undefined) ids.delete(key);
+  private indexXfrm(key: string, id: string | undefined): void {
+    const old = this.xfrmOtherIds.get(key);
+    if (old !== undefined) this.xfrmOthersById.delete(old, key);
+    if (id === undefined || id === key) this.xfrmOtherIds.delete(key);
+    else {
+      this.xfrmOtherIds.set(key, id);
+      this.xfrmOthersById.add(id, key);
+    }
+  }
+
+  private indexPfkey(key: string, id: string | undefined): void {
+    const old = this.pfkeyIds.get(key);
+    if (old !== undefined) this.pfkeyById.delete(old, key);
+    if (id === undefined) this.pfkeyIds.delete(key);
     else {
       // A PF_KEY SA's identity is its XFRM twin's key (no mark): that string, not a copy of it per SA.
-      if (kind === 'pfkey-sa' && this.byId.sa.first(id) === id) id = this.byId.sa.first(id)!;
-      ids.set(key, id);
-      rev.add(id, key);
+      id = (this.model.get('sa', id) as Xsa | undefined)?.key ?? id;
+      this.pfkeyIds.set(key, id);
+      this.pfkeyById.add(id, key);
     }
   }
 
   private recompute(id: string): void {
-    const xsas = [...this.byId.sa.get(id)].map((k) => this.model.get('sa', k) as Xsa);
-    const pkey = this.byId['pfkey-sa'].first(id);
+    const xsas: Xsa[] = [];
+    const own = this.xfrmOtherIds.has(id) ? undefined : (this.model.get('sa', id) as Xsa | undefined);
+    if (own) xsas.push(own);
+    for (const k of this.xfrmOthersById.get(id)) xsas.push(this.model.get('sa', k) as Xsa);
+    const pkey = this.pfkeyById.first(id);
     const psa = pkey === undefined ? undefined : (this.model.get('pfkey-sa', pkey) as Psa | undefined);
     const checks = checksFor(id, xsas.filter(Boolean), psa);
-    const keys = new Set(checks.map((c) => c.key));
-    for (const old of this.written.get(id)) if (!keys.has(old)) this.model.remove('pfkey-check', old);
+    // Every check of this identity is rewritten; the one keyed by the identity itself (its unmarked SA's, or
+    // a PF_KEY-only SA's) goes when neither is left. A marked SA's check went with the SA (onChange).
+    if (!this.xfrmOtherIds.has(id) && !checks.some((c) => c.key === id)) this.model.remove('pfkey-check', id);
     for (const c of checks) this.model.upsert('pfkey-check', c.key, c);
-    this.written.set(id, keys);
   }
 
   close(): void {

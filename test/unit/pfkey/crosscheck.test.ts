@@ -105,6 +105,29 @@ test('the cross-check follows the model per SA and only while both sources are o
   cc.close();
 });
 
+test('a marked SA beside the unmarked one of its identity: each its own check, and each goes with its SA', () => {
+  const model = new Model();
+  const cc = new PfkeyCrossCheck(model);
+  for (const id of ['xfrm-sa', 'pfkey']) model.status({ id, label: id, state: 'ok', since: 0, resyncs: 0, decodeErrors: 0 });
+  const MARKED = `${ID}:mark=0x10/0xff`;
+  model.upsert('sa', MARKED, xsa({ key: MARKED, mark: { value: 16, mask: 255 } }));
+  model.upsert('sa', ID, xsa());
+  model.upsert('pfkey-sa', 'esp/10.0.0.2/0x00001003', psa());
+  cc.flush();
+  const status = (k: string) => (model.get('pfkey-check', k) as { status: string } | undefined)?.status;
+  assert.deepEqual([status(ID), status(MARKED)], ['agree', 'not-representable']);
+  model.remove('sa', MARKED);
+  cc.flush();
+  assert.deepEqual([status(ID), status(MARKED), model.count('pfkey-check')], ['agree', undefined, 1]);
+  model.remove('sa', ID);
+  cc.flush();
+  assert.deepEqual([status(ID), model.count('pfkey-check')], ['missing', 1], 'the PF_KEY SA alone, keyed by its identity');
+  model.upsert('sa', MARKED, xsa({ key: MARKED, mark: { value: 16, mask: 255 } }));
+  cc.flush();
+  assert.deepEqual([status(ID), status(MARKED)], [undefined, 'not-representable'], 'the identity\'s PF_KEY-only row gives way to the marked SA\'s');
+  cc.close();
+});
+
 test('not representable: each cause also as a code with what it names, in the order of the words', () => {
   const c = checksFor(ID, [xsa({ aead: { name: 'rfc4106(gcm(aes))', keyBits: 160, icvBits: 128 }, enc: undefined, auth: undefined, mark: { value: 16, mask: 255 }, ifId: 42 })], undefined)[0]!;
   assert.equal(c.status, 'not-representable');
