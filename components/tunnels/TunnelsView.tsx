@@ -17,6 +17,7 @@ import { useFleet } from '../fleet/useFleet';
 import { hostOf } from '../live/host-filter';
 import { rekeyText } from './rekey-text';
 import { tunnelHref } from './href';
+import { handshakeText, lastHandshakeText, shortKey, usePeersByTunnel } from '../wireguard/wireguard-tunnels';
 
 type T = OnWire<Tunnel>;
 type R = OnWire<Rotation>;
@@ -31,7 +32,13 @@ const STATE_TONE: Record<string, string> = {
 export function rotationText(r: R): string {
   if (r.family === 'xfrm') return `${r.oldSpi !== undefined ? formatSpi(r.oldSpi) : '—'} → ${r.newSpi !== undefined ? formatSpi(r.newSpi) : '—'}`;
   if (r.family === 'ovpn') return `key-id ${r.oldKeyId ?? '—'} → ${r.newKeyId ?? '—'}`;
+  if (r.family === 'wireguard') return handshakeText(r);
   return 'device key rotated';
+}
+
+/** A WireGuard peer's tunnel has no SPI: its public key stands in (short, whole on hover). */
+function WireguardPeerKey({ publicKey }: { publicKey: string }) {
+  return <span className="font-mono text-xs" title={publicKey}>peer {shortKey(publicKey)}</span>;
 }
 
 export function RotationTimeline({ rotations, windowMs = 3600_000, label }: { rotations: R[]; windowMs?: number; label: string }) {
@@ -78,6 +85,7 @@ export function TunnelsView() {
   // A rotation names its tunnel by the key it has on its host (server/wire/fleet.ts).
   const shownRotations = selected ? rlist.filter((r) => keyOnHost(r, r.tunnel) === selected) : rlist;
   const fleet = useFleet();
+  const wgPeers = usePeersByTunnel();
   const nowMs = now ?? Date.now();
 
   const columns = columnsOf<T>([
@@ -85,14 +93,14 @@ export function TunnelsView() {
     { id: 'name', header: 'Tunnel', cell: (t) => <Link href={tunnelHref(t.key)} onClick={(e) => e.stopPropagation()} className="font-mono text-xs underline decoration-slate-400">{t.name}</Link>, sortValue: (t) => t.name },
     { id: 'state', header: 'State', cell: (t) => <span className={STATE_TONE[t.state] ?? ''}>{t.state}</span>, sortValue: (t) => t.state },
     { id: 'dir', header: 'Dir', cell: (t) => t.direction ?? '—' },
-    { id: 'current', header: 'Current', cell: (t) => (t.current ? <span className="font-mono text-xs">{formatSpi(t.current.spi)} {t.current.fingerprint ?? ''}</span> : t.keyId !== undefined ? `key-id ${t.keyId}` : '—') },
+    { id: 'current', header: 'Current', cell: (t) => (t.current ? <span className="font-mono text-xs">{formatSpi(t.current.spi)} {t.current.fingerprint ?? ''}</span> : t.keyId !== undefined ? `key-id ${t.keyId}` : wgPeers.get(t.key) ? <WireguardPeerKey publicKey={wgPeers.get(t.key)!.publicKey} /> : '—') },
     { id: 'alg', header: 'Algorithm', cell: (t) => <span className="text-xs">{t.current?.algorithm ?? '—'}{t.current?.offload ? ` · offload ${t.current.offload}` : ''}</span> },
     { id: 'bytes', header: 'Bytes (all SAs)', cell: (t) => <span title={`${formatCount(t.packets)} packets since ${new Date(t.firstSeen).toLocaleString()}`}>{formatBytes(t.bytes)}</span>, sortValue: (t) => BigInt(t.bytes), align: 'right' },
     {
       id: 'rekey',
       header: 'Next rekey',
       cell: (t) => {
-        const r = rekeyText(t.countdown, nowMs, t.state);
+        const r = t.family === 'wireguard' ? lastHandshakeText(t, nowMs) : rekeyText(t.countdown, nowMs, t.state);
         return <span className={r.urgent ? 'text-amber-700 dark:text-amber-400' : ''}>{r.label === 'next rekey' ? r.value : `${r.label}: ${r.value}`}</span>;
       },
       sortValue: (t) => t.countdown?.softExpiresAt ?? Number.MAX_SAFE_INTEGER,
@@ -138,7 +146,7 @@ export function TunnelsView() {
   return (
     <div className="space-y-4">
       <Panel title={`Tunnels${tunnels ? ` (${tlist.length})` : ''}`} id="tunnels">
-        <PanelBody loading={!tunnels && 'Loading tunnels…'} empty={tlist.length === 0 && 'No tunnels: no SAs and no ovpn peers in this namespace.'}>
+        <PanelBody loading={!tunnels && 'Loading tunnels…'} empty={tlist.length === 0 && 'No tunnels: no SAs, no ovpn and no WireGuard peers in this namespace.'}>
           <DataTable label="Tunnels" rows={tlist} columns={columns} rowKey={(t) => t.key} initialSort={{ id: 'name' }} selectedKey={selected} onOpen={(t) => setUrl({ tunnel: selected === t.key ? undefined : t.key })} rowTestId={(t) => `tunnel-${t.key}`} />
         </PanelBody>
       </Panel>
