@@ -6,7 +6,10 @@ import { DEFAULT_DATA_DIR, loadConfig } from './config.ts';
 import { Model } from './model/model.ts';
 import { kernelActions, startKernelSources, type KernelSources } from './kernel.ts';
 import { version } from './version.ts';
-import { FleetAgent } from './fleet/agent.ts';
+import { FleetAgent, type AgentOptions } from './fleet/agent.ts';
+import type { CommandRequest } from './fleet/protocol.ts';
+import type { ApiActions } from './hub/http.ts';
+import type { ViciActionName } from './wire/vici.ts';
 import type { NatsSettings } from './fleet/nats.ts';
 import type { Logger } from './log.ts';
 
@@ -19,6 +22,18 @@ export interface AgentProcessOptions {
 }
 
 /** Start the agent. Throws ConfigError (bad config file), NatsSettingsError (bad NATS settings) or NetnsError. */
+/** What an agent does for each command a console sends: the API's own actions (a vici-* request was checked to name its target; the action's row records who asked). */
+export function agentCommands(actions: () => ApiActions): NonNullable<AgentOptions['commands']> {
+  const vici = (action: ViciActionName) => (r: CommandRequest) => actions().vici?.(action, r.target!, r.by) ?? { started: false as const, message: 'this agent has no vici source' };
+  return {
+    'crypto-probe': () => actions().startCryptoProbe(),
+    'pfkey-register': () => actions().startPfkeyRegister(),
+    'vici-initiate': vici('initiate'),
+    'vici-terminate': vici('terminate'),
+    'vici-rekey': vici('rekey'),
+  };
+}
+
 export function runAgent(log: Logger, opts: AgentProcessOptions): { agent: FleetAgent; kernel: KernelSources; stop(): Promise<void> } {
   const dataDir = opts.dataDir ?? DEFAULT_DATA_DIR;
   const { config, note } = loadConfig({ configPath: opts.configPath, dataDir });
@@ -35,10 +50,7 @@ export function runAgent(log: Logger, opts: AgentProcessOptions): { agent: Fleet
     snapshotSeconds: config.fleet.snapshotSeconds,
     ready: new Promise<void>((resolve) => (sourcesReady = resolve)),
     // A console's operator requests (NATS permissions let only its identity send them).
-    commands: {
-      'crypto-probe': () => actions.startCryptoProbe(),
-      'pfkey-register': () => actions.startPfkeyRegister(),
-    },
+    commands: agentCommands(() => actions),
   });
   const kernel = startKernelSources(log, { netns: opts.netns, dataDir, config, stallWarnings: true, model });
   const actions = kernelActions(kernel, log);

@@ -15,7 +15,7 @@ import { errorWords } from '../sys/errno.ts';
 import { NatsLink, natsWords, reconnectDelayMs, type NatsSettings } from './nats.ts';
 import {
   ALIVE_BUCKET, BUCKET_OPTIONS, CHUNK_BYTES, FLEET_PROTO, HEADER, HOSTS_BUCKET, SNAPSHOT_REFRESH_S, STREAM, chunkHeader, deltaMessages, deltaMsgId, hostSubject, newBootId, snapHeader, snapMsgId, streamConfig, writeSnapshot, ChunkWriter,
-  CommandRequest, commandOfSubject, commandSubject, protoOf, KNOWN_PROTOS,
+  COMMAND_ACTIONS, CommandRequest, commandOfSubject, commandSubject, protoOf, KNOWN_PROTOS,
   type AliveRecord, type CommandAction, type CommandReply, type HostRecord,
 } from './protocol.ts';
 
@@ -35,8 +35,8 @@ export interface AgentOptions {
   chunkBytes?: number;
   /** Entities with changes kept while NATS is away; past it they are dropped (the snapshot after the reconnect has them). */
   maxPendingDeltas?: number;
-  /** The operator actions a console may ask for (sascope.v1.cmd.<host>.<action>, request/reply). */
-  commands?: Record<CommandAction, () => ActionStart>;
+  /** The operator actions a console may ask for (sascope.v1.cmd.<host>.<action>, request/reply), with the request (who, a vici-* target). */
+  commands?: Record<CommandAction, (req: CommandRequest) => ActionStart>;
 }
 
 const ACK_TIMEOUT_MS = 10_000;
@@ -295,13 +295,14 @@ export class FleetAgent {
     }
     const req = CommandRequest.safeParse(body);
     const proto = protoOf(body);
-    if (!action) reply = { ...head, started: false, refusal: 'unknown-action', message: `unknown action '${head.action}' (known: crypto-probe, pfkey-register)` };
+    if (!action) reply = { ...head, started: false, refusal: 'unknown-action', message: `unknown action '${head.action}' (known: ${COMMAND_ACTIONS.join(', ')})` };
     else if (proto !== undefined && !KNOWN_PROTOS.includes(proto)) reply = { ...head, started: false, refusal: 'bad-request', message: `protocol version ${proto} is not one this agent knows (${KNOWN_PROTOS.join(', ')})` };
-    else if (!req.success) reply = { ...head, started: false, refusal: 'bad-request', message: 'a command request is JSON {proto, by}' };
+    else if (!req.success) reply = { ...head, started: false, refusal: 'bad-request', message: 'a command request is JSON {proto, by, target?}' };
+    else if (action.startsWith('vici-') !== (req.data.target !== undefined)) reply = { ...head, started: false, refusal: 'bad-request', message: `${action} ${req.data.target ? 'takes no target' : 'needs its target ({conn, child?}, {ikeId} or {childId})'}` };
     else {
       this.log.info({ source: 'nats', action, by: req.data.by }, `fleet agent: ${action} asked by ${req.data.by}`);
       try {
-        const r = this.opts.commands![action]();
+        const r = this.opts.commands![action](req.data);
         reply = r.started ? { ...head, started: true, row: r.row } : { ...head, started: false, refusal: 'busy', message: r.message };
       } catch (err) {
         this.log.error({ source: 'nats', action, err: String(err) }, `fleet agent: ${action} failed`);

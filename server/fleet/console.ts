@@ -15,7 +15,7 @@ import type { Alarm } from '../wire/tunnels.ts';
 import type { EntityKind } from '../wire/protocol.ts';
 import {
   AGENT_KINDS, ALIVE_BUCKET, AliveRecord, BUCKET_OPTIONS, CommandReply, DeltaBatch, FLEET_PROTO, HEADER, HOST_NAME, HOSTS_BUCKET, HostRecord, KNOWN_PROTOS, MAX_MESSAGE_BYTES, STREAM,
-  commandSubject, hostSubject, readSnapshot, parseChunkHeader, protoOf, snapHeader, streamConfig, type CommandAction, type CommandRequest, type FleetDelta, type SnapshotDocument,
+  commandSubject, hostSubject, readSnapshot, parseChunkHeader, protoOf, snapHeader, streamConfig, commandName, type CommandRequest, type HostCommand, type FleetDelta, type SnapshotDocument,
 } from './protocol.ts';
 
 /** Kinds a host row counts. */
@@ -381,12 +381,13 @@ export class FleetConsole {
    * An operator action on a host: NATS request/reply on its command subject (docs/fleet.md "Commands"); the
    * caller checked the operator role. The answer is the agent's, its row as the console names it.
    */
-  async command(host: string, action: CommandAction, by: string): Promise<{ started: true; row: unknown } | { started: false; message: string }> {
+  async command(host: string, command: HostCommand, by: string): Promise<{ started: true; row: unknown } | { started: false; message: string }> {
     if (!this.hosts.has(host)) return { started: false, message: `no host ${host} in this fleet` };
     if (!this.nc || this.nc.isClosed()) return { started: false, message: 'not connected to NATS' };
     let reply: unknown;
     try {
-      const m = await this.nc.request(commandSubject(host, action), JSON.stringify({ proto: FLEET_PROTO, by } satisfies CommandRequest), { timeout: COMMAND_TIMEOUT_MS });
+      const request: CommandRequest = { proto: FLEET_PROTO, by, ...(typeof command === 'string' ? {} : { target: command.target }) };
+      const m = await this.nc.request(commandSubject(host, commandName(command)), JSON.stringify(request), { timeout: COMMAND_TIMEOUT_MS });
       reply = m.json();
     } catch (err) {
       return { started: false, message: `${host} did not answer (${err instanceof Error ? err.message : String(err)})` };

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ENTITY_KINDS, type EntityKind } from '../wire/protocol.ts';
+import type { ViciActionName, ViciActionTarget } from '../wire/vici.ts';
 
 /** On everything an agent publishes (payload field `proto`, header Sascope-Proto). A console accepts the versions it knows. */
 export const FLEET_PROTO = 1;
@@ -37,9 +38,13 @@ export function hostOfSubject(subject: string): { host: string; what: HostSubjec
 export function commandSubject(host: string, action: string): string {
   return `${SUBJECT_ROOT}.cmd.${host}.${action}`;
 }
-/** The actions a console may ask of an agent: the operator actions of a single-host serve. */
-export const COMMAND_ACTIONS = ['crypto-probe', 'pfkey-register'] as const;
+/** The actions a console may ask of an agent: the operator actions of a single-host serve (vici-*: on charon, with a target). */
+export const COMMAND_ACTIONS = ['crypto-probe', 'pfkey-register', 'vici-initiate', 'vici-terminate', 'vici-rekey'] as const;
 export type CommandAction = (typeof COMMAND_ACTIONS)[number];
+/** A console's command: an action without parameters, or one on charon with its target (subject vici-<action>). */
+export type HostCommand = Exclude<CommandAction, `vici-${string}`> | { vici: ViciActionName; target: ViciActionTarget };
+/** A command's subject token. */
+export const commandName = (c: HostCommand): CommandAction => (typeof c === 'string' ? c : `vici-${c.vici}`);
 /** The action a command subject names (undefined: not one we know). */
 export function commandOfSubject(subject: string): CommandAction | undefined {
   const action = subject.slice(subject.lastIndexOf('.') + 1);
@@ -183,8 +188,15 @@ export const AliveRecord = z
   .strict();
 export type AliveRecord = z.infer<typeof AliveRecord>;
 
-/** A command's request body: the protocol version and who asked (the operator token's name, for the agent's log). */
-export const CommandRequest = z.object({ proto: z.number().int(), by: z.string().max(64) }).strict();
+/** What a vici-* command acts on (ViciActionTarget): a connection (and one child), or an IKE or CHILD SA by charon's unique id. */
+const SaId = z.number().int().min(1).max(0xffffffff);
+const ViciTarget = z.union([
+  z.object({ conn: z.string().min(1).max(256), child: z.string().min(1).max(256).optional() }).strict(),
+  z.object({ ikeId: SaId }).strict(),
+  z.object({ childId: SaId }).strict(),
+]);
+/** A command's request body: the protocol version, who asked (the operator token's name: the agent's log, a vici action's row) and a vici-* command's target. */
+export const CommandRequest = z.object({ proto: z.number().int(), by: z.string().max(64), target: ViciTarget.optional() }).strict();
 export type CommandRequest = z.infer<typeof CommandRequest>;
 
 /** Why a command did not start: the action is already running, the request was not one, or the action is unknown. */

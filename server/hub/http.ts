@@ -77,8 +77,8 @@ export interface ApiActions {
   onHost?(host: string, action: HostAction, by: string): Promise<ActionStart>;
 }
 
-/** The actions a fleet console can ask of a host (COMMAND_ACTIONS in server/fleet/protocol.ts). */
-export type HostAction = 'crypto-probe' | 'pfkey-register';
+/** The actions a fleet console can ask of a host (HostCommand in server/fleet/protocol.ts): one on charon names its target. */
+export type HostAction = 'crypto-probe' | 'pfkey-register' | { vici: ViciActionName; target: ViciActionTarget };
 
 /**
  * The operator-role check for state-changing requests (server/hub/auth.ts's gate recorded who asked).

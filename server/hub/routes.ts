@@ -64,35 +64,34 @@ function sendStart(res: ServerResponse, field: string, refused: string, r: Actio
   else sendError(res, 409, refused, r.message);
 }
 
-function actionHandler(what: string, field: string, refused: string, action: HostAction, start: (a: ApiActions) => ActionStart): Route['handle'] {
+function actionHandler(what: string, field: string, refused: string, action: (q: Record<string, unknown>) => HostAction, start: (a: ApiActions, q: Record<string, unknown>, by: string) => ActionStart | undefined): Route['handle'] {
   return (ctx, q, req, res) => {
-    if (!ctx.actions) return sendError(res, 503, 'unavailable', `${what} is not wired in this server`);
     req.resume(); // the body, if any, is not used
     const send = (r: ActionStart) => sendStart(res, field, refused, r);
     const host = q['host'];
-    if (typeof host !== 'string') return send(start(ctx.actions));
-    if (!ctx.actions.onHost) return sendError(res, 400, 'bad-parameter', "parameter 'host': this server is not a fleet console (serve --fleet); it acts on its own kernel");
-    ctx.actions.onHost(host, action, principalOf(req)?.name ?? 'operator').then(send, (err: unknown) => sendError(res, 500, 'internal', `${what} on ${host}: ${String(err)}`));
+    const by = principalOf(req)?.name ?? 'operator';
+    if (typeof host !== 'string') {
+      const started = ctx.actions && start(ctx.actions, q, by);
+      return started ? send(started) : sendError(res, 503, 'unavailable', `${what} is not wired in this server`);
+    }
+    if (!ctx.actions?.onHost) return sendError(res, 400, 'bad-parameter', "parameter 'host': this server is not a fleet console (serve --fleet); it acts on its own kernel");
+    ctx.actions.onHost(host, action(q), by).then(send, (err: unknown) => sendError(res, 500, 'internal', `${what} on ${host}: ${String(err)}`));
   };
 }
 /** charon's unique id of an IKE or CHILD SA. */
 const SaId = z.coerce.number().int().min(1).max(0xffffffff);
 const ConnName = z.string().min(1).max(256);
-export const ViciInitiateQuery = z.object({ conn: ConnName.describe('The connection to initiate'), child: ConnName.optional().describe('Only this child of it') }).strict();
+export const ViciInitiateQuery = z.object({ ...ByHost, conn: ConnName.describe('The connection to initiate'), child: ConnName.optional().describe('Only this child of it') }).strict();
 /** Exactly one SA: an IKE SA (with its children) or one CHILD SA. */
 export const ViciSaQuery = z
-  .object({ 'ike-id': SaId.optional().describe("An IKE SA's unique id (vici-ike key)"), 'child-id': SaId.optional().describe("A CHILD SA's unique id (vici-child key)") })
+  .object({ ...ByHost, 'ike-id': SaId.optional().describe("An IKE SA's unique id (vici-ike key)"), 'child-id': SaId.optional().describe("A CHILD SA's unique id (vici-child key)") })
   .strict()
   .refine((q) => (q['ike-id'] === undefined) !== (q['child-id'] === undefined), { message: "name exactly one of 'ike-id' and 'child-id'", path: ['ike-id'] });
 export const ViciActionsQuery = z.object({ ...Window, limit: Limit(200, 5000) }).strict();
 
-/** An operator action on charon: 202 with its row (running), 409 with the refusal, 503 without a vici source. */
+/** An operator action on charon: 202 with its row (running), 409 with the refusal, 503 without a vici source; ?host= on a fleet console: that host's agent's. */
 function viciHandler(action: ViciActionName, target: (q: Record<string, unknown>) => ViciActionTarget): Route['handle'] {
-  return (ctx, q, req, res) => {
-    req.resume();
-    if (!ctx.actions?.vici) return sendError(res, 503, 'unavailable', `${action} over VICI is not wired in this server`);
-    sendStart(res, 'action', 'action-running', ctx.actions.vici(action, target(q), principalOf(req)?.name ?? 'operator'));
-  };
+  return actionHandler(`${action} over VICI`, 'action', 'action-running', (q) => ({ vici: action, target: target(q) }), (a, q, by) => a.vici?.(action, target(q), by));
 }
 const saTarget = (q: Record<string, unknown>): ViciActionTarget => (q['ike-id'] !== undefined ? { ikeId: q['ike-id'] as number } : { childId: q['child-id'] as number });
 
@@ -175,13 +174,13 @@ export const ROUTES: Route[] = [
   {
     method: 'POST', path: '/api/v1/pfkey/register', role: 'operator', summary: 'Send SADB_REGISTER: the algorithms PF_KEY advertises (operator; XFRM changes wait while the kernel probes)',
     query: HostQuery,
-    handle: actionHandler('PF_KEY REGISTER', 'register', 'register-refused', 'pfkey-register', (a) => a.startPfkeyRegister()),
+    handle: actionHandler('PF_KEY REGISTER', 'register', 'register-refused', () => 'pfkey-register', (a) => a.startPfkeyRegister()),
   },
   { method: 'GET', path: '/api/v1/crypto', role: 'viewer', summary: 'Kernel crypto: algorithms in use and their drivers, the AF_ALG probe, /proc/crypto', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, cryptoView(ctx.hub, q['host'] as string | undefined)) },
   {
     method: 'POST', path: '/api/v1/crypto/probe', role: 'operator', summary: 'Start the AF_ALG probe (operator)',
     query: HostQuery,
-    handle: actionHandler('the crypto probe', 'probe', 'probe-running', 'crypto-probe', (a) => a.startCryptoProbe()),
+    handle: actionHandler('the crypto probe', 'probe', 'probe-running', () => 'crypto-probe', (a) => a.startCryptoProbe()),
   },
   {
     method: 'GET', path: '/api/v1/offload', role: 'viewer', summary: 'XFRM offload: what the devices can do', query: HostQuery,

@@ -88,3 +88,27 @@ test('GET /api/v1/vici/actions without history: the rows in memory, newest first
   assert.deepEqual(r.body.actions.map((a: { key: string }) => a.key), ['b', 'a']);
   assert.match(r.body.note, /history is off/);
 });
+
+test('vici actions with ?host=: a fleet console asks that host (the target and who go along); elsewhere 400; a viewer still 403', async () => {
+  const asked: unknown[] = [];
+  const fleet: ApiActions = {
+    startCryptoProbe: () => ({ started: false, message: 'no' }),
+    startPfkeyRegister: () => ({ started: false, message: 'no' }),
+    onHost: async (host, action, by) => {
+      asked.push([host, action, by]);
+      return { started: true, row: { key: `${host}/1`, host } };
+    },
+  };
+  const r = await call('POST', '/api/v1/vici/rekey?child-id=7&host=gw1', OP, fleet);
+  assert.equal(r.status, 202);
+  assert.equal(r.body.action.key, 'gw1/1');
+  await call('POST', '/api/v1/vici/initiate?conn=site&child=net&host=gw2', OP, fleet);
+  assert.deepEqual(asked, [['gw1', { vici: 'rekey', target: { childId: 7 } }, 'alice'], ['gw2', { vici: 'initiate', target: { conn: 'site', child: 'net' } }, 'alice']]);
+  assert.equal((await call('POST', '/api/v1/vici/terminate?ike-id=3&host=gw1', VIEWER, fleet)).status, 403);
+  assert.equal(asked.length, 2, 'the viewer did not reach the host');
+  const single = await call('POST', '/api/v1/vici/terminate?ike-id=3&host=gw1', OP, fakeVici().actions);
+  assert.equal(single.status, 400);
+  assert.match(single.body.error.message, /not a fleet console/);
+  // The console has no vici of its own: without ?host= it says so.
+  assert.equal((await call('POST', '/api/v1/vici/terminate?ike-id=3', OP, fleet)).status, 503);
+});
