@@ -105,9 +105,13 @@ export function startKernel(log: Logger, opts: KernelOptions = {}): Kernel {
  * `serve --fleet`: the console. No kernel sources of its own — it shows the fleet, every host its agents
  * publish to NATS, in one model the hub serves (server/fleet/console.ts, docs/fleet.md).
  */
-export function startFleetConsole(log: Logger, opts: { config: Config; nats: NatsSettings }): Kernel {
+export function startFleetConsole(log: Logger, opts: { config: Config; nats: NatsSettings; dataDir?: string }): Kernel {
   const model = new Model();
   const hub = new Hub(model, { version, hostname: hostname(), netns: 'self', fleet: true, ...opts.config.websocket }, log);
+  // Its own record of what its hosts send (docs/fleet.md "Where a remote host's history comes from").
+  const h = opts.config.history;
+  const history = h.enabled ? new History(model, log, { dataDir: opts.dataDir ?? DEFAULT_DATA_DIR, retentionDays: h.retentionDays, sampleSeconds: h.sampleSeconds, flushMs: h.flushMs, version, fleet: true }) : undefined;
+  history?.open();
   const fleet = new FleetConsole(model, log, { settings: opts.config.fleet });
   const link = new NatsLink(model, opts.nats, log, { connected: (nc) => fleet.attach(nc) });
   link.start();
@@ -117,11 +121,13 @@ export function startFleetConsole(log: Logger, opts: { config: Config; nats: Nat
     hub,
     sources: [],
     actions: { startCryptoProbe: () => refused, startPfkeyRegister: () => refused, onHost: (host, action, by) => fleet.command(host, action, by) },
-    metrics: new Metrics(model, { maxTunnelSeries: opts.config.metrics.maxTunnelSeries, fleet: true }),
+    history,
+    metrics: new Metrics(model, { maxTunnelSeries: opts.config.metrics.maxTunnelSeries, fleet: true, history }),
     ready: Promise.resolve(),
     stop() {
       fleet.stop();
       void link.stop();
+      history?.close();
       hub.close();
     },
   };
@@ -217,7 +223,7 @@ export async function serve(log: Logger, opts: ServeOptions): Promise<{ server: 
   });
   try {
     kernel = opts.fleet
-      ? startFleetConsole(log, { config: config.config, nats: opts.fleet })
+      ? startFleetConsole(log, { config: config.config, nats: opts.fleet, dataDir })
       : startKernel(log, { netns: opts.netns, dataDir, config: config.config, history: true, stallWarnings: true });
   } catch (err) {
     server.close();

@@ -1,7 +1,7 @@
 'use client';
 // A wall tile's last hour of byte rate from the history (the tunnel page's series, server/history), drawn
 // as a faint strip along the tile's foot: breaks where nothing was seen, nothing at all without history
-// (a fleet console's remote tunnels, history off). Read again each minute, the history's step.
+// (history off, or no row yet). Read again each minute, the history's step.
 import { useEffect, useState } from 'react';
 import type { TunnelSample } from '@/server/wire/tunnels';
 import type { HistoryGap } from '@/server/wire/tunnels';

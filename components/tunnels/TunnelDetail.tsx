@@ -10,6 +10,7 @@ import type uPlot from 'uplot';
 import type { OnWire } from '@/server/wire/entities';
 import type { Alarm, HistoryGap, Rotation, Tunnel } from '@/server/wire/tunnels';
 import type { HistoryAlarm, TunnelSample } from '@/server/wire/tunnels';
+import { keyOnHost, refOnHost, type OnHost } from '@/server/wire/fleet';
 import { useEntities, useLiveStatus } from '../live/keys';
 import { Panel, PanelBody } from '../ui/Panel';
 import { useUrlState } from '../ui/useUrlState';
@@ -23,7 +24,7 @@ import { formatDuration } from '../sa/sa-text';
 import { alignSeries, buildSeries, clipSpans, emptySeries, rangeOf, RANGES, seriesCsv, utcOffset, type Span, type TunnelSeries } from './history-series';
 import { formatByteRate, formatPerUnit, HistoryChart, type ChartSeries, type Marker } from './HistoryChart';
 
-type T = OnWire<Tunnel>;
+type T = OnWire<Tunnel> & OnHost;
 type R = OnWire<Rotation>;
 
 
@@ -78,7 +79,7 @@ export function TunnelDetail({ tunnelKey }: { tunnelKey: string }) {
   const [url, setUrl] = useUrlState();
   const dark = useDark();
   const t = tunnels?.rows.get(tunnelKey);
-  const reverseKey = t?.reverse;
+  const reverseKey = t?.reverse ? keyOnHost(t, t.reverse) : undefined;
   const rev = reverseKey ? tunnels?.rows.get(reverseKey) : undefined;
 
   // The range: fixed when the URL changes (a named range then slides with the live points).
@@ -157,11 +158,11 @@ export function TunnelDetail({ tunnelKey }: { tunnelKey: string }) {
   const rotations = useMemo(() => {
     const m = new Map<string, R>();
     for (const r of rec?.rotations ?? []) m.set(r.key, r);
-    for (const r of liveRotations?.rows.values() ?? []) if (r.tunnel === tunnelKey && r.time >= since) m.set(r.key, r);
+    for (const r of liveRotations?.rows.values() ?? []) if (keyOnHost(r, r.tunnel) === tunnelKey && r.time >= since) m.set(r.key, r);
     return [...m.values()].sort((a, b) => a.time - b.time);
   }, [rec, liveRotations, liveRotations?.version, tunnelKey, since]);
   const markers = useMemo<Marker[]>(() => rotations.map((r) => ({ time: r.time, text: `${new Date(r.time).toLocaleString()} · ${rotationText(r)} · ${CAUSE_WORDS[r.cause] ?? r.cause}` })), [rotations]);
-  const activeAlarms = useMemo(() => [...(liveAlarms?.rows.values() ?? [])].filter((a) => a.ref === `tunnel:${tunnelKey}`) as Array<OnWire<Alarm>>, [liveAlarms, liveAlarms?.version, tunnelKey]);
+  const activeAlarms = useMemo(() => [...(liveAlarms?.rows.values() ?? [])].filter((a) => refOnHost(a, a.ref) === `tunnel:${tunnelKey}`) as Array<OnWire<Alarm>>, [liveAlarms, liveAlarms?.version, tunnelKey]);
   const alarmSpans = useMemo(() => {
     const spans = (rec?.alarms ?? []).map((a) => ({ from: a.since, to: a.clearedAt ?? until, text: ALARM_WORDS[a.type] ?? a.type }));
     for (const a of activeAlarms) if (!spans.some((s) => s.from === a.since)) spans.push({ from: a.since, to: until, text: ALARM_WORDS[a.type] ?? a.type });
@@ -212,8 +213,8 @@ export function TunnelDetail({ tunnelKey }: { tunnelKey: string }) {
   const exportCsv = () => download(`${t?.name ?? tunnelKey} ${range.name}.csv`.replace(/[^\w.-]+/g, '_'), new Blob([seriesCsv(self.s, back?.s)], { type: 'text/csv' }));
 
   const nowMs = liveNow ?? Date.now();
-  const rk = rekeyText(t?.countdown, nowMs);
-  const currentSa = t?.current ? sas?.rows.get(t.current.sa) : undefined;
+  const rk = rekeyText(t?.countdown, nowMs, t?.state);
+  const currentSa = t?.current ? sas?.rows.get(keyOnHost(t, t.current.sa)) : undefined;
   const common = { since, until, markers, alarms: alarmSpans, unseen, dark, syncKey: `tunnel:${tunnelKey}` };
   const localInput = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 
@@ -224,7 +225,7 @@ export function TunnelDetail({ tunnelKey }: { tunnelKey: string }) {
         {t && (
           <dl className="grid grid-cols-2 gap-x-6 gap-y-2 px-4 py-3 text-sm md:grid-cols-4" data-testid="tunnel-header">
             <div><dt className="text-xs text-slate-500">State</dt><dd className="font-semibold" data-testid="tunnel-state">{t.state}{t.direction ? ` · ${t.direction}` : ''}</dd></div>
-            <div><dt className="text-xs text-slate-500">Current SA</dt><dd className="font-mono text-xs">{t.current ? <Link className="underline" href={`/sas?sa=${encodeURIComponent(t.current.sa)}`}>{formatSpi(t.current.spi)}</Link> : t.keyId !== undefined ? `key-id ${t.keyId}` : '—'} {t.current?.fingerprint ?? ''}</dd></div>
+            <div><dt className="text-xs text-slate-500">Current SA</dt><dd className="font-mono text-xs">{t.current ? <Link className="underline" href={`/sas?sa=${encodeURIComponent(keyOnHost(t, t.current.sa))}`}>{formatSpi(t.current.spi)}</Link> : t.keyId !== undefined ? `key-id ${t.keyId}` : '—'} {t.current?.fingerprint ?? ''}</dd></div>
             <div><dt className="text-xs text-slate-500">Algorithm</dt><dd className="text-xs">{t.current?.algorithm ?? (currentSa ? '' : '—')}{t.current?.offload ? ` · offload ${t.current.offload}` : ''}</dd></div>
             <div><dt className="text-xs text-slate-500">Reverse</dt><dd className="font-mono text-xs">{rev ? <Link className="underline" href={tunnelHref(rev.key)}>{rev.name}</Link> : '—'}</dd></div>
             <div><dt className="text-xs text-slate-500">{rk.label}</dt><dd className={rk.urgent ? 'font-semibold text-amber-700 dark:text-amber-400' : ''} data-testid="tunnel-rekey">{rk.value}</dd></div>
@@ -301,13 +302,13 @@ function RotationList({ tunnelKey, tunnel, since, until }: { tunnelKey: string; 
     };
   }, [tunnelKey, sinceKey, pageUntil, tunnel?.rotations]);
   // The SA a rotation made, when it is still alive: one of the tunnel's SAs with the new SPI.
-  const saOf = (r: R) => tunnel?.sas.find((k) => sas?.rows.get(k)?.spi === r.newSpi);
+  const saOf = (r: R) => tunnel?.sas.map((k) => keyOnHost(tunnel, k)).find((k) => sas?.rows.get(k)?.spi === r.newSpi);
   // The first page takes the rotations seen live since it was read (the record has them at the next read).
   const rows = useMemo(() => {
     const read = page?.rotations ?? [];
     if (cursors.length || !live) return read;
     const newest = read[0]?.time ?? since;
-    const fresh = [...live.rows.values()].filter((r) => r.tunnel === tunnelKey && r.time > newest && !read.some((x) => x.key === r.key)).sort((a, b) => b.time - a.time);
+    const fresh = [...live.rows.values()].filter((r) => keyOnHost(r, r.tunnel) === tunnelKey && r.time > newest && !read.some((x) => x.key === r.key)).sort((a, b) => b.time - a.time);
     return [...fresh, ...read];
   }, [page, cursors.length, live, live?.version, tunnelKey, since]);
   return (

@@ -69,8 +69,8 @@ function Tile({ t, now, host }: { t: T; now: number; host?: string }) {
   return (
     <article data-testid="wall-tile" data-state={t.state} data-alarm={alarm} data-host={host} className={`relative flex flex-col gap-1 overflow-hidden rounded-xl border-4 px-4 py-2 ${alarm ? 'border-amber-400 bg-amber-950' : st.box}`} style={{ height: TILE.height }}>
       {/* The last hour's byte rate from history, faint behind the tile's foot (no layout space of its own); a
-          fleet console keeps no history of its hosts' tunnels. */}
-      {!host && <RateStrip tunnelKey={t.key} className="pointer-events-none absolute inset-x-0 bottom-0 h-12 w-full text-sky-300 opacity-40" />}
+          fleet console's history is its own record of what its hosts sent (docs/fleet.md). */}
+      <RateStrip tunnelKey={t.key} className="pointer-events-none absolute inset-x-0 bottom-0 h-12 w-full text-sky-300 opacity-40" />
       <div className="flex items-baseline justify-between gap-3">
         <span className="text-2xl font-black tracking-wider">{alarm ? '⚠ ' : ''}{st.word}</span>
         {host && <span className="truncate font-mono text-xl text-slate-300">{host}</span>}

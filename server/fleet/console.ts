@@ -347,6 +347,12 @@ export class FleetConsole {
     } catch (err) {
       return this.drop(f, m.subject, err);
     }
+    // A change it published is heard from it too (FleetHost.lastSeen): a host back after a silence is up with its first delta, not its next heartbeat.
+    const at = m.time.getTime();
+    if (at > f.heardAt) {
+      f.heardAt = at;
+      if (f.state !== 'up') this.evaluate(f);
+    }
     if (b.boot !== rec.boot || b.through <= f.last) return; // another boot (its host record decides), or in the snapshot already
     if (b.from > f.last + 1) return this.hole(f, `its deltas jump from seq ${f.last} to ${b.from}`);
     for (const d of b.deltas) if (d.seq > f.last) this.apply(f, d);

@@ -9,6 +9,9 @@
 // turns the 'history' source status to not-available/error with the reason; the live view goes on.
 // A source's stale spans (its status 'stale' until it is something else) are kept too: a tunnel's samples
 // come with the spans its source was stale as gaps of their own.
+// The fleet console (opts.fleet) records what it receives from its hosts the same way, under its own names
+// ("<host>/<key>"): samples of their tunnels, their rotations and alarms (model rows: it has no tracker), and
+// its blind spans per host — the host row not 'up' (stale, unreachable, mismatch) — as gaps (docs/fleet.md).
 // close() (SIGTERM) commits the queue, marks the run stopped, checkpoints the WAL into the file.
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +22,7 @@ import type { TunnelState } from '../model/tunnels.ts';
 import type { Logger } from '../log.ts';
 import type { KernelEvent, OnWire, SourceState, SourceStatus } from '../wire/entities.ts';
 import type { Alarm, HistoryGap, Rotation, Tunnel } from '../wire/tunnels.ts';
+import { hostKey, hostOfKey, keyOnHost, refOnHost, type FleetHost, type OnHost } from '../wire/fleet.ts';
 import type { ViciAction } from '../wire/vici.ts';
 import type { HistoryAlarm, HistoryInfo, HistoryReader, TunnelSample, Window } from './reader.ts';
 
@@ -39,7 +43,12 @@ export interface HistoryOptions {
   now?: () => number;
   /** Test seam: open this file instead of dataDir/history.sqlite. */
   file?: string;
+  /** The fleet console: rotations and alarms are its hosts' model rows, and a host not 'up' is a blind span. */
+  fleet?: boolean;
 }
+
+/** The stale-span source of a fleet host's blind spans (the console heard nothing, or could not apply it). */
+const blindSource = (host: string) => `host:${host}`;
 
 type Row =
   | { t: 'event'; time: number; source: string; type: string; summary: string; ref?: string }
@@ -99,6 +108,8 @@ export class History implements HistoryReader {
   private readonly tunnelIds = new Map<string, number>();
   /** Sources stale now (an open span in stale_spans). */
   private readonly stale = new Set<string>();
+  /** The fleet console: alarms raised now (key → type), to record a raise and a clear once each. */
+  private readonly raised = new Map<string, string>();
 
   constructor(private readonly model: Model, private readonly log: Logger, private readonly opts: HistoryOptions) {
     this.now = opts.now ?? Date.now;
@@ -195,20 +206,44 @@ export class History implements HistoryReader {
   }
 
   private onChange(c: ModelChange): void {
-    if (c.kind === 'source' && c.op === 'upsert') return this.sourceState(c.value as SourceStatus);
+    if (c.kind === 'source' && c.op === 'upsert') {
+      const s = c.value as SourceStatus & OnHost;
+      return this.staleSpan(keyOnHost(s, s.id), s.state === 'stale', s.since);
+    }
     if (c.kind === 'vici-action' && c.op === 'upsert') return this.push({ t: 'vici-action', a: c.value as ViciAction });
+    if (this.opts.fleet) this.fromHost(c);
     if (c.kind !== 'event' || c.op !== 'upsert') return;
-    const e = c.value as OnWire<KernelEvent>;
+    const e = c.value as OnWire<KernelEvent> & OnHost;
     if (HISTORY_SKIP_EVENT_TYPES.has(e.type)) return;
-    this.push({ t: 'event', time: e.time, source: e.source, type: e.type, summary: e.summary, ...(e.ref ? { ref: e.ref } : {}) });
+    this.push({ t: 'event', time: e.time, source: keyOnHost(e, e.source), type: e.type, summary: e.summary, ...(e.ref ? { ref: refOnHost(e, e.ref) } : {}) });
   }
 
-  private sourceState(s: SourceStatus): void {
-    const stale = s.state === 'stale';
-    if (stale === this.stale.has(s.id)) return;
-    if (stale) this.stale.add(s.id);
-    else this.stale.delete(s.id);
-    this.push({ t: 'stale', source: s.id, at: stale ? s.since : this.now(), stale });
+  /** The fleet console: a host's rotations and alarms as its rows come and go, and the host's blind spans. */
+  private fromHost(c: ModelChange): void {
+    if (c.kind === 'host' && c.op === 'upsert') {
+      const h = c.value as FleetHost;
+      // Blind from the last thing heard (nothing after it was seen), until the host is up again.
+      return this.staleSpan(blindSource(h.host), h.state !== 'up', h.lastSeen || h.since);
+    }
+    if (c.kind === 'rotation' && c.op === 'upsert') return this.rotation(c.value as Rotation);
+    if (c.kind !== 'alarm') return;
+    const held = this.raised.get(c.key);
+    const a = c.op === 'upsert' ? (c.value as Alarm) : undefined;
+    if (held !== undefined && held !== a?.type) {
+      this.raised.delete(c.key);
+      this.push({ t: 'alarm-cleared', key: c.key, at: this.now() });
+    }
+    if (a && held !== a.type) {
+      this.raised.set(c.key, a.type);
+      this.alarmRaised(a);
+    }
+  }
+
+  private staleSpan(source: string, stale: boolean, since: number): void {
+    if (stale === this.stale.has(source)) return;
+    if (stale) this.stale.add(source);
+    else this.stale.delete(source);
+    this.push({ t: 'stale', source, at: stale ? since : this.now(), stale });
   }
 
   rotation(r: Rotation): void {
@@ -304,10 +339,11 @@ export class History implements HistoryReader {
               act.run(r.a.key, r.a.startedAt, JSON.stringify(r.a));
               break;
             case 'rotation':
-              rot.run(r.r.key, r.r.time, r.r.tunnel, r.r.family, JSON.stringify(r.r));
+              // A fleet host's rotation under the console's tunnel key (its row, as sent, keeps the host's).
+              rot.run(r.r.key, r.r.time, keyOnHost(r.r as OnHost, r.r.tunnel), r.r.family, JSON.stringify(r.r));
               break;
             case 'alarm-raised':
-              raise.run(r.a.key, r.a.type, r.a.ref, r.a.since, JSON.stringify(r.a));
+              raise.run(r.a.key, r.a.type, refOnHost(r.a as OnHost, r.a.ref), r.a.since, JSON.stringify(r.a));
               break;
             case 'alarm-cleared':
               clear.run(r.at, r.key);
@@ -417,7 +453,11 @@ export class History implements HistoryReader {
     const w = this.where(q, 'time', [['source', q.source], ['type', q.type], ['ref', q.ref]]);
     const rows = this.db!.prepare(`SELECT id, time, source, type, summary, ref FROM events ${w.sql} ORDER BY time DESC, id DESC LIMIT ?`).all(...w.args, q.limit + 1) as Array<{ id: number; time: number; source: string; type: string; summary: string; ref: string | null }>;
     const truncated = rows.length > q.limit;
-    return { events: rows.slice(0, q.limit).map((r) => ({ id: r.id, historyId: r.id, time: r.time, source: r.source, type: r.type, summary: r.summary, ...(r.ref ? { ref: r.ref } : {}) })), truncated };
+    const host = (source: string) => {
+      const h = hostOfKey(source); // a fleet host's event: its source as the console names it
+      return h === undefined ? {} : { host: h };
+    };
+    return { events: rows.slice(0, q.limit).map((r) => ({ id: r.id, historyId: r.id, time: r.time, source: r.source, type: r.type, summary: r.summary, ...(r.ref ? { ref: r.ref } : {}), ...host(r.source) })), truncated };
   }
 
   rotations(q: Window & { tunnel?: string; family?: string }): { rotations: Array<OnWire<Rotation>>; truncated: boolean } {
@@ -447,7 +487,12 @@ export class History implements HistoryReader {
   samples(q: Window & { tunnel: string }): { samples: TunnelSample[]; gaps: HistoryGap[]; truncated: boolean } {
     this.flushForRead();
     const id = this.tunnelIds.get(q.tunnel);
-    const gaps = [...this.gaps(q.since), ...this.staleSpans(SOURCE_OF_FAMILY[q.tunnel.slice(0, q.tunnel.indexOf(':'))], q)].sort((a, b) => b.from - a.from);
+    // A fleet host's tunnel ("<host>/<key>"): its source's stale spans on that host, and the console's blind spans of the host.
+    const host = hostOfKey(q.tunnel);
+    const key = host === undefined ? q.tunnel : q.tunnel.slice(host.length + 1);
+    const source = SOURCE_OF_FAMILY[key.slice(0, key.indexOf(':'))];
+    const stale = host === undefined ? this.staleSpans(source, q) : [...this.staleSpans(source && hostKey(host, source), q), ...this.staleSpans(blindSource(host), q)];
+    const gaps = [...this.gaps(q.since), ...stale].sort((a, b) => b.from - a.from);
     if (id === undefined) return { samples: [], gaps, truncated: false };
     const w = this.where(q, 'time', []);
     const stmt = this.db!.prepare(`SELECT time, bytes, packets, integrity, replay, rotations FROM samples ${w.sql ? `${w.sql} AND` : 'WHERE'} tunnel = ? ORDER BY time ASC LIMIT ?`).safeIntegers(true);

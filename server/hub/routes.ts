@@ -11,7 +11,7 @@ import type { Role } from '../config.ts';
 import type { HistoryReader } from '../history/reader.ts';
 import type { EntityKind, EntityKinds } from '../wire/protocol.ts';
 import { ROTATION_FAMILIES, TUNNEL_FAMILIES, TUNNEL_STATES } from '../wire/tunnels.ts';
-import { keyOnHost } from '../wire/fleet.ts';
+import { hostKey, hostOfKey, keyOnHost } from '../wire/fleet.ts';
 import { HOST_NAME } from '../fleet/protocol.ts';
 import type { ViciActionName, ViciActionTarget } from '../wire/vici.ts';
 
@@ -44,7 +44,7 @@ export const HostQuery = z.object(ByHost).strict();
 export const EventsQuery = z.object({ ...ByHost, ...Window, limit: Limit(200, 5000), source: z.string().max(64).optional(), type: z.string().max(64).optional(), ref: z.string().max(512).optional() }).strict();
 export const RotationsQuery = z.object({ ...ByHost, ...Window, limit: Limit(200, 5000), tunnel: z.string().max(512).optional(), family: z.enum(ROTATION_FAMILIES).optional() }).strict();
 export const AlarmsQuery = z.object({ ...ByHost, ...Window, limit: Limit(200, 5000), type: z.string().max(64).optional(), ref: z.string().max(512).optional() }).strict();
-export const SamplesQuery = z.object({ ...Window, limit: Limit(1000, 20000), tunnel: z.string().min(1).max(512) }).strict();
+export const SamplesQuery = z.object({ ...ByHost, ...Window, limit: Limit(1000, 20000), tunnel: z.string().min(1).max(512).describe("The tunnel's key; on a fleet console '<host>/<key>', or the host's own key with ?host=") }).strict();
 export const SasQuery = z.object({ ...ByHost, tunnel: z.string().max(512).optional() }).strict();
 export const TunnelsQuery = z.object({ ...ByHost, family: z.enum(TUNNEL_FAMILIES).optional(), state: z.enum(TUNNEL_STATES).optional() }).strict();
 
@@ -161,7 +161,8 @@ export const ROUTES: Route[] = [
     handle: (ctx, q, _r, res) => {
       const query = q as z.infer<typeof SamplesQuery>;
       if (!ctx.history?.available) return sendJson(res, 200, { samples: [], gaps: [], truncated: false, note: noHistory });
-      sendJson(res, 200, ctx.history.samples(query));
+      const tunnel = query.host && hostOfKey(query.tunnel) === undefined ? hostKey(query.host, query.tunnel) : query.tunnel;
+      sendJson(res, 200, ctx.history.samples({ ...query, tunnel }));
     },
   },
   { method: 'GET', path: '/api/v1/ovpn', role: 'viewer', summary: 'OpenVPN data-channel offload devices and peers', query: HostQuery, handle: (ctx, q, _r, res) => sendJson(res, 200, { devices: rows(ctx, 'ovpn-dev', q), peers: rows(ctx, 'ovpn-peer', q) }) },

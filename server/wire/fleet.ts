@@ -51,3 +51,19 @@ export function hostKey(host: string, key: string): string {
 export function keyOnHost(row: OnHost, key: string): string {
   return row.host === undefined ? key : hostKey(row.host, key);
 }
+
+/**
+ * A reference "<kind>:<key>" in a row (an alarm's or event's `ref`), as the model holding the row names it:
+ * "tunnel:<host>/<key>" for a host's row. "host:<name>" refs are the console's own (a host row's key is its name).
+ */
+export function refOnHost(row: OnHost, ref: string): string {
+  const i = ref.indexOf(':');
+  return row.host === undefined || i < 0 || ref.startsWith('host:') ? ref : `${ref.slice(0, i + 1)}${hostKey(row.host, ref.slice(i + 1))}`;
+}
+
+/** The host in front of a console's tunnel or source key (hostKey), if any: a tunnel key starts "<family>:", a source id has no '/', a host name has no ':' or '/'. */
+export function hostOfKey(key: string): string | undefined {
+  const slash = key.indexOf('/');
+  const colon = key.indexOf(':');
+  return slash > 0 && (colon < 0 || slash < colon) ? key.slice(0, slash) : undefined;
+}
