@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useMemo } from 'react';
 import type { OnWire } from '@/server/wire/entities';
 import type { Rotation, Tunnel } from '@/server/wire/tunnels';
+import { IKE_DOWN_WORDS } from '@/server/wire/vici';
 import { keyOnHost } from '@/server/wire/fleet';
 import { useEntities, useLiveStatus } from '../live/keys';
 import { Panel, PanelBody } from '../ui/Panel';
@@ -91,7 +92,7 @@ export function TunnelsView() {
   const columns = columnsOf<T>([
     ...(fleet ? [{ id: 'host', header: 'Host', cell: (t: T) => <span className="font-mono text-xs">{hostOf(t)}</span>, sortValue: (t: T) => hostOf(t) }] : []),
     { id: 'name', header: 'Tunnel', cell: (t) => <Link href={tunnelHref(t.key)} onClick={(e) => e.stopPropagation()} className="font-mono text-xs underline decoration-slate-400">{t.name}</Link>, sortValue: (t) => t.name },
-    { id: 'state', header: 'State', cell: (t) => <span className={STATE_TONE[t.state] ?? ''}>{t.state}</span>, sortValue: (t) => t.state },
+    { id: 'state', header: 'State', cell: (t) => <span className={STATE_TONE[t.state] ?? ''}>{t.state}{t.ike?.downReason ? ` · ${IKE_DOWN_WORDS[t.ike.downReason]}` : ''}</span>, sortValue: (t) => t.state },
     { id: 'dir', header: 'Dir', cell: (t) => t.direction ?? '—' },
     { id: 'current', header: 'Current', cell: (t) => (t.current ? <span className="font-mono text-xs">{formatSpi(t.current.spi)} {t.current.fingerprint ?? ''}</span> : t.keyId !== undefined ? `key-id ${t.keyId}` : wgPeers.get(t.key) ? <WireguardPeerKey publicKey={wgPeers.get(t.key)!.publicKey} /> : '—') },
     { id: 'alg', header: 'Algorithm', cell: (t) => <span className="text-xs">{t.current?.algorithm ?? '—'}{t.current?.offload ? ` · offload ${t.current.offload}` : ''}</span> },
@@ -125,7 +126,7 @@ export function TunnelsView() {
     { id: 'tunnel', header: 'Tunnel', cell: (r) => <span className="font-mono text-xs">{r.tunnelName}</span>, sortValue: (r) => r.tunnelName },
     { id: 'change', header: 'Change', cell: (r) => <span className="font-mono text-xs">{rotationText(r)}</span> },
     { id: 'fp', header: 'Key fingerprint', cell: (r) => <span className="font-mono text-xs">{r.oldFingerprint || r.newFingerprint ? `${r.oldFingerprint ?? '—'} → ${r.newFingerprint ?? '—'}` : '—'}</span> },
-    { id: 'cause', header: 'Cause', cell: (r) => CAUSE_WORDS[r.cause] ?? r.cause, sortValue: (r) => r.cause },
+    { id: 'cause', header: 'Cause', cell: (r) => `${CAUSE_WORDS[r.cause] ?? r.cause}${r.by ? ` (${r.by})` : ''}`, sortValue: (r) => r.cause },
     {
       id: 'overlap',
       header: 'Overlap',

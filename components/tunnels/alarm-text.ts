@@ -31,6 +31,7 @@ export const CAUSE_WORDS: Record<string, string> = {
   'new-key': 'new key',
   'key-rotate': 'key rotate',
   handshake: 'handshake',
+  operator: 'operator rekey',
 };
 
 export const CAUSE_TONE: Record<string, string> = {
@@ -42,4 +43,5 @@ export const CAUSE_TONE: Record<string, string> = {
   'new-key': 'bg-violet-500',
   'key-rotate': 'bg-fuchsia-500',
   handshake: 'bg-teal-500',
+  operator: 'bg-orange-500',
 };
