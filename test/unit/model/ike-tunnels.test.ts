@@ -137,4 +137,13 @@ test('an operator rekey of a CHILD SA is the cause of its tunnels’ next rotati
   await settle();
   assert.equal(rotations.at(-1)!.cause, 'daemon-rekey');
   assert.equal(rotations.at(-1)!.by, undefined);
+  // A rekey charon refused causes nothing: the daemon's own rekey right after it is the daemon's.
+  const refused: ViciAction = { ...action, key: `${clock.now}-2`, target: { childId: 9 }, startedAt: clock.now };
+  model.upsert('vici-action', refused.key, refused);
+  model.upsert('vici-action', refused.key, { ...refused, result: 'failed', error: 'no' });
+  clock.now += 1000;
+  put(model, espSa(0xc6000006, '10.0.0.1', '10.0.0.2', 1, Math.floor(clock.now / 1000)));
+  await settle();
+  assert.equal(rotations.at(-1)!.newSpi, 0xc6000006);
+  assert.equal(rotations.at(-1)!.cause, 'daemon-rekey');
 });

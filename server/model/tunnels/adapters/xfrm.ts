@@ -168,7 +168,9 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
         grouping.policy(c.key, c.op === 'upsert' ? (c.value as OnWire<XfrmPolicy>) : undefined, host.mark);
       } else if (c.kind === 'vici-action') {
         const a = c.op === 'upsert' ? (c.value as ViciAction) : undefined;
-        if (a?.action === 'rekey' && 'childId' in a.target && a.result !== 'failed' && !rekeys.has(a.key)) rekeys.set(a.key, { childSa: String(a.target.childId), by: a.by, at: a.startedAt, rotated: new Set() });
+        // A rekey charon refused made no rotation: it stops waiting for one.
+        if (a?.result === 'failed') rekeys.delete(c.key);
+        else if (a?.action === 'rekey' && 'childId' in a.target && !rekeys.has(a.key)) rekeys.set(a.key, { childSa: String(a.target.childId), by: a.by, at: a.startedAt, rotated: new Set() });
       } else join.onChange(c);
     },
     beforePass() {
