@@ -238,6 +238,8 @@ export class Metrics {
       let s = this.series.get(key);
       const fresh = !s;
       if (!s) this.series.set(key, (s = { tunnel: own ? t.key : OTHER, ...hostLabel(t), name: own ? t.name : 'other tunnels', family: own ? t.family : 'mixed', counts: { bytes: 0n, packets: 0n, integrity: 0n, replay: 0n, replayWindow: 0n, rotations: 0n } }));
+      // A tunnel named after its first scrape (strongSwan's "conn/child (peer id)", joined after its SAs) is named so here too.
+      else if (own && s.name !== t.name) s.name = t.name;
       // A new series starts at the tunnel's total; after that, and in "other", only gains are added.
       addGain(s.counts, now, fresh ? undefined : this.lastSeen.get(t.key));
       this.lastSeen.set(t.key, now);

@@ -118,3 +118,15 @@ test('wireguard peers: rx/tx bytes and the last handshake as a Unix time (0: nev
   model.remove('wg-peer', `5:${pub(2)}`);
   assert.ok(!(await m.text()).includes(pub(2)), 'a gone peer has no series');
 });
+
+test('a tunnel renamed after its first scrape (strongSwan\'s view joined after its SAs) carries its new name', async () => {
+  const model = new Model();
+  const m = new Metrics(model, { maxTunnelSeries: 10 });
+  const t = tunnel(1, 100n);
+  model.upsert('tunnel', t.key, t);
+  assert.match(await m.text(), /sascope_tunnel_bytes_total\{tunnel="[^"]+",name="t1",family="xfrm"\} 100/);
+  model.upsert('tunnel', t.key, { ...t, name: 'site/net (CN=berlin)', bytes: 150n });
+  const text = await m.text();
+  assert.match(text, /sascope_tunnel_bytes_total\{tunnel="[^"]+",name="site\/net \(CN=berlin\)",family="xfrm"\} 150/);
+  assert.ok(!text.includes('name="t1"'));
+});
