@@ -60,12 +60,12 @@ export function toWire(v: unknown): unknown {
 }
 
 /**
- * Small parts whose fields are all primitives and repeat across rows (a zero selector, lifetime limits,
- * algorithm references, counters at zero, flag lists) are kept once: one frozen copy per distinct value,
- * found by walking its fields' values down a trie of Maps (no key string is built: the strings are the
- * shared ones above, whose hashes V8 keeps). ~100 B saved each, a few per row: a third of an SA row. A
- * shape is tried for a while and left alone when its values seldom repeat (counters, a peer's address),
- * and at once when it holds a part of its own (a row's lifetime), so it costs no time there. Pools are
+ * Small parts whose fields are primitives or shared parts and repeat across rows (a zero selector, lifetime
+ * limits, algorithm references, counters at zero, flag lists, a policy's lifetime) are kept once: one frozen
+ * copy per distinct value, found by walking its fields' values down a trie of Maps (no key string is built:
+ * the strings are the shared ones above, whose hashes V8 keeps). ~100 B saved each, a few per row: a third
+ * of an SA row. A shape is tried for a while and left alone when its values seldom repeat (counters, a
+ * peer's address), and at once when it holds a part of its own (an SA's lifetime), so it costs no time there. Pools are
  * bounded: full, one starts over (rows keep what they share).
  */
 interface Pool {
@@ -95,8 +95,11 @@ function pooled<T extends object>(pool: Pool, o: T, fields: readonly string[] | 
   for (let i = 0; i < n; i++) {
     const x = fields ? (o as Record<string, unknown>)[fields[i]!] : (o as unknown[])[i];
     const t = typeof x;
-    if (t !== 'string' && t !== 'number' && t !== 'boolean') {
-      if (fields) pool.root = undefined; // a shape with a part inside (a row's lifetime): never one of these
+    // A part inside counts by identity when it is a shared (frozen) one: a policy's lifetime of shared limits
+    // and a shared current is one of few. A part of its own (an SA's unique current) makes the shape's
+    // values never repeat: the pool is left alone at once.
+    if (t !== 'string' && t !== 'number' && t !== 'boolean' && !(t === 'object' && x !== null && Object.isFrozen(x))) {
+      if (fields) pool.root = undefined;
       return o;
     }
     if (i > 0) {
@@ -118,10 +121,15 @@ export function sharedPart<T extends object>(v: T): T {
   return toWire(v) as T;
 }
 
-/** Arrays by length: [] and ['x'] are different values; 1 and "1" are (Map keys are typed). */
+/**
+ * Arrays by length: [] and ['x'] are different values; 1 and "1" are (Map keys are typed). Arrays of parts
+ * (a check's differences, a policy's templates) have pools of their own: their trials do not end the
+ * sharing of flag lists.
+ */
 const arrayPools = Array.from({ length: 9 }, newPool);
+const partArrayPools = Array.from({ length: 9 }, newPool);
 function sharedArray(a: unknown[]): unknown[] {
-  return a.length > 8 ? a : pooled(arrayPools[a.length]!, a, undefined);
+  return a.length > 8 ? a : pooled((typeof a[0] === 'object' ? partArrayPools : arrayPools)[a.length]!, a, undefined);
 }
 
 type WireBuilder = (v: Record<string, unknown>, key: string | undefined, tw: (x: unknown) => unknown) => Record<string, unknown>;

@@ -23,3 +23,19 @@ test('parts that repeat across rows are kept once, frozen, and a change to one r
   assert.equal((m.get('tunnel', 't2') as { selector: { proto: unknown } }).selector.proto, '6', '"6" and 6 are different values');
   assert.equal((m.get('tunnel', 't1') as { selector: { proto: unknown } }).selector.proto, 6);
 });
+
+test('a part made of shared parts is shared too (policies\' lifetimes, a check\'s differences), and a part holding one of its own is not', () => {
+  const m = new Model();
+  const limits = { softByteLimit: '18446744073709551615', hardByteLimit: '18446744073709551615' };
+  const lifetime = (addTime: string) => ({ config: { ...limits }, current: { bytes: '0', addTime } });
+  for (let i = 0; i < 3; i++) m.upsert('policy', `p${i}`, { index: i, lifetime: lifetime('1795443032'), differences: [{ field: 'mode', xfrm: 'transport', pfkey: 'tunnel' }] });
+  const rows = [0, 1, 2].map((i) => m.get('policy', `p${i}`) as { lifetime: { config: object }; differences: object[] });
+  assert.equal(rows[0]!.lifetime, rows[2]!.lifetime);
+  assert.equal(rows[0]!.differences, rows[1]!.differences);
+  assert.ok(Object.isFrozen(rows[0]!.lifetime) && Object.isFrozen(rows[0]!.differences));
+  m.upsert('policy', 'p3', { index: 3, lifetime: lifetime('1795443033'), differences: [] });
+  const p3 = m.get('policy', 'p3') as { lifetime: { current: { addTime: string }; config: object } };
+  assert.deepEqual([p3.lifetime.current.addTime, p3.lifetime.config], ['1795443033', rows[0]!.lifetime.config]);
+  const o = m.get('policy', 'p0') as { lifetime: { current: { addTime: string } } };
+  assert.equal(o.lifetime.current.addTime, '1795443032', 'the others keep their own value');
+});
