@@ -10,7 +10,7 @@
 import type { Model, ModelChange } from './model.ts';
 import type { AlarmBook, AlarmWanted } from './alarms.ts';
 import type { SourceStatus } from '../wire/entities.ts';
-import { VICI_FAILURE_WORDS, type ViciCertificate, type ViciConnection, type ViciIkeSa } from '../wire/vici.ts';
+import { namesItsPeer, VICI_FAILURE_WORDS, type ViciCertificate, type ViciConnection, type ViciIkeSa } from '../wire/vici.ts';
 import { VICI_CERT_WARN_DAYS_DEFAULT } from '../config-defaults.ts';
 
 export interface ViciAlarmOptions {
@@ -83,7 +83,7 @@ export class ViciAlarms {
 /** The alarms a connection wants, given its IKE SAs and whether it was up before. */
 export function wanted(c: ViciConnection, ikes: readonly ViciIkeSa[], wasUp: boolean): AlarmWanted[] {
   const up = ikes.some((i) => i.state === 'ESTABLISHED');
-  const named = c.remoteAddrs.length > 0 && !c.remoteAddrs.some((a) => a === '%any' || a === '0.0.0.0/0' || a === '::/0');
+  const named = namesItsPeer(c);
   const out: AlarmWanted[] = [];
   const why = c.lastReason ? `: ${VICI_FAILURE_WORDS[c.lastReason.code]}` : '';
   if (ikes.length === 0 && named && (wasUp || c.lastReason)) out.push({ type: 'ike-down', severity: 'critical', summary: `${c.name}: no IKE SA with ${c.remoteAddrs.join(', ')}${why}` });

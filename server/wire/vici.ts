@@ -208,11 +208,21 @@ export interface ViciCertificate {
 
 /**
  * Why a configured CHILD_SA has no SA (a tunnel of family 'ike'): never-established (not up while sascope
- * watched, no failure said), went-down (it was up, no failure said since), or charon's last failure after that.
+ * watched, no failure said), went-down (it was up, no failure said since), or charon's last failure after that;
+ * waiting-for-peer for a responder-only template (state idle, not down: see namesItsPeer).
  */
-export const IKE_DOWN_REASONS = ['never-established', 'went-down', ...VICI_FAILURE_REASONS] as const;
+export const IKE_DOWN_REASONS = ['never-established', 'went-down', 'waiting-for-peer', ...VICI_FAILURE_REASONS] as const;
 export type IkeDownReason = (typeof IKE_DOWN_REASONS)[number];
-export const IKE_DOWN_WORDS: Record<IkeDownReason, string> = { 'never-established': 'never established', 'went-down': 'went down', ...VICI_FAILURE_WORDS };
+export const IKE_DOWN_WORDS: Record<IkeDownReason, string> = {
+  'never-established': 'never established', 'went-down': 'went down', 'waiting-for-peer': 'waiting for a peer to connect', ...VICI_FAILURE_WORDS,
+};
+
+/**
+ * Whether a connection names the peer it goes to (remote_addrs set and none of them "any"). One that does not is a
+ * responder-only or road-warrior template: with no SA it waits for peers, it is not down.
+ */
+export const namesItsPeer = (c: Pick<ViciConnection, 'remoteAddrs'>): boolean =>
+  c.remoteAddrs.length > 0 && !c.remoteAddrs.some((a) => a === '%any' || a === '0.0.0.0/0' || a === '::/0');
 
 /** What strongSwan calls a tunnel (Tunnel.ike): its connection and child, the peer's identity, charon's IKE and CHILD SA (vici-ike, vici-child keys). */
 export interface TunnelIke {

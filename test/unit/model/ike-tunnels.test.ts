@@ -147,3 +147,15 @@ test('an operator rekey of a CHILD SA is the cause of its tunnels’ next rotati
   assert.equal(rotations.at(-1)!.newSpi, 0xc6000006);
   assert.equal(rotations.at(-1)!.cause, 'daemon-rekey');
 });
+
+test("a responder-only template (remote %any: remote access) with no SA is an idle 'ike' tunnel waiting for a peer, not down", async () => {
+  const { model, clock, settle, tunnels } = rig();
+  model.upsert('vici-conn', 'rw', { ...conn, name: 'rw', remoteAddrs: ['%any'], remote: [{ round: 'remote', class: 'EAP', id: '%any' }] });
+  await settle();
+  const row = tunnels()[0]!;
+  assert.deepEqual([row.key, row.state, row.name, row.ike?.downReason], ['ike:rw/net', 'idle', 'rw/net', 'waiting-for-peer']);
+  // A client's failed attempt does not make the template down either (the alarm says the failure).
+  model.patch('vici-conn', 'rw', { lastReason: { code: 'auth-failed', time: clock.now } });
+  await settle();
+  assert.equal(tunnels()[0]!.state, 'idle');
+});

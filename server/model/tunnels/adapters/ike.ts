@@ -1,12 +1,13 @@
 // strongSwan's configured CHILD_SAs that have no SA, as tunnels of their own family 'ike' (key "ike:<conn>/<child>",
-// state down, with why: never established, went down, or the last failure charon gave since it was last up).
+// state down, with why: never established, went down, or the last failure charon gave since it was last up; a
+// responder-only template — remote %any, e.g. remote access — is idle, waiting for a peer, not down).
 // A family of its own, not 'xfrm': the row is charon's configuration, not kernel state — no SA, no reqid, no
 // counters to keep across restarts, and it must not be mistaken for an XFRM tunnel that lost its SAs (that one
 // lingers with its own alarm). When charon has a CHILD SA of it installed, its XFRM SAs are a tunnel carrying
 // its name (the IKE join, ../ike-join.ts) and this row goes: one child is never two rows.
 // No alarm of its own: the connection's ike-down and ike-auth-failed (server/model/vici-alarms.ts) say it.
 import type { OnWire } from '../../../wire/entities.ts';
-import { ikeTunnelKey, ikeTunnelName, type IkeDownReason, type TunnelIke, type ViciChildSa, type ViciConnection } from '../../../wire/vici.ts';
+import { ikeTunnelKey, ikeTunnelName, namesItsPeer, type IkeDownReason, type TunnelIke, type ViciChildSa, type ViciConnection } from '../../../wire/vici.ts';
 import type { TunnelAdapterFactory } from '../adapter.ts';
 import { newTunnel } from '../track.ts';
 
@@ -97,12 +98,13 @@ export const ikeAdapter: TunnelAdapterFactory = (host) => {
       const s = states.get(t.key);
       // charon's last failure counts when it came after the child was last up (an old one is not why it is down now).
       const failed = c.lastReason && (s?.upSince === undefined || c.lastReason.time > s.upSince) ? c.lastReason.code : undefined;
-      const downReason: IkeDownReason = failed ?? (s?.upSince !== undefined ? 'went-down' : 'never-established');
+      const waits = !namesItsPeer(c);
+      const downReason: IkeDownReason = waits ? 'waiting-for-peer' : failed ?? (s?.upSince !== undefined ? 'went-down' : 'never-established');
       const peerId = c.remote.find((r) => r.id && r.id !== '%any')?.id;
       const ike: TunnelIke = { conn: pair.conn, child: pair.child, ...(peerId ? { peerId } : {}), downReason };
       row.ike = ike;
       row.name = ikeTunnelName(ike);
-      row.state = 'down';
+      row.state = waits ? 'idle' : 'down';
     },
   };
 };
