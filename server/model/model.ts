@@ -65,8 +65,8 @@ export function toWire(v: unknown): unknown {
  * copy per distinct value, found by walking its fields' values down a trie of Maps (no key string is built:
  * the strings are the shared ones above, whose hashes V8 keeps). ~100 B saved each, a few per row: a third
  * of an SA row. A shape is tried for a while and left alone when its values seldom repeat (counters, a
- * peer's address), and at once when it holds a part of its own (an SA's lifetime), so it costs no time there. Pools are
- * bounded: full, one starts over (rows keep what they share).
+ * peer's address), and at once when it holds a part of its own (an SA's lifetime), so it costs no time
+ * there. Pools are bounded: full, one starts over (rows keep what they share).
  */
 interface Pool {
   root: Map<unknown, unknown> | undefined;
@@ -126,11 +126,21 @@ export function sharedPart<T extends object>(v: T): T {
  * (a check's differences, a policy's templates) have pools of their own: their trials do not end the
  * sharing of flag lists.
  */
-const arrayPools = Array.from({ length: 9 }, newPool);
-const partArrayPools = Array.from({ length: 9 }, newPool);
+const arrayPools: Pool[][] = [];
+const partArrayPools: Pool[][] = [];
 function sharedArray(a: unknown[]): unknown[] {
-  return a.length > 8 ? a : pooled((typeof a[0] === 'object' ? partArrayPools : arrayPools)[a.length]!, a, undefined);
+  if (a.length > 8) return a;
+  const pools = ((typeof a[0] === 'object' ? partArrayPools : arrayPools)[poolsOf] ??= []);
+  return pooled((pools[a.length] ??= newPool()), a, undefined);
 }
+
+/**
+ * Which kind's pools the parts being made go to (0: none named). Each entity kind has pools of its own: an
+ * SA's unique current and a policy's few are one shape, and the SA dump first would end the trial both
+ * share (a policy's lifetime then never shared).
+ */
+let poolsOf = 0;
+const KIND_POOLS = new Map<EntityKind, number>(ENTITY_KINDS.map((k, i) => [k, i + 1]));
 
 type WireBuilder = (v: Record<string, unknown>, key: string | undefined, tw: (x: unknown) => unknown) => Record<string, unknown>;
 /** A shape (the names of an object's defined fields, in order) as a path in a trie, with its builder once compiled. */
@@ -139,14 +149,14 @@ interface Shape {
   parent: Shape | undefined;
   next: Map<string, Shape>;
   build?: WireBuilder;
-  /** Its objects shared (plain shapes: parts of rows, not rows), found by the values of its fields. */
-  pool: Pool;
+  /** Its objects shared (plain shapes: parts of rows, not rows), found by the values of its fields; per kind (poolsOf). */
+  pools: Pool[];
   fields?: string[];
 }
 let shapeCount = 0;
 function newShape(name: string, parent?: Shape): Shape {
   shapeCount++;
-  return { name, parent, next: new Map(), pool: newPool() };
+  return { name, parent, next: new Map(), pools: [] };
 }
 const shapes = { plain: newShape(''), keyed: newShape('key') };
 
@@ -169,7 +179,9 @@ function wireObject(v: Record<string, unknown>, key?: string): Record<string, un
     shape = n;
   }
   const o = (shape.build ??= compile(shape, key !== undefined))(v, key, toWire);
-  return key === undefined && shape.pool.root ? pooled(shape.pool, o, (shape.fields ??= fieldsOf(shape))) : o;
+  if (key !== undefined) return o;
+  const pool = (shape.pools[poolsOf] ??= newPool());
+  return pool.root ? pooled(pool, o, (shape.fields ??= fieldsOf(shape))) : o;
 }
 
 function fieldsOf(shape: Shape): string[] {
@@ -270,7 +282,9 @@ export class Model implements ModelSink {
     // deep difference, looked for before any copy is made (a refresh dump finds most rows unchanged).
     const old = t.get(key);
     if (old !== undefined && sameAsWire(value as Record<string, unknown>, old as Record<string, unknown>, key)) return;
+    poolsOf = KIND_POOLS.get(kind) ?? 0;
     const wire = wireObject(value as Record<string, unknown>, flat(key));
+    poolsOf = 0;
     t.set(key, wire);
     this.emit({ kind, op: 'upsert', key, value: wire });
     // Events: the newest maxEvents (the fleet console's from every host together); the oldest go without

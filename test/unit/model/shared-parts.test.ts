@@ -39,3 +39,11 @@ test('a part made of shared parts is shared too (policies\' lifetimes, a check\'
   const o = m.get('policy', 'p0') as { lifetime: { current: { addTime: string } } };
   assert.equal(o.lifetime.current.addTime, '1795443032', 'the others keep their own value');
 });
+
+test('each kind has pools of its own: SAs whose lifetimes never repeat, dumped first, leave policies\' lifetimes shared', () => {
+  const m = new Model();
+  const lifetime = (addTime: string) => ({ config: { softByteLimit: '0', hardByteLimit: '0' }, current: { bytes: '0', addTime } });
+  for (let i = 0; i < 1100; i++) m.upsert('sa', `s${i}`, { spi: i, lifetime: lifetime(String(1_795_440_000 + i)) });
+  for (let i = 0; i < 3; i++) m.upsert('policy', `p${i}`, { index: i, lifetime: lifetime('1795443032') });
+  assert.equal((m.get('policy', 'p0') as { lifetime: object }).lifetime, (m.get('policy', 'p2') as { lifetime: object }).lifetime);
+});
