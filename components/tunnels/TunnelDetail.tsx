@@ -21,17 +21,37 @@ import { rekeyText } from './rekey-text';
 import { tunnelHref } from './href';
 import { getApi } from './history-api';
 import { formatDuration } from '../sa/sa-text';
-import { alignSeries, buildSeries, clipSpans, emptySeries, rangeOf, RANGES, seriesCsv, utcOffset, type Span, type TunnelSeries } from './history-series';
+import { alignSeries, buildSeries, clipSpans, emptySeries, rangeOf, RANGES, seriesCsv, thinSeries, utcOffset, type Span, type TunnelSeries } from './history-series';
 import { formatByteRate, formatPerUnit, HistoryChart, type ChartSeries, type Marker } from './HistoryChart';
 
 type T = OnWire<Tunnel> & OnHost;
 type R = OnWire<Rotation>;
+/** Columns a chart is thinned to (about its width in pixels). */
+const CHART_COLUMNS = 1600;
 
 
 interface Recorded {
   samples: TunnelSample[];
   gaps: HistoryGap[];
   note?: string;
+}
+
+/** Requests for one range at most: 10 × the API's 20,000 rows (7 days of 3 s samples). */
+const MAX_PAGES = 10;
+
+/**
+ * A tunnel's samples over the range, oldest first: the API answers 20,000 rows at most, and a short
+ * history.sampleSeconds gives more over a week — the rest is read after the last row (the gaps come whole
+ * with the first answer).
+ */
+async function recordOf(tunnel: string, w: { since: number; until: number }): Promise<Recorded> {
+  const first = await getApi<Recorded & { truncated: boolean }>('/api/v1/history/samples', { tunnel, ...w, limit: 20000 });
+  let page = first;
+  for (let n = 1; n < MAX_PAGES && page.truncated && page.samples.length; n++) {
+    page = await getApi<Recorded & { truncated: boolean }>('/api/v1/history/samples', { tunnel, since: page.samples[page.samples.length - 1]!.time + 1, until: w.until, limit: 20000 });
+    first.samples.push(...page.samples);
+  }
+  return first;
 }
 
 /** The dark class on <html> (ThemeToggle), followed as it changes. */
@@ -104,8 +124,8 @@ export function TunnelDetail({ tunnelKey }: { tunnelKey: string }) {
     const w = { since: range.since, until: range.until };
     Promise.all([
       getApi<{ sampleSeconds?: number }>('/api/v1/history', {}),
-      getApi<Recorded>('/api/v1/history/samples', { tunnel: tunnelKey, ...w, limit: 20000 }),
-      reverseKey ? getApi<Recorded>('/api/v1/history/samples', { tunnel: reverseKey, ...w, limit: 20000 }) : Promise.resolve(undefined),
+      recordOf(tunnelKey, w),
+      reverseKey ? recordOf(reverseKey, w) : Promise.resolve(undefined),
       getApi<{ rotations: R[] }>('/api/v1/rotations', { tunnel: tunnelKey, ...w, limit: 5000 }),
       getApi<{ history: HistoryAlarm[] }>('/api/v1/alarms', { ref: `tunnel:${tunnelKey}`, until: range.until, limit: 5000 }),
     ])
@@ -171,11 +191,13 @@ export function TunnelDetail({ tunnelKey }: { tunnelKey: string }) {
   const unseen = useMemo(() => clipSpans([...self.unseen, ...(back?.unseen ?? [])], since, until), [self, back, since, until]);
 
   const charts = useMemo(() => {
-    const pick = (f: (s: TunnelSeries) => Array<number | null>) => (back ? alignSeries(self.s, back.s, f) : [self.s.time, f(self.s)] as const);
+    // Past MAX_CHART_POINTS the charts draw a thinned copy (min and max per pixel column, gaps kept).
+    const [a, b] = [thinSeries(self.s, CHART_COLUMNS), back && thinSeries(back.s, CHART_COLUMNS)];
+    const pick = (f: (s: TunnelSeries) => Array<number | null>) => (b ? alignSeries(a, b, f) : [a.time, f(a)] as const);
     const mk = (f: (s: TunnelSeries) => Array<number | null>, color: [string, string]) => {
       const cols = pick(f);
       const series: ChartSeries[] = [{ label: `this (${t?.direction ?? 'this direction'})`, values: cols[1], color: color[0] }];
-      if (back && cols.length === 3) series.push({ label: `reverse (${rev?.direction ?? 'other direction'})`, values: cols[2], color: color[1], dash: [6, 3] });
+      if (b && cols.length === 3) series.push({ label: `reverse (${rev?.direction ?? 'other direction'})`, values: cols[2], color: color[1], dash: [6, 3] });
       return { x: cols[0] as number[], series };
     };
     return {

@@ -103,6 +103,53 @@ export function buildSeries(samples: TunnelSample[], unseen: Span[], stepSeconds
   return out;
 }
 
+/** Points per series past which the charts are given a thinned copy (uPlot draws ~100k, but each live tick redraws). */
+export const MAX_CHART_POINTS = 20_000;
+
+/**
+ * A series thinned for drawing `buckets` columns wide (about one per pixel): in each bucket of the time axis
+ * the points holding the minimum and maximum of each rate, in time order — peaks and dips stay where they
+ * were — and every null point, so a gap still breaks the line. The CSV takes the whole series.
+ */
+export function thinSeries(s: TunnelSeries, buckets: number): TunnelSeries {
+  const n = s.time.length;
+  if (n <= MAX_CHART_POINTS || n < 2) return s;
+  const cols = [s.bytesPerSecond, s.packetsPerSecond, s.integrityPerMinute, s.replayPerMinute];
+  const t0 = s.time[0]!;
+  const width = (s.time[n - 1]! - t0) / buckets || 1;
+  const keep = new Uint8Array(n);
+  let start = 0;
+  while (start < n) {
+    const b = Math.floor((s.time[start]! - t0) / width);
+    let end = start;
+    while (end < n && Math.floor((s.time[end]! - t0) / width) === b) end++;
+    for (const col of cols) {
+      let lo = -1;
+      let hi = -1;
+      for (let i = start; i < end; i++) {
+        const v = col[i];
+        if (v === null || v === undefined) continue;
+        if (lo < 0 || v < col[lo]!) lo = i;
+        if (hi < 0 || v > col[hi]!) hi = i;
+      }
+      if (lo >= 0) keep[lo] = keep[hi] = 1;
+    }
+    for (let i = start; i < end; i++) if (s.bytesPerSecond[i] === null) keep[i] = 1;
+    start = end;
+  }
+  const out = emptySeries();
+  for (let i = 0; i < n; i++) {
+    if (!keep[i]) continue;
+    out.time.push(s.time[i]!);
+    out.bytesPerSecond.push(s.bytesPerSecond[i]!);
+    out.packetsPerSecond.push(s.packetsPerSecond[i]!);
+    out.integrityPerMinute.push(s.integrityPerMinute[i]!);
+    out.replayPerMinute.push(s.replayPerMinute[i]!);
+    out.rotations.push(s.rotations[i]!);
+  }
+  return out;
+}
+
 /** Spans clipped to a window, merged where they overlap (the shading and the CSV). */
 export function clipSpans(spans: Span[], from: number, to: number): Span[] {
   const inside = spans.filter((s) => s.to > from && s.from < to).map((s) => ({ from: Math.max(s.from, from), to: Math.min(s.to, to) })).sort((a, b) => a.from - b.from);

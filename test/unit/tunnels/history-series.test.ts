@@ -2,7 +2,7 @@
 // (sascope stopped, a source stale) and counter resets as breaks (null), rotations inside a sample counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alignSeries, buildSeries, clipSpans, rangeOf, seriesCsv, utcOffset } from '../../../components/tunnels/history-series.ts';
+import { MAX_CHART_POINTS, alignSeries, buildSeries, clipSpans, rangeOf, seriesCsv, thinSeries, utcOffset } from '../../../components/tunnels/history-series.ts';
 import type { TunnelSample } from '../../../server/history/reader.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 0, 0, 0);
@@ -63,6 +63,37 @@ test('a week of 60 s samples builds in well under a second', () => {
   const ms = performance.now() - t;
   assert.equal(r.time.length, rows.length);
   assert.ok(ms < 200, `${ms} ms`);
+});
+
+test('past 20,000 points the charts get a thinned copy: min and max of each rate per column, gaps kept, in time order', () => {
+  // A week of 10 s samples (60,480 rows): a steady 1000 B/s with one 1-sample peak, one dip and a gap.
+  const rows: TunnelSample[] = [];
+  let bytes = 0;
+  const peakAt = 30_000;
+  const dipAt = 45_000;
+  for (let i = 0; i < 60_480; i++) {
+    bytes += i === peakAt ? 900_000 : i === dipAt ? 0 : 10_000;
+    if (i < 20_000 || i > 20_100) rows.push({ time: T0 + i * 10_000, bytes: String(bytes), packets: String(i), integrityFailed: 0, replayFailed: i === peakAt ? 7 : 0, rotations: 0 });
+  }
+  const gap = { from: T0 + 20_000 * 10_000 + 5000, to: T0 + 20_100 * 10_000 };
+  const full = buildSeries(rows, [gap], 10);
+  assert.ok(full.time.length > MAX_CHART_POINTS);
+  const t0 = performance.now();
+  const thin = thinSeries(full, 1600);
+  const ms = performance.now() - t0;
+  assert.ok(thin.time.length <= 1600 * 8 + 10 && thin.time.length < MAX_CHART_POINTS, `${thin.time.length} points`);
+  assert.ok(ms < 200, `thinned in ${ms.toFixed(0)} ms`);
+  assert.deepEqual(thin.time, [...thin.time].sort((x, y) => x - y), 'in time order');
+  assert.equal(Math.max(...thin.bytesPerSecond.map((v) => v ?? 0)), 90_000, 'the peak is kept');
+  assert.equal(Math.min(...thin.bytesPerSecond.filter((v): v is number => v !== null)), 0, 'the dip is kept');
+  assert.equal(Math.max(...thin.replayPerMinute.map((v) => v ?? 0)), 42, "the peak's replay failures are kept");
+  // The break: the same null points as the full series, at the same times (uPlot stops the line there).
+  const nulls = (x: typeof full) => x.time.filter((_, i) => x.bytesPerSecond[i] === null);
+  assert.deepEqual(nulls(thin), nulls(full));
+  assert.ok(nulls(thin).some((t) => t * 1000 >= gap.from && t * 1000 <= gap.to + 10_000), 'a null inside the gap');
+  // Below the bound a series is drawn as it is.
+  const small = buildSeries(rows.slice(0, 1000), [], 10);
+  assert.equal(thinSeries(small, 1600), small);
 });
 
 test('two series on one axis: each keeps its own points, undefined where it has none', () => {
