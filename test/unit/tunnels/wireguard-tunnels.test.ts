@@ -90,10 +90,17 @@ test('wireguard tunnel: bytes continuous when the counters start again and when 
   assert.equal(model.count('tunnel'), 1);
   assert.equal(tunnel()!.bytes, '1525');
   assert.notEqual(tunnel()!.state, 'down');
-  // A removal of the old ifindex's peer, late, does not take the new one down.
-  model.remove('wg-peer', peer().key);
+  // A dump that finds the interface made again reads the new peer before it removes the old one: the late removal takes nothing down.
+  put(model, peer({ ifindex: 10, rxBytes: 1n, txBytes: 1n }));
+  model.remove('wg-peer', peer({ ifindex: 9 }).key);
   await settle();
   assert.notEqual(tunnel()!.state, 'down');
+  assert.equal(tunnel()!.bytes, '1527');
+  // Removed and set again under the same key, read only once its new counters passed the old ones: both count.
+  model.remove('wg-peer', peer({ ifindex: 10 }).key);
+  put(model, peer({ ifindex: 10, rxBytes: 5n, txBytes: 5n }));
+  await settle();
+  assert.equal(tunnel()!.bytes, '1537');
 });
 
 test('wireguard tunnel: bytes continuous across a sascope restart (history), and when the interface was made again meanwhile', async () => {
