@@ -163,3 +163,32 @@ test('a read with nothing queued writes nothing (the run row is left to the flus
   db.close();
   h.close();
 });
+
+test("the fleet console: a host's rotations and alarms from its rows under the console's keys, a host alarm that changes type is cleared and raised again, a host not up is a blind span", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sascope-hist-'));
+  const now = { t: T0 };
+  const model = new Model();
+  const h = new History(model, memoryLogger().log, { dataDir: dir, retentionDays: 7, sampleSeconds: 60, flushMs: 60_000, now: () => now.t, fleet: true });
+  h.open();
+  const host = (state: string, lastSeen: number) => model.upsert('host', 'gw1', { key: 'gw1', host: 'gw1', state, lastSeen, since: now.t });
+  host('up', now.t);
+  model.upsert('rotation', `gw1/${rot(2, 'done').key}`, { ...rot(2, 'done'), key: `gw1/${rot(2, 'done').key}`, host: 'gw1' });
+  model.upsert('alarm', 'gw1/replay-failures:tunnel:t', { key: 'gw1/replay-failures:tunnel:t', host: 'gw1', type: 'replay-failures', severity: 'warning', ref: 'tunnel:t', summary: 's', since: now.t });
+  model.upsert('alarm', 'gw1/replay-failures:tunnel:t', { key: 'gw1/replay-failures:tunnel:t', host: 'gw1', type: 'replay-failures', severity: 'warning', ref: 'tunnel:t', summary: 's, more', since: now.t });
+  now.t += 10_000;
+  host('stale', now.t - 5000); // heard last 5 s ago
+  model.upsert('alarm', 'gw1/host', { key: 'gw1/host', host: 'gw1', type: 'host-stale', severity: 'warning', ref: 'host:gw1', summary: 'stale', since: now.t });
+  now.t += 10_000;
+  host('unreachable', now.t - 15_000);
+  model.upsert('alarm', 'gw1/host', { key: 'gw1/host', host: 'gw1', type: 'host-unreachable', severity: 'critical', ref: 'host:gw1', summary: 'unreachable', since: now.t });
+  now.t += 10_000;
+  host('up', now.t);
+  model.remove('alarm', 'gw1/host');
+  model.remove('alarm', 'gw1/replay-failures:tunnel:t');
+  assert.deepEqual(h.rotations({ limit: 10, tunnel: 'gw1/t' }).rotations.map((r) => [r.key, r.tunnel]), [['gw1/t#2@1800000000000', 't']], "under the console's tunnel key; the row as sent");
+  assert.deepEqual(h.alarms({ limit: 10, ref: 'tunnel:gw1/t' }).history.map((a) => [a.type, a.since - T0, a.clearedAt! - T0]), [['replay-failures', 0, 30_000]], 'raised once, cleared when removed');
+  assert.deepEqual(h.alarms({ limit: 10, ref: 'host:gw1' }).history.map((a) => [a.type, a.clearedAt! - T0]), [['host-unreachable', 30_000], ['host-stale', 20_000]]);
+  assert.deepEqual(h.samples({ limit: 10, tunnel: 'gw1/xfrm:esp:a>b:reqid=1' }).gaps.map((g) => [g.how, g.source, g.from - T0, g.to - T0]), [['stale', 'host:gw1', 5000, 30_000]], 'blind from the last thing heard until up again');
+  assert.deepEqual(h.samples({ limit: 10, tunnel: 'xfrm:esp:a>b:reqid=1' }).gaps, [], "not another host's, nor a local tunnel's");
+  h.close();
+});
