@@ -1,5 +1,5 @@
 // Where a tunnel's detail page is (app/tunnels/[key]): linked from tunnel rows, wall tiles and alarms.
-import { hostKey } from '@/server/wire/fleet';
+import { refOnHost } from '@/server/wire/fleet';
 
 export const tunnelHref = (key: string) => `/tunnels/${encodeURIComponent(key)}`;
 
@@ -8,6 +8,6 @@ export const tunnelOfAlarm = (ref: string): string | undefined => (ref.startsWit
 
 /** An alarm's tunnel page, if it is about a tunnel (on a fleet console the row key has its host in front). */
 export function alarmTunnelHref(a: { ref: string; host?: string }): string | undefined {
-  const key = tunnelOfAlarm(a.ref);
-  return key === undefined ? undefined : tunnelHref(a.host ? hostKey(a.host, key) : key);
+  const key = tunnelOfAlarm(refOnHost(a, a.ref));
+  return key === undefined ? undefined : tunnelHref(key);
 }
