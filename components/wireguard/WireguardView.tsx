@@ -105,12 +105,12 @@ export function WireguardView() {
     { id: 'allowed', header: 'Allowed IPs', cell: (p) => <span className="font-mono text-xs">{p.allowedIps.join(', ') || 'none'}</span>, sortValue: (p) => p.allowedIps[0] ?? '' },
     { id: 'keepalive', header: 'Keepalive', cell: (p) => (p.persistentKeepaliveSeconds ? `${p.persistentKeepaliveSeconds} s` : 'off'), sortValue: (p) => p.persistentKeepaliveSeconds, align: 'right' },
     { id: 'handshake', header: 'Last handshake', cell: (p) => <RelTime ms={p.lastHandshake} />, sortValue: (p) => p.lastHandshake ?? 0, align: 'right' },
-    { id: 'rx', header: 'RX', cell: (p) => formatBytes(p.rxBytes), sortValue: (p) => BigInt(p.rxBytes), align: 'right' },
-    { id: 'tx', header: 'TX', cell: (p) => formatBytes(p.txBytes), sortValue: (p) => BigInt(p.txBytes), align: 'right' },
+    { id: 'rx', header: 'RX', cell: (p) => <span className="whitespace-nowrap">{formatBytes(p.rxBytes)}</span>, sortValue: (p) => BigInt(p.rxBytes), align: 'right' },
+    { id: 'tx', header: 'TX', cell: (p) => <span className="whitespace-nowrap">{formatBytes(p.txBytes)}</span>, sortValue: (p) => BigInt(p.txBytes), align: 'right' },
     {
       id: 'rate',
       header: 'Rate rx / tx',
-      cell: (p) => `${formatBytes(Math.round(rates.wgRx.rate(p.key)))}/s / ${formatBytes(Math.round(rates.wgTx.rate(p.key)))}/s`,
+      cell: (p) => <span className="whitespace-nowrap">{formatBytes(Math.round(rates.wgRx.rate(p.key)))}/s / {formatBytes(Math.round(rates.wgTx.rate(p.key)))}/s</span>,
       sortValue: (p) => rates.wgRx.rate(p.key) + rates.wgTx.rate(p.key),
       align: 'right',
     },
@@ -142,7 +142,7 @@ export function WireguardView() {
           )}
         </PanelBody>
       </Panel>
-      <SourceEvents source="wireguard" title="WireGuard events" empty="No devices or peers added or removed since the server started." />
+      <SourceEvents source="wireguard" title="WireGuard events" empty="No device or peer added, removed or roaming since the server started." />
     </div>
   );
 }
