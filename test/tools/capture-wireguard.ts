@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { isIPv4 } from 'node:net';
+import { pathToFileURL } from 'node:url';
 import { AttrWriter } from '../../server/netlink/attr.ts';
 import { encodeMessage } from '../../server/netlink/message.ts';
 import { GenlClient, type GenlFamilySpec } from '../../server/genl/client.ts';
@@ -15,8 +16,8 @@ import { attrNumber } from '../../server/netlink/spec.ts';
 import { WG_CMD, allowedIpAttrs, deviceAttrs, peerAttrs, wireguardFamily } from '../../server/families/wireguard/spec.ts';
 
 // The tool's own allow-list: the product's family plus set-device.
-const toolFamily: GenlFamilySpec<'get-device' | 'set-device'> = { ...wireguardFamily, requests: { 'get-device': WG_CMD.GET_DEVICE, 'set-device': WG_CMD.SET_DEVICE } };
-const dev = (n: string) => attrNumber(deviceAttrs, n);
+export const toolFamily: GenlFamilySpec<'get-device' | 'set-device'> = { ...wireguardFamily, requests: { 'get-device': WG_CMD.GET_DEVICE, 'set-device': WG_CMD.SET_DEVICE } };
+export const dev = (n: string) => attrNumber(deviceAttrs, n);
 const peer = (n: string) => attrNumber(peerAttrs, n);
 const aip = (n: string) => attrNumber(allowedIpAttrs, n);
 
@@ -44,7 +45,8 @@ function cidr(c: string): { family: number; addr: Buffer; mask: number } {
   return { family: isIPv4(ip) ? 2 : 10, addr: sockaddr(isIPv4(ip) ? `${ip}:0` : `[${ip}]:0`).subarray(isIPv4(ip) ? 4 : 8, isIPv4(ip) ? 8 : 24), mask: Number(mask) };
 }
 
-function writePeer(w: AttrWriter, spec: string): void {
+/** One peer of a set-device request, from its command-line spec (see the header). */
+export function writePeer(w: AttrWriter, spec: string): void {
   const o = Object.fromEntries(spec.split(',').map((kv) => kv.split('=') as [string, string]));
   w.nest(0, (p) => {
     p.bytes(peer('public-key'), Buffer.from(o.pub!, 'hex'));
@@ -62,21 +64,26 @@ function writePeer(w: AttrWriter, spec: string): void {
   });
 }
 
-const [cmd, ...args] = process.argv.slice(2);
-if (cmd === 'pubkey') {
-  console.log(publicKeyOf(Buffer.from(args[0]!, 'hex')).toString('hex'));
-} else {
-  const client = await GenlClient.open(toolFamily, 'wireguard capture');
-  if (cmd === 'set') {
-    const [ifname, priv, port, fwmark, ...peers] = args as [string, string, string, string, ...string[]];
-    const w = new AttrWriter().string(dev('ifname'), ifname).bytes(dev('private-key'), Buffer.from(priv, 'hex')).u16(dev('listen-port'), Number(port)).u32(dev('fwmark'), Number(fwmark));
-    if (peers.length) w.nest(dev('peers'), (ps) => peers.forEach((p) => writePeer(ps, p)));
-    await client.do('set-device', w.encode(), `set ${ifname}`);
-  } else if (cmd === 'get') {
-    console.log(`# captured with: tsx test/tools/capture-wireguard.ts get ${args[0]} (test/tools/wireguard-lab-capture.sh)`);
-    console.log(`# kernel: ${execFileSync('uname', ['-r']).toString().trim()}`);
-    const replies = await client.dump('get-device', new AttrWriter().string(dev('ifname'), args[0]!).encode(), `get ${args[0]}`);
-    for (const g of replies) console.log(encodeMessage(client.family.id, 2, 0, Buffer.concat([Buffer.from([g.cmd, g.version, 0, 0]), g.attrs])).toString('hex'));
-  } else throw new Error(`usage: pubkey | set | get (see the header of ${process.argv[1]})`);
-  client.close();
+async function main(): Promise<void> {
+  const [cmd, ...args] = process.argv.slice(2);
+  if (cmd === 'pubkey') {
+    console.log(publicKeyOf(Buffer.from(args[0]!, 'hex')).toString('hex'));
+  } else {
+    const client = await GenlClient.open(toolFamily, 'wireguard capture');
+    if (cmd === 'set') {
+      const [ifname, priv, port, fwmark, ...peers] = args as [string, string, string, string, ...string[]];
+      const w = new AttrWriter().string(dev('ifname'), ifname).bytes(dev('private-key'), Buffer.from(priv, 'hex')).u16(dev('listen-port'), Number(port)).u32(dev('fwmark'), Number(fwmark));
+      if (peers.length) w.nest(dev('peers'), (ps) => peers.forEach((p) => writePeer(ps, p)));
+      await client.do('set-device', w.encode(), `set ${ifname}`);
+    } else if (cmd === 'get') {
+      console.log(`# captured with: tsx test/tools/capture-wireguard.ts get ${args[0]} (test/tools/wireguard-lab-capture.sh)`);
+      console.log(`# kernel: ${execFileSync('uname', ['-r']).toString().trim()}`);
+      const replies = await client.dump('get-device', new AttrWriter().string(dev('ifname'), args[0]!).encode(), `get ${args[0]}`);
+      for (const g of replies) console.log(encodeMessage(client.family.id, 2, 0, Buffer.concat([Buffer.from([g.cmd, g.version, 0, 0]), g.attrs])).toString('hex'));
+    } else throw new Error(`usage: pubkey | set | get (see the header of ${process.argv[1]})`);
+    client.close();
+  }
 }
+
+// Run as a tool; imported (test/bench/wireguard-peers.ts), the encoder only.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
