@@ -1,7 +1,8 @@
 // The console and the wall against a real kernel: sascope in a lab VM watching a strongSwan pair that
 // rekeys every ~20 s. The SA table shows the kernel's SAs (checked against ip xfrm state), a rekey
-// changes the SPI and a rotation appears without reload, the wall raises an alarm when the tunnel is
-// torn down and says DATA STALE when the backend stops. Screenshots go to test-results/.
+// changes the SPI and a rotation appears without reload (in the tunnels page's list, and as a marker on the
+// tunnel's history page), the wall raises an alarm when the tunnel is torn down and says DATA STALE when the
+// backend stops. Screenshots go to test-results/.
 import { test, expect } from '@playwright/test';
 
 const control = process.env.LAB_UI_CONTROL!;
@@ -56,6 +57,29 @@ test.describe.serial('lab UI', () => {
     await expect.poll(async () => (await rekeyedTo()).length, { timeout: 120_000, message: 'a rotation to a new SPI the kernel has' }).toBeGreaterThan(0);
     expect(await page.evaluate(() => performance.timeOrigin), 'no reload happened').toBe(origin);
     await page.screenshot({ path: 'test-results/lab-console-tunnels.png', fullPage: true });
+  });
+
+  test('the tunnel page draws the next rekey as a new rotation marker and list row, live', async ({ page, baseURL }) => {
+    await page.setViewportSize({ width: 1440, height: 1400 });
+    // The tunnel that rekeys most: the 20 s CHILD_SA (the transport one rekeys by bytes).
+    const { tunnels } = (await (await fetch(`${baseURL}/api/v1/tunnels`, { headers: { authorization: `Bearer ${viewer}` } })).json()) as { tunnels: Array<{ key: string; rotations: number; state: string }> };
+    const t = tunnels.filter((x) => x.state !== 'down').sort((a, b) => b.rotations - a.rotations)[0]!;
+    await page.goto(`/tunnels/${encodeURIComponent(t.key)}?range=1h&token=${viewer}`);
+    const charts = page.getByTestId('history-charts');
+    await expect(charts).toHaveAttribute('data-paint-ms', /\d+/, { timeout: 60_000 });
+    const origin = await page.evaluate(() => performance.timeOrigin);
+    const markers = Number(await charts.getAttribute('data-markers'));
+    const spiBefore = spisOf((await vm('ip -n lab-a xfrm state')).out);
+    await expect.poll(async () => Number(await charts.getAttribute('data-markers')), { timeout: 90_000, message: 'a rotation marker more than at first paint' }).toBeGreaterThan(markers);
+    // The list's newest row is that rekey: to an SPI the kernel has now and did not have at first paint.
+    await expect
+      .poll(async () => {
+        const to = /→ (0x[0-9a-f]{8})/.exec((await page.getByTestId('tunnel-rotation').first().textContent()) ?? '')?.[1];
+        return to !== undefined && !spiBefore.includes(to) && spisOf((await vm('ip -n lab-a xfrm state')).out).includes(to);
+      }, { timeout: 30_000 })
+      .toBe(true);
+    expect(await page.evaluate(() => performance.timeOrigin), 'no reload happened').toBe(origin);
+    await page.screenshot({ path: 'test-results/lab-tunnel-history.png', fullPage: true });
   });
 
   test('the wall raises an alarm when the tunnel is torn down, and DATA STALE when the backend stops', async ({ page }) => {
