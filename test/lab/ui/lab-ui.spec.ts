@@ -61,7 +61,7 @@ test.describe.serial('lab UI', () => {
 
   test('the tunnel page draws the next rekey as a new rotation marker and list row, live', async ({ page, baseURL }) => {
     await page.setViewportSize({ width: 1440, height: 1400 });
-    // The tunnel that rekeys most: the 20 s CHILD_SA (the transport one rekeys by bytes).
+    // The tunnel that rekeys most (the transport CHILD_SA by its byte limit under the traffic, or the 20 s one).
     const { tunnels } = (await (await fetch(`${baseURL}/api/v1/tunnels`, { headers: { authorization: `Bearer ${viewer}` } })).json()) as { tunnels: Array<{ key: string; rotations: number; state: string }> };
     const t = tunnels.filter((x) => x.state !== 'down').sort((a, b) => b.rotations - a.rotations)[0]!;
     await page.goto(`/tunnels/${encodeURIComponent(t.key)}?range=1h&token=${viewer}`);
