@@ -9,7 +9,7 @@
 // implied by the algorithm; NAT-T's original address is never sent.
 import type { OnWire } from '../wire/entities.ts';
 import { markText, saKey, type SaIdentity, type SecurityAssociation } from '../wire/xfrm.ts';
-import { pfkeySaIdentity, sadbIdOfXfrmName, type AlgClass, type PfkeyCause, type PfkeyCheck, type PfkeyLifetime, type PfkeySa, type UnrepresentableCause } from '../wire/pfkey.ts';
+import { pfkeySaIdentity, pfkeySaKeyOf, sadbIdOfXfrmName, type AlgClass, type PfkeyCause, type PfkeyCheck, type PfkeyLifetime, type PfkeySa, type UnrepresentableCause } from '../wire/pfkey.ts';
 import type { Model, ModelChange } from './model.ts';
 import { MultiMap } from './multimap.ts';
 
@@ -178,14 +178,15 @@ export class PfkeyCrossCheck {
    * An XFRM SA's identity is its own key unless it has a mark: only those others are indexed (xfrm sa key →
    * identity, and identity → their keys); the rest are found in the model under the identity itself. Each
    * index entry costs ~45 B per SA, and the checks written are the model's own 'pfkey-check' rows, found
-   * the same way (keyed by the XFRM key, or by the identity for a PF_KEY-only SA).
+   * the same way (keyed by the XFRM key, or by the identity for a PF_KEY-only SA). A PF_KEY SA's key is
+   * found from its identity (pfkeyOf), so only the way from key to identity is kept.
    */
   private readonly xfrmOtherIds = new Map<string, string>();
   private readonly xfrmOthersById = new MultiMap();
   private readonly pfkeyIds = new Map<string, string>(); // pfkey-sa key → identity
-  private readonly pfkeyById = new MultiMap(); // identity → pfkey-sa keys
   private active = false;
-  private readonly dirty = new Set<string>();
+  /** Identities to recompute, each with the PF_KEY SA key that changed (undefined: an XFRM change). */
+  private readonly dirty = new Map<string, string | undefined>();
   private flushScheduled = false;
   private closed = false;
   private readonly unsubscribe: () => void;
@@ -207,9 +208,8 @@ export class PfkeyCrossCheck {
     if (on === this.active) return;
     this.active = on;
     if (on) {
-      const ids = new Set(this.pfkeyIds.values());
-      for (const x of this.model.list('sa') as Xsa[]) ids.add(this.xfrmOtherIds.get(x.key) ?? x.key);
-      for (const id of ids) this.mark(id);
+      for (const [key, id] of this.pfkeyIds) this.mark(id, key);
+      for (const x of this.model.list('sa') as Xsa[]) this.mark(this.xfrmOtherIds.get(x.key) ?? x.key);
     } else {
       this.dirty.clear();
       for (const c of this.model.list('pfkey-check') as PfkeyCheck[]) this.model.remove('pfkey-check', c.key);
@@ -224,25 +224,30 @@ export class PfkeyCrossCheck {
     if (c.kind !== 'sa' && c.kind !== 'pfkey-sa') return;
     let before: string | undefined;
     let after: string | undefined;
+    let pfkeyKey: string | undefined; // a PF_KEY SA the identities marked have, when known here
     if (c.kind === 'sa') {
       // A new marked SA's "before" is its key, no identity: recomputing it writes and removes nothing.
       before = this.xfrmOtherIds.get(c.key) ?? c.key;
       after = c.op === 'remove' ? undefined : xfrmIdentity(c.value as Xsa);
       this.indexXfrm(c.key, after);
-      // A marked SA's check is keyed by the SA's key alone: it goes with the SA.
-      if (this.active && c.op === 'remove' && c.key !== before) this.model.remove('pfkey-check', c.key);
+      if (this.active && c.op === 'remove' && c.key !== before) {
+        // A marked SA's check is keyed by the SA's key alone: it goes with the SA (the PF_KEY SA it met stays).
+        pfkeyKey = (this.model.get('pfkey-check', c.key) as PfkeyCheck | undefined)?.pfkeyKey;
+        this.model.remove('pfkey-check', c.key);
+      }
     } else {
       before = this.pfkeyIds.get(c.key);
       after = c.op === 'remove' ? undefined : pfkeyIdentity(c.value as Psa);
       this.indexPfkey(c.key, after);
+      pfkeyKey = c.key;
     }
     if (!this.active) return;
-    if (before && before !== after) this.mark(before);
-    if (after) this.mark(after);
+    if (before && before !== after) this.mark(before, pfkeyKey);
+    if (after) this.mark(after, pfkeyKey);
   }
 
-  private mark(id: string): void {
-    this.dirty.add(id);
+  private mark(id: string, pfkeyKey?: string): void {
+    if (pfkeyKey !== undefined || !this.dirty.has(id)) this.dirty.set(id, pfkeyKey);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
@@ -254,7 +259,7 @@ export class PfkeyCrossCheck {
     if (this.closed || !this.active) return this.dirty.clear();
     const ids = [...this.dirty];
     this.dirty.clear();
-    for (const id of ids) this.recompute(id);
+    for (const [id, pfkeyKey] of ids) this.recompute(id, pfkeyKey);
   }
 
   private indexXfrm(key: string, id: string | undefined): void {
@@ -268,25 +273,33 @@ export class PfkeyCrossCheck {
   }
 
   private indexPfkey(key: string, id: string | undefined): void {
-    const old = this.pfkeyIds.get(key);
-    if (old !== undefined) this.pfkeyById.delete(old, key);
+    // A PF_KEY SA's identity is its XFRM twin's key (no mark): that string, not a copy of it per SA.
     if (id === undefined) this.pfkeyIds.delete(key);
-    else {
-      // A PF_KEY SA's identity is its XFRM twin's key (no mark): that string, not a copy of it per SA.
-      id = (this.model.get('sa', id) as Xsa | undefined)?.key ?? id;
-      this.pfkeyIds.set(key, id);
-      this.pfkeyById.add(id, key);
-    }
+    else this.pfkeyIds.set(key, (this.model.get('sa', id) as Xsa | undefined)?.key ?? id);
   }
 
-  private recompute(id: string): void {
+  /**
+   * The PF_KEY SA of an identity: the one that just changed or whose marked twin went, else the one its
+   * XFRM SAs name, else the one its check row last met (its unmarked twin went); each only if it is still
+   * of this identity (an id that is a marked SA's key has none: pfkeyIds never maps to it).
+   */
+  private pfkeyOf(id: string, changed: string | undefined, xsas: Xsa[]): Psa | undefined {
+    const check = this.model.get('pfkey-check', id) as PfkeyCheck | undefined;
+    for (const k of [changed, xsas[0] && pfkeySaKeyOf(xsas[0]), check?.pfkeyKey]) {
+      if (k !== undefined && this.pfkeyIds.get(k) === id) return this.model.get('pfkey-sa', k) as Psa | undefined;
+    }
+    return undefined;
+  }
+
+  private recompute(id: string, changedPfkey: string | undefined): void {
     const xsas: Xsa[] = [];
     const own = this.xfrmOtherIds.has(id) ? undefined : (this.model.get('sa', id) as Xsa | undefined);
     if (own) xsas.push(own);
-    for (const k of this.xfrmOthersById.get(id)) xsas.push(this.model.get('sa', k) as Xsa);
-    const pkey = this.pfkeyById.first(id);
-    const psa = pkey === undefined ? undefined : (this.model.get('pfkey-sa', pkey) as Psa | undefined);
-    const checks = checksFor(id, xsas.filter(Boolean), psa);
+    for (const k of this.xfrmOthersById.get(id)) {
+      const x = this.model.get('sa', k) as Xsa | undefined;
+      if (x) xsas.push(x);
+    }
+    const checks = checksFor(id, xsas, this.pfkeyOf(id, changedPfkey, xsas));
     // Every check of this identity is rewritten; the one keyed by the identity itself (its unmarked SA's, or
     // a PF_KEY-only SA's) goes when neither is left. A marked SA's check went with the SA (onChange).
     if (!this.xfrmOtherIds.has(id) && !checks.some((c) => c.key === id)) this.model.remove('pfkey-check', id);

@@ -157,6 +157,11 @@ export function pfkeySaIdentity(p: Pick<PfkeySa, 'satype' | 'dst' | 'spi'>): SaI
   return { family: p.dst.family, proto: p.satype === 'ipcomp' ? 'comp' : p.satype, dst: p.dst.address, spi: p.spi };
 }
 
+/** The 'pfkey-sa' key an SA of this identity has (the way back from pfkeySaIdentity). */
+export function pfkeySaKeyOf(id: Pick<SaIdentity, 'proto' | 'dst' | 'spi'>): string {
+  return pfkeySaKey(id.proto === 'comp' ? 'ipcomp' : id.proto, id.dst, id.spi);
+}
+
 export interface PfkeyIpsecRequest {
   proto: string | number;
   mode: string | number;

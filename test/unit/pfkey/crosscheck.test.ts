@@ -128,6 +128,36 @@ test('a marked SA beside the unmarked one of its identity: each its own check, a
   cc.close();
 });
 
+test('the PF_KEY SA an identity has is found whichever side came first and whichever twin went', () => {
+  const model = new Model();
+  const cc = new PfkeyCrossCheck(model);
+  const MARKED = `${ID}:mark=0x10/0xff`;
+  const PKEY = 'esp/10.0.0.2/0x00001003';
+  const status = (id: string, state: string) => model.status({ id, label: id, state: state as 'ok', since: 0, resyncs: 0, decodeErrors: 0 });
+  const check = (k: string) => model.get('pfkey-check', k) as { status: string; pfkeyKey?: string } | undefined;
+  model.upsert('pfkey-sa', PKEY, psa());
+  model.upsert('sa', MARKED, xsa({ key: MARKED, mark: { value: 16, mask: 255 } }));
+  status('pfkey', 'ok');
+  status('xfrm-sa', 'ok');
+  cc.flush();
+  assert.deepEqual([check(MARKED)?.status, check(MARKED)?.pfkeyKey, check(ID)], ['not-representable', PKEY, undefined]);
+  model.remove('sa', MARKED);
+  cc.flush();
+  assert.deepEqual([check(ID)?.status, check(ID)?.pfkeyKey, model.count('pfkey-check')], ['missing', PKEY, 1], 'the marked twin went: the PF_KEY SA alone');
+  model.upsert('sa', ID, xsa({ reqid: 4 }));
+  cc.flush();
+  assert.deepEqual([check(ID)?.status, check(ID)?.pfkeyKey], ['mismatch', PKEY]);
+  model.upsert('sa', ID, xsa());
+  cc.flush();
+  assert.equal(check(ID)?.status, 'agree', 'an XFRM change alone finds the PF_KEY SA');
+  status('pfkey', 'not-available');
+  model.remove('sa', ID);
+  status('pfkey', 'ok');
+  cc.flush();
+  assert.deepEqual([check(ID)?.status, check(ID)?.pfkeyKey], ['missing', PKEY], 'found again when the sources come back');
+  cc.close();
+});
+
 test('not representable: each cause also as a code with what it names, in the order of the words', () => {
   const c = checksFor(ID, [xsa({ aead: { name: 'rfc4106(gcm(aes))', keyBits: 160, icvBits: 128 }, enc: undefined, auth: undefined, mark: { value: 16, mask: 255 }, ifId: 42 })], undefined)[0]!;
   assert.equal(c.status, 'not-representable');
