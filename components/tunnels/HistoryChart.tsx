@@ -125,12 +125,16 @@ export function HistoryChart({
             ctx.strokeStyle = layers.current.dark ? '#38bdf8' : '#0369a1';
             ctx.lineWidth = Math.max(1, devicePixelRatio);
             ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
+            const xs = layers.current.markers.map((m) => Math.round(xPos(u, m.time))).filter((px) => px >= bbox.left && px <= bbox.left + bbox.width);
+            // Dense rotations (a lab rekeying every few seconds, a week of hourly rekeys) as ticks along the top,
+            // so the lines do not hide the rates; sparse ones across the plot.
+            const dense = xs.length > bbox.width / (12 * devicePixelRatio);
+            const bottom = dense ? bbox.top + 8 * devicePixelRatio : bbox.top + bbox.height;
+            if (dense) ctx.setLineDash([]);
             ctx.beginPath();
-            for (const m of layers.current.markers) {
-              const px = Math.round(xPos(u, m.time));
-              if (px < bbox.left || px > bbox.left + bbox.width) continue;
+            for (const px of xs) {
               ctx.moveTo(px, bbox.top);
-              ctx.lineTo(px, bbox.top + bbox.height);
+              ctx.lineTo(px, bottom);
             }
             ctx.stroke();
             ctx.restore();

@@ -288,7 +288,7 @@ export function TunnelDetail({ tunnelKey }: { tunnelKey: string }) {
         <PanelBody loading={!rec && !error && 'Loading history…'} error={error}>
           <div className="space-y-2 px-2 py-2" data-testid="history-charts" data-paint-ms={timing?.paintMs} data-drawn-ms={timing?.drawnMs} data-fetch-ms={timing?.fetchMs} data-build-ms={timing ? buildMs.current : undefined} data-points={self.s.time.length} data-markers={markers.length}>
             <p className="px-2 text-xs text-slate-500">
-              Local time ({utcOffset(until)}). {rec?.self.note ? `${rec.self.note}. ` : ''}Grey: not seen (sascope not running or the source stale). Red: alarms. Dashed blue: rotations (hover for old → new SPI).
+              Local time ({utcOffset(until)}). {rec?.self.note ? `${rec.self.note}. ` : ''}Grey: not seen (sascope not running or the source stale). Red: alarms. Blue: rotations, dashed across the chart or ticks along its top when many (hover for old → new SPI).
             </p>
             <HistoryChart title="Bytes per second" format={formatByteRate} {...charts.bytes} {...common} onChart={keep('bytes')} />
             <HistoryChart title="Packets per second" format={formatPerUnit('pkt/s')} {...charts.packets} {...common} onChart={keep('packets')} />
