@@ -68,12 +68,19 @@ export function ovpnPeerAlarms(t: TunnelTrack, tun: Tunnel, now: number, th: Ala
 }
 
 /**
- * A wireguard peer's state. down: deleted, or expected up without a fresh handshake (the alarm below);
- * up: its last handshake is within wgHandshakeStaleSeconds (WireGuard's REJECT_AFTER_TIME: its keys still
- * work); idle: neither — no keepalive and nothing sent, so no handshake is due and none is missed.
- * Expected up: a persistent keepalive is set, or its tx bytes rose within the threshold at a time its
- * handshake was already stale (WireGuard counts handshake initiations as tx: it is trying and failing).
- * A peer that never handshook is measured from when sascope first saw it.
+ * When a wireguard peer that had a handshake is due another at the latest: its keys are renewed only once
+ * they are REKEY_AFTER_TIME (120 s) old, and one REKEY_TIMEOUT (5 s) later is the first retry
+ * (drivers/net/wireguard/messages.h). A stale threshold below this does not make such a peer late.
+ */
+export const WG_HANDSHAKE_DUE_MS = 125_000;
+
+/**
+ * A wireguard peer's state. up: its last handshake is within wgHandshakeStaleSeconds (WireGuard's
+ * REJECT_AFTER_TIME: its keys still work); down: deleted, or expected up and overdue (the alarm below);
+ * idle: neither — no keepalive and nothing sent, so no handshake is missed. Overdue: never a handshake
+ * for the threshold since sascope first saw it, or none for the threshold (at least WG_HANDSHAKE_DUE_MS)
+ * since the last. Expected up: a persistent keepalive is set, or its tx bytes rose while it was overdue
+ * and within the threshold (WireGuard counts handshake initiations as tx: it is trying and failing).
  */
 export function wireguardPeerState(t: TunnelTrack, now: number, th: AlarmThresholds): TunnelState {
   const wg = t.wg;
@@ -81,7 +88,9 @@ export function wireguardPeerState(t: TunnelTrack, now: number, th: AlarmThresho
   const staleMs = th.wgHandshakeStaleSeconds * 1000;
   const hs = wg.peer.lastHandshake;
   if (now - (hs ?? t.firstSeen) <= staleMs) return 'up';
-  const sending = wg.txRoseAt !== undefined && now - wg.txRoseAt <= staleMs && (hs === undefined || wg.txRoseAt - hs > staleMs);
+  const dueAt = hs === undefined ? t.firstSeen + staleMs : hs + Math.max(staleMs, WG_HANDSHAKE_DUE_MS);
+  if (now <= dueAt) return 'idle';
+  const sending = wg.txRoseAt !== undefined && now - wg.txRoseAt <= staleMs && wg.txRoseAt > dueAt;
   return wg.peer.persistentKeepaliveSeconds > 0 || sending ? 'down' : 'idle';
 }
 

@@ -156,6 +156,20 @@ test('wireguard state and alarm: up while the handshake is fresh; a keepalive pe
   assert.deepEqual([wireguardPeerState(t, T0 + 1, th), wireguardPeerAlarms(t, row, T0 + 1, th)], ['down', []]);
 });
 
+test('wireguard state: a threshold below REKEY_AFTER_TIME + REKEY_TIMEOUT does not make a peer that had a handshake late (its keys are not due yet)', () => {
+  const th20 = { ...th, wgHandshakeStaleSeconds: 20 };
+  const t = newTunnel(KEY, 'wireguard', { name: 'wg0 peer', src: 'wg0', dst: '' }, T0);
+  const at = (p: Partial<WireguardPeer>, now: number, txRoseAt?: number) => {
+    t.wg = { peer: peer(p) as unknown as OnWire<WireguardPeer>, readAt: now, txRoseAt };
+    return wireguardPeerState(t, now, th20);
+  };
+  assert.equal(at({ lastHandshake: T0, persistentKeepaliveSeconds: 25 }, T0 + 20_001), 'idle', 'keepalive, keys 20 s old: not due');
+  assert.equal(at({ lastHandshake: T0 }, T0 + 60_000, T0 + 55_000), 'idle', 'sending on 55 s old keys: not due');
+  assert.equal(at({ lastHandshake: T0, persistentKeepaliveSeconds: 25 }, T0 + 125_001), 'down');
+  assert.equal(at({ lastHandshake: T0 }, T0 + 130_000, T0 + 126_000), 'down');
+  assert.equal(at({ persistentKeepaliveSeconds: 25 }, T0 + 20_001), 'down', 'never a handshake: the threshold alone');
+});
+
 test('wireguard tunnel: the clock turns a keepalive peer stale (alarm raised at the tick), a handshake clears it; tx rising is seen between reads', async () => {
   const { model, clock, tracker, settle, tunnel, alarms } = rig();
   put(model, peer({ persistentKeepaliveSeconds: 25, lastHandshake: T0, txBytes: 10n }));
