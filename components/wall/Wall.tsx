@@ -17,6 +17,7 @@ import { formatBytes, formatClock, formatRelative, formatSpi } from '../format';
 import { rekeyText } from '../tunnels/rekey-text';
 import { alarmTunnelHref, tunnelHref } from '../tunnels/href';
 import { RateStrip } from '../tunnels/RateStrip';
+import { lastHandshakeText, shortKey, usePeersByTunnel } from '../wireguard/wireguard-tunnels';
 import { ALARM_WORDS, CAUSE_WORDS } from '../tunnels/alarm-text';
 import { HOST_STATE_RANK, HOST_STATE_WORDS } from '../fleet/host-text';
 import { useFleet } from '../fleet/useFleet';
@@ -62,10 +63,11 @@ const STATE_STYLE: Record<string, { box: string; word: string }> = {
 const tunnelRank = (t: T) => (t.alarms.length ? 0 : t.state === 'down' ? 1 : t.state === 'rekeying' ? 2 : 3);
 const byName = (a: string, b: string) => a.localeCompare(b, undefined, { numeric: true });
 
-function Tile({ t, now, host }: { t: T; now: number; host?: string }) {
+/** wgKey: a WireGuard peer's public key, shown where other tunnels show their SPI. */
+function Tile({ t, now, host, wgKey }: { t: T; now: number; host?: string; wgKey?: string }) {
   const alarm = t.alarms.length > 0;
   const st = STATE_STYLE[t.state] ?? STATE_STYLE.down!;
-  const rekey = rekeyText(t.countdown, now, t.state);
+  const rekey = t.family === 'wireguard' ? lastHandshakeText(t, now) : rekeyText(t.countdown, now, t.state);
   return (
     <article data-testid="wall-tile" data-state={t.state} data-alarm={alarm} data-host={host} className={`relative flex flex-col gap-1 overflow-hidden rounded-xl border-4 px-4 py-2 ${alarm ? 'border-amber-400 bg-amber-950' : st.box}`} style={{ height: TILE.height }}>
       {/* The last hour's byte rate from history, faint behind the tile's foot (no layout space of its own); a
@@ -85,7 +87,7 @@ function Tile({ t, now, host }: { t: T; now: number; host?: string }) {
         <p className="truncate text-xl font-bold text-amber-300">{t.alarms.map((a) => ALARM_WORDS[a] ?? a).join(' · ')}</p>
       ) : (
         <div className="flex justify-between text-xl text-slate-300">
-          <span className="font-mono">{t.current ? formatSpi(t.current.spi) : t.keyId !== undefined ? `key ${t.keyId}` : ''}</span>
+          <span className="font-mono">{t.current ? formatSpi(t.current.spi) : t.keyId !== undefined ? `key ${t.keyId}` : wgKey ? shortKey(wgKey) : ''}</span>
           <span className="tabular">{formatBytes(t.bytes)}</span>
         </div>
       )}
@@ -145,6 +147,7 @@ export function Wall() {
   const alarms = useEntities('alarm');
   const rotations = useEntities('rotation');
   const events = useEntities('event');
+  const wgPeers = usePeersByTunnel();
   const [area, capacity] = useTileCapacity();
   const [page, setPage] = useState(0);
   const now = st.now ?? Date.now();
@@ -257,7 +260,7 @@ export function Wall() {
         ) : (
           <div className="grid" style={{ gap: TILE.gap, gridTemplateColumns: `repeat(auto-fill, minmax(${TILE.minWidth}px, 1fr))` }}>
             {shown.map((x) =>
-              x.host ? <HostTile key={x.key} h={x.host} now={now} tunnels={x.group.problems.length + x.group.healthy.length} /> : <Tile key={x.key} t={x.tunnel!} now={now} host={fleet ? x.group.name : undefined} />,
+              x.host ? <HostTile key={x.key} h={x.host} now={now} tunnels={x.group.problems.length + x.group.healthy.length} /> : <Tile key={x.key} t={x.tunnel!} now={now} host={fleet ? x.group.name : undefined} wgKey={wgPeers.get(x.tunnel!.key)?.publicKey} />,
             )}
           </div>
         )}
