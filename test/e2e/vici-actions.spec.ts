@@ -1,7 +1,8 @@
 // strongSwan's page: connections (one up, one configured but down), IKE and CHILD SAs, the operator actions'
 // confirmation naming exactly what will happen (only the confirmation posts), a refusal (409 while another
-// action runs on the same SA) shown in words, the audit list live, and a viewer's buttons disabled with the
-// reason. The page's WebSocket is routed to a synthetic model; the POSTs and whoami are answered here.
+// action runs on the same SA) shown in words, the audit list live, a viewer's buttons disabled with the
+// reason, and the server's 403 shown as not allowed. The page's WebSocket is routed to a synthetic model; the
+// POSTs and whoami are answered here.
 import { test, expect as baseExpect, allowConsoleError } from './fixtures.ts';
 import { routeSynthetic, source } from './synthetic.ts';
 
@@ -87,4 +88,30 @@ test('a viewer sees the action buttons disabled with the reason; the remote-user
   await expect(page.getByTestId('vici-user-5')).toContainText('alice@example.org');
   await expect(page.getByTestId('vici-user-5')).toContainText('10.9.0.1');
   await expect(page.getByTestId('vici-disconnect-5')).toBeDisabled();
+});
+
+test("the server's 403 (the token is no longer an operator's) shown as not allowed; initiating a down connection's child and terminating a CHILD SA name exactly what happens", async ({ page }) => {
+  await routeSynthetic(page, viciModel());
+  allowConsoleError(/status of 403 .*\/api\/v1\/vici\/(initiate|terminate)/);
+  // the page was opened as an operator; the server now answers as to a viewer (the token was replaced)
+  await page.route('**/api/v1/whoami', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ name: 'alice', role: 'operator' }) }));
+  const posts: string[] = [];
+  await page.route('**/api/v1/vici/**', async (route) => {
+    const url = new URL(route.request().url());
+    posts.push(`${url.pathname}${url.search}`);
+    await route.fulfill({ status: 403, contentType: 'application/json', body: JSON.stringify({ error: { code: 'forbidden', message: `POST ${url.pathname} needs the operator role` } }) });
+  });
+  await page.goto('/vici');
+  await page.getByTestId('vici-initiate-badpsk-net').click();
+  await expect(page.getByRole('dialog').getByTestId('vici-confirm-words')).toHaveText('charon initiates connection "badpsk" to 192.0.2.2: an IKE SA, then CHILD SA "net" in the kernel.');
+  await page.getByTestId('vici-confirm-go').click();
+  await expect(page.getByTestId('vici-action-error')).toHaveText('Not allowed: POST /api/v1/vici/initiate needs the operator role');
+  await expect(page.getByRole('dialog')).toBeVisible();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+
+  await page.getByTestId('vici-terminate-child-8').click();
+  await expect(page.getByRole('dialog').getByTestId('vici-confirm-words')).toHaveText('charon deletes CHILD SA "net2" #8 of "site" (SPIs c1d2e3f5 in, c5d6e7f9 out) and its kernel SAs: traffic through it stops; the IKE SA stays.');
+  await page.getByTestId('vici-confirm-go').click();
+  await expect(page.getByTestId('vici-action-error')).toHaveText('Not allowed: POST /api/v1/vici/terminate needs the operator role');
+  expect(posts).toEqual(['/api/v1/vici/initiate?conn=badpsk&child=net', '/api/v1/vici/terminate?child-id=8']);
 });
