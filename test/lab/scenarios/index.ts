@@ -132,6 +132,17 @@ export async function strongswanPair(opts: { rekeySeconds?: number; traffic?: bo
   };
 }
 
+/** The console's connections on a running pair (strongswan-conns.sh): badpsk (each side another secret: A's
+ *  initiate fails authentication), cert (a lab CA, certificates valid 3 days; up), rw (A a gateway with a
+ *  pool, B's rw-client up as alice@lab with a virtual IP). Secrets in hex, private key files (PEM). */
+export interface StrongswanConns {
+  secrets: { badpskA: string; badpskB: string; rw: string };
+  keys: { a: string; b: string };
+}
+export async function strongswanConns(a = 'lab-a', b = 'lab-b'): Promise<StrongswanConns> {
+  return JSON.parse(await script('strongswan-conns.sh', 'up', a, b)) as StrongswanConns;
+}
+
 // ------------------------------------------------------------------ manual SAs
 
 export interface ZooSA {

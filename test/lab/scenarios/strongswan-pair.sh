@@ -8,6 +8,7 @@
 #            "host" transport 10.0.0.1 <-> 10.0.0.2 (icmp), aes128-sha256, rekey_bytes=40000
 # Run dirs (config, vici socket, charon.log, pid): $LAB_RUN/strongswan/<ns>.
 # Prints {"a":…,"b":…,"runDirs":{…},"vici":{…},"psk":"…"}.
+# LAB_SS_KEYLOG=1: B's charon.log at ike level 4, where charon writes its IKE keys (a key-leak test's needles).
 . "$(dirname "$0")/lib.sh"
 action=${1:-up}
 if [[ $action == up ]]; then REKEY=${2:-20}; A=${3:-lab-a}; B=${4:-lab-b}; else A=${2:-lab-a}; B=${3:-lab-b}; fi
@@ -26,7 +27,8 @@ stop_ns() {
 
 write_conf() { # ns role local remote
   local ns=$1 role=$2 me=$3 peer=$4 dir=$base/$1
-  local my_net peer_net
+  local my_net peer_net ike_log=2
+  [[ $role == responder && -n ${LAB_SS_KEYLOG:-} ]] && ike_log=4
   if [[ $role == initiator ]]; then my_net=10.1.0.0/24 peer_net=10.2.0.0/24; else my_net=10.2.0.0/24 peer_net=10.1.0.0/24; fi
   mkdir -p "$dir/run"
   cat > "$dir/strongswan.conf" <<CONF
@@ -42,7 +44,7 @@ charon {
       path = /run/charon.log
       time_format = %T
       default = 1
-      ike = 2
+      ike = $ike_log
       knl = 1
     }
   }
