@@ -18,6 +18,7 @@ import { formatBytes, formatCount, formatSpi } from '../format';
 import { ALARM_WORDS, CAUSE_WORDS } from './alarm-text';
 import { rotationText } from './TunnelsView';
 import { rekeyText } from './rekey-text';
+import { lastHandshakeText, usePeersByTunnel } from '../wireguard/wireguard-tunnels';
 import { tunnelHref } from './href';
 import { getApi } from './history-api';
 import { formatDuration } from '../sa/sa-text';
@@ -93,6 +94,7 @@ function download(name: string, blob: Blob): void {
 export function TunnelDetail({ tunnelKey }: { tunnelKey: string }) {
   const tunnels = useEntities('tunnel');
   const sas = useEntities('sa');
+  const wgPeer = usePeersByTunnel().get(tunnelKey);
   const liveRotations = useEntities('rotation');
   const liveAlarms = useEntities('alarm');
   const { now: liveNow } = useLiveStatus();
@@ -235,7 +237,7 @@ export function TunnelDetail({ tunnelKey }: { tunnelKey: string }) {
   const exportCsv = () => download(`${t?.name ?? tunnelKey} ${range.name}.csv`.replace(/[^\w.-]+/g, '_'), new Blob([seriesCsv(self.s, back?.s)], { type: 'text/csv' }));
 
   const nowMs = liveNow ?? Date.now();
-  const rk = rekeyText(t?.countdown, nowMs, t?.state);
+  const rk = t?.family === 'wireguard' ? lastHandshakeText(t, nowMs) : rekeyText(t?.countdown, nowMs, t?.state);
   const currentSa = t?.current ? sas?.rows.get(keyOnHost(t, t.current.sa)) : undefined;
   const common = { since, until, markers, alarms: alarmSpans, unseen, dark, syncKey: `tunnel:${tunnelKey}` };
   const localInput = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
@@ -247,7 +249,7 @@ export function TunnelDetail({ tunnelKey }: { tunnelKey: string }) {
         {t && (
           <dl className="grid grid-cols-2 gap-x-6 gap-y-2 px-4 py-3 text-sm md:grid-cols-4" data-testid="tunnel-header">
             <div><dt className="text-xs text-slate-500">State</dt><dd className="font-semibold" data-testid="tunnel-state">{t.state}{t.direction ? ` · ${t.direction}` : ''}</dd></div>
-            <div><dt className="text-xs text-slate-500">Current SA</dt><dd className="font-mono text-xs">{t.current ? <Link className="underline" href={`/sas?sa=${encodeURIComponent(keyOnHost(t, t.current.sa))}`}>{formatSpi(t.current.spi)}</Link> : t.keyId !== undefined ? `key-id ${t.keyId}` : '—'} {t.current?.fingerprint ?? ''}</dd></div>
+            <div><dt className="text-xs text-slate-500">{t.family === 'wireguard' ? 'Peer' : 'Current SA'}</dt><dd className="font-mono text-xs">{t.current ? <Link className="underline" href={`/sas?sa=${encodeURIComponent(keyOnHost(t, t.current.sa))}`}>{formatSpi(t.current.spi)}</Link> : t.keyId !== undefined ? `key-id ${t.keyId}` : wgPeer ? <span className="break-all">{wgPeer.publicKey}</span> : '—'} {t.current?.fingerprint ?? ''}</dd></div>
             <div><dt className="text-xs text-slate-500">Algorithm</dt><dd className="text-xs">{t.current?.algorithm ?? (currentSa ? '' : '—')}{t.current?.offload ? ` · offload ${t.current.offload}` : ''}</dd></div>
             <div><dt className="text-xs text-slate-500">Reverse</dt><dd className="font-mono text-xs">{rev ? <Link className="underline" href={tunnelHref(rev.key)}>{rev.name}</Link> : '—'}</dd></div>
             <div><dt className="text-xs text-slate-500">{rk.label}</dt><dd className={rk.urgent ? 'font-semibold text-amber-700 dark:text-amber-400' : ''} data-testid="tunnel-rekey">{rk.value}</dd></div>

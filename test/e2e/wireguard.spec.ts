@@ -136,6 +136,11 @@ test('WireGuard peers as tunnels: the public key for an SPI, the handshake as th
   await expect(rot).toContainText('new handshake');
   await expect(rot).toContainText('handshake');
   await page.screenshot({ path: 'test-results/wireguard-tunnels.png', fullPage: true });
+  // Its page: the peer's whole key where an SA's SPI goes, the last handshake where the rekey countdown goes.
+  await row.getByRole('link').click();
+  await expect(page.getByTestId('tunnel-header')).toContainText(`Peer${UP}`);
+  await expect(page.getByTestId('tunnel-header')).toContainText('last handshake');
+  await expect(page.getByTestId('tunnel-rekey')).toHaveText(/\d+ s ago/);
 
   await page.goto('/wall');
   await expect(page.getByTestId('wall-alarms')).toContainText('WireGuard handshake stale');
