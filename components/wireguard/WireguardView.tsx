@@ -128,18 +128,16 @@ export function WireguardView() {
         </PanelBody>
       </Panel>
       <Panel title={`WireGuard peers${peers ? ` (${peerList.length})` : ''}`} id="wg-peers">
-        <PanelBody loading={!peers && 'Loading WireGuard peers…'} empty={devList.length > 0 && peerList.length === 0 && 'No peers on these devices.'}>
-          {peerList.length > 0 && (
-            <DataTable
-              label="WireGuard peers"
-              rows={peerList}
-              columns={peerColumns}
-              rowKey={(p) => p.key}
-              initialSort={{ id: 'device' }}
-              rowTestId={(p) => `wg-peer-${p.key}`}
-              {...(peerList.length > 500 ? { virtual: { height: 640 }, refresh: now } : {})}
-            />
-          )}
+        <PanelBody loading={!peers && 'Loading WireGuard peers…'} empty={peerList.length === 0 && (devList.length ? 'No peers on these devices.' : 'No peers: no WireGuard interface.')}>
+          <DataTable
+            label="WireGuard peers"
+            rows={peerList}
+            columns={peerColumns}
+            rowKey={(p) => p.key}
+            initialSort={{ id: 'device' }}
+            rowTestId={(p) => `wg-peer-${p.key}`}
+            {...(peerList.length > 500 ? { virtual: { height: 640 }, refresh: now } : {})}
+          />
         </PanelBody>
       </Panel>
       <SourceEvents source="wireguard" title="WireGuard events" empty="No device or peer added, removed or roaming since the server started." />

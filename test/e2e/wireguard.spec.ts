@@ -98,6 +98,7 @@ test('WireGuard page: no interfaces, and the source not available', async ({ pag
   await page.goto('/wireguard');
   await expect(page.getByTestId('source-notice-wireguard')).toContainText('module not loaded');
   await expect(page.getByText('No WireGuard interfaces in this namespace (the wireguard module is not loaded).')).toBeVisible();
+  await expect(page.getByText('No peers: no WireGuard interface.')).toBeVisible();
 });
 
 test('WireGuard page on a fleet console: the devices and peers of every host with a Host column, one host with ?host=', async ({ page }) => {
