@@ -18,7 +18,7 @@ import { SourceNotice, useSource } from '../SourceNotice';
 import { SourceEvents } from '../SourceEvents';
 import { ALARM_WORDS } from '../tunnels/alarm-text';
 import { formatBytes } from '../format';
-import { shortKey, wireguardTunnelKey } from './wireguard-tunnels';
+import { shortKey, peerTunnelKey } from './wireguard-tunnels';
 
 type Dev = OnWire<WireguardDevice>;
 type Peer = OnWire<WireguardPeer>;
@@ -96,10 +96,10 @@ export function WireguardView() {
       id: 'state',
       header: 'State',
       cell: (p) => {
-        const s = peerState(p, tunnels?.rows.get(wireguardTunnelKey(p)));
+        const s = peerState(p, tunnels?.rows.get(peerTunnelKey(p)));
         return <Badge tone={s.tone} title={s.title} testId={`wg-state-${p.key}`}>{s.word}</Badge>;
       },
-      sortValue: (p) => peerState(p, tunnels?.rows.get(wireguardTunnelKey(p))).word,
+      sortValue: (p) => peerState(p, tunnels?.rows.get(peerTunnelKey(p))).word,
     },
     { id: 'endpoint', header: 'Endpoint', cell: (p) => <span className="font-mono text-xs">{p.endpoint ?? '—'}</span>, sortValue: (p) => p.endpoint ?? '' },
     { id: 'allowed', header: 'Allowed IPs', cell: (p) => <span className="font-mono text-xs">{p.allowedIps.join(', ') || 'none'}</span>, sortValue: (p) => p.allowedIps[0] ?? '' },

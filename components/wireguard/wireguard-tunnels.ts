@@ -4,7 +4,7 @@
 // says when the last one was. The peer row gives the tunnel its public key.
 import { useMemo } from 'react';
 import type { OnWire } from '@/server/wire/entities';
-import type { WireguardPeer } from '@/server/wire/wireguard';
+import { wireguardTunnelKey, type WireguardPeer } from '@/server/wire/wireguard';
 import type { Rotation, Tunnel } from '@/server/wire/tunnels';
 import { keyOnHost } from '@/server/wire/fleet';
 import { useEntities } from '../live/keys';
@@ -13,8 +13,8 @@ import { formatRelative } from '../format';
 
 type Peer = OnWire<WireguardPeer>;
 
-/** A peer's tunnel key as the model holding the peer names it (server/model/tunnels/adapters/wireguard.ts). */
-export const wireguardTunnelKey = (p: Peer) => keyOnHost({ host: hostOf(p) }, `wireguard:${p.device}:${p.publicKey}`);
+/** A peer's tunnel key as the model holding the peer names it (a fleet console: with the peer's host in front). */
+export const peerTunnelKey = (p: Peer) => keyOnHost({ host: hostOf(p) }, wireguardTunnelKey(p));
 
 /** "xTcMz0Yq…": a public key's start; the whole key goes on hover. */
 export const shortKey = (k: string) => `${k.slice(0, 8)}…`;
@@ -22,7 +22,7 @@ export const shortKey = (k: string) => `${k.slice(0, 8)}…`;
 /** The wireguard peers by their tunnel's key. */
 export function usePeersByTunnel(): Map<string, Peer> {
   const peers = useEntities('wg-peer');
-  return useMemo(() => new Map([...(peers?.rows.values() ?? [])].map((p) => [wireguardTunnelKey(p), p])), [peers, peers?.version]);
+  return useMemo(() => new Map([...(peers?.rows.values() ?? [])].map((p) => [peerTunnelKey(p), p])), [peers, peers?.version]);
 }
 
 /** A handshake rotation in words (handshakes a slow poll did not see are counted as this one). */

@@ -21,6 +21,12 @@ export interface WireguardDevice {
   unknown?: UnknownAttribute[];
 }
 
+/**
+ * A peer's tunnel (server/model/tunnels/adapters/wireguard.ts): "wireguard:<ifname>:<public key>", by the
+ * interface's name, not its ifindex, so an interface made again under its name keeps its peers' tunnels.
+ */
+export const wireguardTunnelKey = (p: Pick<WireguardPeer, 'device' | 'publicKey'>) => `wireguard:${p.device}:${p.publicKey}`;
+
 /** A peer of a wireguard device (WGPEER_A_*). Key: "ifindex:public key (base64)". */
 export interface WireguardPeer {
   key: string;

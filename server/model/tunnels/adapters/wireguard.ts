@@ -4,15 +4,13 @@
 // continuous when the kernel's counters start again (the peer or its interface made anew) and across
 // sascope restarts (history: `counting`, kept as an SA's counters are). State and alarm: alarm-rules.ts.
 import type { OnWire } from '../../../wire/entities.ts';
-import type { WireguardPeer } from '../../../wire/wireguard.ts';
+import { wireguardTunnelKey, type WireguardPeer } from '../../../wire/wireguard.ts';
 import type { TunnelAdapterFactory } from '../adapter.ts';
 import { wireguardPeerAlarms, wireguardPeerState } from '../alarm-rules.ts';
 import { addCounters, newTunnel, type TunnelTrack } from '../track.ts';
 
 /** WireGuard's REKEY_AFTER_TIME (drivers/net/wireguard/messages.h): while traffic flows, a handshake at least this often. */
 export const WG_REKEY_AFTER_MS = 120_000;
-
-export const wireguardTunnelKey = (p: Pick<WireguardPeer, 'device' | 'publicKey'>) => `wireguard:${p.device}:${p.publicKey}`;
 
 const bytesOf = (p: OnWire<WireguardPeer>) => BigInt(p.rxBytes) + BigInt(p.txBytes);
 
