@@ -25,41 +25,35 @@ for side in a b; do
 done
 BAD_A=$(randhex 16) BAD_B=$(randhex 16) RW=$(randhex 16)
 
+# site NAME N LOCAL_AUTH REMOTE_AUTH (inside conns): a site-to-site connection, child net MY_NET.N.0/24 ⟷ PEER_NET.N.0/24
+site() {
+  cat <<CONF
+  $1 {
+    version = 2
+    local_addrs = $me
+    remote_addrs = $peer
+    proposals = aes128-sha256-x25519
+    local { $3 }
+    remote { $4 }
+    children { net { local_ts = ${mine}$2.0/24
+      remote_ts = ${theirs}$2.0/24
+      esp_proposals = aes128gcm16 } }
+  }
+CONF
+}
 # conns SIDE ME PEER MY_NET PEER_NET BADPSK_SECRET
 conns() {
   local side=$1 me=$2 peer=$3 mine=$4 theirs=$5 bad=$6 other
   [[ $side == a ]] && other=b || other=a
-  cat <<CONF
-connections {
-  badpsk {
-    version = 2
-    local_addrs = $me
-    remote_addrs = $peer
-    proposals = aes128-sha256-x25519
-    local { auth = psk
-      id = badpsk-$side@lab }
-    remote { auth = psk
-      id = badpsk-$other@lab }
-    children { net { local_ts = ${mine}1.0/24
-      remote_ts = ${theirs}1.0/24
-      esp_proposals = aes128gcm16 } }
-  }
-  cert {
-    version = 2
-    local_addrs = $me
-    remote_addrs = $peer
-    proposals = aes128-sha256-x25519
-    local { auth = pubkey
+  echo 'connections {'
+  site badpsk 1 "auth = psk
+      id = badpsk-$side@lab" "auth = psk
+      id = badpsk-$other@lab"
+  site cert 2 "auth = pubkey
       certs = $pki/$side.crt
-      id = $side.lab }
-    remote { auth = pubkey
+      id = $side.lab" "auth = pubkey
       cacerts = $pki/ca.crt
-      id = $other.lab }
-    children { net { local_ts = ${mine}2.0/24
-      remote_ts = ${theirs}2.0/24
-      esp_proposals = aes128gcm16 } }
-  }
-CONF
+      id = $other.lab"
   if [[ $side == a ]]; then
     cat <<CONF
   rw {
