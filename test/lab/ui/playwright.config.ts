@@ -1,5 +1,5 @@
 // Playwright in Debian's Chromium on the host, against sascope running in a lab VM (test/lab/ui/run.ts
-// boots it and passes LAB_UI_URL, LAB_UI_CONTROL and LAB_UI_VIEWER).
+// boots it and passes LAB_UI_URL, LAB_UI_CONTROL, LAB_UI_VIEWER and LAB_UI_OPERATOR).
 import { defineConfig } from '@playwright/test';
 
 export default defineConfig({

@@ -1,6 +1,6 @@
 // Host side of the lab UI test: boots a lab VM (test/lab/ui/guest.sh) with sascope and a control
 // channel forwarded to free host ports, waits for both, then runs the Playwright specs of this folder
-// in Debian's Chromium on the host, and powers the VM off. Exit status: Playwright's.
+// in Debian's Chromium on the host (LAB_UI_VIEWER and LAB_UI_OPERATOR: sascope's tokens), and powers the VM off. Exit status: Playwright's.
 //   npm run test:lab-ui        (part of `npm test`'s lab phase)
 import { spawnSync } from 'node:child_process';
 import { bootVm } from '../lib/vm.ts';
@@ -53,10 +53,10 @@ try {
   await until('sascope', async () => (await fetch(`http://127.0.0.1:${port}/api/v1/health`, { signal: AbortSignal.timeout(30_000) })).status < 500, 900_000);
   console.log(`lab-ui: VM and sascope ready in ${Math.round((Date.now() - t0) / 1000)} s`);
   const tokens = JSON.parse((await vmRun('cat /tmp/sascope-lab/ui-data/tokens.json')).out) as { tokens: Array<{ role: string; token: string }> };
-  const viewer = tokens.tokens.find((t) => t.role === 'viewer')!.token;
+  const [viewer, operator] = (['viewer', 'operator'] as const).map((role) => tokens.tokens.find((t) => t.role === role)!.token);
   const r = spawnSync('npx', ['playwright', 'test', '-c', 'test/lab/ui/playwright.config.ts'], {
     stdio: 'inherit',
-    env: { ...process.env, LAB_UI_URL: `http://127.0.0.1:${port}`, LAB_UI_CONTROL: control, LAB_UI_VIEWER: viewer },
+    env: { ...process.env, LAB_UI_URL: `http://127.0.0.1:${port}`, LAB_UI_CONTROL: control, LAB_UI_VIEWER: viewer, LAB_UI_OPERATOR: operator },
   });
   status = r.status ?? 1;
 } catch (err) {
