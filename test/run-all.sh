@@ -15,7 +15,7 @@ fi
 logdir=$(mktemp -d)
 # Lab files CI runs (stems of test/lab/tests/<name>.<debian|custom|any>.test.ts, space-separated):
 # add yours once every test in it was seen passing in a VM run.
-LAB_VERIFIED="selftest.debian crypto.debian xfrm-faults.debian selftest.custom selftest.any psp.custom offload.custom reliability-faults.debian reliability-privilege.debian pfkey.debian crypto.custom ovpn.any reliability-keyleak.debian tunnels.debian xfrm.debian reliability-storm.debian vici.debian package.debian wireguard.debian fleet.debian vici-console.debian"
+LAB_VERIFIED="selftest.debian crypto.debian xfrm-faults.debian selftest.custom selftest.any psp.custom offload.custom reliability-faults.debian reliability-privilege.debian pfkey.debian crypto.custom ovpn.any reliability-keyleak.debian tunnels.debian xfrm.debian reliability-storm.debian vici.debian package.debian wireguard.any fleet.debian vici-console.debian"
 passed=0; failed=0; summary=()
 count() { # node:test (spec or tap) and playwright closing lines
   local log=$1 p f
