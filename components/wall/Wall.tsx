@@ -17,7 +17,7 @@ import { formatBytes, formatClock, formatRelative, formatSpi } from '../format';
 import { rekeyText } from '../tunnels/rekey-text';
 import { alarmTunnelHref, tunnelHref } from '../tunnels/href';
 import { RateStrip } from '../tunnels/RateStrip';
-import { lastHandshakeText, shortKey, usePeersByTunnel } from '../wireguard/wireguard-tunnels';
+import { lastHandshakeText, usePeersByTunnel } from '../wireguard/wireguard-tunnels';
 import { ALARM_WORDS, CAUSE_WORDS } from '../tunnels/alarm-text';
 import { HOST_STATE_RANK, HOST_STATE_WORDS } from '../fleet/host-text';
 import { useFleet } from '../fleet/useFleet';
@@ -63,8 +63,8 @@ const STATE_STYLE: Record<string, { box: string; word: string }> = {
 const tunnelRank = (t: T) => (t.alarms.length ? 0 : t.state === 'down' ? 1 : t.state === 'rekeying' ? 2 : 3);
 const byName = (a: string, b: string) => a.localeCompare(b, undefined, { numeric: true });
 
-/** wgKey: a WireGuard peer's public key, shown where other tunnels show their SPI. */
-function Tile({ t, now, host, wgKey }: { t: T; now: number; host?: string; wgKey?: string }) {
+/** wgEndpoint: a WireGuard peer's endpoint, shown where other tunnels show their SPI (its key is in the name already). */
+function Tile({ t, now, host, wgEndpoint }: { t: T; now: number; host?: string; wgEndpoint?: string }) {
   const alarm = t.alarms.length > 0;
   const st = STATE_STYLE[t.state] ?? STATE_STYLE.down!;
   const rekey = t.family === 'wireguard' ? lastHandshakeText(t, now) : rekeyText(t.countdown, now, t.state);
@@ -87,7 +87,7 @@ function Tile({ t, now, host, wgKey }: { t: T; now: number; host?: string; wgKey
         <p className="truncate text-xl font-bold text-amber-300">{t.alarms.map((a) => ALARM_WORDS[a] ?? a).join(' · ')}</p>
       ) : (
         <div className="flex justify-between text-xl text-slate-300">
-          <span className="font-mono">{t.current ? formatSpi(t.current.spi) : t.keyId !== undefined ? `key ${t.keyId}` : wgKey ? shortKey(wgKey) : ''}</span>
+          <span className="font-mono">{t.current ? formatSpi(t.current.spi) : t.keyId !== undefined ? `key ${t.keyId}` : t.family === 'wireguard' ? (wgEndpoint ?? 'no endpoint') : ''}</span>
           <span className="tabular">{formatBytes(t.bytes)}</span>
         </div>
       )}
@@ -260,7 +260,7 @@ export function Wall() {
         ) : (
           <div className="grid" style={{ gap: TILE.gap, gridTemplateColumns: `repeat(auto-fill, minmax(${TILE.minWidth}px, 1fr))` }}>
             {shown.map((x) =>
-              x.host ? <HostTile key={x.key} h={x.host} now={now} tunnels={x.group.problems.length + x.group.healthy.length} /> : <Tile key={x.key} t={x.tunnel!} now={now} host={fleet ? x.group.name : undefined} wgKey={wgPeers.get(x.tunnel!.key)?.publicKey} />,
+              x.host ? <HostTile key={x.key} h={x.host} now={now} tunnels={x.group.problems.length + x.group.healthy.length} /> : <Tile key={x.key} t={x.tunnel!} now={now} host={fleet ? x.group.name : undefined} wgEndpoint={wgPeers.get(x.tunnel!.key)?.endpoint} />,
             )}
           </div>
         )}

@@ -149,7 +149,10 @@ test('WireGuard peers as tunnels: the public key for an SPI, the handshake as th
   await expect(tile).toContainText('UP');
   await expect(tile).toContainText('last handshake');
   await expect(tile).toContainText(`${UP.slice(0, 8)}…`);
+  // Where an SA's SPI goes: the peer's endpoint (the key is in the name); an idle peer without one says so.
+  await expect(tile).toContainText('192.0.2.2:51821');
   await expect(page.getByTestId('wall-tile').filter({ hasText: 'IDLE' })).toHaveCount(1);
+  await expect(page.getByTestId('wall-tile').filter({ hasText: 'IDLE' })).toContainText('no endpoint');
   await expect(page.getByTestId('wall-ticker')).toContainText('(handshake)');
   await page.screenshot({ path: 'test-results/wireguard-wall.png' });
 });
