@@ -189,13 +189,20 @@ export interface ViciEventFacts {
   /** SAs the event says are gone: down events, and the old SA of a rekey (unique ids). */
   goneIkes: number[];
   goneChildren: number[];
+  /**
+   * A rekey's new SA, put in the old one's place at once (the re-read that follows fills in the rest): between
+   * the event and the re-read the kernel already has the new SAs, and a join would find no row for them.
+   * ike-rekey: the new IKE SA and the old one's unique id, whose CHILD SAs charon moved to it.
+   */
+  newIkes: Array<{ ike: ViciIkeSa; replaces: number }>;
+  newChildren: ViciChildSa[];
   /** alert's type, as charon names it (README "alert"). */
   alertType?: string;
 }
 
 /** The facts of an ike-updown, ike-rekey, ike-update, child-updown, child-rekey or alert event. */
 export function eventFacts(event: string, m: ViciSection, now = Date.now()): ViciEventFacts {
-  const f: ViciEventFacts = { names: [], goneIkes: [], goneChildren: [] };
+  const f: ViciEventFacts = { names: [], goneIkes: [], goneChildren: [], newIkes: [], newChildren: [] };
   const what = `${event} event`;
   if (event === 'ike-updown' || event === 'child-updown') f.up = m.up === 'yes';
   const root = event === 'alert' ? section(m['ike-sa'], `${what}: ike-sa`) ?? {} : m;
@@ -205,7 +212,9 @@ export function eventFacts(event: string, m: ViciSection, now = Date.now()): Vic
     const at = `${what} ${name}`;
     if (event === 'ike-rekey') {
       const old = section(s.old, `${at}: old`);
+      const fresh = section(s.new, `${at}: new`);
       if (old) f.goneIkes.push(ikeSa(name, old, now, `${at} old`).uniqueId);
+      if (old && fresh) f.newIkes.push({ ike: ikeSa(name, fresh, now, `${at} new`), replaces: f.goneIkes.at(-1)! });
       continue;
     }
     if (event === 'ike-updown' && !f.up) f.goneIkes.push(ikeSa(name, s, now, at).uniqueId);
@@ -216,7 +225,9 @@ export function eventFacts(event: string, m: ViciSection, now = Date.now()): Vic
         if (!f.up) f.goneChildren.push(childSa(ike, cs, now, `${at} child ${key}`).uniqueId);
       } else {
         const old = section(cs.old, `${at} child ${key}: old`);
+        const fresh = section(cs.new, `${at} child ${key}: new`);
         if (old) f.goneChildren.push(childSa(ike, old, now, `${at} child ${key} old`).uniqueId);
+        if (fresh) f.newChildren.push(childSa(ike, fresh, now, `${at} child ${key} new`));
       }
     }
   }

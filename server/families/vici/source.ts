@@ -233,6 +233,12 @@ export class ViciSource extends Source {
     }
     this.dataSeen();
     this.applyEvent(() => {
+      // A rekey's new SA first, so what joins the kernel's SAs to charon's never sees the child with no row.
+      for (const { ike, replaces } of f.newIkes) {
+        this.putIke(ike);
+        for (const c of [...this.children.values()]) if (c.ikeUniqueId === replaces) this.putChild({ ...c, ikeUniqueId: ike.uniqueId });
+      }
+      for (const c of f.newChildren) this.putChild(c);
       for (const id of f.goneIkes) {
         this.dropIke(String(id));
         // A rekeyed IKE SA's CHILD SAs move to the new one (the re-read brings them under it); a down one's are gone.
@@ -302,13 +308,17 @@ export class ViciSource extends Source {
     const children = new Set(sas.children.map(childKey));
     for (const [k, i] of [...this.ikes]) if (i.name === name && !ikes.has(k)) this.dropIke(k);
     for (const [k, c] of [...this.children]) if (c.ikeName === name && !children.has(k)) this.dropChild(k);
-    for (const i of sas.ikes) {
-      this.ikes.set(ikeKey(i), i);
-      this.sink.upsert('vici-ike', ikeKey(i), i);
-    }
-    for (const c of sas.children) {
-      this.children.set(childKey(c), c);
-      this.sink.upsert('vici-child', childKey(c), c);
-    }
+    for (const i of sas.ikes) this.putIke(i);
+    for (const c of sas.children) this.putChild(c);
+  }
+
+  private putIke(i: ViciIkeSa): void {
+    this.ikes.set(ikeKey(i), i);
+    this.sink.upsert('vici-ike', ikeKey(i), i);
+  }
+
+  private putChild(c: ViciChildSa): void {
+    this.children.set(childKey(c), c);
+    this.sink.upsert('vici-child', childKey(c), c);
   }
 }

@@ -85,7 +85,7 @@ test('first read: connections, IKE and CHILD SAs; a charon without alert says so
   assert.deepEqual(registered, ['list-conn', 'list-sa', 'list-cert', 'ike-updown', 'ike-rekey', 'ike-update', 'child-updown', 'child-rekey', 'alert', 'log'], 'without alert, the log stream (failure reasons)');
 });
 
-test('events: a child rekey drops the old CHILD SA at once and re-reads that connection; ike down drops its SAs', async (t) => {
+test('events: a child rekey puts the new CHILD SA in from the event, drops the old one and re-reads that connection; ike down drops its SAs', async (t) => {
   const state = { conns: [CONN], sas: [sa('1', { net: { uniqueid: '3', spiIn: 'c1d2e3f4' } })] };
   const { charon, model, s } = await setUp(t, charonLike(state));
   await s.start();
@@ -95,9 +95,13 @@ test('events: a child rekey drops the old CHILD SA at once and re-reads that con
   const rekey = sa('1', {});
   (rekey.lab as EncodableSection)['child-sas'] = { 'net-3': { old: { name: 'net', uniqueid: '3', state: 'REKEYED' }, new: { name: 'net', uniqueid: '4', state: 'INSTALLED' } } };
   const sent = charon.requests.length;
+  const ops: string[] = [];
+  model.onChange((c) => void (c.kind === 'vici-child' && ops.push(`${c.op} ${c.key}`)));
   sendEvent(charon, 'child-rekey', rekey);
   await until(() => keys(model, 'vici-child').join() === '4', 'the rekeyed child');
   assert.equal((model.get('vici-child', '4') as { spiIn: string }).spiIn, 'c5c6c7c8');
+  // The new child from the event itself, before the old one goes: a join never sees the child without a row.
+  assert.deepEqual(ops.slice(0, 2), ['upsert 4', 'remove 3']);
   const events = (model.list('event') as Array<{ source: string; type: string; summary: string }>).filter((e) => e.source === 'vici');
   assert.deepEqual(events.map((e) => [e.type, e.summary]), [['child-rekey', 'lab: CHILD SA rekeyed']]);
   assert.ok(charon.requests.slice(sent).some((r) => r.packet.name === 'list-sas' && r.packet.message?.ike === 'lab'), 're-read by name');
@@ -106,6 +110,21 @@ test('events: a child rekey drops the old CHILD SA at once and re-reads that con
   sendEvent(charon, 'ike-updown', sa('1', {}));
   await until(() => keys(model, 'vici-ike').length === 0 && keys(model, 'vici-child').length === 0, 'IKE SA and children gone');
   assert.deepEqual(keys(model, 'vici-conn'), ['lab'], 'the configured connection stays');
+});
+
+test('events: an IKE rekey puts the new IKE SA in at once and moves the CHILD SAs under it before the old one goes', async (t) => {
+  const state = { conns: [CONN], sas: [sa('1', { net: { uniqueid: '3', spiIn: 'c1d2e3f4' } })] };
+  const { charon, model, s } = await setUp(t, charonLike(state));
+  await s.start();
+  const ops: string[] = [];
+  model.onChange((c) => void ((c.kind === 'vici-ike' || c.kind === 'vici-child') && ops.push(`${c.op} ${c.kind} ${c.key}`)));
+  // charon hangs on to the re-read's answer: what the model has then came from the event alone
+  state.sas = [sa('2', { net: { uniqueid: '3', spiIn: 'c1d2e3f4' } })];
+  const rekey: EncodableSection = { lab: { old: (sa('1', {}).lab as EncodableSection), new: (sa('2', {}).lab as EncodableSection) } };
+  sendEvent(charon, 'ike-rekey', rekey);
+  await until(() => keys(model, 'vici-ike').join() === '2', 'the new IKE SA');
+  assert.deepEqual(ops.slice(0, 3), ['upsert vici-ike 2', 'upsert vici-child 3', 'remove vici-ike 1']);
+  assert.equal((model.get('vici-child', '3') as { ikeUniqueId: number }).ikeUniqueId, 2);
 });
 
 /** charon raises an event: on every open connection of the fake (the source's). */
