@@ -5,6 +5,8 @@ import { defineConfig } from '@playwright/test';
 export default defineConfig({
   testDir: '.',
   testMatch: /.*\.spec\.ts/,
+  // One worker runs the files in name order: lab-ui-vici.spec.ts (needs lab-a's charon up) before lab-ui.spec.ts
+  // (whose last tests kill charon). A new file that needs charon sorts before lab-ui.spec.ts.
   outputDir: '../../../test-results/lab-ui',
   timeout: 300_000,
   workers: 1,
