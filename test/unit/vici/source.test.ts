@@ -4,8 +4,9 @@
 // charon (stale with the reason, then recovers), a bad row (counted, the rest kept).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { chmodSync, chownSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../helpers.ts';
 import { Model } from '../../../server/model/model.ts';
@@ -198,8 +199,14 @@ test("a socket open to charon's owner and group only: no permission, with the fi
   const { charon } = await setUp(t, charonLike({ conns: [], sas: [] }));
   chmodSync(charon.dir, 0o755);
   chmodSync(charon.path, 0o660); // as charon makes it (stream_service_unix.c: umask u+x g+x o+rwx, its user and group)
-  const out = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', path.join(import.meta.dirname, 'status-once.ts'), charon.path], { cwd: projectRoot, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } });
-  const st = JSON.parse(out) as { state: string; reason: string };
+  // Run without blocking: the fake charon answers from this process.
+  const statusAs = async (groups: string[]) => JSON.parse((await promisify(execFile)('setpriv', ['--reuid=65534', '--regid=65534', ...groups, process.execPath, '--import', 'tsx', path.join(import.meta.dirname, 'status-once.ts'), charon.path], { cwd: projectRoot, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } })).stdout) as { state: string; reason: string };
+  const st = await statusAs(['--clear-groups']);
   assert.equal(st.state, 'no-permission');
   assert.equal(st.reason, `vici: connect ${charon.path}: EACCES (permission denied: charon's VICI socket ${charon.path} is open to its owner and group only — put sascope's user in charon's group: charon.group in strongswan.conf, SupplementaryGroups= in sascope's unit; docs/install.md)`);
+  // The fix in words, done: the socket's group (charon.group) is one of sascope's supplementary groups (SupplementaryGroups=).
+  const VICI_GROUP = 64_999;
+  chownSync(charon.path, 0, VICI_GROUP);
+  const fixed = await statusAs([`--groups=${VICI_GROUP}`]);
+  assert.equal(fixed.state, 'ok', fixed.reason);
 });
