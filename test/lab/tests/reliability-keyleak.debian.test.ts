@@ -7,10 +7,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { LiveClient, projectRoot, startServer, type RunningServer } from '../../helpers.ts';
+import { keyHits, serverOutputs } from '../lib/outputs.ts';
 import { cleanupAll, netnsPair, ovpnPair, requireLab, saZoo, sh, strongswanPair, waitFor } from '../scenarios/index.ts';
 
 const RUN = process.env.LAB_RUN ?? '/tmp/sascope-lab';
@@ -62,47 +63,18 @@ test('no key material in anything sascope wrote', { timeout: 3_000_000 }, async 
   await waitFor('the PF_KEY SA in the model', async () => ((await (await fetch(`${server!.url}/api/v1/pfkey`)).json()) as { sas: Array<{ spi: number }> }).sas.some((s) => s.spi === 0x3102), 60_000, 500);
   await waitFor('ovpn peers in the model', async () => ((await (await fetch(`${server!.url}/api/v1/ovpn`)).json()) as { peers: unknown[] }).peers.length, 60_000, 500);
 
-  // every GET route
-  const artifacts: Array<{ name: string; bytes: Buffer }> = [];
-  const grab = async (p: string) => {
-    const r = await fetch(`${server!.url}${p}`);
-    artifacts.push({ name: `HTTP ${p} (${r.status})`, bytes: Buffer.from(await r.arrayBuffer()) });
-  };
-  const doc = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
-  const routes = Object.entries(doc.paths).filter(([p, ops]) => ops['get'] && !p.includes('{')).map(([p]) => p);
-  for (const p of routes) await grab(p);
+  // every GET route, sascope's own snapshot, then (the server stopped) its WebSocket frames, log and history
   const tunnels = ((await (await fetch(`${server.url}/api/v1/tunnels`)).json()) as { tunnels: Array<{ key: string }> }).tunnels;
-  for (const t of tunnels.slice(0, 3)) {
-    await grab(`/api/v1/sas?tunnel=${encodeURIComponent(t.key)}`);
-    await grab(`/api/v1/history/samples?tunnel=${encodeURIComponent(t.key)}`);
-  }
-  await grab('/metrics');
+  const extra = tunnels.slice(0, 3).flatMap((t) => [`/api/v1/sas?tunnel=${encodeURIComponent(t.key)}`, `/api/v1/history/samples?tunnel=${encodeURIComponent(t.key)}`]);
   const snap = execFileSync(process.execPath, [path.join(projectRoot, 'server/bin.mjs'), 'snapshot', '--json', '--netns', NS, '--data-dir', DATA], { maxBuffer: 256 << 20 });
-  artifacts.push({ name: 'snapshot --json', bytes: snap });
   ws.close();
-  assert.equal(await server.stop(), 0);
-  artifacts.push({ name: `WebSocket (${wsRaw.length} messages)`, bytes: Buffer.from(wsRaw.join('\n')) });
-  artifacts.push({ name: 'server log (debug)', bytes: Buffer.from(server.output()) });
-  for (const f of ['history.sqlite', 'history.sqlite-wal', 'history.sqlite-shm']) {
-    const p = path.join(DATA, f);
-    if (existsSync(p)) artifacts.push({ name: f, bytes: readFileSync(p) });
-  }
+  const { outputs: artifacts, routes, status } = await serverOutputs(server, wsRaw, { extra });
   server = undefined;
+  assert.equal(status, 0);
+  artifacts.push({ name: 'snapshot --json', bytes: snap });
 
   // the search
-  const hits: string[] = [];
-  for (const [hex, from] of keys) {
-    const raw = Buffer.from(hex, 'hex');
-    if (raw.length < 8) continue;
-    const needles: Array<[string, Buffer]> = [
-      ['hex', Buffer.from(hex)],
-      ['HEX', Buffer.from(hex.toUpperCase())],
-      ['base64', Buffer.from(raw.toString('base64').replace(/=+$/, ''))],
-      ['base64url', Buffer.from(raw.toString('base64url'))],
-      ['raw', raw],
-    ];
-    for (const a of artifacts) for (const [how, n] of needles) if (a.bytes.includes(n)) hits.push(`${from} (${hex.slice(0, 8)}…) as ${how} in ${a.name}`);
-  }
+  const hits = keyHits(keys, artifacts);
   const total = artifacts.reduce((s, a) => s + a.bytes.length, 0);
   console.log(`key-leak: ${keys.size} keys (${[...new Set([...keys.values()].map((v) => v.split(' ')[0]))].join(', ')}) × 5 encodings searched in ${artifacts.length} artifacts, ${total} bytes (${routes.length} GET routes, ${wsRaw.length} WebSocket messages, ${tunnels.length} tunnels)`);
   console.log(`key-leak hits: ${hits.length}`);
