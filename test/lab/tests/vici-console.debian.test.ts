@@ -10,11 +10,12 @@
 // HTTP body, WebSocket frame, log line, /metrics or the history database.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { LiveClient, startServer, type RunningServer } from '../../helpers.ts';
 import { cleanupAll, netnsPair, requireLab, sh, strongswanConns, strongswanPair, waitFor, type StrongswanConns, type StrongswanPair } from '../scenarios/index.ts';
+import { keyHits, serverOutputs } from '../lib/outputs.ts';
 import type { EntityKind, EntityKinds } from '../../../server/wire/protocol.ts';
 import type { ViciAction } from '../../../server/wire/vici.ts';
 
@@ -206,26 +207,14 @@ test('no PSK, private key, IKE key or ESP key in any HTTP body, WebSocket frame,
   }
 
   // the haystack: every GET route, the audit list, /metrics, the WebSocket, the log, the history database
-  const hay: Array<{ name: string; bytes: Buffer }> = [];
-  const doc = await api<{ paths: Record<string, Record<string, unknown>> }>('/api/v1/openapi.json');
-  for (const p of [...Object.entries(doc.paths).filter(([p, ops]) => ops['get'] && !p.includes('{')).map(([p]) => p), '/metrics']) {
-    const r = await fetch(`${server!.url}${p}`, { headers: { authorization: `Bearer ${token('operator')}` } });
-    hay.push({ name: `HTTP ${p} (${r.status})`, bytes: Buffer.from(await r.arrayBuffer()) });
-  }
   ws!.close();
-  assert.equal(await server!.stop(), 0);
-  hay.push({ name: `WebSocket (${frames.length} frames)`, bytes: Buffer.from(frames.join('\n')) });
-  hay.push({ name: 'server log (debug)', bytes: Buffer.from(server!.output()) });
-  for (const f of ['history.sqlite', 'history.sqlite-wal', 'history.sqlite-shm']) if (existsSync(path.join(DATA, f))) hay.push({ name: f, bytes: readFileSync(path.join(DATA, f)) });
+  const { outputs: hay, status } = await serverOutputs(server!, frames, { headers: { authorization: `Bearer ${token('operator')}` } });
   server = undefined;
+  assert.equal(status, 0);
   assert.ok(hay.some((h) => h.name === 'history.sqlite' && h.bytes.includes('badpsk')), 'the history database holds the audit rows searched');
 
-  const hits: string[] = [];
-  for (const [what, raw] of secrets) {
-    assert.ok(raw.length >= 16, `${what}: ${raw.length} bytes`);
-    const forms: Array<[string, Buffer]> = [['raw', raw], ['hex', Buffer.from(raw.toString('hex'))], ['HEX', Buffer.from(raw.toString('hex').toUpperCase())], ['base64', Buffer.from(raw.toString('base64').replace(/=+$/, ''))], ['base64url', Buffer.from(raw.toString('base64url'))]];
-    for (const h of hay) for (const [how, n] of forms) if (h.bytes.includes(n)) hits.push(`${what} as ${how} in ${h.name}`);
-  }
+  for (const [what, raw] of secrets) assert.ok(raw.length >= 16, `${what}: ${raw.length} bytes`);
+  const hits = keyHits(new Map([...secrets].map(([what, raw]) => [raw.toString('hex'), what])), hay);
   console.log(`vici key search: ${secrets.size} secrets × 5 forms in ${hay.length} artifacts (${hay.reduce((s, h) => s + h.bytes.length, 0)} bytes); hits: ${hits.length}`);
   assert.deepEqual(hits, []);
 });
