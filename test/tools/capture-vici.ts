@@ -1,13 +1,13 @@
 // Capture what charon sends over VICI as fixture material: one exchange at a time on its socket — version,
 // a command charon does not know (CMD_UNKNOWN), the stream and state events registered (EVENT_CONFIRM, or
-// EVENT_UNKNOWN for one this charon lacks), list-conns, list-sas — then, with --run, a shell command (swanctl
+// EVENT_UNKNOWN for one this charon lacks), list-conns, list-sas, list-certs — then, with --run, a shell command (swanctl
 // --rekey/--terminate/--initiate) and the events it causes for --events-ms. Every packet charon sent is
 // printed as one hex line, length header included (what decodeFramedPacket reads), after '#' provenance
 // lines; what each packet is goes to stderr. Pipe it to test/tools/make-fixture.ts --decoder vici.
 //   tsx test/tools/capture-vici.ts --socket /tmp/sascope-lab/strongswan/lab-a/run/charon.vici --run 'swanctl --rekey --child net --uri unix://…' --events-ms 8000
 import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { execFileSync, execSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { decodePacket, encodePacket, SegmentReader, type EncodableSection, type PacketTypeName } from '../../server/families/vici/spec.ts';
 import { VICI_EVENTS } from '../../server/families/vici/source.ts';
 
@@ -49,12 +49,15 @@ function exchange(type: PacketTypeName, name: string, message?: EncodableSection
 
 await exchange('CMD_REQUEST', 'version');
 await exchange('CMD_REQUEST', 'sascope-no-such-command');
-for (const e of ['list-conn', 'list-sa', ...VICI_EVENTS]) await exchange('EVENT_REGISTER', e);
+for (const e of ['list-conn', 'list-sa', 'list-cert', ...VICI_EVENTS]) await exchange('EVENT_REGISTER', e);
 await exchange('CMD_REQUEST', 'list-conns');
 await exchange('CMD_REQUEST', 'list-sas');
+await exchange('CMD_REQUEST', 'list-certs');
 if (values.run) {
   console.error(`run: ${values.run}`);
-  execSync(values.run, { stdio: ['ignore', 'inherit', 'inherit'] });
+  // not execSync: events charon sends while the command runs are read as they come (a blocked loop would
+  // leave them unread when the socket is closed right after); its words to stderr: stdout is the capture
+  await new Promise((resolve) => spawn('sh', ['-c', values.run!], { stdio: ['ignore', 2, 2] }).on('close', resolve));
   await new Promise((r) => setTimeout(r, Number(values['events-ms'])));
 }
 socket.end();

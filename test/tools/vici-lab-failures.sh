@@ -6,6 +6,8 @@
 # NO_PROPOSAL_CHOSEN), nopeer (nobody at 10.0.0.99: retransmits, then peer not responding). Blocks start
 # with "=== name"; each is a test/fixtures/vici/log-5.9.8-<name>.jsonl.
 #   npm run lab -- run --kernel debian 'bash test/tools/vici-lab-failures.sh'
+# VICI_CAPTURE=packets: each block is test/tools/capture-vici.ts's hex packets instead (6.x: its alert events,
+# for test/tools/make-fixture.ts --decoder vici).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pair=$(bash test/lab/scenarios/strongswan-pair.sh up 300)
@@ -70,12 +72,14 @@ printf 'include %s\ninclude %s\n' "$runb/swanctl.conf" "$confb" > "$confb.all"
 swanctl --load-all --file "$conf.all" --uri "unix://$sock" >/dev/null 2>&1
 swanctl --load-all --file "$confb.all" --uri "unix://$sockb" >/dev/null 2>&1
 out=$(mktemp -d /tmp/vici-fail-out-XXXX)
+tool=test/tools/capture-vici-log.ts
+[[ ${VICI_CAPTURE:-} == packets ]] && tool=test/tools/capture-vici.ts
 for c in badpsk:net badts:odd badprop:net nopeer:net; do
   name=${c%%:*} child=${c##*:}
   # B's stream beside A's: registered before A initiates
-  /usr/bin/node --import tsx test/tools/capture-vici-log.ts --socket "$sockb" --events-ms 0 --run "sleep 14" > "$out/$name-b" &
+  /usr/bin/node --import tsx $tool --socket "$sockb" --events-ms 0 --run "sleep 14" > "$out/$name-b" &
   sleep 2
-  /usr/bin/node --import tsx test/tools/capture-vici-log.ts --socket "$sock" --events-ms 2000 \
+  /usr/bin/node --import tsx $tool --socket "$sock" --events-ms 2000 \
     --run "swanctl --initiate --ike $name --child $child --timeout 60 --uri unix://$sock" > "$out/$name-a"
   wait
   echo "=== $name"; cat "$out/$name-a"

@@ -12,7 +12,8 @@
 . "$(dirname "$0")/lib.sh"
 action=${1:-up}
 if [[ $action == up ]]; then REKEY=${2:-20}; A=${3:-lab-a}; B=${4:-lab-b}; else A=${2:-lab-a}; B=${3:-lab-b}; fi
-CHARON=/usr/lib/ipsec/charon
+# LAB_SS_CHARON, LAB_SS_BASECONF: another strongSwan build's charon and its base strongswan.conf (the 6.x captures)
+CHARON=${LAB_SS_CHARON:-/usr/lib/ipsec/charon}
 base=$LAB_RUN/strongswan
 
 stop_ns() {
@@ -33,7 +34,7 @@ write_conf() { # ns role local remote
   mkdir -p "$dir/run"
   cat > "$dir/strongswan.conf" <<CONF
 # the system config (plugins), then lab overrides
-include /etc/strongswan.conf
+include ${LAB_SS_BASECONF:-/etc/strongswan.conf}
 charon {
   install_routes = no
   install_virtual_ip = no
