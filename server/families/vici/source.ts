@@ -255,8 +255,8 @@ export class ViciSource extends Source {
       const type = name.endsWith('-updown') ? `${name.slice(0, -'-updown'.length)}-${f.up ? 'up' : 'down'}` : name;
       this.sink.event({ source: this.id, type, summary });
     });
-    const alerted = reasonOfAlert(f.alertType);
-    if (alerted) for (const n of f.names) this.failedBecause(n, alerted);
+    const alerted = reasonOfAlert(f.alertType, f.names);
+    if (alerted) for (const n of alerted.conns) this.failedBecause(n, alerted.code);
     for (const n of f.names) this.staleNames.add(n);
     void this.rereadStale();
   }

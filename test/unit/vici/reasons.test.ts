@@ -35,12 +35,13 @@ test("captured 5.9.8 log lines: each failure's lines give its code for its conne
   }
 });
 
-test('6.x alert types map to the same codes; others to none', () => {
-  assert.equal(reasonOfAlert('peer-auth-failed'), 'auth-failed');
-  assert.equal(reasonOfAlert('ts-mismatch'), 'ts-unacceptable');
-  assert.equal(reasonOfAlert('proposal-mismatch-child'), 'no-proposal');
-  assert.equal(reasonOfAlert('retransmit-send-timeout'), 'peer-not-responding');
-  assert.equal(reasonOfAlert('shutdown-signal'), undefined);
+test('6.x alert types map to the same codes; others, and names that are no type of charon\'s, to none', () => {
+  assert.deepEqual(reasonOfAlert('peer-auth-failed', ['lab']), { conns: ['lab'], code: 'auth-failed' });
+  assert.equal(reasonOfAlert('ts-mismatch', [])?.code, 'ts-unacceptable');
+  assert.equal(reasonOfAlert('proposal-mismatch-child', [])?.code, 'no-proposal');
+  assert.equal(reasonOfAlert('retransmit-send-timeout', [])?.code, 'peer-not-responding');
+  assert.equal(reasonOfAlert('shutdown-signal', ['lab']), undefined);
+  for (const t of ['constructor', 'toString', '__proto__']) assert.equal(reasonOfAlert(t, ['lab']), undefined, t);
   assert.equal(reasonOfLog({ msg: 'received AUTHENTICATION_FAILED notify error' }), undefined, 'a line without its IKE SA names no connection');
 });
 
