@@ -20,6 +20,7 @@ type FieldValue<T extends FieldType> = T extends 'string' ? string : T extends '
 type Mapped<F extends FieldTable> = { [E in F[number] as E[1]]?: FieldValue<E[2]> } & { unknown?: ViciUnknownKey[] };
 
 const DECIMAL = /^\d{1,20}$/;
+const SIGNED = /^-?\d{1,20}$/;
 
 function readField(v: ViciValue, type: FieldType, now: number, what: string): string | number | bigint | boolean | string[] {
   if (type === 'list') {
@@ -29,7 +30,8 @@ function readField(v: ViciValue, type: FieldType, now: number, what: string): st
   if (typeof v !== 'string') throw new DecodeError(what, 0, `${Array.isArray(v) ? 'a list' : 'a section'} where a value belongs`);
   if (type === 'string') return v;
   if (type === 'yes') return v === 'yes' || v === '1';
-  if (!DECIMAL.test(v)) throw new DecodeError(what, 0, `${JSON.stringify(v.slice(0, 32))} is not a decimal number`);
+  // Times relative to now are signed: charon prints t - now, so a rekey it is late with is "-3" (seen in the lab-ui run).
+  if (!(type === 'ago' || type === 'ahead' ? SIGNED : DECIMAL).test(v)) throw new DecodeError(what, 0, `${JSON.stringify(v.slice(0, 32))} is not a decimal number`);
   if (type === 'count') {
     const n = BigInt(v);
     if (n >= 1n << 64n) throw new DecodeError(what, 0, `${v} does not fit 64 bits`);
