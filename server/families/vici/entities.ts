@@ -37,7 +37,10 @@ function readField(v: ViciValue, type: FieldType, now: number, what: string): st
     if (n >= 1n << 64n) throw new DecodeError(what, 0, `${v} does not fit 64 bits`);
     return n;
   }
-  const n = Number(v);
+  // charon prints a last use as (uint64_t)(now - t): a use stamped a moment after its own clock reads is 2^64 - 1
+  // ("18446744073709551615", seen in the lab-ui run). Read as the int64 it was: just now, never the future.
+  const wrapped = type === 'ago' && v.length === 20 ? BigInt(v) : undefined;
+  const n = wrapped !== undefined && wrapped >= 1n << 63n && wrapped < 1n << 64n ? Math.max(0, Number(BigInt.asIntN(64, wrapped))) : Number(v);
   if (!Number.isSafeInteger(n)) throw new DecodeError(what, 0, `${v} is too large`);
   return type === 'ago' ? now - n * 1000 : type === 'ahead' ? now + n * 1000 : n;
 }
