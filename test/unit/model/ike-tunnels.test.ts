@@ -146,6 +146,17 @@ test('an operator rekey of a CHILD SA is the cause of its tunnels’ next rotati
   await settle();
   assert.equal(rotations.at(-1)!.newSpi, 0xc6000006);
   assert.equal(rotations.at(-1)!.cause, 'daemon-rekey');
+  // A loaded charon answers late: the window runs from its answer, so the rotation after it is still the operator's.
+  model.upsert('vici-child', '10', child(10, 0xc5000005, 0xc6000006));
+  await settle();
+  const slow: ViciAction = { ...action, key: `${clock.now}-3`, target: { childId: 10 }, by: 'bob', startedAt: clock.now };
+  model.upsert('vici-action', slow.key, slow);
+  clock.now += OPERATOR_REKEY_WINDOW_MS;
+  model.upsert('vici-action', slow.key, { ...slow, result: 'ok', endedAt: clock.now });
+  clock.now += OPERATOR_REKEY_WINDOW_MS - 1000;
+  put(model, espSa(0xc7000007, '10.0.0.2', '10.0.0.1', 1, Math.floor(clock.now / 1000)));
+  await settle();
+  assert.deepEqual([rotations.at(-1)!.newSpi, rotations.at(-1)!.cause, rotations.at(-1)!.by], [0xc7000007, 'operator', 'bob']);
 });
 
 test("a responder-only template (remote %any: remote access) with no SA is an idle 'ike' tunnel waiting for a peer, not down", async () => {

@@ -170,7 +170,12 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
         const a = c.op === 'upsert' ? (c.value as ViciAction) : undefined;
         // A rekey charon refused made no rotation: it stops waiting for one.
         if (a?.result === 'failed') rekeys.delete(c.key);
-        else if (a?.action === 'rekey' && 'childId' in a.target && !rekeys.has(a.key)) rekeys.set(a.key, { childSa: String(a.target.childId), by: a.by, at: a.startedAt, rotated: new Set() });
+        else if (a?.action === 'rekey' && 'childId' in a.target) {
+          // The window runs from charon's answer once there is one (a loaded charon may answer late), else from the start.
+          const r = rekeys.get(a.key);
+          if (r) r.at = Math.max(r.at, a.endedAt ?? a.startedAt);
+          else rekeys.set(a.key, { childSa: String(a.target.childId), by: a.by, at: a.endedAt ?? a.startedAt, rotated: new Set() });
+        }
       } else join.onChange(c);
     },
     beforePass() {
