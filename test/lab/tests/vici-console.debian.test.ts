@@ -179,6 +179,9 @@ test('initiate, terminate and rekey through POST /api/v1/vici: the XFRM SAs go, 
   const actions = await audit();
   assert.deepEqual(actions.map(line).sort(), want.sort(), 'each action once, with its result (the refused one is not an action)');
   for (const a of actions) assert.ok(a.endedAt! >= a.startedAt && (a.action === 'rekey' || a.log.length > 0), `${a.action}: its end, charon's control-log lines: ${JSON.stringify(a)}`);
+  // Everything charon said through four connections, failures, rekeys and actions decoded (a row that does not is dropped).
+  const vici = (await api<{ sources: Array<{ id: string; decodeErrors: number; lastDecodeError?: string }> }>('/api/v1/sources')).sources.find((s) => s.id === 'vici')!;
+  assert.equal(vici.decodeErrors, 0, vici.lastDecodeError);
 });
 
 test('no PSK, private key, IKE key or ESP key in any HTTP body, WebSocket frame, log line, /metrics or the history database', async () => {

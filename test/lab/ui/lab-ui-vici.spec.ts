@@ -54,4 +54,10 @@ test('a tunnel row shows its connection name; a terminate from the console takes
   // As it was for the specs after this one: host up again, its pings on.
   expect((await vm(`swanctl --initiate --child host --timeout 60 --uri ${vici} >/dev/null 2>&1`)).code).toBe(0);
   await vm('ip netns exec lab-a ping -q -i 0.2 -s 1000 10.0.0.2 >/dev/null 2>&1 & echo $! > /tmp/sascope-lab/strongswan/ping-host.pid');
+
+  // Everything charon said over minutes of 20 s rekeys decoded: a row that does not is dropped (overdue rekey
+  // times, a last use ahead of charon's clock were such rows once).
+  const { sources } = (await (await fetch(`${baseURL}/api/v1/sources`, { headers: { authorization: `Bearer ${operator}` } })).json()) as { sources: Array<{ id: string; decodeErrors: number; lastDecodeError?: string }> };
+  const v = sources.find((s) => s.id === 'vici')!;
+  expect(v.decodeErrors, v.lastDecodeError).toBe(0);
 });
