@@ -3,6 +3,7 @@
 // the confirmation posts. A viewer sees the button disabled with the reason; the server's refusal (403, 409
 // while another action runs on the same SA) is shown in words.
 import { useState } from 'react';
+import { createPortal } from 'react-dom';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { ActionError, asApiError, postApi } from '../ui/api';
 import type { ActionRequest } from './vici-rows';
@@ -44,7 +45,9 @@ export function ActionButton({ label, request, testId }: { label: string; reques
       >
         {label}
       </button>
-      {open && (
+      {/* In document.body, not in the table cell: a live row that updates or moves (a re-read every few seconds,
+          re-sorting) would take the dialog's DOM along, and its buttons were never still enough to click (lab-ui). */}
+      {open && createPortal(
         <div className="fixed inset-0 z-50 flex items-center justify-center bg-slate-900/40 p-4">
           <div role="dialog" aria-modal="true" aria-labelledby={`${testId}-title`} className="w-full max-w-lg space-y-3 rounded-lg bg-white p-4 shadow-lg dark:bg-slate-900" data-testid="vici-confirm">
             <h2 id={`${testId}-title`} className="text-base font-semibold">
@@ -63,7 +66,8 @@ export function ActionButton({ label, request, testId }: { label: string; reques
               </button>
             </div>
           </div>
-        </div>
+        </div>,
+        document.body,
       )}
     </>
   );
