@@ -21,12 +21,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Model } from '../model/model.ts';
 import { SOURCE_STATES, type OnWire, type SourceStatus } from '../wire/entities.ts';
-import { ALARM_TYPES, type Alarm, type Tunnel } from '../wire/tunnels.ts';
+import { ALARM_TYPES, TUNNEL_STATES, type Alarm, type Tunnel } from '../wire/tunnels.ts';
 import { sendError } from './http.ts';
 import { HOST_STATES, hostKey, type FleetHost, type OnHost } from '../wire/fleet.ts';
 import type { WireguardPeer } from '../wire/wireguard.ts';
 
 export const OTHER = 'other';
+
+/** A count per tunnel state, every state at 0 (from TUNNEL_STATES: a new state gets its series without an edit here). */
+const noTunnels = () => Object.fromEntries(TUNNEL_STATES.map((s) => [s, 0])) as Record<Tunnel['state'], number>;
 
 export interface MetricsOptions {
   maxTunnelSeries: number;
@@ -131,10 +134,10 @@ export class Metrics {
       name: 'sascope_tunnels', help: 'Tunnels by state', labelNames: ['host', 'state'], registers: reg,
       collect() {
         this.reset();
-        const byHost = new Map<string | undefined, Record<Tunnel['state'], number>>([[undefined, { up: 0, rekeying: 0, down: 0, idle: 0 }]]);
+        const byHost = new Map<string | undefined, Record<Tunnel['state'], number>>([[undefined, noTunnels()]]);
         for (const t of model.list('tunnel') as Array<OnWire<Tunnel> & OnHost>) {
           let n = byHost.get(t.host);
-          if (!n) byHost.set(t.host, (n = { up: 0, rekeying: 0, down: 0, idle: 0 }));
+          if (!n) byHost.set(t.host, (n = noTunnels()));
           n[t.state]++;
         }
         // A console (rows with hosts) has no tunnels of its own: no series without a host.
