@@ -138,6 +138,7 @@ function hostParts(kernel: KernelName, env: Record<string, string>): { watch(dir
   const prefix = (s: string) => process.stdout.write(s.replace(/^(?=.)/gm, `[${kernel} host] `));
   return {
     watch(dir) {
+      clearInterval(timer); // a boot that crashed and was booted again: watch the new run directory
       timer = setInterval(() => {
         let names: string[];
         try {
