@@ -64,6 +64,17 @@ export function reconnectDelayMs(attempt: number): number {
   return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
+/**
+ * The wait the client's own reconnect loop is given, from how long the connection has been down: 1 s for the
+ * first 4 s, then a quarter of the time down, never past 30 s; `jitter` (0.8–1.2, drawn once per outage)
+ * keeps many agents out of step. The client asks for it on every turn of its loop, not once a dial (it
+ * dials when its last dial is older than the wait): a counter of calls, as reconnectDelayMs takes, grew
+ * twice a dial and put the second dial after a server restart 30 s out (the fleet took 34 s to recover).
+ */
+export function redialWaitMs(downMs: number, jitter: number): number {
+  return Math.round(Math.min(30_000, Math.max(1000, downMs / 4)) * jitter);
+}
+
 /** The client's options (files read now: a missing one is a NatsSettingsError at start, not a reconnect loop). */
 export function natsConnectionOptions(s: NatsSettings): ConnectionOptions {
   const servers = natsServers(s.url);
@@ -112,6 +123,8 @@ export class NatsLink {
   private nc: NatsConnection | undefined;
   private gen = 0;
   private attempt = 0;
+  /** While the client redials: when the connection went down, and this outage's jitter (redialWaitMs). */
+  private outage: { since: number; jitter: number } | undefined;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly status: SourceStatus;
@@ -158,13 +171,16 @@ export class NatsLink {
 
   private async open(): Promise<void> {
     if (this.stopped) return;
+    this.outage = undefined;
     let nc: NatsConnection;
     try {
       nc = await connect({
         ...this.options,
         maxReconnectAttempts: -1,
-        reconnectDelayHandler: () => reconnectDelayMs(this.attempt++),
-        reconnectTimeWait: 1000,
+        reconnectDelayHandler: () => {
+          this.outage ??= { since: Date.now(), jitter: 0.8 + Math.random() * 0.4 };
+          return redialWaitMs(Date.now() - this.outage.since, this.outage.jitter);
+        },
       });
     } catch (err) {
       this.log.warn({ source: 'nats', err: natsWords(err) }, `nats: cannot connect to ${this.where}: ${natsWords(err)}`);
@@ -178,6 +194,7 @@ export class NatsLink {
 
   private async up(nc: NatsConnection): Promise<void> {
     this.attempt = 0;
+    this.outage = undefined;
     const gen = ++this.gen;
     if (gen > 1) this.status.resyncs++;
     this.setState('ok');

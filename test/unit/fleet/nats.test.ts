@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { NatsSettingsError, natsConnectionOptions, natsServers, reconnectDelayMs } from '../../../server/fleet/nats.ts';
+import { NatsSettingsError, natsConnectionOptions, natsServers, reconnectDelayMs, redialWaitMs } from '../../../server/fleet/nats.ts';
 
 test('servers: nats:// and tls:// URLs, host:port alone, several comma-separated; anything else refused in words', () => {
   assert.deepEqual(natsServers('nats://127.0.0.1:4222, tls://nats.example:4443,10.0.0.1:4222'), ['nats://127.0.0.1:4222', 'tls://nats.example:4443', '10.0.0.1:4222']);
@@ -57,4 +57,33 @@ test('reconnect backoff: about 1 s first, doubling, never past 30 s (±20 % jitt
     assert.ok(later >= 24_000 && later <= 36_000, String(later));
   }
   assert.ok(reconnectDelayMs(2) > reconnectDelayMs(0));
+});
+
+/**
+ * The client's reconnect loop as @nats-io/nats-core runs it (protocol.js dialLoop): every turn asks for the
+ * wait, dials when the last dial is older than that, else sleeps the rest of it. Returns when the first dial
+ * at or after `backMs` (the server is up again) happens.
+ */
+function firstDialAfter(backMs: number, wait: (nowMs: number) => number): number {
+  let now = 0;
+  let lastDial = -Infinity;
+  for (;;) {
+    const w = wait(now);
+    if (lastDial + w <= now) {
+      lastDial = now;
+      if (now >= backMs) return now;
+    } else now += Math.min(w, lastDial + w - now);
+  }
+}
+
+test("a server back after a restart is redialled within about a second while the outage is short, within a third of it when long, never past 30 s", () => {
+  for (const jitter of [0.8, 1, 1.2]) {
+    const ours = (now: number) => redialWaitMs(now, jitter);
+    assert.ok(firstDialAfter(3000, ours) <= 3000 + 1200, `3 s outage, jitter ${jitter}: ${firstDialAfter(3000, ours)}`);
+    assert.ok(firstDialAfter(60_000, ours) <= 60_000 * 1.4, `60 s outage: ${firstDialAfter(60_000, ours)}`);
+    assert.ok(firstDialAfter(600_000, ours) <= 600_000 + 36_000);
+  }
+  // the count of calls the old handler was (reconnectDelayMs(calls++)) put the redial after a 3 s outage 30 s out
+  let calls = 0;
+  assert.ok(firstDialAfter(3000, () => reconnectDelayMs(calls++)) >= 20_000);
 });
