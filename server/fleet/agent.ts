@@ -71,6 +71,10 @@ export class FleetAgent {
   private chunkBytes: number;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribe: () => void;
+  /** Rejecters of the publishes waiting for an ack: a lost connection ends their wait (see publish). */
+  private readonly awaitingAck = new Set<(err: Error) => void>();
+  /** Waiters for JetStream to be usable again after a loss. */
+  private readonly awaitingLink = new Set<() => void>();
   /** Publishes that failed and were tried again (the test reads it; the log says why). */
   retries = 0;
 
@@ -93,6 +97,7 @@ export class FleetAgent {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wakeLinkWaiters();
     for (const t of this.timers) clearInterval(t);
     this.unsubscribe();
     await this.link.stop();
@@ -133,6 +138,22 @@ export class FleetAgent {
 
   private disconnected(): void {
     this.js = undefined;
+    const lost = new Error('the connection went down before JetStream acknowledged it');
+    for (const reject of this.awaitingAck) reject(lost);
+    this.awaitingAck.clear();
+  }
+
+  private wakeLinkWaiters(): void {
+    for (const wake of this.awaitingLink) wake();
+    this.awaitingLink.clear();
+  }
+
+  /** A JetStream request that stops waiting when the connection is lost: its answer went down with the server. */
+  private untilLost<T>(request: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.awaitingAck.add(reject);
+      request.then(resolve, reject).finally(() => this.awaitingAck.delete(reject));
+    });
   }
 
   /** A connection is up: the stream and buckets in place (made when absent and allowed), then a fresh snapshot. */
@@ -171,6 +192,7 @@ export class FleetAgent {
     }
     this.js = jetstream(nc, { timeout: ACK_TIMEOUT_MS });
     this.gen = gen;
+    this.wakeLinkWaiters();
     this.needSnapshot = true;
     void this.heartbeat();
     this.kick();
@@ -206,25 +228,29 @@ export class FleetAgent {
   /**
    * Publish until JetStream acknowledges it, with the same message id every time (a copy that did land is
    * then a duplicate, dropped). `sameConnection`: give up (undefined) once the connection changed — a
-   * snapshot begun on the old one is begun again, whole.
+   * snapshot begun on the old one is begun again, whole. A publish whose connection is lost before its ack
+   * is sent again as soon as JetStream is back (waiting out ACK_TIMEOUT_MS for an answer from a server that
+   * was killed held the fleet 10 s behind a NATS restart).
    */
   private async publish(subject: string, payload: Uint8Array, msgID: string, extra: Record<string, string>, sameConnection: boolean): Promise<PubAck | undefined> {
     const gen = this.gen;
     for (let attempt = 0; !this.stopped; attempt++) {
       if (sameConnection && this.gen !== gen) return undefined;
       const js = this.js;
-      if (js) {
-        try {
-          const ack = await js.publish(subject, payload, { msgID, headers: this.headers(extra) });
-          this.link.trouble(undefined);
-          return ack;
-        } catch (err) {
-          this.retries++;
-          this.log.warn({ source: 'nats', subject, msgID, err: errorWords(err) }, `nats: publish ${msgID}: ${errorWords(err)}`);
-          if (attempt > 0) this.link.trouble(`publishing on ${subject}: ${errorWords(err)}`);
-        }
+      if (!js) {
+        await new Promise<void>((wake) => this.awaitingLink.add(wake));
+        continue;
       }
-      await new Promise((r) => setTimeout(r, reconnectDelayMs(Math.min(attempt, 3))));
+      try {
+        const ack = await this.untilLost(js.publish(subject, payload, { msgID, headers: this.headers(extra) }));
+        this.link.trouble(undefined);
+        return ack;
+      } catch (err) {
+        this.retries++;
+        this.log.warn({ source: 'nats', subject, msgID, err: errorWords(err) }, `nats: publish ${msgID}: ${errorWords(err)}`);
+        if (attempt > 0) this.link.trouble(`publishing on ${subject}: ${errorWords(err)}`);
+      }
+      if (this.js) await new Promise((r) => setTimeout(r, reconnectDelayMs(Math.min(attempt, 3))));
     }
     return undefined;
   }
