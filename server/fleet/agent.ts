@@ -18,6 +18,7 @@ import {
   COMMAND_ACTIONS, CommandRequest, commandOfSubject, commandSubject, protoOf, KNOWN_PROTOS,
   type AliveRecord, type CommandAction, type CommandReply, type HostRecord,
 } from './protocol.ts';
+import { LatestPerEntity } from '../wire/coalesce.ts';
 
 /** What an operator action gives back: started with its row, or not (already running) with the reason. */
 export type ActionStart = { started: true; row: unknown } | { started: false; message: string };
@@ -52,8 +53,7 @@ export class FleetAgent {
    * moves its entity to the end), and the first seq not yet published. Rows are the model's wire rows:
    * never mutated, so kept as they are.
    */
-  private pending = new Map<string, ModelChange & { seq: number }>();
-  private pendingFrom = 1;
+  private pending = new LatestPerEntity<ModelChange & { seq: number }>(1);
   /** A snapshot is taken before any delta is sent: changes before the first one are in it. */
   private firstSnapshotDone = false;
   private needSnapshot = true;
@@ -111,9 +111,7 @@ export class FleetAgent {
   private onChange(c: ModelChange): void {
     const seq = ++this.seq;
     if (!this.firstSnapshotDone) return;
-    const id = `${c.kind}\0${c.key}`;
-    this.pending.delete(id);
-    this.pending.set(id, { seq, ...c });
+    this.pending.add({ seq, ...c });
     if (this.pending.size > (this.opts.maxPendingDeltas ?? 200_000)) {
       // NATS is away (or far behind) while events pile up: a snapshot replaces it all; a console sees the hole and takes it.
       this.dropPending();
@@ -124,8 +122,7 @@ export class FleetAgent {
 
   /** Forget what is pending: the next change starts the next batch (after a snapshot that has them all). */
   private dropPending(): void {
-    this.pending = new Map();
-    this.pendingFrom = this.seq + 1;
+    this.pending = new LatestPerEntity(this.seq + 1);
   }
 
   private snapshotDue(): void {
@@ -256,8 +253,8 @@ export class FleetAgent {
   }
 
   private async publishDeltas(): Promise<void> {
-    const range = { from: this.pendingFrom, through: this.seq };
-    const batch = [...this.pending.values()];
+    const range = { from: this.pending.from, through: this.seq };
+    const batch = this.pending.list();
     this.dropPending();
     const { messages, tooBig } = deltaMessages({ host: this.opts.host, boot: this.boot, time: Date.now() }, batch, range, this.chunkBytes);
     if (tooBig) {

@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Model, ModelChange } from '../model/model.ts';
 import { ClientMessage, ENTITY_KINDS, splitSnapshot, type Delta, type EntityKind, type EntityKinds, type ServerMessage, type Snapshot } from '../wire/protocol.ts';
+import { LatestPerEntity } from '../wire/coalesce.ts';
 import type { Logger } from '../log.ts';
 import { WebSocketLimits } from '../config.ts';
 
@@ -129,8 +130,7 @@ interface Client {
   /** The last hub seq this client's stream is current at. */
   through: number;
   /** Coalescing while the socket is backed up: latest delta per kind+key, in arrival order. */
-  pending?: Map<string, Delta>;
-  pendingFrom?: number;
+  pending?: LatestPerEntity<Delta>;
   drainTimer?: NodeJS.Timeout;
   /** Asked for snapshots in parts (?parts=1): big kinds come SNAPSHOT_PART_ROWS rows at a time. */
   parts?: boolean;
@@ -273,18 +273,12 @@ export class Hub {
   /** Latest delta per entity while the socket is backed up; past maxPending a snapshot replaces them. */
   private coalesce(c: Client, deltas: Delta[], through: number): void {
     if (!c.pending) {
-      c.pending = new Map();
-      c.pendingFrom = c.through + 1;
+      c.pending = new LatestPerEntity(c.through + 1);
       this.log.debug({ buffered: c.ws.bufferedAmount }, 'ws client is backed up: coalescing its deltas');
       c.drainTimer = setInterval(() => this.drainPending(c), 250);
       c.drainTimer.unref();
     }
-    for (const d of deltas) {
-      if (d.op === 'reset') for (const k of [...c.pending.keys()]) if (k.startsWith(`${d.kind}\0`)) c.pending.delete(k);
-      const k = d.op === 'reset' ? `${d.kind}\0\0reset` : `${d.kind}\0${d.key}`;
-      c.pending.delete(k); // re-insert: arrival order = seq order
-      c.pending.set(k, d);
-    }
+    for (const d of deltas) c.pending.add(d);
     c.through = through;
     if (c.pending.size > this.maxPending || c.ws.bufferedAmount > this.maxBuffered) {
       this.fallBehind(c, 'ws client is not reading: coalesced deltas dropped; a snapshot when it drains');
@@ -294,8 +288,8 @@ export class Hub {
   private drainPending(c: Client): void {
     if (c.ws.readyState !== WebSocket.OPEN) return this.stopDrain(c);
     if (!c.pending || c.ws.bufferedAmount >= this.maxBuffered / 8) return;
-    const deltas = [...c.pending.values()];
-    const from = c.pendingFrom ?? c.through;
+    const deltas = c.pending.list();
+    const from = c.pending.from;
     this.stopDrain(c);
     this.write(c, encode({ type: 'deltas', time: Date.now(), from, through: c.through, coalesced: true, deltas }));
   }
@@ -304,7 +298,6 @@ export class Hub {
     if (c.drainTimer) clearInterval(c.drainTimer);
     c.drainTimer = undefined;
     c.pending = undefined;
-    c.pendingFrom = undefined;
   }
 
   /** Deltas withheld from here on; a snapshot once the socket has drained (and any catch-up in it is out). */

@@ -293,7 +293,7 @@ test('a subscribed client that does not read gets its deltas coalesced (latest p
   await slow.nextOf('snapshot');
   slow.send({ type: 'subscribe', topics: ['policy'] });
   await slow.nextOf('snapshot');
-  const serverClients = (hub as unknown as { clients: Set<{ ws: WebSocket; pending?: Map<string, unknown>; behind: boolean }> }).clients;
+  const serverClients = (hub as unknown as { clients: Set<{ ws: WebSocket; pending?: { size: number }; behind: boolean }> }).clients;
   const sock = (slow.ws as unknown as { _socket: import('node:net').Socket })._socket;
   sock.pause();
   const blob = 'x'.repeat(64 * 1024);
