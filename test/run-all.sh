@@ -13,9 +13,9 @@ if [ -n "${CI:-}" ] && [ "$phases" != "typecheck provision unit integration e2e 
   phases="typecheck provision unit integration e2e lab lab-ui"
 fi
 logdir=$(mktemp -d)
-# Lab files CI runs (stems of test/lab/tests/<name>.<debian|custom|any>.test.ts, space-separated):
+# Lab files CI runs (stems of test/lab/tests/<name>.<debian|custom|any|both>.test.ts, space-separated):
 # add yours once every test in it was seen passing in a VM run.
-LAB_VERIFIED="selftest.debian crypto.debian xfrm-faults.debian selftest.custom selftest.any psp.custom offload.custom reliability-faults.debian reliability-privilege.debian pfkey.debian crypto.custom ovpn.any reliability-keyleak.debian tunnels.debian xfrm.debian reliability-storm.debian vici.debian package.debian wireguard.any fleet.debian vici-console.debian"
+LAB_VERIFIED="selftest.debian crypto.debian xfrm-faults.debian selftest.custom selftest.any psp.custom offload.custom reliability-faults.debian reliability-privilege.debian pfkey.debian crypto.custom ovpn.any reliability-keyleak.debian tunnels.debian xfrm.debian reliability-storm.debian vici.debian package.debian wireguard.both wireguard-serve.any fleet.debian vici-console.debian"
 passed=0; failed=0; summary=()
 count() { # node:test (spec or tap) and playwright closing lines
   local log=$1 p f
@@ -47,7 +47,7 @@ for ph in $phases; do
     integration) run_phase integration npm run -s test:integration ;;
     e2e) run_phase e2e npm run -s test:e2e ;;
     lab)
-      # The lab files seen green on the real kernels (LAB_VERIFIED, stems <name>.<debian|custom|any>),
+      # The lab files seen green on the real kernels (LAB_VERIFIED, stems <name>.<debian|custom|any|both>),
       # both kernels as `npm run test:lab` runs them: one Debian VM and one custom VM in parallel, an
       # `any` file in the custom VM. The others are printed, not hidden: written but not yet seen
       # passing, they are run by hand with `npm run test:lab -- --kernel <k> <name>` until they are.

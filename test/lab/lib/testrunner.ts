@@ -1,6 +1,6 @@
 // `npm run test:lab [-- filter …]`: runs test/lab/tests/<name>.<kernel>.test.ts inside VMs,
 // one VM per kernel (files of a kernel share it; `any` files join the custom VM when it runs,
-// else the Debian one), in parallel, with each VM's output prefixed and phase times printed.
+// else the Debian one; `both` files run in each VM that runs), in parallel, with each VM's output prefixed and phase times printed.
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -16,13 +16,16 @@ export interface TestOptions {
   timeoutSec: number;
 }
 
-export function labTestFiles(): { file: string; kernel: KernelName | 'any' }[] {
+/** `any`: one VM, whichever (the test does not depend on the kernel build); `both`: every VM that runs. */
+export type LabFileKernel = KernelName | 'any' | 'both';
+
+export function labTestFiles(): { file: string; kernel: LabFileKernel }[] {
   const dir = join(LAB_DIR, 'tests');
   return readdirSync(dir)
     .sort()
     .flatMap((f) => {
-      const m = f.match(/\.(debian|custom|any)\.test\.ts$/);
-      return m ? [{ file: relative(PROJECT_DIR, join(dir, f)), kernel: m[1] as KernelName | 'any' }] : [];
+      const m = f.match(/\.(debian|custom|any|both)\.test\.ts$/);
+      return m ? [{ file: relative(PROJECT_DIR, join(dir, f)), kernel: m[1] as LabFileKernel }] : [];
     });
 }
 
@@ -37,12 +40,13 @@ export async function runTests(opts: TestOptions): Promise<number> {
   const anyKernel: KernelName = opts.kernels.includes('custom') ? 'custom' : opts.kernels[0];
   const plan = new Map<KernelName, string[]>();
   for (const t of selected) {
-    const k = t.kernel === 'any' ? anyKernel : t.kernel;
-    if (!opts.kernels.includes(k)) {
-      say(`not running ${t.file} (its kernel ${k} is not selected)`);
-      continue;
+    for (const k of t.kernel === 'both' ? opts.kernels : [t.kernel === 'any' ? anyKernel : t.kernel]) {
+      if (!opts.kernels.includes(k)) {
+        say(`not running ${t.file} (its kernel ${k} is not selected)`);
+        continue;
+      }
+      plan.set(k, [...(plan.get(k) ?? []), t.file]);
     }
-    plan.set(k, [...(plan.get(k) ?? []), t.file]);
   }
   if (!plan.size) return 1;
 
