@@ -62,7 +62,8 @@ try {
 } catch (err) {
   console.error(String(err));
 } finally {
-  await vmRun('poweroff -f').catch(() => undefined);
+  // guest.sh ends (the VM powers off with an exit status); if it cannot be asked, the VM is powered off
+  await vmRun('kill $(cat /tmp/lab-ui.sleep)').catch(() => vmRun('poweroff -f')).catch(() => undefined);
   await Promise.race([vm, new Promise((r) => setTimeout(r, 30_000))]);
 }
 console.log(`lab-ui: done in ${Math.round((Date.now() - t0) / 1000)} s, exit ${status}`);
