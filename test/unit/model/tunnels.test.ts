@@ -359,6 +359,25 @@ test('direction and policies come from the policy templates that lead to the tun
   assert.equal(tunnels().find((t) => t.src === '10.0.0.1')!.direction, undefined);
 });
 
+test('a policy whose template leaves its addresses open (reqid only) leads to the tunnels of that reqid, those before it and those after it', async () => {
+  const { model, settle, tunnels } = rig();
+  put(model, sa(0x1, { reqid: 5 }));
+  put(model, sa(0x2, { reqid: 6, dst: '10.0.0.3' }));
+  await settle();
+  const open = { dst: '0.0.0.0/0', spi: 0, proto: 'esp', family: 'inet', src: '0.0.0.0/0', reqid: 5, mode: 'transport', share: 'any', optional: false, aalgos: 0, ealgos: 0, calgos: 0 };
+  model.upsert('policy', '1:out', { key: '1:out', dir: 'out', templates: [open] });
+  await settle();
+  const of = (dst: string) => tunnels().find((t) => t.dst === dst)!;
+  assert.deepEqual([of('10.0.0.2').policies, of('10.0.0.2').direction], [['1:out'], 'out'], 'the tunnel that was there');
+  assert.deepEqual(of('10.0.0.3').policies, [], 'another reqid');
+  put(model, sa(0x3, { reqid: 5, dst: '10.0.0.4' }));
+  await settle();
+  assert.deepEqual(of('10.0.0.4').policies, ['1:out'], 'a tunnel made after it');
+  model.remove('policy', '1:out');
+  await settle();
+  assert.deepEqual([of('10.0.0.2').policies, of('10.0.0.4').policies], [[], []]);
+});
+
 test('a rekey that fails (the new SA goes, the old stays) is an aborted rotation, not counted; the next one chains from the old SA', async () => {
   const { model, clock, rotations, settle, tunnels } = rig();
   const now = () => Math.floor(clock.now / 1000);

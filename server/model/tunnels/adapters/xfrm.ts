@@ -11,12 +11,12 @@ import type { TunnelAdapterFactory } from '../adapter.ts';
 import { xfrmAlarmsFollowClock, xfrmTunnelAlarms } from '../alarm-rules.ts';
 import { TunnelGrouping, tunnelBaseOf, tunnelKeyOf } from '../grouping.ts';
 import { IkeJoin } from '../ike-join.ts';
-import { addCounters, newest, newTunnel, type Sa, type SaTrack, type TunnelTrack } from '../track.ts';
+import { addCounters, newest, newTunnel, XfrmSaTrack, type Sa, type SaTrack, type TunnelTrack } from '../track.ts';
 
 export const xfrmAdapter: TunnelAdapterFactory = (host) => {
   const { tunnels, rotations, continuity } = host;
-  const sas = new Map<string, SaTrack>();
-  const grouping = new TunnelGrouping();
+  const sas = new Map<string, XfrmSaTrack>();
+  const grouping = new TunnelGrouping(tunnels);
   const removals: Array<{ key: string; at: number }> = [];
   const hardExpired = new Set<string>();
   let order = 0;
@@ -42,14 +42,9 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
     return undefined;
   };
 
-  /** What an SA carried goes to its tunnel's retired counters. */
+  /** What an SA carried (its counters as its row last had them) goes to its tunnel's retired counters. */
   const retire = (t: TunnelTrack, s: SaTrack) => {
     t.retired = addCounters(t.retired, s);
-    s.bytes = 0n;
-    s.packets = 0n;
-    s.integrityFailed = 0;
-    s.replay = 0;
-    s.replayWindow = 0;
   };
 
   const newXfrmTunnel = (key: string, sa: Sa): TunnelTrack => {
@@ -77,12 +72,11 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
       replay: sa.stats.replay,
       replayWindow: sa.stats.replayWindow,
     };
-    const alg = sa.aead ?? sa.enc ?? sa.auth;
     if (known) {
       const t = tunnels.get(known.tunnel)!;
       // A counter that went down is a new SA under the old identity: what the old one carried is kept.
       if (counters.bytes < known.bytes || counters.packets < known.packets) retire(t, known);
-      Object.assign(known, counters, { value: sa, fingerprint: alg?.fingerprint, algorithm: alg?.name, offload: sa.offload ? `${sa.offload.type}@${sa.offload.ifindex}` : undefined });
+      known.value = sa;
       if (sa.offload) t.everOffloaded = true;
       rotations.saCompleted(t, known);
       host.touch(t.key);
@@ -90,25 +84,8 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
     }
     const tkey = tunnelKeyOf(sa);
     const addSec = Number(sa.lifetime.current.addTime);
-    const track: SaTrack = {
-      key,
-      tunnel: tkey,
-      spi: sa.spi,
-      addedAt: addSec > 0 ? addSec * 1000 : host.now(),
-      order: order++,
-      fingerprint: alg?.fingerprint,
-      algorithm: alg?.name,
-      offload: sa.offload ? `${sa.offload.type}@${sa.offload.ifindex}` : undefined,
-      // Every field in the literal (no spread, none added later): one compact shape, no property store beside it.
-      bytes: counters.bytes,
-      packets: counters.packets,
-      integrityFailed: counters.integrityFailed,
-      replay: counters.replay,
-      replayWindow: counters.replayWindow,
-      softExpiredAt: undefined,
-      value: sa,
-    };
     const t = tunnels.get(tkey) ?? newXfrmTunnel(tkey, sa);
+    const track = new XfrmSaTrack(sa, t.key, addSec > 0 ? addSec * 1000 : host.now(), order++);
     const restored = continuity.resumeSa(key, t, counters);
     // A rotation: a new SA where the tunnel had one (or lost its last one), added after sascope started.
     const fresh = addSec === 0 || addSec >= startedAtSec;
