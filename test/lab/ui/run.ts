@@ -11,6 +11,7 @@ const [port, ctl] = [await freePort(), await freePort()];
 const control = `http://127.0.0.1:${ctl}/`;
 const t0 = Date.now();
 let vmTail: string[] = []; // the VM's last lines: said when it ends early
+let vmPartial = ''; // the VM's output after its last newline
 /** Resolves when the VM is gone, with why. */
 const vm = Promise.resolve()
   .then(() => bootVm({
@@ -20,10 +21,14 @@ const vm = Promise.resolve()
     timeoutSec: 1800,
     memoryMB: 3072,
     onOutput: (c) => {
-      process.stdout.write(c.replace(/^(?=.)/gm, '[lab-ui vm] '));
-      vmTail = [...vmTail, ...c.split('\n').filter((l) => l.trim())].slice(-5);
+      // whole lines only: the console comes in chunks that split lines, and a prefix mid-line garbles them
+      const lines = (vmPartial + c).split('\n');
+      vmPartial = lines.pop()!;
+      if (lines.length) process.stdout.write(lines.map((l) => `[lab-ui vm] ${l}\n`).join(''));
+      vmTail = [...vmTail, ...lines.filter((l) => l.trim())].slice(-5);
     },
   }))
+  .finally(() => vmPartial && process.stdout.write(`[lab-ui vm] ${vmPartial}\n`))
   .then(
     (r) => [`exit ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}`, r.failure, ...(vmTail.length ? ['its last lines:', ...vmTail] : [])].filter(Boolean).join('\n'),
     (err: unknown) => (err instanceof Error ? err.message : String(err)),
