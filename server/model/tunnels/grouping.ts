@@ -67,20 +67,26 @@ export class TunnelGrouping {
 
   /** A new tunnel; returns the tunnels of the reverse direction (they name this one). */
   add(t: TunnelTrack): Iterable<string> {
-    this.byAddrs.add(byAddrsKey(t.base.proto, t.base.src, t.base.dst), t.key);
-    this.byReqid?.add(byReqidKey(t.base.proto, t.base.reqid), t.key);
-    return this.byAddrs.get(byAddrsKey(t.base.proto, t.base.dst, t.base.src));
+    const b = t.base;
+    this.byAddrs.add(byAddrsKey(b.proto, b.src, b.dst), t.key);
+    this.byReqid?.add(byReqidKey(b.proto, b.reqid), t.key);
+    return this.byAddrs.get(byAddrsKey(b.proto, b.dst, b.src));
   }
 
   delete(t: TunnelTrack): void {
-    this.byAddrs.delete(byAddrsKey(t.base.proto, t.base.src, t.base.dst), t.key);
-    this.byReqid?.delete(byReqidKey(t.base.proto, t.base.reqid), t.key);
+    const b = t.base;
+    this.byAddrs.delete(byAddrsKey(b.proto, b.src, b.dst), t.key);
+    this.byReqid?.delete(byReqidKey(b.proto, b.reqid), t.key);
   }
 
   private tunnelsByReqid(): MultiMap {
     if (!this.byReqid) {
       this.byReqid = new MultiMap();
-      for (const t of this.tunnels.values()) if (t.family === 'xfrm') this.byReqid.add(byReqidKey(t.base.proto, t.base.reqid), t.key);
+      for (const t of this.tunnels.values()) {
+        if (t.family !== 'xfrm') continue;
+        const b = t.base;
+        this.byReqid.add(byReqidKey(b.proto, b.reqid), t.key);
+      }
     }
     return this.byReqid;
   }
@@ -111,25 +117,27 @@ export class TunnelGrouping {
   placement(t: TunnelTrack): { direction?: string; policies: string[] } {
     const dirs = new Set<string>();
     const keys: string[] = [];
-    const candidates = new Set([...this.policiesByAddrs.get(byAddrsKey(t.base.proto, t.base.src, t.base.dst)), ...this.policiesByReqid.get(byReqidKey(t.base.proto, t.base.reqid))]);
+    const b = t.base;
+    const candidates = new Set([...this.policiesByAddrs.get(byAddrsKey(b.proto, b.src, b.dst)), ...this.policiesByReqid.get(byReqidKey(b.proto, b.reqid))]);
     for (const pk of candidates) {
       const p = this.policies.get(pk);
       if (!p) continue;
-      const hit = p.templates.some((tm) => tm.proto === t.base.proto && (tm.reqid === 0 || tm.reqid === t.base.reqid) && ((tm.dst === t.base.dst && tm.src === t.base.src) || (zeroNet(tm.dst) && tm.reqid !== 0)));
+      const hit = p.templates.some((tm) => tm.proto === b.proto && (tm.reqid === 0 || tm.reqid === b.reqid) && ((tm.dst === b.dst && tm.src === b.src) || (zeroNet(tm.dst) && tm.reqid !== 0)));
       if (hit) {
         keys.push(p.key);
         dirs.add(String(p.dir));
       }
     }
-    const direction = t.base.saDir ?? (dirs.has('out') ? 'out' : dirs.has('in') ? 'in' : dirs.has('fwd') ? 'fwd' : undefined);
+    const direction = b.saDir ?? (dirs.has('out') ? 'out' : dirs.has('in') ? 'in' : dirs.has('fwd') ? 'fwd' : undefined);
     return { ...(direction ? { direction } : {}), policies: keys.sort() };
   }
 
   /** The tunnel of the opposite direction (same pair of addresses and reqid), when there is one. */
   reverseOf(t: TunnelTrack, tunnels: ReadonlyMap<string, TunnelTrack>): string | undefined {
-    for (const k of this.byAddrs.get(byAddrsKey(t.base.proto, t.base.dst, t.base.src))) {
+    const b = t.base;
+    for (const k of this.byAddrs.get(byAddrsKey(b.proto, b.dst, b.src))) {
       const x = tunnels.get(k);
-      if (x && x !== t && x.base.reqid === t.base.reqid) return k;
+      if (x && x !== t && x.base.reqid === b.reqid) return k;
     }
     return undefined;
   }

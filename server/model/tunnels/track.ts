@@ -4,6 +4,7 @@ import type { SecurityAssociation } from '../../wire/xfrm.ts';
 import type { OvpnPeer } from '../../wire/ovpn.ts';
 import type { WireguardPeer } from '../../wire/wireguard.ts';
 import type { Rotation, Tunnel, TunnelFamily } from '../../wire/tunnels.ts';
+import { tunnelBaseOf } from './grouping.ts';
 
 export type Sa = OnWire<SecurityAssociation>;
 export const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
@@ -117,20 +118,38 @@ export interface WireguardTrack {
 export const NO_FAILURES: TunnelTrack['failureMarks'] = [Object.freeze({ t: 0, integrity: 0, replay: 0 })];
 Object.freeze(NO_FAILURES);
 
-/**
- * A tunnel with nothing counted yet, as each adapter makes it (every field in one literal: one compact shape
- * per family, no property store beside it). An XFRM tunnel has no field for a peer (ovpn, wireguard): 32 B
- * less for each of the many.
- */
+/** A tunnel with nothing counted yet, as each adapter makes it (every field in one literal: one compact shape for all, no property store beside it); XFRM's are XfrmTunnelTrack. */
 export function newTunnel(key: string, family: TunnelFamily, base: TunnelBase, firstSeen: number): TunnelTrack {
-  if (family === 'xfrm') {
-    return { key, family, base, firstSeen, retired: NO_COUNTS, live: [], rotations: 0, lastRotation: undefined, open: undefined, lastGone: undefined, everOffloaded: false, failureMarks: NO_FAILURES, downSince: undefined };
-  }
   return {
     key, family, base, firstSeen, retired: NO_COUNTS, live: [], rotations: 0, lastRotation: undefined,
     open: undefined, lastGone: undefined, everOffloaded: false, failureMarks: NO_FAILURES, downSince: undefined, peer: undefined, peerDeletedAt: undefined,
     counting: undefined, wg: undefined,
   };
+}
+
+/**
+ * An XFRM tunnel as the tracker keeps it. Its base (what its row shows of its identity) is made on demand
+ * from one of its SAs' rows, `identity` — any will do, each SA of a tunnel has its identity — which the SA
+ * record holds anyway (a kept base was 80 B per tunnel); `family` is the class's.
+ */
+export class XfrmTunnelTrack implements TunnelTrack {
+  retired = NO_COUNTS;
+  live: SaTrack[] = [];
+  rotations = 0;
+  lastRotation: number | undefined = undefined;
+  open: Map<string, Rotation> | undefined = undefined;
+  lastGone: TunnelTrack['lastGone'] = undefined;
+  everOffloaded = false;
+  failureMarks = NO_FAILURES;
+  downSince: number | undefined = undefined;
+  /** `identity`: the row of the SA it was last told about (the tracker's own SA record holds that row too). */
+  constructor(readonly key: string, public identity: Sa, public firstSeen: number) {}
+  get family(): TunnelFamily {
+    return 'xfrm';
+  }
+  get base(): TunnelBase {
+    return tunnelBaseOf(this.identity);
+  }
 }
 
 /** A tunnel's or an SA's counters (history keeps the 64-bit ones as decimal strings). */

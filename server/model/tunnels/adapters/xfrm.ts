@@ -9,9 +9,9 @@ import type { XfrmPolicy } from '../../../wire/xfrm.ts';
 import { ikeTunnelName, OPERATOR_REKEY_WINDOW_MS, type TunnelIke, type ViciAction } from '../../../wire/vici.ts';
 import type { TunnelAdapterFactory } from '../adapter.ts';
 import { xfrmAlarmsFollowClock, xfrmTunnelAlarms } from '../alarm-rules.ts';
-import { TunnelGrouping, tunnelBaseOf, tunnelKeyOf } from '../grouping.ts';
+import { TunnelGrouping, tunnelKeyOf } from '../grouping.ts';
 import { IkeJoin } from '../ike-join.ts';
-import { addCounters, newest, newTunnel, XfrmSaTrack, type Sa, type SaTrack, type TunnelTrack } from '../track.ts';
+import { addCounters, newest, XfrmSaTrack, XfrmTunnelTrack, type Sa, type SaTrack, type TunnelTrack } from '../track.ts';
 
 export const xfrmAdapter: TunnelAdapterFactory = (host) => {
   const { tunnels, rotations, continuity } = host;
@@ -47,8 +47,14 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
     t.retired = addCounters(t.retired, s);
   };
 
-  const newXfrmTunnel = (key: string, sa: Sa): TunnelTrack => {
-    const t = newTunnel(key, 'xfrm', tunnelBaseOf(sa), host.now());
+  /** The XFRM tunnel under this key. */
+  const tunnelAt = (key: string): XfrmTunnelTrack | undefined => {
+    const t = tunnels.get(key);
+    return t instanceof XfrmTunnelTrack ? t : undefined;
+  };
+
+  const newXfrmTunnel = (key: string, sa: Sa): XfrmTunnelTrack => {
+    const t = new XfrmTunnelTrack(key, sa, host.now());
     continuity.resumeTunnel(t);
     tunnels.set(key, t);
     // The reverse direction names this one.
@@ -73,10 +79,11 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
       replayWindow: sa.stats.replayWindow,
     };
     if (known) {
-      const t = tunnels.get(known.tunnel)!;
+      const t = tunnelAt(known.tunnel)!;
       // A counter that went down is a new SA under the old identity: what the old one carried is kept.
       if (counters.bytes < known.bytes || counters.packets < known.packets) retire(t, known);
       known.value = sa;
+      t.identity = t.live[0]!.value;
       if (sa.offload) t.everOffloaded = true;
       rotations.saCompleted(t, known);
       host.touch(t.key);
@@ -84,7 +91,7 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
     }
     const tkey = tunnelKeyOf(sa);
     const addSec = Number(sa.lifetime.current.addTime);
-    const t = tunnels.get(tkey) ?? newXfrmTunnel(tkey, sa);
+    const t = tunnelAt(tkey) ?? newXfrmTunnel(tkey, sa);
     const track = new XfrmSaTrack(sa, t.key, addSec > 0 ? addSec * 1000 : host.now(), order++);
     const restored = continuity.resumeSa(key, t, counters);
     // A rotation: a new SA where the tunnel had one (or lost its last one), added after sascope started.
@@ -98,6 +105,7 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
     if (sa.offload) t.everOffloaded = true;
     // A new array rather than push: push grows an empty array to 17 slots, and most tunnels have one or two SAs.
     t.live = t.live.length === 0 ? [track] : [...t.live, track].sort((a, b) => b.addedAt - a.addedAt || b.order - a.order);
+    t.identity = t.live[0]!.value;
     sas.set(key, track);
     host.touch(tkey);
   };
@@ -106,11 +114,13 @@ export const xfrmAdapter: TunnelAdapterFactory = (host) => {
     const s = sas.get(key);
     if (!s) return;
     sas.delete(key);
-    const t = tunnels.get(s.tunnel);
+    const t = tunnelAt(s.tunnel);
     const hard = hardExpired.delete(key);
     if (!t) return;
     retire(t, s);
     t.live = t.live.filter((x) => x.key !== key);
+    // Its identity from an SA that is there (a gone SA's row is not held for it), or the last one.
+    if (t.live.length) t.identity = t.live[0]!.value;
     if (moved) {
       if (t.live.length === 0 && t.rotations === 0 && t.retired.bytes === 0n) host.drop(t);
       else host.touch(t.key);
