@@ -1,11 +1,11 @@
-// A multimap of string → string keys, for the model layer's indexes (tunnels by addresses, cross-check
+// A multimap of keys (strings unless told) → string keys, for the model layer's indexes (tunnels by addresses, cross-check
 // identities). Most entries have one value, many two (an SA in and out, a policy in and fwd): a lone value
 // is kept as itself, a few in a small array, a Set only past that (an empty Set is ~150 B; at 100k SAs that
 // was most of an index's heap). Arrays are replaced, never changed, so a reader iterating one is safe.
-export class MultiMap {
-  private readonly m = new Map<string, string | string[] | Set<string>>();
+export class MultiMap<K = string> {
+  private readonly m = new Map<K, string | string[] | Set<string>>();
 
-  add(k: string, v: string): void {
+  add(k: K, v: string): void {
     const s = this.m.get(k);
     if (s === undefined) this.m.set(k, v);
     else if (typeof s === 'string') {
@@ -15,7 +15,7 @@ export class MultiMap {
     } else s.add(v);
   }
 
-  delete(k: string, v: string): void {
+  delete(k: K, v: string): void {
     const s = this.m.get(k);
     if (s === v) this.m.delete(k);
     else if (Array.isArray(s)) {
@@ -26,13 +26,13 @@ export class MultiMap {
   }
 
   /** The values of k (none: empty). */
-  get(k: string): Iterable<string> {
+  get(k: K): Iterable<string> {
     const s = this.m.get(k);
     return s === undefined ? NONE : typeof s === 'string' ? [s] : s;
   }
 
   /** One value of k, the first added still there (undefined: none). */
-  first(k: string): string | undefined {
+  first(k: K): string | undefined {
     const s = this.m.get(k);
     return s === undefined || typeof s === 'string' ? s : Array.isArray(s) ? s[0] : s.values().next().value;
   }
@@ -50,7 +50,7 @@ export class MultiMap {
   }
 
   /** Replace the values of k (none: k is dropped). */
-  set(k: string, values: Iterable<string>): void {
+  set(k: K, values: Iterable<string>): void {
     this.m.delete(k);
     for (const v of values) this.add(k, v);
   }

@@ -46,20 +46,26 @@ export function tunnelBaseOf(sa: Sa): TunnelBase {
 }
 
 /**
- * The index keys: protocol and addresses, protocol and reqid. Strings kept for as long as a tunnel lives are
- * made by join(), one flat string: a template literal is a tree of pieces in V8, and its top node stays
- * beside the flat copy once read (32 B more per string).
+ * The address index's key: a 32-bit hash (FNV-1a) of the protocol and the addresses, a small integer where a
+ * key string was ~40 B per tunnel and per policy template. Two pairs may share a hash: what the index gives is
+ * checked against the addresses (reverseOf, placement) or only rebuilt once more (a tunnel marked).
  */
-const byAddrsKey = (proto: unknown, src: string, dst: string) => [proto, src, dst].join('|');
+function byAddrsKey(proto: unknown, src: string, dst: string): number {
+  const s = `${proto}|${src}|${dst}`;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
+/** The reqid index's key (a string: the index is made only for templates that leave their addresses open, rare). */
 const byReqidKey = (proto: unknown, reqid: unknown) => [proto, reqid].join('|');
 
 /** XFRM tunnels by addresses and reqid, and the policies whose templates can lead to them. */
 export class TunnelGrouping {
   private readonly policies = new Map<string, OnWire<XfrmPolicy>>();
-  private readonly byAddrs = new MultiMap(); // "proto|src|dst" → tunnel keys
+  private readonly byAddrs = new MultiMap<number>(); // hash of proto, src, dst → tunnel keys
   /** "proto|reqid" → tunnel keys: made at the first template that leaves its addresses open (rare; ~35 B per tunnel). */
   private byReqid: MultiMap | undefined;
-  private readonly policiesByAddrs = new MultiMap(); // template "proto|src|dst" → policy keys
+  private readonly policiesByAddrs = new MultiMap<number>(); // hash of the template's proto, src, dst → policy keys
   private readonly policiesByReqid = new MultiMap(); // template "proto|reqid" (any address) → policy keys
 
   /** `tunnels`: every tunnel, the XFRM ones grouped here (byReqid is made from them when first needed). */
@@ -136,8 +142,8 @@ export class TunnelGrouping {
   reverseOf(t: TunnelTrack, tunnels: ReadonlyMap<string, TunnelTrack>): string | undefined {
     const b = t.base;
     for (const k of this.byAddrs.get(byAddrsKey(b.proto, b.dst, b.src))) {
-      const x = tunnels.get(k);
-      if (x && x !== t && x.base.reqid === b.reqid) return k;
+      const x = tunnels.get(k)?.base;
+      if (x && k !== t.key && x.reqid === b.reqid && x.proto === b.proto && x.src === b.dst && x.dst === b.src) return k;
     }
     return undefined;
   }

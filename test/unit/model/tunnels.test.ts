@@ -378,6 +378,20 @@ test('a policy whose template leaves its addresses open (reqid only) leads to th
   assert.deepEqual([of('10.0.0.2').policies, of('10.0.0.4').policies], [[], []]);
 });
 
+test('the reverse direction is the tunnel with the addresses swapped, not one whose addresses share its index hash', async () => {
+  const { model, settle, tunnels } = rig();
+  // FNV-1a of "esp|10.3.38.148|10.0.0.1" and "esp|10.7.165.0|10.0.0.1" are equal: the address index finds both.
+  put(model, sa(0x1, { src: '10.0.0.1', dst: '10.3.38.148' }));
+  put(model, sa(0x2, { src: '10.7.165.0', dst: '10.0.0.1' }));
+  await settle();
+  const of = (src: string) => tunnels().find((t) => t.src === src)!;
+  assert.deepEqual([of('10.0.0.1').reverse, of('10.7.165.0').reverse], [undefined, undefined]);
+  put(model, sa(0x3, { src: '10.3.38.148', dst: '10.0.0.1' }));
+  await settle();
+  assert.equal(of('10.0.0.1').reverse, of('10.3.38.148').key);
+  assert.equal(of('10.3.38.148').reverse, of('10.0.0.1').key);
+});
+
 test('a rekey that fails (the new SA goes, the old stays) is an aborted rotation, not counted; the next one chains from the old SA', async () => {
   const { model, clock, rotations, settle, tunnels } = rig();
   const now = () => Math.floor(clock.now / 1000);
