@@ -6,7 +6,7 @@
 // a chunk of its own (server/.build/chunks/), so `sascope snapshot` loads the sources and the model but not
 // the hub, the WebSocket server, SQLite or Next.js.
 import { build } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -30,4 +30,7 @@ const result = await build({
 // Chunks of earlier builds (their names carry a hash of their content) go.
 const written = new Set(Object.keys(result.metafile.outputs).map((f) => path.resolve(f)));
 for (const f of readdirSync(path.join(out, 'chunks'))) if (!written.has(path.join(out, 'chunks', f)) && !written.has(path.join(out, 'chunks', f.replace(/\.map$/, '')))) rmSync(path.join(out, 'chunks', f));
+// The server sources the bundle was made from, for server/bin.mjs's freshness check (a stat each, no directory walk).
+const inputs = Object.keys(result.metafile.inputs).map((f) => path.relative(here, path.resolve(f))).filter((f) => !f.startsWith('..'));
+writeFileSync(path.join(out, 'inputs.json'), `${JSON.stringify(inputs)}\n`);
 console.log('server bundle: server/.build/cli.mjs');

@@ -1,7 +1,7 @@
 // The `sascope` command: serve the dashboard, or print one snapshot of every source.
 import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
-import { createLogger, type Logger } from './log.ts';
+import { lineLogger, type Logger } from './log-line.ts';
 import { version } from './version.ts';
 import { errorWords } from './sys/errno.ts';
 
@@ -156,8 +156,8 @@ async function main(argv: string[]): Promise<void> {
     } catch (err) {
       fail((err as Error).message, 2);
     }
+    const [{ createLogger }, { serve }] = await Promise.all([import('./log.ts'), import('./main.ts')]);
     const log = createLogger(level);
-    const { serve } = await import('./main.ts');
     let running;
     try {
       running = await serve(log, {
@@ -184,8 +184,8 @@ async function main(argv: string[]): Promise<void> {
 
   if (cmd === 'snapshot') {
     if (values.pretty && !values.json) fail(`--pretty needs --json. Try 'sascope --help'.`, 2);
-    const log = createLogger(process.env.SASCOPE_LOG_LEVEL ?? 'warn');
-    // Only what a one-shot read needs: the sources and the model, never the hub or Next.js (loaded lazily).
+    // Only what a one-shot read needs: the sources and the model, never the hub, Next.js or pino (loaded lazily).
+    const log = lineLogger(process.env.SASCOPE_LOG_LEVEL ?? 'warn');
     const [{ startKernelSources }, { readOnce, writeJson }, { snapshotDocument }] = await Promise.all([import('./kernel.ts'), import('./snapshot.ts'), import('./model/snapshot.ts')]);
     let model;
     try {
@@ -213,8 +213,8 @@ async function main(argv: string[]): Promise<void> {
     const [{ hostNameProblem }, { NatsSettingsError }] = await Promise.all([import('./fleet/protocol.ts'), import('./fleet/nats.ts')]);
     const problem = hostNameProblem(values.host);
     if (problem) fail(`--host: ${problem}`, 2);
+    const [{ createLogger }, { runAgent }, { ConfigError }] = await Promise.all([import('./log.ts'), import('./agent.ts'), import('./config.ts')]);
     const log = createLogger(level);
-    const [{ runAgent }, { ConfigError }] = await Promise.all([import('./agent.ts'), import('./config.ts')]);
     let running;
     try {
       running = runAgent(log, {

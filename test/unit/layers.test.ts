@@ -14,7 +14,7 @@ const LAYERS: ReadonlyArray<readonly [string, readonly string[]]> = [
   // Shared protocol types and pure functions over them: every layer and the UI may import them; they import only each other.
   ['wire', ['server/wire/']],
   // libc through koffi, and what the whole process shares: the logger, the config file's schema and its defaults, the version.
-  ['sys', ['server/sys/', 'server/log.ts', 'server/config.ts', 'server/config-defaults.ts', 'server/version.ts']],
+  ['sys', ['server/sys/', 'server/log.ts', 'server/log-line.ts', 'server/config.ts', 'server/config-defaults.ts', 'server/version.ts']],
   ['netlink', ['server/netlink/']],
   ['genl', ['server/genl/']],
   ['families', ['server/families/']],
