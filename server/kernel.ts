@@ -74,7 +74,8 @@ export interface KernelSourcesOptions {
    * A one-shot read (`sascope snapshot`): without what only a running server needs — the tracker's clock
    * pass every second (a one-shot's alarms are evaluated with the clock as each tunnel is published) and
    * the offload and crypto views recomputed while the dumps run (every 200 ms over every SA read so far;
-   * a one-shot computes them once, when every source is ready).
+   * a one-shot computes them once, when every source is ready), and a model that shares strings and parts
+   * among its rows (memory a one-shot does not keep, at a lookup per string and part).
    */
   oneShot?: boolean;
 }
@@ -99,7 +100,7 @@ export function startKernelSources(log: Logger, opts: KernelSourcesOptions = {})
   const fp = loadFingerprintSecret(opts.dataDir);
   if (!fp.persisted) log.warn({ source: 'xfrm-sa', reason: fp.reason }, `xfrm: ${fp.reason}`);
   const stalls = opts.stallWarnings ? watchStalls(log) : () => undefined;
-  const model = opts.model ?? new Model();
+  const model = opts.model ?? new Model({ share: !opts.oneShot });
   // Without a config (the one-shot), the defaults as plain values: config.ts would load zod for them.
   const tunnels = new TunnelTracker(model, { thresholds: opts.config?.alarms ?? { ...ALARM_DEFAULTS }, ...(opts.oneShot ? { tickMs: 0 } : {}), ...opts.tunnelHooks });
   opts.beforeStart?.(tunnels);

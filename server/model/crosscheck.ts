@@ -92,6 +92,8 @@ function explained(found: Found[]): { reason?: string; causes?: PfkeyCause[] } {
   return e;
 }
 
+const NOT_IN_PFKEY = { reason: 'in the XFRM SA table but not in the PF_KEY dump' };
+
 const limit = (v: string) => (v === U64_MAX ? '0' : v); // _X2KEY: XFRM_INF is 0 on PF_KEY
 
 /** Field-by-field differences between the two views of one SA (only fields both can express). */
@@ -153,18 +155,20 @@ export function checksFor(id: string, xsas: Xsa[], psa: Psa | undefined): PfkeyC
     if (!psa) return [];
     return [{ key: id, status: 'missing', differences: [], reason: 'in the PF_KEY dump but not in the XFRM SA table', pfkeyKey: psa.key }];
   }
+  // Each row one literal with its fields in one order, no spreads: they copied field by field, and were more than
+  // half of the checks' time in `sascope snapshot` at 20k SAs (checksFor 10.8 % → 4.6 % of its CPU profile).
+  const check = (x: Xsa, status: PfkeyCheck['status'], diffs: PfkeyCheck['differences'], why: { reason?: string; causes?: PfkeyCause[] }): PfkeyCheck => {
+    const c: PfkeyCheck = psa ? { key: x.key, xfrmKey: x.key, pfkeyKey: psa.key, status, differences: diffs } : { key: x.key, xfrmKey: x.key, status, differences: diffs };
+    if (why.reason !== undefined) c.reason = why.reason;
+    if (why.causes !== undefined) c.causes = why.causes;
+    return c;
+  };
   return xsas.map((x) => {
     const found = unrepresentable(x);
-    const base = { key: x.key, xfrmKey: x.key, ...(psa ? { pfkeyKey: psa.key } : {}) };
-    if (!psa) {
-      return found.length
-        ? { ...base, status: 'not-representable' as const, differences: [], ...explained(found) }
-        : { ...base, status: 'missing' as const, differences: [], reason: 'in the XFRM SA table but not in the PF_KEY dump' };
-    }
+    if (!psa) return found.length ? check(x, 'not-representable', [], explained(found)) : check(x, 'missing', [], NOT_IN_PFKEY);
     const diffs = differences(x, psa);
-    if (diffs.length) return { ...base, status: 'mismatch' as const, differences: diffs, ...explained(found) };
-    if (found.length) return { ...base, status: 'not-representable' as const, differences: [], ...explained(found) };
-    return { ...base, status: 'agree' as const, differences: [] };
+    if (diffs.length) return check(x, 'mismatch', diffs, explained(found));
+    return check(x, found.length ? 'not-representable' : 'agree', [], explained(found));
   });
 }
 

@@ -51,7 +51,7 @@ function flat(s: string): string {
 /** Deep copy with bigint as decimal strings, Buffers as hex, undefined dropped: the wire form (never mutated). */
 export function toWire(v: unknown): unknown {
   if (typeof v === 'bigint') return bigintString(v);
-  if (typeof v === 'string') return sharedString(v);
+  if (typeof v === 'string') return sharing ? sharedString(v) : v;
   if (v === null || typeof v !== 'object') return v;
   if (Buffer.isBuffer(v)) return v.toString('hex');
   if (Object.isFrozen(v)) return v; // shared already (below): wire form, never mutated
@@ -129,7 +129,7 @@ export function sharedPart<T extends object>(v: T): T {
 const arrayPools: Pool[][] = [];
 const partArrayPools: Pool[][] = [];
 function sharedArray(a: unknown[]): unknown[] {
-  if (a.length > 8) return a;
+  if (a.length > 8 || !sharing) return a;
   const pools = ((typeof a[0] === 'object' ? partArrayPools : arrayPools)[poolsOf] ??= []);
   return pooled((pools[a.length] ??= newPool()), a, undefined);
 }
@@ -140,6 +140,8 @@ function sharedArray(a: unknown[]): unknown[] {
  * share (a policy's lifetime then never shared).
  */
 let poolsOf = 0;
+/** Whether the rows being made share their strings and parts (Model's `share`). */
+let sharing = true;
 const KIND_POOLS = new Map<EntityKind, number>(ENTITY_KINDS.map((k, i) => [k, i + 1]));
 
 type WireBuilder = (v: Record<string, unknown>, key: string | undefined, tw: (x: unknown) => unknown) => Record<string, unknown>;
@@ -179,7 +181,7 @@ function wireObject(v: Record<string, unknown>, key?: string): Record<string, un
     shape = n;
   }
   const o = (shape.build ??= compile(shape, key !== undefined))(v, key, toWire);
-  if (key !== undefined) return o;
+  if (key !== undefined || !sharing) return o;
   const pool = (shape.pools[poolsOf] ??= newPool());
   return pool.root ? pooled(pool, o, (shape.fields ??= fieldsOf(shape))) : o;
 }
@@ -247,6 +249,11 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export interface ModelOptions {
   /** Events kept in memory (the newest). */
   maxEvents?: number;
+  /**
+   * Rows share repeated strings and parts (default): a third of a long-lived model's heap, for a lookup per
+   * string and part. A one-shot read (`sascope snapshot`) keeps nothing and leaves it out: the same rows, made faster.
+   */
+  share?: boolean;
 }
 
 export class Model implements ModelSink {
@@ -254,9 +261,11 @@ export class Model implements ModelSink {
   private readonly listeners = new Set<(c: ModelChange) => void>();
   private nextEventId = 1;
   readonly maxEvents: number;
+  private readonly share: boolean;
 
   constructor(opts: ModelOptions = {}) {
     this.maxEvents = opts.maxEvents ?? 2000;
+    this.share = opts.share ?? true;
     for (const k of ENTITY_KINDS) this.tables.set(k, new Map());
   }
 
@@ -283,8 +292,10 @@ export class Model implements ModelSink {
     const old = t.get(key);
     if (old !== undefined && sameAsWire(value as Record<string, unknown>, old as Record<string, unknown>, key)) return;
     poolsOf = KIND_POOLS.get(kind) ?? 0;
+    sharing = this.share;
     const wire = wireObject(value as Record<string, unknown>, flat(key));
     poolsOf = 0;
+    sharing = true;
     t.set(key, wire);
     this.emit({ kind, op: 'upsert', key, value: wire });
     // Events: the newest maxEvents (the fleet console's from every host together); the oldest go without
