@@ -127,6 +127,9 @@ export function newTunnel(key: string, family: TunnelFamily, base: TunnelBase, f
   };
 }
 
+/** No live SA (shared, never changed: a tunnel's SAs are replaced, not changed in place). */
+const NO_SAS = Object.freeze([]) as unknown as SaTrack[];
+
 /**
  * An XFRM tunnel as the tracker keeps it. Its base (what its row shows of its identity) is made on demand
  * from one of its SAs' rows, `identity` — any will do, each SA of a tunnel has its identity — which the SA
@@ -134,7 +137,8 @@ export function newTunnel(key: string, family: TunnelFamily, base: TunnelBase, f
  */
 export class XfrmTunnelTrack implements TunnelTrack {
   retired = NO_COUNTS;
-  live: SaTrack[] = [];
+  /** The live SAs: none, the one (most tunnels, most of the time: no array of its own, 56 B), or an array of them. */
+  private held: SaTrack | SaTrack[] | undefined = undefined;
   rotations = 0;
   lastRotation: number | undefined = undefined;
   open: Map<string, Rotation> | undefined = undefined;
@@ -146,6 +150,14 @@ export class XfrmTunnelTrack implements TunnelTrack {
   constructor(readonly key: string, public identity: Sa, public firstSeen: number) {}
   get family(): TunnelFamily {
     return 'xfrm';
+  }
+  /** Newest first, as TunnelTrack.live (a new array for a lone SA: readers only read it). */
+  get live(): SaTrack[] {
+    const h = this.held;
+    return h === undefined ? NO_SAS : Array.isArray(h) ? h : [h];
+  }
+  set live(sas: SaTrack[]) {
+    this.held = sas.length === 0 ? undefined : sas.length === 1 ? sas[0] : sas;
   }
   get base(): TunnelBase {
     return tunnelBaseOf(this.identity);
