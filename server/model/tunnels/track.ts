@@ -146,7 +146,7 @@ export class XfrmTunnelTrack implements TunnelTrack {
   everOffloaded = false;
   failureMarks = NO_FAILURES;
   downSince: number | undefined = undefined;
-  /** `identity`: the row of the SA it was last told about (the tracker's own SA record holds that row too). */
+  /** `identity`: the row of its newest live SA, or of the last one once none is left (that SA's record holds the row too). */
   constructor(readonly key: string, public identity: Sa, public firstSeen: number) {}
   get family(): TunnelFamily {
     return 'xfrm';
