@@ -31,8 +31,12 @@ test('bin.mjs: a listed source newer than the bundle runs the sources; an unlist
     assert.equal(run(), 'bundle');
     file('server/listed.ts', '', 0);
     assert.equal(run(), 'sources');
+    // installed from the Debian package: the bundle and its list, no sources (dist/package.sh)
     rmSync(path.join(dir, 'server/listed.ts'));
-    assert.equal(run(), 'sources', 'a listed source gone');
+    rmSync(path.join(dir, 'server/cli.ts'));
+    rmSync(path.join(dir, 'server/unlisted.ts'));
+    rmSync(path.join(dir, 'node_modules'));
+    assert.equal(run(), 'bundle', 'no sources at all (the package)');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
