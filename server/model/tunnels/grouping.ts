@@ -8,6 +8,8 @@ import type { XfrmPolicy } from '../../wire/xfrm.ts';
 import type { Sa, TunnelBase, TunnelTrack } from './track.ts';
 
 const zeroNet = (s: string) => s === '0.0.0.0/0' || s === '::/0' || s === '';
+/** A template's address left open: the decoder writes the kernel's zero address as 0.0.0.0 or :: (no prefix). */
+const openAddr = (s: string) => s === '0.0.0.0' || s === '::' || zeroNet(s);
 
 /**
  * Identity of the tunnel an SA belongs to: family, protocol, source and destination, reqid, mode,
@@ -112,7 +114,7 @@ export class TunnelGrouping {
     for (const tm of p.templates) {
       const byAddr = byAddrsKey(tm.proto, tm.src, tm.dst);
       const byReqid = byReqidKey(tm.proto, tm.reqid);
-      const open = zeroNet(tm.dst) && tm.reqid !== 0;
+      const open = openAddr(tm.dst) && tm.reqid !== 0;
       if (add) (open ? this.policiesByReqid.add(byReqid, p.key) : this.policiesByAddrs.add(byAddr, p.key));
       else (open ? this.policiesByReqid.delete(byReqid, p.key) : this.policiesByAddrs.delete(byAddr, p.key));
       for (const k of open ? this.tunnelsByReqid().get(byReqid) : this.byAddrs.get(byAddr)) concerns(k);
@@ -128,7 +130,7 @@ export class TunnelGrouping {
     for (const pk of candidates) {
       const p = this.policies.get(pk);
       if (!p) continue;
-      const hit = p.templates.some((tm) => tm.proto === b.proto && (tm.reqid === 0 || tm.reqid === b.reqid) && ((tm.dst === b.dst && tm.src === b.src) || (zeroNet(tm.dst) && tm.reqid !== 0)));
+      const hit = p.templates.some((tm) => tm.proto === b.proto && (tm.reqid === 0 || tm.reqid === b.reqid) && ((tm.dst === b.dst && tm.src === b.src) || (openAddr(tm.dst) && tm.reqid !== 0)));
       if (hit) {
         keys.push(p.key);
         dirs.add(String(p.dir));
