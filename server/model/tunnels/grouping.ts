@@ -1,6 +1,7 @@
 // Grouping: which XFRM SAs make one tunnel (what stays the same across a rekey), and the indexes that find
 // a tunnel's policies and its reverse direction, so a change costs the tunnels and policies it touches,
 // not all of them (10k+ tunnels).
+import { BlockList, isIPv6 } from 'node:net';
 import { MultiMap } from '../multimap.ts';
 import { sharedPart } from '../model.ts';
 import type { OnWire } from '../../wire/entities.ts';
@@ -10,6 +11,28 @@ import type { Sa, TunnelBase, TunnelTrack } from './track.ts';
 const zeroNet = (s: string) => s === '0.0.0.0/0' || s === '::/0' || s === '';
 /** A template's address left open: the decoder writes the kernel's zero address as 0.0.0.0 or :: (no prefix). */
 const openAddr = (s: string) => s === '0.0.0.0' || s === '::' || zeroNet(s);
+
+/** Whether addr lies in net ("10.0.0.0/24", "fd00::/64"; '' is anything). */
+function inNet(addr: string, net: string): boolean {
+  if (zeroNet(net)) return true;
+  const [base, len] = net.split('/');
+  const type = isIPv6(base!) ? 'ipv6' : 'ipv4';
+  if (isIPv6(addr) !== (type === 'ipv6')) return false;
+  const b = new BlockList();
+  b.addSubnet(base!, len === undefined ? (type === 'ipv6' ? 128 : 32) : Number(len), type);
+  return b.check(addr, type);
+}
+
+/**
+ * Whether a policy's template leads to the tunnel's SAs: its addresses are the SA's, or it leaves them open
+ * with the SA's reqid — then the packet's addresses are the SA's (transport mode), so the policy's selector
+ * must hold the SA's addresses: the out policy leads to the outbound SA, the in policy to the inbound one.
+ */
+function leadsTo(p: OnWire<XfrmPolicy>, b: TunnelBase): boolean {
+  return p.templates.some((tm) => tm.proto === b.proto && (tm.reqid === 0 || tm.reqid === b.reqid) && (
+    (tm.dst === b.dst && tm.src === b.src) ||
+    (openAddr(tm.dst) && tm.reqid !== 0 && inNet(b.src, p.selector.src) && inNet(b.dst, p.selector.dst))));
+}
 
 /**
  * Identity of the tunnel an SA belongs to: family, protocol, source and destination, reqid, mode,
@@ -130,8 +153,7 @@ export class TunnelGrouping {
     for (const pk of candidates) {
       const p = this.policies.get(pk);
       if (!p) continue;
-      const hit = p.templates.some((tm) => tm.proto === b.proto && (tm.reqid === 0 || tm.reqid === b.reqid) && ((tm.dst === b.dst && tm.src === b.src) || (openAddr(tm.dst) && tm.reqid !== 0)));
-      if (hit) {
+      if (leadsTo(p, b)) {
         keys.push(p.key);
         dirs.add(String(p.dir));
       }

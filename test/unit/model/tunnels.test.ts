@@ -359,24 +359,31 @@ test('direction and policies come from the policy templates that lead to the tun
   assert.equal(tunnels().find((t) => t.src === '10.0.0.1')!.direction, undefined);
 });
 
-test('a policy whose template leaves its addresses open (reqid only) leads to the tunnels of that reqid, those before it and those after it', async () => {
+test('a policy whose template leaves its addresses open (reqid only) leads to the tunnels of that reqid its selector holds, those before it and those after it', async () => {
   const { model, settle, tunnels } = rig();
   put(model, sa(0x1, { reqid: 5 }));
   put(model, sa(0x2, { reqid: 6, dst: '10.0.0.3' }));
+  put(model, sa(0x5, { reqid: 5, src: '10.0.0.2', dst: '10.0.0.1' }));
   await settle();
   // as the decoder gives a template the kernel leaves open (strongSwan's transport mode): zero addresses, no prefix
   const open = { dst: '0.0.0.0', spi: 0, proto: 'esp', family: 'inet', src: '0.0.0.0', reqid: 5, mode: 'transport', share: 'any', optional: false, aalgos: 0, ealgos: 0, calgos: 0 };
-  model.upsert('policy', '1:out', { key: '1:out', dir: 'out', templates: [open] });
+  const selector = (src: string, dst: string) => ({ family: 'inet', src, dst, sport: 0, sportMask: 0, dport: 0, dportMask: 0, proto: 'any', ifindex: 0, user: 0 });
+  model.upsert('policy', '1:out', { key: '1:out', dir: 'out', selector: selector('10.0.0.1/32', '10.0.0.0/24'), templates: [open] });
+  model.upsert('policy', '2:in', { key: '2:in', dir: 'in', selector: selector('10.0.0.0/24', '10.0.0.1/32'), templates: [open] });
   await settle();
   const of = (dst: string) => tunnels().find((t) => t.dst === dst)!;
   assert.deepEqual([of('10.0.0.2').policies, of('10.0.0.2').direction], [['1:out'], 'out'], 'the tunnel that was there');
+  assert.deepEqual([of('10.0.0.1').policies, of('10.0.0.1').direction], [['2:in'], 'in'], 'the other direction: the in policy only');
   assert.deepEqual(of('10.0.0.3').policies, [], 'another reqid');
   put(model, sa(0x3, { reqid: 5, dst: '10.0.0.4' }));
+  put(model, sa(0x4, { reqid: 5, dst: '10.9.0.4' }));
   await settle();
   assert.deepEqual(of('10.0.0.4').policies, ['1:out'], 'a tunnel made after it');
+  assert.deepEqual(of('10.9.0.4').policies, [], 'its reqid, but outside the selector');
   model.remove('policy', '1:out');
+  model.remove('policy', '2:in');
   await settle();
-  assert.deepEqual([of('10.0.0.2').policies, of('10.0.0.4').policies], [[], []]);
+  assert.deepEqual([of('10.0.0.2').policies, of('10.0.0.4').policies, of('10.0.0.1').policies], [[], [], []]);
 });
 
 test('the reverse direction is the tunnel with the addresses swapped, not one whose addresses share its index hash', async () => {
