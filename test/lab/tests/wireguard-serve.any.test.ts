@@ -89,9 +89,19 @@ test('wireguard serve: the peers are tunnels with bytes, the handshake a rotatio
 });
 
 test('wireguard serve: an endpoint set elsewhere (roaming) is an event, and traffic goes on through it', async () => {
-  // Set while wgs hears nothing from wgp (the kernel would move it back to where wgp's packets come from: roaming too).
-  wgTool('set', 'wgs', privX, '51830', '0', `pub=${pubY},endpoint=127.0.0.2:51831`);
-  const ev = await eventually('a peer-roamed event', async () => (await api<{ events: KernelEvent[] }>('/api/v1/events?type=peer-roamed')).events.find((e) => e.summary.includes(b64(pubY))));
+  // Set while wgs hears nothing from wgp: a packet from wgp moves the endpoint back to where it comes from (the
+  // kernel's own roaming), and after the first test's ping each side sends a passive keepalive within 10 s
+  // (CI once saw the endpoint moved back before sascope's next read, 5 s). So: 12 s of quiet first, and the
+  // endpoint set again should a late packet have moved it back before a read (12 s: two reads apart).
+  sh('sleep 12');
+  let setAt = 0;
+  const ev = await eventually('a peer-roamed event', async () => {
+    if (Date.now() - setAt > 12_000) {
+      wgTool('set', 'wgs', privX, '51830', '0', `pub=${pubY},endpoint=127.0.0.2:51831`);
+      setAt = Date.now();
+    }
+    return (await api<{ events: KernelEvent[] }>('/api/v1/events?type=peer-roamed')).events.find((e) => e.summary.includes(b64(pubY)));
+  });
   assert.match(ev.summary, /^wgs: peer .* moved from 127\.0\.0\.1:51831 to 127\.0\.0\.2:51831$/);
   assert.equal(ev.ref, `wg-peer:${ifindexOf('wgs')}:${b64(pubY)}`);
   assert.equal((await tunnelOf(keyY()))!.dst, '127.0.0.2:51831');
